@@ -1,0 +1,9 @@
+"""The `intercom-assets` command."""
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="intercom-assets")
+def main() -> None:
+    """Keep a SQL copy of an Intercom workspace up to date."""

@@ -1,0 +1,5 @@
+"""The code location: every asset, check, sensor, schedule and resource in one `Definitions`."""
+
+import dagster as dg
+
+defs = dg.Definitions()
