@@ -1,0 +1,870 @@
+"""Intercom's search language (POST /contacts/search, /conversations/search) over in-memory records.
+
+``compile_search`` checks a request body and turns it into a ``SearchPlan``: a predicate compiled
+once, a sort order and the page request. ``paginate`` applies a plan to a sequence of records and
+returns one page.
+
+Semantics (API 2.14), including the choices the API reference leaves open:
+
+- Query: a single filter ``{"field", "operator", "value"}`` or a group ``{"operator": "AND"|"OR",
+  "value": [...]}``. A group may mix filters and groups; groups nest at most 2 levels deep; a
+  group holds 1 to 15 items.
+- Operators by field type. Contacts: string ``= != IN NIN ~ !~ ^ $``; integer ``= != IN NIN > <
+  >= <=``; date ``= > <``; boolean ``= != IN NIN``; ``tag_id`` ``= !=``; ``segment_id`` ``= != IN
+  NIN``. Conversations: every type takes ``= != IN NIN``; integers and dates add ``> <``; strings
+  and id lists add ``~ !~ ^ $``; ``>=``/``<=`` are rejected.
+- Contact dates match whole days in the workspace time zone: ``=`` the value's day, ``>`` from
+  00:00 of the next day, ``<`` before 00:00 of the value's day. Conversation dates are exact to the
+  second and ``>``/``<`` are strict.
+- Strings compare case-insensitively. ``source.body`` (conversations) matches ``= != IN NIN``
+  against its words (HTML stripped), and ``~ !~ ^ $`` against the whole text.
+- Missing values are null and match no comparison, ``!=``, ``NIN`` and ``!~`` included, except the
+  null filters ``= null`` (the value is missing) and ``!= null`` (the value is present). Id lists
+  (``tag_id``, ``segment_id``, ``contact_ids``, ``teammate_ids``, ``tag_ids``) are memberships: a
+  missing list is empty, so ``tag_id != T`` matches contacts without tags.
+- Sort: ``sort.field`` defaults to ``updated_at``, ``sort.order`` to ``descending``; any other
+  order is ``invalid_sort_order``. Values sort by their full value, nulls last in both orders, ties
+  broken by ``id`` in the same direction, so the order is total.
+- Pages: ``per_page`` defaults to 50 (contacts) or 20 (conversations); a value outside 1..150 is an
+  error (``parameter_invalid``), not clamped. ``starting_after`` is base64 of the JSON keyset
+  ``[sort value, id]`` of the previous page's last record; the next page starts strictly after it,
+  so a record edited between pages moves in the order (with ascending ``updated_at`` it comes back
+  later as a duplicate, never skipped).
+"""
+
+import base64
+import binascii
+import html
+import math
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import orjson
+
+Model = Literal["contact", "conversation"]
+Record = Mapping[str, Any]
+Predicate = Callable[[Record], bool]
+Getter = Callable[[Record], Any]
+
+MAX_PER_PAGE = 150
+DEFAULT_PER_PAGE: dict[str, int] = {"contact": 50, "conversation": 20}
+MAX_GROUP_DEPTH = 2
+MAX_GROUP_SIZE = 15
+DEFAULT_SORT_FIELD = "updated_at"
+CACHE_SIZE = 32
+
+# Field kinds: how a value is read, compared and which operators apply.
+STRING, INTEGER, DATE, BOOLEAN, IDS, TEXT = "string", "integer", "date", "boolean", "ids", "text"
+SCALAR_OPS = frozenset({"=", "!=", "IN", "NIN"})
+ORDER_OPS = frozenset({">", "<"})
+STRING_OPS = frozenset({"~", "!~", "^", "$"})
+ALL_OPS = SCALAR_OPS | ORDER_OPS | STRING_OPS | {">=", "<="}
+
+CONTACT_OPS: dict[str, frozenset[str]] = {
+    STRING: SCALAR_OPS | STRING_OPS,
+    INTEGER: SCALAR_OPS | ORDER_OPS | {">=", "<="},
+    DATE: frozenset({"=", ">", "<"}),
+    BOOLEAN: SCALAR_OPS,
+    IDS: SCALAR_OPS,
+}
+CONVERSATION_OPS: dict[str, frozenset[str]] = {
+    STRING: SCALAR_OPS | STRING_OPS,
+    INTEGER: SCALAR_OPS | ORDER_OPS,
+    DATE: SCALAR_OPS | ORDER_OPS,
+    BOOLEAN: SCALAR_OPS,
+    IDS: SCALAR_OPS | STRING_OPS,
+    TEXT: SCALAR_OPS | STRING_OPS,
+}
+TAG_ID_OPS = frozenset({"=", "!="})
+KIND_NAMES = {
+    STRING: "a string",
+    INTEGER: "an integer",
+    DATE: "a date (unix timestamp)",
+    BOOLEAN: "a boolean",
+    IDS: "a string id",
+    TEXT: "a string",
+}
+# data_type of a custom data attribute -> field kind
+CUSTOM_ATTRIBUTE_KINDS = {
+    "string": STRING,
+    "integer": INTEGER,
+    "float": INTEGER,
+    "boolean": BOOLEAN,
+    "date": DATE,
+    "datetime": DATE,
+}
+CUSTOM_PREFIX = "custom_attributes."
+INVALID_CURSOR_MESSAGE = (
+    "Invalid starting_after param. Please try again using a starting_after value from a "
+    "paginated response"
+)
+
+
+class SearchError(Exception):
+    """A search request Intercom would answer with 400 and this error code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Field:
+    """A searchable field: its kind and how to read it from a record."""
+
+    name: str
+    kind: str
+    get: Getter
+
+
+# --- reading records ---------------------------------------------------------------------------
+
+
+def _path_getter(path: str) -> Getter:
+    keys = path.split(".")
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda r: r.get(key)
+
+    def get(record: Record) -> Any:
+        value: Any = record
+        for key in keys:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(key)
+        return value
+
+    return get
+
+
+def _custom_getter(name: str) -> Getter:
+    def get(record: Record) -> Any:
+        attrs = record.get("custom_attributes")
+        return attrs.get(name) if isinstance(attrs, Mapping) else None
+
+    return get
+
+
+def _ids_getter(private: str | None, path: str | None, list_key: str | None) -> Getter:
+    """Reads an id list from a private list field, else from ``record[path][list_key][*].id``."""
+    outer = _path_getter(path) if path else None
+
+    def get(record: Record) -> list[Any]:
+        if private is not None:
+            ids = record.get(private)
+            if ids is not None:
+                return list(ids)
+        if outer is None:
+            return []
+        container = outer(record)
+        items = container.get(list_key) if isinstance(container, Mapping) else None
+        if not isinstance(items, list):
+            return []
+        return [item.get("id") for item in items if isinstance(item, Mapping)]
+
+    return get
+
+
+def _avatar(record: Record) -> Any:
+    avatar = record.get("avatar")
+    return avatar.get("image_url") if isinstance(avatar, Mapping) else avatar
+
+
+def _fields(kinds: Mapping[str, str], **special: tuple[str, Getter]) -> dict[str, Field]:
+    fields = {name: Field(name, kind, _path_getter(name)) for name, kind in kinds.items()}
+    fields.update({name: Field(name, kind, get) for name, (kind, get) in special.items()})
+    return fields
+
+
+_DEVICE = ("app_name", "app_version", "device", "os_version", "sdk_version")
+CONTACT_FIELDS = _fields(
+    {
+        **dict.fromkeys(
+            [
+                "id",
+                "role",
+                "name",
+                "email",
+                "email_domain",
+                "phone",
+                "external_id",
+                "language_override",
+                "browser",
+                "browser_version",
+                "browser_language",
+                "os",
+                "location.country",
+                "location.region",
+                "location.city",
+                *(f"{p}_{f}" for p in ("ios", "android") for f in _DEVICE),
+            ],
+            STRING,
+        ),
+        "owner_id": INTEGER,
+        **dict.fromkeys(
+            [
+                "created_at",
+                "signed_up_at",
+                "updated_at",
+                "last_seen_at",
+                "last_contacted_at",
+                "last_replied_at",
+                "last_email_opened_at",
+                "last_email_clicked_at",
+                "ios_last_seen_at",
+                "android_last_seen_at",
+            ],
+            DATE,
+        ),
+        **dict.fromkeys(
+            ["unsubscribed_from_emails", "marked_email_as_spam", "has_hard_bounced"], BOOLEAN
+        ),
+    },
+    avatar=(STRING, _avatar),
+    andoid_sdk_version=(STRING, _path_getter("android_sdk_version")),  # spelled so in the docs
+    tag_id=(IDS, _ids_getter("_tag_ids", "tags", "data")),
+    segment_id=(IDS, _ids_getter("_segment_ids", None, None)),
+)
+
+_STAT_DATES = [
+    "first_contact_reply_at",
+    "first_assignment_at",
+    "first_admin_reply_at",
+    "first_close_at",
+    "last_assignment_at",
+    "last_assignment_admin_reply_at",
+    "last_contact_reply_at",
+    "last_admin_reply_at",
+    "last_close_at",
+]
+_STAT_INTEGERS = [
+    "time_to_assignment",
+    "time_to_admin_reply",
+    "time_to_first_close",
+    "time_to_last_close",
+    "median_time_to_reply",
+    "count_reopens",
+    "count_assignments",
+    "count_conversation_parts",
+    "handling_time",
+    "adjusted_handling_time",
+]
+CONVERSATION_FIELDS = _fields(
+    {
+        **dict.fromkeys(
+            [
+                "id",
+                "source.type",
+                "source.id",
+                "source.delivered_as",
+                "source.subject",
+                "source.author.id",
+                "source.author.type",
+                "source.author.name",
+                "source.author.email",
+                "source.url",
+                "channel_initiated",
+                "state",
+                "priority",
+                "statistics.last_closed_by_id",
+                "conversation_rating.remark",
+                *(
+                    f"ai_agent.{f}"
+                    for f in (
+                        "resolution_state",
+                        "last_answer_type",
+                        "rating_remark",
+                        "source_type",
+                        "source_title",
+                    )
+                ),
+            ],
+            STRING,
+        ),
+        **dict.fromkeys(["created_at", "updated_at", "waiting_since", "snoozed_until"], DATE),
+        **dict.fromkeys([f"statistics.{f}" for f in _STAT_DATES], DATE),
+        **dict.fromkeys([f"statistics.{f}" for f in _STAT_INTEGERS], INTEGER),
+        **dict.fromkeys(["admin_assignee_id", "team_assignee_id", "ai_agent.rating"], INTEGER),
+        **dict.fromkeys(["open", "read", "ai_agent_participated"], BOOLEAN),
+    },
+    **{"source.body": (TEXT, _path_getter("source.body"))},
+    contact_ids=(IDS, _ids_getter(None, "contacts", "contacts")),
+    teammate_ids=(IDS, _ids_getter(None, "teammates", "teammates")),
+    tag_ids=(IDS, _ids_getter(None, "tags", "tags")),
+    **{
+        "conversation_rating.score": (INTEGER, _path_getter("conversation_rating.rating")),
+        "conversation_rating.contact_id": (STRING, _path_getter("conversation_rating.contact.id")),
+        "conversation_rating.admin_d": (STRING, _path_getter("conversation_rating.teammate.id")),
+    },
+)
+
+FIELDS: dict[str, dict[str, Field]] = {
+    "contact": CONTACT_FIELDS,
+    "conversation": CONVERSATION_FIELDS,
+}
+OPERATORS: dict[str, dict[str, frozenset[str]]] = {
+    "contact": CONTACT_OPS,
+    "conversation": CONVERSATION_OPS,
+}
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> int | float | None:
+    """A record's numeric value, or None when it is missing or not a number."""
+    if type(value) is int or type(value) is float:
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.casefold()
+    if value is None or isinstance(value, bool | Mapping | list):
+        return None
+    return str(value).casefold()
+
+
+_TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"\w+")
+
+
+def _plain(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return html.unescape(_TAG.sub(" ", value)).casefold()
+
+
+def _words(value: Any) -> list[str]:
+    plain = _plain(value)
+    return _WORD.findall(plain) if plain else []
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _query_value(field: Field, value: Any) -> Any:
+    """The filter value converted to the field's kind; SearchError when it has the wrong type."""
+    kind = field.kind
+    converted: Any = None
+    if kind in (INTEGER, DATE):
+        if isinstance(value, bool):
+            converted = None
+        elif isinstance(value, int):
+            converted = value
+        elif isinstance(value, float) and math.isfinite(value):
+            converted = int(value) if kind == DATE else value
+        elif isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            converted = int(value)
+    elif kind == BOOLEAN:
+        if isinstance(value, bool):
+            converted = value
+        elif isinstance(value, str) and value.lower() in ("true", "false"):
+            converted = value.lower() == "true"
+    elif isinstance(value, str):
+        converted = value.casefold()
+    elif isinstance(value, int) and not isinstance(value, bool):
+        converted = str(value)
+    if converted is None:
+        raise SearchError(
+            "parameter_invalid",
+            f"value {value!r} for field '{field.name}' must be {KIND_NAMES[kind]}",
+        )
+    return converted
+
+
+# --- compiling filters -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    model: str
+    tz: ZoneInfo
+    custom_types: Mapping[str, str]
+
+
+def _resolve_field(name: Any, ctx: _Context, value: Any) -> Field:
+    if not isinstance(name, str) or not name:
+        raise SearchError("parameter_invalid", f"field must be a non-empty string, not {name!r}")
+    known = FIELDS[ctx.model].get(name)
+    if known is not None:
+        return known
+    if ctx.model == "contact" and name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX):
+        attr = name[len(CUSTOM_PREFIX) :]
+        data_type = ctx.custom_types.get(attr)
+        if data_type is not None:
+            kind = CUSTOM_ATTRIBUTE_KINDS.get(data_type, STRING)
+        else:
+            kind = _infer_kind(value)
+        return Field(name, kind, _custom_getter(attr))
+    raise SearchError("parameter_invalid", f"'{name}' is not a searchable {ctx.model} field")
+
+
+def _infer_kind(value: Any) -> str:
+    """The kind of an undeclared custom attribute, from the type of the value searched for."""
+    sample = value[0] if isinstance(value, list) and value else value
+    if isinstance(sample, bool):
+        return BOOLEAN
+    if isinstance(sample, int | float):
+        return INTEGER
+    return STRING
+
+
+def _day_start(day: date, tz: ZoneInfo) -> int:
+    """The first second of ``day`` in ``tz`` (the first instant after a gap at midnight)."""
+    return int(datetime.combine(day, time(), tzinfo=tz).timestamp())
+
+
+def _day_bounds(ts: int, tz: ZoneInfo) -> tuple[int, int]:
+    """[start, end) of the local calendar day holding ``ts``."""
+    day = datetime.fromtimestamp(ts, tz).date()
+    return _day_start(day, tz), _day_start(day + timedelta(days=1), tz)
+
+
+def _compile_filter(node: Mapping[str, Any], ctx: _Context) -> Predicate:
+    op = node.get("operator")
+    if op not in ALL_OPS:
+        raise SearchError("parameter_invalid", f"unknown filter operator {op!r}")
+    if "value" not in node:
+        raise SearchError("parameter_invalid", f"filter on {node.get('field')!r} needs a 'value'")
+    value = node["value"]
+    field = _resolve_field(node.get("field"), ctx, value)
+    allowed = OPERATORS[ctx.model].get(field.kind, frozenset())
+    if ctx.model == "contact" and field.name == "tag_id":
+        allowed = TAG_ID_OPS
+    if op not in allowed:
+        kind = "tag_id" if field.name == "tag_id" and ctx.model == "contact" else field.kind
+        raise SearchError(
+            "parameter_invalid",
+            f"operator '{op}' is not supported for field '{field.name}' ({kind}); "
+            f"use one of {', '.join(sorted(allowed))}",
+        )
+    if value is None:
+        return _null_filter(field, op)
+    if op in ("IN", "NIN"):
+        if not isinstance(value, list):
+            raise SearchError(
+                "parameter_invalid", f"operator {op} on '{field.name}' needs an array value"
+            )
+        values = frozenset(_query_value(field, v) for v in value)
+        return _membership(field, op == "IN", values)
+    if isinstance(value, list | Mapping):
+        raise SearchError(
+            "parameter_invalid",
+            f"value for field '{field.name}' must be {KIND_NAMES[field.kind]}, not an array",
+        )
+    converted = _query_value(field, value)
+    if field.kind == DATE and ctx.model == "contact":
+        return _contact_date(field, op, converted, ctx.tz)
+    if field.kind == IDS:
+        return _ids_filter(field.get, op, converted)
+    if field.kind == TEXT:
+        if op in ("=", "!="):
+            return _ids_filter(lambda r: _words(field.get(r)), op, converted)
+        return _scalar(lambda r: _plain(field.get(r)), op, converted)
+    return _scalar(_normalized_getter(field), op, converted)
+
+
+def _normalized_getter(field: Field) -> Getter:
+    get = field.get
+    if field.kind in (INTEGER, DATE):
+        return lambda r: _number(get(r))
+    if field.kind == BOOLEAN:
+        return lambda r: _bool(get(r))
+    if field.kind == TEXT:
+        return lambda r: _plain(get(r))
+    return lambda r: _text(get(r))
+
+
+def _null_filter(field: Field, op: str) -> Predicate:
+    if op not in ("=", "!="):
+        raise SearchError(
+            "parameter_invalid", f"a null value on '{field.name}' works only with = and !="
+        )
+    want_null = op == "="
+    if field.kind == IDS:
+        get_ids = field.get
+        return lambda r: (not get_ids(r)) is want_null
+    get = _normalized_getter(field)
+    return lambda r: (get(r) is None) is want_null
+
+
+def _membership(field: Field, inside: bool, values: frozenset[Any]) -> Predicate:
+    if field.kind in (IDS, TEXT):
+        get_list = field.get if field.kind == IDS else (lambda r: _words(field.get(r)))
+        if inside:
+            return lambda r: any(_text(v) in values for v in get_list(r))
+        return lambda r: not any(_text(v) in values for v in get_list(r))
+    get = _normalized_getter(field)
+    if inside:
+        return lambda r: (v := get(r)) is not None and v in values
+    return lambda r: (v := get(r)) is not None and v not in values
+
+
+def _contact_date(field: Field, op: str, ts: int, tz: ZoneInfo) -> Predicate:
+    try:
+        start, end = _day_bounds(ts, tz)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise SearchError("parameter_invalid", f"{ts} is out of range for '{field.name}'") from exc
+    get = _normalized_getter(field)
+    if op == "=":
+        return lambda r: (v := get(r)) is not None and start <= v < end
+    if op == ">":
+        return lambda r: (v := get(r)) is not None and v >= end
+    return lambda r: (v := get(r)) is not None and v < start
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda v, q: v == q,
+    "!=": lambda v, q: v != q,
+    ">": lambda v, q: v > q,
+    "<": lambda v, q: v < q,
+    ">=": lambda v, q: v >= q,
+    "<=": lambda v, q: v <= q,
+    "~": lambda v, q: q in v,
+    "!~": lambda v, q: q not in v,
+    "^": lambda v, q: v.startswith(q),
+    "$": lambda v, q: v.endswith(q),
+}
+
+
+def _scalar(get: Getter, op: str, q: Any) -> Predicate:
+    if op == "=":
+        return lambda r: get(r) == q
+    if op == "!=":
+        return lambda r: (v := get(r)) is not None and v != q
+    compare = _COMPARE[op]
+    return lambda r: (v := get(r)) is not None and compare(v, q)
+
+
+def _ids_filter(get_list: Getter, op: str, q: str) -> Predicate:
+    if op == "=":
+        return lambda r: any(_text(v) == q for v in get_list(r))
+    if op == "!=":
+        return lambda r: not any(_text(v) == q for v in get_list(r))
+    if op == "!~":
+        return lambda r: not any(q in t for v in get_list(r) if (t := _text(v)) is not None)
+    compare = _COMPARE[op]
+    return lambda r: any(compare(t, q) for v in get_list(r) if (t := _text(v)) is not None)
+
+
+def _compile_node(node: Any, ctx: _Context, depth: int) -> Predicate:
+    if not isinstance(node, Mapping):
+        raise SearchError("parameter_invalid", "each query item must be an object")
+    if node.get("operator") not in ("AND", "OR"):
+        return _compile_filter(node, ctx)
+    if depth >= MAX_GROUP_DEPTH:
+        raise SearchError(
+            "parameter_invalid", f"AND/OR groups can nest at most {MAX_GROUP_DEPTH} levels deep"
+        )
+    items = node.get("value")
+    if not isinstance(items, list) or not items:
+        raise SearchError("parameter_invalid", f"{node['operator']} needs a non-empty array value")
+    if len(items) > MAX_GROUP_SIZE:
+        raise SearchError(
+            "parameter_invalid",
+            f"an {node['operator']} group holds at most {MAX_GROUP_SIZE} filters, got {len(items)}",
+        )
+    parts = tuple(_compile_node(item, ctx, depth + 1) for item in items)
+    if len(parts) == 1:
+        return parts[0]
+    if node["operator"] == "AND":
+        return lambda r: all(p(r) for p in parts)
+    return lambda r: any(p(r) for p in parts)
+
+
+# --- sorting and cursors -----------------------------------------------------------------------
+
+
+def _sort_key(value: Any) -> tuple[int, Any] | None:
+    """A comparable key for any sort value (numbers, then strings, then booleans); None is null."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return (2, value)
+    if isinstance(value, int | float):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return None
+
+
+def _encode_cursor(value: Any, record_id: str) -> str:
+    sortable = value if _sort_key(value) is not None else None
+    return base64.b64encode(orjson.dumps([sortable, record_id])).decode()
+
+
+def _decode_cursor(cursor: Any) -> tuple[Any, str]:
+    try:
+        if not isinstance(cursor, str):
+            raise ValueError(cursor)
+        decoded = orjson.loads(base64.b64decode(cursor.encode("ascii"), validate=True))
+    except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
+        raise SearchError("client_error", INVALID_CURSOR_MESSAGE) from exc
+    if not (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], str)):
+        raise SearchError("client_error", INVALID_CURSOR_MESSAGE)
+    if decoded[0] is not None and _sort_key(decoded[0]) is None:
+        raise SearchError("client_error", INVALID_CURSOR_MESSAGE)
+    return decoded[0], decoded[1]
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Query:
+    """The cacheable part of a plan: filter and order (no pagination)."""
+
+    signature: bytes
+    predicate: Predicate
+    sort_field: str
+    sort_get: Getter
+    descending: bool
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """A checked search request: predicate, order and the page asked for."""
+
+    model: str
+    query: _Query
+    per_page: int
+    starting_after: tuple[Any, str] | None
+
+    @property
+    def sort_field(self) -> str:
+        return self.query.sort_field
+
+    @property
+    def descending(self) -> bool:
+        return self.query.descending
+
+    def matches(self, record: Record) -> bool:
+        return self.query.predicate(record)
+
+
+def compile_search(
+    body: Any,
+    *,
+    model: Model,
+    timezone: str,
+    custom_attribute_types: Mapping[str, str] | None = None,
+) -> SearchPlan:
+    """Check a search body and compile it; raises SearchError for anything Intercom rejects.
+
+    ``custom_attribute_types`` maps contact custom attribute names to their data attribute
+    ``data_type`` (``date`` ones then match whole days); an undeclared attribute takes its type
+    from the value searched for.
+    """
+    if model not in FIELDS:
+        raise ValueError(f"model must be 'contact' or 'conversation', not {model!r}")
+    if not isinstance(body, Mapping):
+        raise SearchError("parameter_invalid", "the request body must be a JSON object")
+    if "query" not in body:
+        raise SearchError("parameter_not_found", "query is required")
+    sort = body.get("sort")
+    if sort is not None and not isinstance(sort, Mapping):
+        raise SearchError("parameter_invalid", "sort must be an object")
+    try:
+        signature = orjson.dumps(
+            [model, timezone, body["query"], sort, sorted((custom_attribute_types or {}).items())],
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+        )
+    except TypeError as exc:
+        raise SearchError("parameter_invalid", "the query must be plain JSON") from exc
+    query = _compile_query(signature)
+    per_page, starting_after = _pagination(body.get("pagination"), model)
+    return SearchPlan(model, query, per_page, starting_after)
+
+
+@lru_cache(maxsize=256)
+def _compile_query(signature: bytes) -> _Query:
+    model, timezone, query, sort, custom_types = orjson.loads(signature)
+    ctx = _Context(model, ZoneInfo(timezone), dict(custom_types))
+    predicate = _compile_node(query, ctx, 0)
+    sort = sort or {}
+    order = sort.get("order", "descending")
+    if order not in ("ascending", "descending"):
+        raise SearchError(
+            "invalid_sort_order",
+            f"Invalid sort order '{order}'. Must be one of: ascending, descending",
+        )
+    sort_field = sort.get("field", DEFAULT_SORT_FIELD)
+    field = _resolve_field(sort_field, ctx, None)
+    if field.kind == IDS:
+        raise SearchError("parameter_invalid", f"cannot sort on the id list '{sort_field}'")
+    return _Query(signature, predicate, sort_field, field.get, order == "descending")
+
+
+def _pagination(pagination: Any, model: str) -> tuple[int, tuple[Any, str] | None]:
+    if pagination is None:
+        return DEFAULT_PER_PAGE[model], None
+    if not isinstance(pagination, Mapping):
+        raise SearchError("parameter_invalid", "pagination must be an object")
+    per_page = pagination.get("per_page", DEFAULT_PER_PAGE[model])
+    if isinstance(per_page, str) and per_page.isdigit():
+        per_page = int(per_page)
+    if isinstance(per_page, bool) or not isinstance(per_page, int):
+        raise SearchError("parameter_invalid", "per_page must be an integer")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise SearchError("parameter_invalid", f"per_page must be between 1 and {MAX_PER_PAGE}")
+    cursor = pagination.get("starting_after")
+    return per_page, (_decode_cursor(cursor) if cursor is not None else None)
+
+
+# --- matching, ordering and paging -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """Matching records in result order, with their order keys ``(null, key, id)``."""
+
+    records: list[Record]
+    keys: list[tuple[bool, Any, str]]
+
+
+def _order_key(value: Any, record_id: Any) -> tuple[bool, Any, str]:
+    key = _sort_key(value)
+    return (key is None, key or (0, 0), str(record_id))
+
+
+def _match(records: Sequence[Record], query: _Query) -> _Matches:
+    predicate, get = query.predicate, query.sort_get
+    keyed = [(_order_key(get(r), r.get("id")), r) for r in records if predicate(r)]
+    present = [item for item in keyed if not item[0][0]]
+    missing = [item for item in keyed if item[0][0]]
+    present.sort(key=lambda item: item[0], reverse=query.descending)
+    missing.sort(key=lambda item: item[0], reverse=query.descending)
+    ordered = present + missing
+    return _Matches([r for _, r in ordered], [k for k, _ in ordered])
+
+
+def _is_after(key: tuple[bool, Any, str], cursor: tuple[bool, Any, str], descending: bool) -> bool:
+    """Whether ``key`` comes strictly after ``cursor`` in the result order (nulls last)."""
+    if key[0] != cursor[0]:
+        return key[0]
+    return key > cursor if not descending else key < cursor
+
+
+def _start_index(matches: _Matches, cursor: tuple[Any, str], descending: bool) -> int:
+    """Index of the first match strictly after the cursor (binary search)."""
+    target = _order_key(*cursor)
+    lo, hi = 0, len(matches.keys)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _is_after(matches.keys[mid], target, descending):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+class _MatchCache:
+    """A small thread-safe LRU of match lists keyed by (query signature, caller's data key)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[bytes, Hashable], _Matches] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[bytes, Hashable]) -> _Matches | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[bytes, Hashable], matches: _Matches) -> None:
+        with self._lock:
+            self._items[key] = matches
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_CACHE = _MatchCache(CACHE_SIZE)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results and the figures for Intercom's ``pages`` object."""
+
+    items: list[Record]
+    next_cursor: str | None
+    total_count: int
+    page: int
+    per_page: int
+    total_pages: int
+
+
+def search_page(
+    records: Sequence[Record], plan: SearchPlan, *, cache_key: Hashable | None = None
+) -> SearchPage:
+    """The page of ``records`` that ``plan`` asks for.
+
+    With ``cache_key`` the sorted match list is kept in a small LRU under (query, cache_key), so
+    walking every page of one query filters and sorts once. The key must change whenever the
+    records change, and must differ between record sets (e.g. ``(store id, model, version)``).
+    """
+    matches = None
+    if cache_key is not None:
+        key = (plan.query.signature, cache_key)
+        matches = _CACHE.get(key)
+        if matches is None:
+            matches = _match(records, plan.query)
+            _CACHE.put(key, matches)
+    else:
+        matches = _match(records, plan.query)
+    start = 0
+    if plan.starting_after is not None:
+        start = _start_index(matches, plan.starting_after, plan.descending)
+    end = start + plan.per_page
+    items = matches.records[start:end]
+    total = len(matches.records)
+    next_cursor = None
+    if end < total and items:
+        last = items[-1]
+        next_cursor = _encode_cursor(plan.query.sort_get(last), str(last.get("id")))
+    return SearchPage(
+        items=items,
+        next_cursor=next_cursor,
+        total_count=total,
+        page=start // plan.per_page + 1,
+        per_page=plan.per_page,
+        total_pages=math.ceil(total / plan.per_page),
+    )
+
+
+def paginate(
+    records: Sequence[Record], plan: SearchPlan, *, cache_key: Hashable | None = None
+) -> tuple[list[Record], str | None, int]:
+    """``(items, next_cursor, total_count)`` of the page ``plan`` asks for (see ``search_page``)."""
+    page = search_page(records, plan, cache_key=cache_key)
+    return page.items, page.next_cursor, page.total_count
+
+
+def clear_cache() -> None:
+    """Forget every cached match list."""
+    _CACHE.clear()
