@@ -1,0 +1,339 @@
+"""The Intercom REST client: one pooled `httpx.Client`, retries, rate limiting, counters."""
+
+import logging
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from intercom_assets import __version__
+from intercom_assets.api.config import (
+    DEFAULT_API_VERSION,
+    DEFAULT_TIMEOUT,
+    RETRY_STATUSES,
+    RetryPolicy,
+    base_url_for,
+)
+from intercom_assets.api.counters import ClientCounters
+from intercom_assets.api.errors import (
+    IntercomError,
+    IntercomProtocolError,
+    IntercomTransportError,
+    error_for_status,
+)
+from intercom_assets.api.ratelimit import RateLimiter, limiter_for
+from intercom_assets.api.routes import route_template
+
+logger = logging.getLogger("intercom_assets.api")
+
+USER_AGENT = f"intercom-assets/{__version__}"
+Params = Mapping[str, str | int | float | bool | None]
+
+
+class BearerAuth(httpx.Auth):
+    """`Authorization: Bearer <token>` on every request; the token never shows in a repr."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(token=***)"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """What `GET /me` says about the workspace the token belongs to."""
+
+    app_id: str
+    name: str
+    region: str | None
+    timezone: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+
+class IntercomClient:
+    """A synchronous Intercom client, safe to share between threads.
+
+    `token` is an access token; `region` ("US", "EU", "AU") picks Intercom's host unless
+    `base_url` is given (e.g. a sandbox). Every request carries explicit timeouts, the pinned
+    `Intercom-Version` and the project's User-Agent; it waits on the shared rate limiter,
+    is retried per `retry` on 429, 5xx, transport errors and unreadable bodies, and raises a
+    typed `IntercomError` on other failures. `transport` replaces the network (tests).
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        region: str | None = "US",
+        base_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 32,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        if not token or not token.strip():
+            raise ValueError("an Intercom access token is required")
+        self._token = token
+        self.base_url = base_url_for(region, base_url)
+        self.api_version = api_version
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter or limiter_for(self.base_url, token)
+        self.counters = ClientCounters()
+        self._origin = _origin(self.base_url)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=BearerAuth(token),
+            headers={
+                "Accept": "application/json",
+                "Intercom-Version": api_version,
+                "User-Agent": USER_AGENT,
+            },
+            timeout=self.timeout,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"IntercomClient(base_url={self.base_url!r}, api_version={self.api_version!r})"
+
+    def __enter__(self) -> "IntercomClient":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    @property
+    def token_fingerprint(self) -> str:
+        """A non-reversible fingerprint of the token (for lock names and cache keys)."""
+        from intercom_assets.api.ratelimit import token_fingerprint
+
+        return token_fingerprint(self._token)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The client's counters as a plain dict (for asset metadata)."""
+        return self.counters.snapshot()
+
+    def me(self) -> Workspace:
+        """The workspace of the token: app id and name, region and time zone."""
+        body = self.get("/me")
+        app = body.get("app") or {}
+        if not isinstance(app, dict) or not app.get("id_code"):
+            raise IntercomProtocolError("GET /me returned no app.id_code", method="GET", path="/me")
+        return Workspace(
+            app_id=str(app["id_code"]),
+            name=str(app.get("name") or ""),
+            region=app.get("region"),
+            timezone=app.get("timezone"),
+            raw=body,
+        )
+
+    def get(
+        self, path: str, params: Params | None = None, *, route: str | None = None
+    ) -> dict[str, Any]:
+        """GET `path` (relative, or an absolute URL on the same host) and return its JSON."""
+        return self.request("GET", path, params=params, route=route)
+
+    def post(
+        self,
+        path: str,
+        json: Any,
+        params: Params | None = None,
+        *,
+        route: str | None = None,
+    ) -> dict[str, Any]:
+        """POST a JSON body to `path` and return the response's JSON."""
+        return self.request("POST", path, params=params, json=json, route=route)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        route: str | None = None,
+        retry_failures: bool = True,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Send one API request with rate limiting and retries; return the decoded JSON object.
+
+        With `retry_failures=False` only 429s are retried (after waiting for the window to
+        reset); any other failure raises at once (used where a retry could skip data, e.g.
+        a companies scroll page).
+        """
+        method = method.upper()
+        url = self._resolve(path)
+        path_only = urlsplit(url).path or "/"
+        route = route or route_template(method, url)
+        clean_params = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        content = orjson.dumps(json) if json is not None else None
+        send_headers = dict(headers or {})
+        if content is not None:
+            send_headers["Content-Type"] = "application/json"
+        policy = self.retry
+        deadline = time.monotonic() + policy.max_total_seconds
+        attempt = 0
+        while True:
+            attempt += 1
+            self.counters.waited(self.limiter.acquire())
+            failure, rate_limited, data = self._attempt(
+                method, url, path_only, route, clean_params, content, send_headers
+            )
+            if failure is None:
+                return data
+            if not rate_limited and not retry_failures:
+                raise failure
+            if attempt >= policy.max_attempts or time.monotonic() >= deadline:
+                failure.attempts = attempt  # type: ignore[attr-defined]
+                raise failure
+            delay = (
+                0.0
+                if rate_limited
+                else min(policy.delay(attempt), max(0.0, deadline - time.monotonic()))
+            )
+            logger.debug(
+                "retrying %s (attempt %d) in %.2f s after %s", route, attempt + 1, delay, failure
+            )
+            self.counters.retry(delay)
+            if delay > 0:
+                time.sleep(delay)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        route: str,
+        params: dict[str, str],
+        content: bytes | None,
+        headers: dict[str, str],
+    ) -> tuple[IntercomError | None, bool, dict[str, Any]]:
+        """One HTTP exchange: (failure or None, whether it was a 429, decoded body)."""
+        started = time.monotonic()
+        try:
+            response = self._http.request(
+                method,
+                url,
+                params=params or None,
+                content=content,
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except httpx.TransportError as exc:
+            self.limiter.cancel()
+            self.counters.request(route, 0)
+            logger.debug(
+                "%s %s -> %s after %.1f ms", method, route, type(exc).__name__, _ms(started)
+            )
+            return (
+                self._error(IntercomTransportError, f"{type(exc).__name__}", method, path),
+                False,
+                {},
+            )
+        body = response.content
+        status = response.status_code
+        rate_limited = status == 429
+        self.limiter.release(response.headers, rate_limited=rate_limited)
+        self.counters.request(route, len(body))
+        logger.debug(
+            "%s %s -> %d in %.1f ms (%d bytes)", method, route, status, _ms(started), len(body)
+        )
+        if 200 <= status < 300:
+            if not body.strip():
+                return (
+                    self._error(IntercomTransportError, "empty body", method, path, status),
+                    False,
+                    {},
+                )
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return (
+                    self._error(
+                        IntercomTransportError, "invalid or truncated JSON", method, path, status
+                    ),
+                    False,
+                    {},
+                )
+            if not isinstance(data, dict):
+                return (
+                    self._error(
+                        IntercomTransportError, "JSON body is not an object", method, path, status
+                    ),
+                    False,
+                    {},
+                )
+            return None, False, data
+        if rate_limited:
+            self.counters.rate_limited()
+        error = error_for_status(
+            status,
+            _loads_or_none(body),
+            method=method,
+            path=path,
+            token=self._token,
+            link=response.headers.get("link"),
+        )
+        if status not in RETRY_STATUSES:
+            raise error
+        return error, rate_limited, {}
+
+    def _error(
+        self, cls: type[IntercomError], what: str, method: str, path: str, status: int | None = None
+    ) -> IntercomError:
+        suffix = f" (HTTP {status})" if status is not None else ""
+        return cls(
+            f"{method} {path} failed: {what}{suffix}", method=method, path=path, status=status
+        )
+
+    def _resolve(self, path: str) -> str:
+        """A relative path, or an absolute URL checked to be on the client's own host."""
+        if "://" in path:
+            if _origin(path) != self._origin:
+                raise IntercomProtocolError(
+                    f"refusing to send the token to another host: {_origin(path)}",
+                    path=urlsplit(path).path,
+                )
+            return path
+        return path if path.startswith("/") else f"/{path}"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _param(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _loads_or_none(body: bytes) -> Any:
+    try:
+        return orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000

@@ -1,0 +1,53 @@
+"""Client settings as values: regions, API version, timeouts, retry policy."""
+
+import random
+from dataclasses import dataclass
+
+import httpx
+
+REGION_BASE_URLS: dict[str, str] = {
+    "US": "https://api.intercom.io",
+    "EU": "https://api.eu.intercom.io",
+    "AU": "https://api.au.intercom.io",
+}
+DEFAULT_API_VERSION = "2.14"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def base_url_for(region: str | None, base_url: str | None) -> str:
+    """The base URL to call: an explicit `base_url` wins, else the region's host."""
+    if base_url:
+        return base_url.rstrip("/")
+    key = (region or "US").upper()
+    if key not in REGION_BASE_URLS:
+        raise ValueError(
+            f"unknown Intercom region {region!r}; expected one of {sorted(REGION_BASE_URLS)}"
+        )
+    return REGION_BASE_URLS[key]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and full jitter.
+
+    A request is tried at most `max_attempts` times and retries stop once `max_total_seconds`
+    have passed since the first attempt. Waiting on a 429 is governed by the rate limiter
+    (until the window resets) and counts towards both bounds.
+    """
+
+    max_attempts: int = 8
+    max_total_seconds: float = 300.0
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0 or self.max_total_seconds < 0:
+            raise ValueError("RetryPolicy delays must not be negative")
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to sleep before retry number `attempt` (1 = the first retry)."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
