@@ -52,6 +52,7 @@ Model = Literal["contact", "conversation"]
 Record = Mapping[str, Any]
 Predicate = Callable[[Record], bool]
 Getter = Callable[[Record], Any]
+OrderKey = tuple[bool, int, Any, str]  # (is null, type rank, value, id)
 
 MAX_PER_PAGE = 150
 DEFAULT_PER_PAGE: dict[str, int] = {"contact": 50, "conversation": 20}
@@ -477,8 +478,11 @@ def _compile_filter(node: Mapping[str, Any], ctx: _Context) -> Predicate:
     if field.kind == IDS:
         return _ids_filter(field.get, op, converted)
     if field.kind == TEXT:
-        if op in ("=", "!="):
+        if op == "=":
             return _ids_filter(lambda r: _words(field.get(r)), op, converted)
+        if op == "!=":
+            words = _ids_filter(lambda r: _words(field.get(r)), op, converted)
+            return lambda r: field.get(r) is not None and words(r)
         return _scalar(lambda r: _plain(field.get(r)), op, converted)
     return _scalar(_normalized_getter(field), op, converted)
 
@@ -508,11 +512,16 @@ def _null_filter(field: Field, op: str) -> Predicate:
 
 
 def _membership(field: Field, inside: bool, values: frozenset[Any]) -> Predicate:
-    if field.kind in (IDS, TEXT):
-        get_list = field.get if field.kind == IDS else (lambda r: _words(field.get(r)))
+    if field.kind == IDS:
+        get_ids = field.get
         if inside:
-            return lambda r: any(_text(v) in values for v in get_list(r))
-        return lambda r: not any(_text(v) in values for v in get_list(r))
+            return lambda r: any(_text(v) in values for v in get_ids(r))
+        return lambda r: not any(_text(v) in values for v in get_ids(r))
+    if field.kind == TEXT:
+        get_text = field.get
+        if inside:
+            return lambda r: any(w in values for w in _words(get_text(r)))
+        return lambda r: (t := get_text(r)) is not None and not any(w in values for w in _words(t))
     get = _normalized_getter(field)
     if inside:
         return lambda r: (v := get(r)) is not None and v in values
@@ -587,8 +596,28 @@ def _compile_node(node: Any, ctx: _Context, depth: int) -> Predicate:
     if len(parts) == 1:
         return parts[0]
     if node["operator"] == "AND":
-        return lambda r: all(p(r) for p in parts)
-    return lambda r: any(p(r) for p in parts)
+        return _all_of(parts)
+    return _any_of(parts)
+
+
+def _all_of(parts: tuple[Predicate, ...]) -> Predicate:
+    def every(record: Record) -> bool:
+        for part in parts:  # noqa: SIM110 - a plain loop is faster than all() over a generator
+            if not part(record):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(parts: tuple[Predicate, ...]) -> Predicate:
+    def some(record: Record) -> bool:
+        for part in parts:  # noqa: SIM110 - a plain loop is faster than any() over a generator
+            if part(record):
+                return True
+        return False
+
+    return some
 
 
 # --- sorting and cursors -----------------------------------------------------------------------
@@ -735,29 +764,38 @@ def _pagination(pagination: Any, model: str) -> tuple[int, tuple[Any, str] | Non
 
 @dataclass(frozen=True)
 class _Matches:
-    """Matching records in result order, with their order keys ``(null, key, id)``."""
+    """Matching records in result order, with their order keys."""
 
     records: list[Record]
-    keys: list[tuple[bool, Any, str]]
+    keys: list[OrderKey]
 
 
-def _order_key(value: Any, record_id: Any) -> tuple[bool, Any, str]:
+def _order_key(value: Any, record_id: Any) -> OrderKey:
     key = _sort_key(value)
-    return (key is None, key or (0, 0), str(record_id))
+    if key is None:
+        return (True, 0, 0, str(record_id))
+    return (False, key[0], key[1], str(record_id))
 
 
 def _match(records: Sequence[Record], query: _Query) -> _Matches:
     predicate, get = query.predicate, query.sort_get
     keyed = [(_order_key(get(r), r.get("id")), r) for r in records if predicate(r)]
-    present = [item for item in keyed if not item[0][0]]
-    missing = [item for item in keyed if item[0][0]]
-    present.sort(key=lambda item: item[0], reverse=query.descending)
-    missing.sort(key=lambda item: item[0], reverse=query.descending)
-    ordered = present + missing
-    return _Matches([r for _, r in ordered], [k for k, _ in ordered])
+    if query.descending:
+        present = [item for item in keyed if not item[0][0]]
+        missing = [item for item in keyed if item[0][0]]
+        present.sort(key=_first, reverse=True)
+        missing.sort(key=_first, reverse=True)
+        keyed = present + missing
+    else:
+        keyed.sort(key=_first)  # nulls carry True first, so they come last
+    return _Matches([r for _, r in keyed], [k for k, _ in keyed])
 
 
-def _is_after(key: tuple[bool, Any, str], cursor: tuple[bool, Any, str], descending: bool) -> bool:
+def _first(item: tuple[OrderKey, Record]) -> OrderKey:
+    return item[0]
+
+
+def _is_after(key: OrderKey, cursor: OrderKey, descending: bool) -> bool:
     """Whether ``key`` comes strictly after ``cursor`` in the result order (nulls last)."""
     if key[0] != cursor[0]:
         return key[0]
