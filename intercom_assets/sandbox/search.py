@@ -21,7 +21,9 @@ Semantics (API 2.14), including the choices the API reference leaves open:
 - Missing values are null and match no comparison, ``!=``, ``NIN`` and ``!~`` included, except the
   null filters ``= null`` (the value is missing) and ``!= null`` (the value is present). Id lists
   (``tag_id``, ``segment_id``, ``contact_ids``, ``teammate_ids``, ``tag_ids``) are memberships: a
-  missing list is empty, so ``tag_id != T`` matches contacts without tags.
+  missing list is empty, so ``tag_id != T`` matches contacts without tags. They are read from the
+  record's private full list (``_tag_ids``, ``_segment_ids``, ``_contact_ids``, ``_teammate_ids``)
+  when present, else from the embedded public list.
 - Sort: ``sort.field`` defaults to ``updated_at``, ``sort.order`` to ``descending``; any other
   order is ``invalid_sort_order``. Values sort by their full value, nulls last in both orders, ties
   broken by ``id`` in the same direction, so the order is total.
@@ -297,9 +299,9 @@ CONVERSATION_FIELDS = _fields(
         **dict.fromkeys(["open", "read", "ai_agent_participated"], BOOLEAN),
     },
     **{"source.body": (TEXT, _path_getter("source.body"))},
-    contact_ids=(IDS, _ids_getter(None, "contacts", "contacts")),
-    teammate_ids=(IDS, _ids_getter(None, "teammates", "teammates")),
-    tag_ids=(IDS, _ids_getter(None, "tags", "tags")),
+    contact_ids=(IDS, _ids_getter("_contact_ids", "contacts", "contacts")),
+    teammate_ids=(IDS, _ids_getter("_teammate_ids", "teammates", "teammates")),
+    tag_ids=(IDS, _ids_getter("_tag_ids", "tags", "tags")),
     **{
         "conversation_rating.score": (INTEGER, _path_getter("conversation_rating.rating")),
         "conversation_rating.contact_id": (STRING, _path_getter("conversation_rating.contact.id")),

@@ -392,6 +392,16 @@ def test_conversation_operators(query, expected):
     assert search(CONVERSATIONS, query, model="conversation") == expected
 
 
+def test_conversation_id_lists_prefer_the_private_full_lists():
+    records = [
+        {"id": "9", "contacts": {"contacts": [{"id": "c1"}]}, "_contact_ids": ["c1", "c5"]},
+        {"id": "8", "tags": {"tags": [{"id": "t1"}]}, "_tag_ids": [], "_teammate_ids": ["7"]},
+    ]
+    assert search(records, flt("contact_ids", "=", "c5"), model="conversation") == {"9"}
+    assert search(records, flt("tag_ids", "=", "t1"), model="conversation") == set()
+    assert search(records, flt("teammate_ids", "=", "7"), model="conversation") == {"8"}
+
+
 @pytest.mark.parametrize(
     ("field", "op", "value"),
     [
