@@ -1,0 +1,58 @@
+"""The small interface each database backend implements: a transaction and a few primitives."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import polars as pl
+
+from .sql import Dialect
+
+
+class Session(ABC):
+    """One open transaction. SQL uses `%s` placeholders and quoted identifiers."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it affected (or -1)."""
+
+    @abstractmethod
+    def query(
+        self, sql: str, params: Sequence[Any] = (), schema: Mapping[str, pl.DataType] | None = None
+    ) -> pl.DataFrame:
+        """Run a query and return its rows, cast to `schema` when given."""
+
+    @abstractmethod
+    def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
+        """Make `frame` readable in SQL for the rest of the transaction, with the given SQL
+        column types; return the relation to select from."""
+
+
+class Backend(ABC):
+    """A database the warehouse can write to."""
+
+    dialect: Dialect
+    catalog: str | None = None  # qualifies schema names when set
+
+    @abstractmethod
+    def session(self) -> AbstractContextManager[Session]:
+        """A transaction: committed when the block ends, rolled back when it raises."""
+
+    @abstractmethod
+    def existing_columns(self, session: Session, schema: str, table: str) -> dict[str, str]:
+        """Stored column name -> reported data type, empty when the table is missing."""
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release connections held between calls (if any)."""
+
+
+def frame_from_rows(
+    rows: Sequence[Sequence[Any]], columns: Sequence[str], schema: Mapping[str, pl.DataType] | None
+) -> pl.DataFrame:
+    """A frame from fetched rows, typed by `schema` when given."""
+    values = [list(v) for v in zip(*rows, strict=True)] if rows else [[] for _ in columns]
+    schema = schema or {}
+    return pl.DataFrame(
+        [pl.Series(c, v, dtype=schema.get(c)) for c, v in zip(columns, values, strict=True)]
+    )

@@ -1,0 +1,123 @@
+"""SQL text shared by both backends: quoting, column types and DDL."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .spec import DELETED_AT, HASH, RAW, SYNCED_AT, TableSpec, type_key
+
+STATE_TABLE = "_sync_state"
+EVENT_CURSORS_TABLE = "_event_cursors"
+
+
+def quote(identifier: str) -> str:
+    """Quote an identifier (doubling embedded quotes). `%` and NUL are refused."""
+    if not identifier or "%" in identifier or "\x00" in identifier:
+        raise ValueError(f"identifier {identifier!r} must be non-empty and free of '%' and NUL")
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def quote_all(identifiers: Iterable[str]) -> str:
+    """Comma-separated quoted identifiers."""
+    return ", ".join(quote(name) for name in identifiers)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Type names of one database, keyed by `spec.type_key`, as created and as reported by
+    `information_schema.columns.data_type`."""
+
+    types: dict[str, str]
+    reported: dict[str, str]
+
+    def column_type(self, spec: TableSpec, column: str) -> str:
+        """SQL type of a stored column (declared or meta)."""
+        return self.types[stored_type_key(spec, column)]
+
+
+def stored_type_key(spec: TableSpec, column: str) -> str:
+    """The type key of a declared or meta column."""
+    meta = {RAW: "json", HASH: "int64", SYNCED_AT: "timestamp", DELETED_AT: "timestamp"}
+    if column in meta:
+        return meta[column]
+    return type_key(spec.column(column).dtype)
+
+
+POSTGRES = Dialect(
+    types={
+        "string": "text",
+        "int64": "bigint",
+        "float64": "double precision",
+        "boolean": "boolean",
+        "timestamp": "timestamptz",
+        "json": "jsonb",
+    },
+    reported={
+        "string": "text",
+        "int64": "bigint",
+        "float64": "double precision",
+        "boolean": "boolean",
+        "timestamp": "timestamp with time zone",
+        "json": "jsonb",
+    },
+)
+
+DUCKDB = Dialect(
+    types={
+        "string": "VARCHAR",
+        "int64": "BIGINT",
+        "float64": "DOUBLE",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMPTZ",
+        "json": "JSON",
+    },
+    reported={
+        "string": "VARCHAR",
+        "int64": "BIGINT",
+        "float64": "DOUBLE",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMP WITH TIME ZONE",
+        "json": "JSON",
+    },
+)
+
+
+def schema_name(schema: str, catalog: str | None = None) -> str:
+    """Quoted schema name, qualified by the catalog when one is given."""
+    return f"{quote(catalog)}.{quote(schema)}" if catalog else quote(schema)
+
+
+def table_name(schema: str, table: str, catalog: str | None = None) -> str:
+    """Schema-qualified (and catalog-qualified when given), quoted table name."""
+    return f"{schema_name(schema, catalog)}.{quote(table)}"
+
+
+def create_table(dialect: Dialect, schema: str, spec: TableSpec, catalog: str | None) -> str:
+    """CREATE TABLE IF NOT EXISTS for a spec, with its primary key and meta columns."""
+    lines = []
+    for name in spec.stored_columns():
+        not_null = " NOT NULL" if name in spec.primary_key or name == HASH else ""
+        lines.append(f"{quote(name)} {dialect.column_type(spec, name)}{not_null}")
+    lines.append(f"PRIMARY KEY ({quote_all(spec.primary_key)})")
+    body = ",\n  ".join(lines)
+    return f"CREATE TABLE IF NOT EXISTS {table_name(schema, spec.name, catalog)} (\n  {body}\n)"
+
+
+def create_meta_tables(dialect: Dialect, schema: str, catalog: str | None) -> list[str]:
+    """DDL of the stream state and event cursor tables."""
+    text, json, ts = dialect.types["string"], dialect.types["json"], dialect.types["timestamp"]
+    return [
+        f"CREATE TABLE IF NOT EXISTS {table_name(schema, STATE_TABLE, catalog)} ("
+        f'"stream" {text} PRIMARY KEY, "state" {json} NOT NULL, "updated_at" {ts} NOT NULL)',
+        f"CREATE TABLE IF NOT EXISTS {table_name(schema, EVENT_CURSORS_TABLE, catalog)} ("
+        f'"id" {text} PRIMARY KEY, "cursor" {text}, "updated_at" {ts} NOT NULL)',
+    ]
+
+
+def upsert_tail(spec: TableSpec) -> str:
+    """The `ON CONFLICT ... DO UPDATE SET ...` clause of an entity upsert."""
+    updates = ", ".join(
+        f"{quote(name)} = EXCLUDED.{quote(name)}"
+        for name in spec.stored_columns()
+        if name not in spec.primary_key
+    )
+    return f"ON CONFLICT ({quote_all(spec.primary_key)}) DO UPDATE SET {updates}"

@@ -1,0 +1,477 @@
+"""The warehouse: makes declared tables match polars frames, writing only what changed."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import orjson
+import polars as pl
+
+from .diff import DELETED, diff_children, diff_entities
+from .errors import SchemaMismatchError, WarehouseInputError
+from .frames import conform
+from .results import TableCounts, TableTotals, WriteResult
+from .session import Backend, Session
+from .spec import DELETED_AT, HASH, SYNCED_AT, UTC_MICROS, TableSpec, frame_dtype
+from .sql import (
+    EVENT_CURSORS_TABLE,
+    STATE_TABLE,
+    create_meta_tables,
+    create_table,
+    quote,
+    quote_all,
+    schema_name,
+    stored_type_key,
+    table_name,
+    upsert_tail,
+)
+
+State = tuple[str, Mapping[str, Any]]
+EVENT_CURSOR_SCHEMA = {"id": pl.String(), "cursor": pl.String()}
+
+
+class Warehouse:
+    """Declared tables in one schema of a PostgreSQL or DuckDB database (see package doc)."""
+
+    def __init__(self, backend: Backend, schema: str = "intercom") -> None:
+        quote(schema)
+        self.backend = backend
+        self.schema = schema
+        self.specs: dict[str, TableSpec] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release any connection held between calls."""
+        self.backend.close()
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def ensure_tables(self, specs: Iterable[TableSpec]) -> None:
+        """Create the schema, meta tables and tables if missing; add columns a spec gained.
+
+        Raises SchemaMismatchError (naming table and column) when a stored column's type differs
+        from the spec; nothing is changed then.
+        """
+        specs = list(specs)
+        dialect = self.backend.dialect
+        catalog = self.backend.catalog
+        with self.backend.session() as s:
+            s.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name(self.schema, catalog)}")
+            for ddl in create_meta_tables(dialect, self.schema, catalog):
+                s.execute(ddl)
+            additions: list[str] = []
+            for spec in specs:
+                existing = self.backend.existing_columns(s, self.schema, spec.name)
+                if not existing:
+                    additions.append(create_table(dialect, self.schema, spec, catalog))
+                    continue
+                for name in spec.stored_columns():
+                    wanted = dialect.reported[stored_type_key(spec, name)]
+                    found = existing.get(name)
+                    if found is None:
+                        sql_type = dialect.column_type(spec, name)
+                        additions.append(
+                            f"ALTER TABLE {self._table(spec.name)}"
+                            f" ADD COLUMN {quote(name)} {sql_type}"
+                        )
+                    elif found.lower() != wanted.lower():
+                        raise SchemaMismatchError(
+                            f"{self.schema}.{spec.name}.{name} is stored as {found} but the spec"
+                            f" declares {wanted}; migrate the column (the data is kept in _raw)"
+                        )
+            for ddl in additions:
+                s.execute(ddl)
+        self.specs.update({spec.name: spec for spec in specs})
+
+    def spec(self, table: str) -> TableSpec:
+        """The registered spec of a table."""
+        try:
+            return self.specs[table]
+        except KeyError:
+            raise WarehouseInputError(
+                f"unknown table {table!r}: pass its spec to ensure_tables() first"
+            ) from None
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def write(
+        self,
+        frames: Mapping[str, pl.DataFrame],
+        *,
+        parents: Mapping[str, pl.Series | Sequence[Any]] | None = None,
+        state: State | None = None,
+        event_cursors: pl.DataFrame | None = None,
+    ) -> WriteResult:
+        """Write one batch of frames, the stream state and event cursors in one transaction.
+
+        Every frame is validated first; a bad frame raises WarehouseInputError and nothing is
+        written.
+        """
+        parents = parents or {}
+        prepared = {table: self._prepare(table, frame, parents) for table, frame in frames.items()}
+        for table in parents:
+            if table not in frames:
+                raise WarehouseInputError(f"{table}: parents given without a frame")
+        state_json = _state_json(state)
+        cursors = _event_cursor_frame(event_cursors)
+        now = _now()
+        counts: dict[str, TableCounts] = {}
+        with self.backend.session() as s:
+            for table, (spec, batch, duplicates, covered) in prepared.items():
+                if spec.is_entity:
+                    counts[table] = self._write_entities(s, spec, batch, duplicates, now)
+                else:
+                    counts[table] = self._write_children(s, spec, batch, duplicates, covered, now)
+            if state_json is not None:
+                self._put_state(s, state_json[0], state_json[1], now)
+            if cursors is not None and cursors.height:
+                self._put_event_cursors(s, cursors, now)
+        return WriteResult(counts)
+
+    def soft_delete_missing(
+        self,
+        table: str,
+        seen_ids: pl.Series | Sequence[Any],
+        *,
+        state: State | None = None,
+        allow_empty: bool = False,
+    ) -> TableCounts:
+        """After a complete snapshot: set `_deleted_at` on live rows whose id was not seen.
+
+        Runs in one transaction with `state`. An empty `seen_ids` would delete every row, so it
+        raises unless `allow_empty=True`.
+        """
+        spec = self.spec(table)
+        if not spec.is_entity:
+            raise WarehouseInputError(f"{table}: soft deletes apply to entity tables only")
+        seen = _key_frame(spec, spec.key, seen_ids)
+        if seen.height == 0 and not allow_empty:
+            raise WarehouseInputError(
+                f"{table}: no ids seen; pass allow_empty=True to soft-delete every live row"
+            )
+        state_json = _state_json(state)
+        now = _now()
+        target = self._table(table)
+        key = quote(spec.key)
+        with self.backend.session() as s:
+            relation = s.stage("seen", seen, self._types(spec, seen.columns))
+            deleted = s.execute(
+                f"UPDATE {target} AS t SET {quote(DELETED_AT)} = %s"
+                f" WHERE t.{quote(DELETED_AT)} IS NULL AND NOT EXISTS"
+                f" (SELECT 1 FROM {relation} AS k WHERE k.{key} = t.{key})",
+                (now,),
+            )
+            if state_json is not None:
+                self._put_state(s, state_json[0], state_json[1], now)
+        return TableCounts(deleted=deleted)
+
+    def put_state(self, stream: str, state: Mapping[str, Any]) -> None:
+        """Store a stream's state on its own (a write() carries it with the batch)."""
+        state_json = _state_json((stream, state))
+        assert state_json is not None
+        with self.backend.session() as s:
+            self._put_state(s, state_json[0], state_json[1], _now())
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_state(self, stream: str) -> dict[str, Any] | None:
+        """A stream's stored state, or None."""
+        text = self.backend.dialect.types["string"]
+        with self.backend.session() as s:
+            rows = s.query(
+                f'SELECT CAST("state" AS {text}) AS state'
+                f" FROM {self._table(STATE_TABLE)} WHERE stream = %s",
+                (stream,),
+            )
+        return orjson.loads(rows.item(0, 0)) if rows.height else None
+
+    def event_cursors(self, ids: pl.Series | Sequence[str] | None = None) -> pl.DataFrame:
+        """Stored event cursors (`id`, `cursor`) of the given ids (all when None)."""
+        source = self._table(EVENT_CURSORS_TABLE)
+        with self.backend.session() as s:
+            if ids is None:
+                return s.query(f'SELECT "id", "cursor" FROM {source}', schema=EVENT_CURSOR_SCHEMA)
+            keys = pl.DataFrame({"id": pl.Series("id", list(ids), dtype=pl.String)})
+            relation = s.stage("ids", keys.unique(), {"id": self.backend.dialect.types["string"]})
+            return s.query(
+                f'SELECT c."id", c."cursor" FROM {source} AS c JOIN {relation} AS k'
+                ' ON c."id" = k."id"',
+                schema=EVENT_CURSOR_SCHEMA,
+            )
+
+    def stored_hashes(self, table: str, ids: pl.Series | Sequence[Any]) -> pl.DataFrame:
+        """`id`, `_hash` and `_deleted` (bool) of the stored rows with these ids."""
+        spec = self.spec(table)
+        with self.backend.session() as s:
+            return self._stored_hashes(s, spec, _key_frame(spec, spec.key, ids))
+
+    def live_ids(self, table: str) -> pl.Series:
+        """Keys of the rows not soft-deleted."""
+        spec = self.spec(table)
+        key = spec.key
+        with self.backend.session() as s:
+            frame = s.query(
+                f"SELECT {quote(key)} FROM {self._table(table)} WHERE {quote(DELETED_AT)} IS NULL",
+                schema={key: frame_dtype(spec.column(key).dtype)},
+            )
+        return frame.get_column(key)
+
+    def totals(self, table: str) -> TableTotals:
+        """Live and soft-deleted row counts (link tables: all rows are live)."""
+        spec = self.spec(table)
+        deleted = f"{quote(DELETED_AT)} IS NOT NULL" if spec.is_entity else "FALSE"
+        with self.backend.session() as s:
+            row = s.query(
+                f"SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN {deleted} THEN 1 ELSE 0 END), 0)"
+                f" AS d FROM {self._table(table)}"
+            ).row(0)
+        total, dead = int(row[0]), int(row[1])
+        return TableTotals(live=total - dead, deleted=dead)
+
+    def count_live(self, table: str) -> int:
+        """Rows not soft-deleted."""
+        return self.totals(table).live
+
+    def duplicate_keys(self, table: str) -> int:
+        """Primary-key values stored more than once (0 unless the constraint was lost)."""
+        keys = quote_all(self.spec(table).primary_key)
+        return self._scalar(
+            f"SELECT COUNT(*) FROM (SELECT {keys} FROM {self._table(table)}"
+            f" GROUP BY {keys} HAVING COUNT(*) > 1) AS d"
+        )
+
+    def null_keys(self, table: str) -> int:
+        """Rows with a null in a primary-key column."""
+        spec = self.spec(table)
+        condition = " OR ".join(f"{quote(k)} IS NULL" for k in spec.primary_key)
+        return self._scalar(f"SELECT COUNT(*) FROM {self._table(table)} WHERE {condition}")
+
+    def orphans(
+        self,
+        table: str,
+        column: str,
+        parent_table: str,
+        *,
+        parent_column: str = "id",
+        live_only: bool = True,
+    ) -> int:
+        """Rows of `table` whose `column` matches no (live) row of `parent_table`."""
+        parent_spec = self.spec(parent_table)
+        live = f" AND p.{quote(DELETED_AT)} IS NULL" if live_only and parent_spec.is_entity else ""
+        return self._scalar(
+            f"SELECT COUNT(*) FROM {self._table(table)} AS c WHERE NOT EXISTS"
+            f" (SELECT 1 FROM {self._table(parent_table)} AS p"
+            f" WHERE p.{quote(parent_column)} = c.{quote(column)}{live})"
+        )
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
+        """Run a read-only query (`%s` placeholders) and return a frame."""
+        with self.backend.session() as s:
+            return s.query(sql, params)
+
+    def table(self, table: str) -> pl.DataFrame:
+        """The whole stored table (for tests and small tables)."""
+        spec = self.spec(table)
+        dialect = self.backend.dialect
+        columns = ", ".join(
+            f"CAST({quote(c)} AS {dialect.types['string']}) AS {quote(c)}"
+            if stored_type_key(spec, c) == "json"
+            else quote(c)
+            for c in spec.stored_columns()
+        )
+        return self.query(
+            f"SELECT {columns} FROM {self._table(table)} ORDER BY {quote_all(spec.primary_key)}"
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _prepare(
+        self, table: str, frame: pl.DataFrame, parents: Mapping[str, pl.Series | Sequence[Any]]
+    ) -> tuple[TableSpec, pl.DataFrame, int, pl.DataFrame | None]:
+        spec = self.spec(table)
+        conformed = conform(spec, frame)
+        covered = None
+        if spec.parent_key is None:
+            if table in parents:
+                raise WarehouseInputError(f"{table}: parents apply to link/child tables only")
+        else:
+            given = _key_frame(spec, spec.parent_key, parents.get(table, []))
+            in_frame = conformed.frame.select(spec.parent_key)
+            covered = pl.concat([given, in_frame]).unique(maintain_order=True)
+        return spec, conformed.frame, conformed.duplicates, covered
+
+    def _table(self, table: str) -> str:
+        return table_name(self.schema, table, self.backend.catalog)
+
+    def _types(self, spec: TableSpec, columns: Iterable[str]) -> dict[str, str]:
+        return {c: self.backend.dialect.column_type(spec, c) for c in columns}
+
+    def _stored_hashes(self, s: Session, spec: TableSpec, keys: pl.DataFrame) -> pl.DataFrame:
+        key = spec.key
+        schema = {key: frame_dtype(spec.column(key).dtype), HASH: pl.Int64(), DELETED: pl.Int64()}
+        if keys.height == 0:
+            return pl.DataFrame(schema=schema).with_columns(pl.col(DELETED).cast(pl.Boolean))
+        relation = s.stage("keys", keys, self._types(spec, [key]))
+        stored = s.query(
+            f"SELECT t.{quote(key)} AS {quote(key)}, t.{quote(HASH)} AS {quote(HASH)},"
+            f" CASE WHEN t.{quote(DELETED_AT)} IS NULL THEN 0 ELSE 1 END AS {quote(DELETED)}"
+            f" FROM {self._table(spec.name)} AS t"
+            f" JOIN {relation} AS k ON t.{quote(key)} = k.{quote(key)}",
+            schema=schema,
+        )
+        return stored.with_columns(pl.col(DELETED).cast(pl.Boolean))
+
+    def _write_entities(
+        self, s: Session, spec: TableSpec, batch: pl.DataFrame, duplicates: int, now: datetime
+    ) -> TableCounts:
+        stored = self._stored_hashes(s, spec, batch.select(spec.key))
+        diff = diff_entities(spec, batch, stored)
+        if diff.to_write.height:
+            rows = diff.to_write.with_columns(
+                pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT),
+                pl.lit(None, dtype=UTC_MICROS).alias(DELETED_AT),
+            ).select(spec.stored_columns())
+            self._insert(s, spec, rows, upsert=True)
+        return TableCounts(
+            inserted=diff.inserted,
+            updated=diff.updated,
+            unchanged=diff.unchanged,
+            revived=diff.revived,
+            duplicates=duplicates,
+        )
+
+    def _write_children(
+        self,
+        s: Session,
+        spec: TableSpec,
+        batch: pl.DataFrame,
+        duplicates: int,
+        covered: pl.DataFrame | None,
+        now: datetime,
+    ) -> TableCounts:
+        parent = spec.parent_key
+        assert parent is not None and covered is not None
+        if covered.height == 0:
+            return TableCounts(duplicates=duplicates)
+        target = self._table(spec.name)
+        keys = list(dict.fromkeys([*spec.primary_key, parent]))
+        schema = {k: frame_dtype(spec.column(k).dtype) for k in keys} | {HASH: pl.Int64()}
+        relation = s.stage("parents", covered, self._types(spec, [parent]))
+        stored = s.query(
+            f"SELECT {', '.join(f't.{quote(c)} AS {quote(c)}' for c in schema)}"
+            f" FROM {target} AS t JOIN {relation} AS p ON t.{quote(parent)} = p.{quote(parent)}",
+            schema=schema,
+        )
+        diff = diff_children(spec, batch, stored)
+        if diff.changed_parents.len():
+            changed = diff.changed_parents.to_frame(parent)
+            relation = s.stage("changed", changed, self._types(spec, [parent]))
+            s.execute(
+                f"DELETE FROM {target} WHERE {quote(parent)} IN"
+                f" (SELECT {quote(parent)} FROM {relation} AS c)"
+            )
+            if diff.to_insert.height:
+                rows = diff.to_insert.with_columns(
+                    pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT)
+                ).select(spec.stored_columns())
+                self._insert(s, spec, rows, upsert=False)
+        return TableCounts(
+            inserted=diff.to_insert.height,
+            deleted=diff.to_delete,
+            unchanged=diff.unchanged,
+            duplicates=duplicates,
+            replaced_parents=diff.changed_parents.len(),
+        )
+
+    def _insert(self, s: Session, spec: TableSpec, rows: pl.DataFrame, *, upsert: bool) -> None:
+        relation = s.stage(f"stage_{spec.name}", rows, self._types(spec, rows.columns))
+        columns = quote_all(rows.columns)
+        tail = f" {upsert_tail(spec)}" if upsert else ""
+        s.execute(
+            f"INSERT INTO {self._table(spec.name)} ({columns})"
+            f" SELECT {columns} FROM {relation} AS s{tail}"
+        )
+
+    def _put_state(self, s: Session, stream: str, state_json: str, now: datetime) -> None:
+        json_type = self.backend.dialect.types["json"]
+        s.execute(
+            f'INSERT INTO {self._table(STATE_TABLE)} ("stream", "state", "updated_at")'
+            f' VALUES (%s, CAST(%s AS {json_type}), %s) ON CONFLICT ("stream") DO UPDATE'
+            ' SET "state" = EXCLUDED."state", "updated_at" = EXCLUDED."updated_at"',
+            (stream, state_json, now),
+        )
+
+    def _put_event_cursors(self, s: Session, cursors: pl.DataFrame, now: datetime) -> None:
+        types = self.backend.dialect.types
+        rows = cursors.with_columns(pl.lit(now, dtype=UTC_MICROS).alias("updated_at"))
+        relation = s.stage(
+            "cursors",
+            rows,
+            {"id": types["string"], "cursor": types["string"], "updated_at": types["timestamp"]},
+        )
+        s.execute(
+            f'INSERT INTO {self._table(EVENT_CURSORS_TABLE)} ("id", "cursor",'
+            f' "updated_at") SELECT "id", "cursor", "updated_at" FROM {relation} AS s'
+            ' ON CONFLICT ("id") DO UPDATE SET "cursor" = EXCLUDED."cursor",'
+            ' "updated_at" = EXCLUDED."updated_at"'
+        )
+
+    def _scalar(self, sql: str) -> int:
+        with self.backend.session() as s:
+            return int(s.query(sql).item(0, 0))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _key_frame(spec: TableSpec, column: str, values: pl.Series | Sequence[Any]) -> pl.DataFrame:
+    dtype = frame_dtype(spec.column(column).dtype)
+    try:
+        series = pl.Series(column, values, dtype=dtype, strict=True)
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+        raise WarehouseInputError(f"{spec.name}.{column}: ids are not {dtype}: {exc}") from exc
+    if series.null_count():
+        raise WarehouseInputError(f"{spec.name}.{column}: ids contain nulls")
+    return series.unique(maintain_order=True).to_frame()
+
+
+def _state_json(state: State | None) -> tuple[str, str] | None:
+    if state is None:
+        return None
+    try:
+        stream, value = state
+        return str(stream), orjson.dumps(value).decode()
+    except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
+        message = f"state must be (stream, JSON-serialisable mapping): {exc}"
+        raise WarehouseInputError(message) from exc
+
+
+def _event_cursor_frame(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    if frame is None:
+        return None
+    missing = [c for c in EVENT_CURSOR_SCHEMA if c not in frame.columns]
+    if missing:
+        raise WarehouseInputError(f"event_cursors: frame is missing column(s) {missing}")
+    try:
+        cursors = frame.select(
+            pl.col(c).cast(dtype, strict=True) for c, dtype in EVENT_CURSOR_SCHEMA.items()
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise WarehouseInputError(f"event_cursors: {exc}") from exc
+    if cursors.get_column("id").null_count():
+        raise WarehouseInputError("event_cursors: null id")
+    return cursors.unique(subset="id", keep="last", maintain_order=True)
