@@ -62,7 +62,7 @@ from .errors import (
     WarehouseInputError,
     WarehouseLockedError,
 )
-from .hashing import row_hash
+from .hashing import with_row_hash
 from .results import TableCounts, TableTotals, WriteResult
 from .spec import JSON, Column, TableSpec
 from .warehouse import Warehouse
@@ -99,5 +99,5 @@ __all__ = [
     "WarehouseLockedError",
     "WriteResult",
     "connect",
-    "row_hash",
+    "with_row_hash",
 ]

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .errors import WarehouseInputError
-from .hashing import row_hash
+from .hashing import with_row_hash
 from .spec import RAW, TableSpec, frame_dtype
 
 
@@ -41,7 +41,7 @@ def conform(spec: TableSpec, frame: pl.DataFrame) -> ConformedFrame:
     typed = pl.DataFrame(casts)
     _check_nulls(spec, typed)
     deduped = typed.unique(subset=list(spec.primary_key), keep="last", maintain_order=True)
-    hashed = deduped.with_columns(row_hash(spec))
+    hashed = with_row_hash(spec, deduped)
     return ConformedFrame(hashed, typed.height - deduped.height)
 
 

@@ -24,6 +24,7 @@ import operator
 
 import polars as pl
 import polars_hash  # noqa: F401  (registers the `nchash` namespace)
+import pyarrow as pa
 
 from .spec import HASH, JSONType, TableSpec, type_key
 
@@ -31,19 +32,28 @@ NULL_BYTES = "\x00"
 
 
 def canonical_text(name: str, kind: str) -> pl.Expr:
-    """The canonical text of a column of the given type key (see module doc)."""
+    """The canonical text of a column of the given type key (see module doc).
+
+    Float64 columns must already hold their bit patterns (see `float_bits`).
+    """
     column = pl.col(name)
     if kind in ("string", "json"):
         return column
-    if kind == "int64":
+    if kind in ("int64", "float64"):
         return column.cast(pl.String)
-    if kind == "float64":
-        return column.reinterpret(signed=True).cast(pl.String)
     if kind == "boolean":
         return column.cast(pl.Int8).cast(pl.String)
     if kind == "timestamp":
         return column.dt.epoch("us").cast(pl.String)
     raise ValueError(f"no canonical text for {kind!r}")
+
+
+def float_bits(series: pl.Series) -> pl.Series:
+    """The IEEE-754 bit patterns of a Float64 series as Int64 (a zero-copy Arrow view).
+
+    polars has no float-to-bits expression (`reinterpret` leaves floats alone).
+    """
+    return pl.Series(series.name, series.to_arrow().view(pa.int64()), dtype=pl.Int64)
 
 
 def hashed_columns(spec: TableSpec) -> list[tuple[str, str]]:
@@ -54,11 +64,17 @@ def hashed_columns(spec: TableSpec) -> list[tuple[str, str]]:
     return columns
 
 
-def row_hash(spec: TableSpec) -> pl.Expr:
-    """Expression for the `_hash` column (Int64) of a frame that fits `spec`."""
+def with_row_hash(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (typed for `spec`) with its `_hash` column (Int64) appended."""
+    columns = hashed_columns(spec)
+    floats = {
+        name: float_bits(frame.get_column(name)) for name, kind in columns if kind == "float64"
+    }
+    source = frame.with_columns(**floats) if floats else frame
     parts = []
-    for seed, (name, kind) in enumerate(hashed_columns(spec)):
+    for seed, (name, kind) in enumerate(columns):
         text = canonical_text(name, kind).fill_null(NULL_BYTES)
         parts.append(text.nchash.xxh3_64(seed=seed))
     combined = functools.reduce(operator.xor, parts)
-    return combined.reinterpret(signed=True).alias(HASH)
+    hashes = source.select(combined.reinterpret(signed=True).alias(HASH)).get_column(HASH)
+    return frame.with_columns(hashes)

@@ -28,6 +28,14 @@ from .sql import (
 )
 
 State = tuple[str, Mapping[str, Any]]
+_STORED_DTYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "json": pl.String(),
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "timestamp": UTC_MICROS,
+}
 EVENT_CURSOR_SCHEMA = {"id": pl.String(), "cursor": pl.String()}
 
 
@@ -292,9 +300,13 @@ class Warehouse:
             else quote(c)
             for c in spec.stored_columns()
         )
-        return self.query(
-            f"SELECT {columns} FROM {self._table(table)} ORDER BY {quote_all(spec.primary_key)}"
-        )
+        schema = {c: _STORED_DTYPES[stored_type_key(spec, c)] for c in spec.stored_columns()}
+        with self.backend.session() as s:
+            return s.query(
+                f"SELECT {columns} FROM {self._table(table)}"
+                f" ORDER BY {quote_all(spec.primary_key)}",
+                schema=schema,
+            )
 
     # -- internals -------------------------------------------------------------------------
 

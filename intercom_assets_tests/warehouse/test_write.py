@@ -1,0 +1,246 @@
+"""Writes on both backends: exact counts, no-op re-writes, link replacement, state, bad input."""
+
+from datetime import UTC, datetime
+
+import orjson
+import polars as pl
+import pytest
+
+from intercom_assets.warehouse import (
+    Column,
+    SchemaMismatchError,
+    TableCounts,
+    TableSpec,
+    Warehouse,
+    WarehouseInputError,
+)
+
+from .conftest import CONTACTS, PARTS, Target, contacts_frame, tags_frame
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def contact(i: str, **fields: object) -> dict:
+    row: dict = {"id": i, "email": f"{i}@example.com", "session_count": 1, "updated_at": T0}
+    row.update(fields)
+    return row
+
+
+def counts(result: TableCounts) -> dict[str, int]:
+    return {k: v for k, v in vars(result).items() if v}
+
+
+def pg_versions(target: Target, table: str, key: str) -> dict:
+    """PostgreSQL row versions: a rewritten row gets a new xmin and ctid."""
+    import psycopg
+
+    with psycopg.connect(target.url) as conn:
+        rows = conn.execute(
+            f'SELECT {key}, xmin::text, ctid::text FROM "{target.schema}"."{table}"'
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_counts_through_insert_update_delete_and_revive(wh: Warehouse) -> None:
+    first = [contact(i) for i in "abcd"]
+    result = wh.write({"contacts": contacts_frame(first)})
+    assert counts(result.tables["contacts"]) == {"inserted": 4}
+
+    second = [
+        contact("a"),
+        contact("b", email="new@example.com"),
+        contact("e", session_count=1),
+        contact("e", session_count=2),  # duplicate id: the last one wins
+    ]
+    result = wh.write({"contacts": contacts_frame(second)})
+    assert counts(result.tables["contacts"]) == {
+        "inserted": 1,
+        "updated": 1,
+        "unchanged": 1,
+        "duplicates": 1,
+    }
+
+    deleted = wh.soft_delete_missing("contacts", pl.Series(["a", "b", "e"]))
+    assert deleted.deleted == 2
+    assert wh.totals("contacts").live == 3 and wh.totals("contacts").deleted == 2
+    assert sorted(wh.live_ids("contacts").to_list()) == ["a", "b", "e"]
+    assert wh.soft_delete_missing("contacts", ["a", "b", "e"]).deleted == 0
+
+    third = [contact("c"), contact("d", session_count=9)]
+    result = wh.write({"contacts": contacts_frame(third)})
+    assert counts(result.tables["contacts"]) == {"revived": 2}
+    assert wh.totals("contacts").live == 5 and wh.totals("contacts").deleted == 0
+
+    stored = wh.table("contacts")
+    assert stored.get_column("_deleted_at").null_count() == 5
+    by_id = {row["id"]: row for row in stored.iter_rows(named=True)}
+    assert by_id["b"]["email"] == "new@example.com"
+    assert by_id["e"]["session_count"] == 2
+    assert by_id["d"]["session_count"] == 9
+    assert orjson.loads(by_id["d"]["_raw"])["session_count"] == 9
+
+    with pytest.raises(WarehouseInputError, match="allow_empty"):
+        wh.soft_delete_missing("contacts", [])
+
+
+def test_reapplying_a_batch_writes_no_row(wh: Warehouse, target: Target) -> None:
+    rows = [contact(f"c{i}", custom_attributes=f'{{"n": {i}}}') for i in range(50)]
+    links = [(f"c{i}", f"t{i % 3}") for i in range(50)]
+    frames = {"contacts": contacts_frame(rows), "contact_tags": tags_frame(links)}
+    wh.write(frames)
+    before = wh.table("contacts"), wh.table("contact_tags")
+    if target.backend == "postgres":
+        versions = pg_versions(target, "contacts", "id")
+
+    again = wh.write(frames)
+
+    assert counts(again.tables["contacts"]) == {"unchanged": 50}
+    assert counts(again.tables["contact_tags"]) == {"unchanged": 50}
+    assert wh.table("contacts").equals(before[0])  # _synced_at included
+    assert wh.table("contact_tags").equals(before[1])
+    if target.backend == "postgres":
+        assert pg_versions(target, "contacts", "id") == versions
+
+
+def link_rows(wh: Warehouse) -> dict[tuple[str, str], dict]:
+    rows = wh.table("contact_tags").iter_rows(named=True)
+    return {(r["contact_id"], r["tag_id"]): r for r in rows}
+
+
+def test_link_rows_are_replaced_only_for_changed_parents(wh: Warehouse, target: Target) -> None:
+    links = [("a", "t1"), ("a", "t2"), ("b", "t1"), ("c", "t3"), ("d", "t4")]
+    wh.write({"contact_tags": tags_frame(links)})
+    before = {
+        (r["contact_id"], r["tag_id"]): r for r in wh.table("contact_tags").iter_rows(named=True)
+    }
+    if target.backend == "postgres":
+        versions = pg_versions(target, "contact_tags", "contact_id || '/' || tag_id")
+
+    # a: same set; b: t1 -> t2; c: covered without rows (now has none); d: not covered
+    result = wh.write(
+        {"contact_tags": tags_frame([("a", "t2"), ("a", "t1"), ("b", "t2")])},
+        parents={"contact_tags": ["a", "b", "c"]},
+    )
+
+    assert counts(result.tables["contact_tags"]) == {
+        "inserted": 1,
+        "deleted": 2,
+        "unchanged": 2,
+        "replaced_parents": 2,
+    }
+    after = {
+        (r["contact_id"], r["tag_id"]): r for r in wh.table("contact_tags").iter_rows(named=True)
+    }
+    assert sorted(after) == [("a", "t1"), ("a", "t2"), ("b", "t2"), ("d", "t4")]
+    for untouched in [("a", "t1"), ("a", "t2"), ("d", "t4")]:
+        assert after[untouched] == before[untouched]
+    if target.backend == "postgres":
+        now = pg_versions(target, "contact_tags", "contact_id || '/' || tag_id")
+        for key in ["a/t1", "a/t2", "d/t4"]:
+            assert now[key] == versions[key]
+    assert wh.orphans("contact_tags", "contact_id", "contacts") == 4  # no contacts stored
+
+
+def test_child_rows_follow_their_parent(wh: Warehouse) -> None:
+    def parts(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "id": [r[0] for r in rows],
+                "conversation_id": [r[1] for r in rows],
+                "body": [r[2] for r in rows],
+                "_raw": [orjson.dumps({"id": r[0], "body": r[2]}).decode() for r in rows],
+            }
+        )
+
+    wh.write(
+        {"conversation_parts": parts([("p1", "x", "hi"), ("p2", "x", "yo"), ("p3", "y", "ok")])}
+    )
+    result = wh.write(
+        {"conversation_parts": parts([("p1", "x", "hi"), ("p2", "x", "edited"), ("p3", "y", "k")])}
+    )
+    assert counts(result.tables["conversation_parts"]) == {
+        "inserted": 2,
+        "deleted": 2,
+        "unchanged": 1,
+        "replaced_parents": 1,
+    }
+    stored = wh.table("conversation_parts")
+    assert dict(zip(stored["id"], stored["body"], strict=True)) == {
+        "p1": "hi",
+        "p2": "edited",
+        "p3": "k",
+    }
+
+
+def test_state_and_event_cursors_commit_with_the_batch(wh: Warehouse) -> None:
+    assert wh.get_state("contacts") is None
+    cursors = pl.DataFrame({"id": ["a", "b"], "cursor": ["https://x/?since=1", "17"]})
+    wh.write(
+        {"contacts": contacts_frame([contact("a")])},
+        state=("contacts", {"cursor": 1, "nested": {"k": [1, "é"]}}),
+        event_cursors=cursors,
+    )
+    assert wh.get_state("contacts") == {"cursor": 1, "nested": {"k": [1, "é"]}}
+    wh.write(
+        {},
+        state=("contacts", {"cursor": 2}),
+        event_cursors=cursors.head(1).with_columns(cursor=pl.lit("2")),
+    )
+    assert wh.get_state("contacts") == {"cursor": 2}
+    stored = wh.event_cursors(["a", "b", "zz"]).sort("id")
+    assert stored.rows() == [("a", "2"), ("b", "17")]
+
+
+def test_bad_input_raises_before_anything_is_written(wh: Warehouse) -> None:
+    wh.write({"contacts": contacts_frame([contact("a")])}, state=("contacts", {"cursor": 1}))
+    good = contacts_frame([contact("b")])
+    bad_frames = {
+        "frame is missing column": good.drop("email"),
+        "undeclared column": good.with_columns(surprise=pl.lit(1)),
+        "contacts.session_count: cannot cast": good.with_columns(session_count=pl.lit("many")),
+        "contacts.id: 1 null": good.with_columns(id=pl.lit(None, dtype=pl.String)),
+    }
+    for message, bad in bad_frames.items():
+        with pytest.raises(WarehouseInputError, match=message):
+            wh.write(
+                {"contact_tags": tags_frame([("b", "t")]), "contacts": bad},
+                state=("contacts", {"cursor": 2}),
+            )
+    assert wh.totals("contacts").live == 1
+    assert wh.table("contact_tags").height == 0
+    assert wh.get_state("contacts") == {"cursor": 1}
+    with pytest.raises(WarehouseInputError, match="unknown table"):
+        wh.write({"nope": good})
+
+
+def test_spec_growth_adds_columns_and_type_changes_are_refused(
+    wh: Warehouse, target: Target
+) -> None:
+    wh.write({"contacts": contacts_frame([contact("a")])})
+    grown = CONTACTS.with_columns(Column("phone", pl.String))
+    with target.connect() as other:
+        other.ensure_tables([grown])
+        frame = contacts_frame([contact("a")]).with_columns(phone=pl.lit("+1 555"))
+        result = other.write({"contacts": frame})
+        assert counts(result.tables["contacts"]) == {"updated": 1}  # the new column is filled
+        assert other.table("contacts").get_column("phone").to_list() == ["+1 555"]
+
+        changed = TableSpec(
+            "contacts",
+            tuple(Column(c.name, pl.Int64) if c.name == "email" else c for c in grown.columns),
+            ("id",),
+        )
+        with pytest.raises(SchemaMismatchError, match=r"contacts\.email"):
+            other.ensure_tables([changed, PARTS])
+        assert other.table("contacts").get_column("email").to_list() == ["a@example.com"]
+
+
+def test_checks_on_clean_tables(wh: Warehouse) -> None:
+    wh.write({"contacts": contacts_frame([contact("a"), contact("b")])})
+    wh.write({"contact_tags": tags_frame([("a", "t"), ("zz", "t")])})
+    assert wh.duplicate_keys("contacts") == 0
+    assert wh.null_keys("contacts") == 0
+    assert wh.orphans("contact_tags", "contact_id", "contacts") == 1
+    wh.soft_delete_missing("contacts", ["b"])
+    assert wh.orphans("contact_tags", "contact_id", "contacts") == 2
+    assert wh.orphans("contact_tags", "contact_id", "contacts", live_only=False) == 1
