@@ -156,7 +156,7 @@ def test_child_rows_follow_their_parent(wh: Warehouse) -> None:
         {"conversation_parts": parts([("p1", "x", "hi"), ("p2", "x", "yo"), ("p3", "y", "ok")])}
     )
     result = wh.write(
-        {"conversation_parts": parts([("p1", "x", "hi"), ("p2", "x", "edited"), ("p3", "y", "k")])}
+        {"conversation_parts": parts([("p1", "x", "hi"), ("p2", "x", "edited"), ("p3", "y", "ok")])}
     )
     assert counts(result.tables["conversation_parts"]) == {
         "inserted": 2,
@@ -168,7 +168,7 @@ def test_child_rows_follow_their_parent(wh: Warehouse) -> None:
     assert dict(zip(stored["id"], stored["body"], strict=True)) == {
         "p1": "hi",
         "p2": "edited",
-        "p3": "k",
+        "p3": "ok",
     }
 
 
