@@ -195,23 +195,22 @@ class IntercomClient:
         while True:
             attempt += 1
             self.counters.waited(self.limiter.acquire())
-            failure, rate_limited, data = self._attempt(
+            outcome = self._attempt(
                 method, url, path_only, route, clean_params, content, send_headers
             )
+            failure = outcome.failure
             if failure is None:
-                return data
-            if not rate_limited and not retry_failures:
+                return outcome.data
+            if not outcome.rate_limited and not retry_failures:
                 raise failure
             if attempt >= policy.max_attempts or time.monotonic() >= deadline:
                 failure.attempts = attempt  # type: ignore[attr-defined]
                 raise failure
-            delay = (
-                0.0
-                if rate_limited
-                else min(policy.delay(attempt), max(0.0, deadline - time.monotonic()))
-            )
+            # A 429 that spent the window is waited out in the limiter (every thread waits).
+            delay = 0.0 if outcome.window_wait else policy.delay(attempt)
+            delay = min(delay, max(0.0, deadline - time.monotonic()))
             logger.debug(
-                "retrying %s (attempt %d) in %.2f s after %s", route, attempt + 1, delay, failure
+                "retrying %s (attempt %d) in %.2f s: %s", route, attempt + 1, delay, failure
             )
             self.counters.retry(delay)
             if delay > 0:
@@ -226,8 +225,8 @@ class IntercomClient:
         params: dict[str, str],
         content: bytes | None,
         headers: dict[str, str],
-    ) -> tuple[IntercomError | None, bool, dict[str, Any]]:
-        """One HTTP exchange: (failure or None, whether it was a 429, decoded body)."""
+    ) -> "_Outcome":
+        """One HTTP exchange; raises at once for statuses that are never retried."""
         started = time.monotonic()
         try:
             response = self._http.request(
@@ -241,48 +240,24 @@ class IntercomClient:
         except httpx.TransportError as exc:
             self.limiter.cancel()
             self.counters.request(route, 0)
-            logger.debug(
-                "%s %s -> %s after %.1f ms", method, route, type(exc).__name__, _ms(started)
-            )
-            return (
-                self._error(IntercomTransportError, f"{type(exc).__name__}", method, path),
-                False,
-                {},
-            )
+            logger.debug("%s -> %s after %.1f ms", route, type(exc).__name__, _ms(started))
+            return _Outcome(self._error(type(exc).__name__, method, path))
         body = response.content
         status = response.status_code
         rate_limited = status == 429
-        self.limiter.release(response.headers, rate_limited=rate_limited)
+        window_wait = self.limiter.release(response.headers, rate_limited=rate_limited)
         self.counters.request(route, len(body))
-        logger.debug(
-            "%s %s -> %d in %.1f ms (%d bytes)", method, route, status, _ms(started), len(body)
-        )
+        logger.debug("%s -> %d in %.1f ms (%d bytes)", route, status, _ms(started), len(body))
         if 200 <= status < 300:
             if not body.strip():
-                return (
-                    self._error(IntercomTransportError, "empty body", method, path, status),
-                    False,
-                    {},
-                )
+                return _Outcome(self._error("empty body", method, path, status))
             try:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError:
-                return (
-                    self._error(
-                        IntercomTransportError, "invalid or truncated JSON", method, path, status
-                    ),
-                    False,
-                    {},
-                )
+                return _Outcome(self._error("invalid or truncated JSON", method, path, status))
             if not isinstance(data, dict):
-                return (
-                    self._error(
-                        IntercomTransportError, "JSON body is not an object", method, path, status
-                    ),
-                    False,
-                    {},
-                )
-            return None, False, data
+                return _Outcome(self._error("JSON body is not an object", method, path, status))
+            return _Outcome(None, data=data)
         if rate_limited:
             self.counters.rate_limited()
         error = error_for_status(
@@ -295,13 +270,12 @@ class IntercomClient:
         )
         if status not in RETRY_STATUSES:
             raise error
-        return error, rate_limited, {}
+        return _Outcome(error, rate_limited=rate_limited, window_wait=window_wait)
 
-    def _error(
-        self, cls: type[IntercomError], what: str, method: str, path: str, status: int | None = None
-    ) -> IntercomError:
+    @staticmethod
+    def _error(what: str, method: str, path: str, status: int | None = None) -> IntercomError:
         suffix = f" (HTTP {status})" if status is not None else ""
-        return cls(
+        return IntercomTransportError(
             f"{method} {path} failed: {what}{suffix}", method=method, path=path, status=status
         )
 
@@ -315,6 +289,16 @@ class IntercomClient:
                 )
             return path
         return path if path.startswith("/") else f"/{path}"
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one attempt produced: a decoded body, or a retryable failure."""
+
+    failure: IntercomError | None
+    data: dict[str, Any] = field(default_factory=dict)
+    rate_limited: bool = False
+    window_wait: bool = False
 
 
 def _origin(url: str) -> str:

@@ -6,7 +6,8 @@ keeps the lowest `Remaining` seen in the current window and the number of reques
 flight; a request may start while `Remaining - in_flight > reserve`, so it never waits
 while budget remains and never overshoots the window when it is the only consumer. Once
 the budget is spent it waits until `Reset` (+ a small margin, since Reset is whole
-seconds). A 429 blocks every thread until `Reset` plus jitter.
+seconds). A 429 that reports the budget spent blocks every thread until `Reset` plus
+jitter; a 429 that reports budget left is backed off by the caller alone.
 
 One limiter exists per (base URL, token) in a process: see `limiter_for`.
 """
@@ -63,8 +64,14 @@ class RateLimiter:
                     continue
                 self._cond.wait(self._window_end + self.margin - now)
 
-    def release(self, headers: Mapping[str, str] | None, *, rate_limited: bool = False) -> None:
-        """Record a finished request (its response headers, if any) and wake waiters."""
+    def release(self, headers: Mapping[str, str] | None, *, rate_limited: bool = False) -> bool:
+        """Record a finished request (its response headers, if any) and wake waiters.
+
+        For a 429 that says the window's budget is spent (`Remaining` 0, or a `Reset`
+        without `Remaining`), every thread is blocked until `Reset` plus jitter and True is
+        returned. A 429 that reports budget left (another limit, e.g. a burst) returns
+        False: the caller backs off on its own.
+        """
         with self._cond:
             self._in_flight = max(0, self._in_flight - 1)
             limit = _int_header(headers, "x-ratelimit-limit")
@@ -80,7 +87,10 @@ class RateLimiter:
                     self._remaining = (
                         remaining if self._remaining is None else min(self._remaining, remaining)
                     )
-            if rate_limited:
+            window_spent = rate_limited and (
+                remaining == 0 or (remaining is None and reset is not None)
+            )
+            if window_spent:
                 now = self._clock()
                 if reset is not None:
                     self._remaining = 0
@@ -90,6 +100,7 @@ class RateLimiter:
                     until = now + 1.0
                 self._blocked_until = max(self._blocked_until, until + random.uniform(0, 0.25))
             self._cond.notify_all()
+            return window_spent
 
     def cancel(self) -> None:
         """Record a request that got no response (transport error)."""
