@@ -1,0 +1,33 @@
+"""A faithful local Intercom REST API 2.14: a generated workspace, simulated time, faults.
+
+```python
+from intercom_assets.sandbox import Sandbox, FaultConfig
+sb = Sandbox(size="tiny", seed=1, timezone="UTC")
+with httpx.Client(transport=sb.transport(), base_url=sb.base_url) as client: ...
+sb.advance(days=1)        # -> ChangeLog; sb.truth() -> the ground truth
+```
+
+`Sandbox.truth()` returns a JSON-able dict, every list sorted by id:
+
+- `now` (unix seconds of the simulated clock), `timezone` (IANA name)
+- `admins`, `teams`, `tags`: as `GET /admins`, `/teams`, `/tags` list them
+- `segments`: as `GET /segments?include_count=true` (with `count`)
+- `data_attributes`: all three models (contact, company, conversation), archived included
+- `companies`: as the scroll and `GET /companies/{id}` return them
+- `contacts`: as `GET /contacts/{id}` returns them (embedded tags/companies/notes cut to 10)
+- `contact_tags`, `contact_companies`: `{contact_id: [every tag / company id]}`
+- `conversations`: as search returns them (no parts)
+- `conversation_parts`: `{conversation_id: [parts as GET returns them: the 500 newest]}`
+- `conversation_part_counts`: `{conversation_id: true number of parts}`
+- `events`: `{contact_id: [events listable now (younger than 90 days), newest first]}`;
+  contacts without listable events are left out
+- `deleted_contact_ids`, `archived_contact_ids`, `merged_contact_ids` (`{source: target}`),
+  `deleted_company_ids`, `deleted_admin_ids`, `deleted_tag_ids`, `deleted_segment_ids`,
+  `deleted_team_ids`
+"""
+
+from intercom_assets.sandbox.churn import ChangeLog, Churn
+from intercom_assets.sandbox.faults import FaultConfig
+from intercom_assets.sandbox.sandbox import DEFAULT_START, Sandbox
+
+__all__ = ["DEFAULT_START", "ChangeLog", "Churn", "FaultConfig", "Sandbox"]

@@ -1,0 +1,58 @@
+"""`intercom-assets sandbox`: serve a generated workspace on a local port."""
+
+import time
+
+import click
+
+from intercom_assets.sandbox.faults import FaultConfig
+from intercom_assets.sandbox.sandbox import Sandbox
+from intercom_assets.sandbox.sizes import SIZES
+
+
+@click.command("sandbox")
+@click.option("--size", type=click.Choice(sorted(SIZES)), default="demo", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True, help="0 picks a free port.")
+@click.option("--token", default="sandbox", show_default=True, help="Bearer token to accept.")
+@click.option("--timezone", default="UTC", show_default=True, help="Workspace IANA time zone.")
+@click.option("--rate-limit", type=int, default=10_000, show_default=True, help="Requests/minute.")
+@click.option("--search-lag", type=int, default=0, show_default=True, help="Index lag, seconds.")
+@click.option("--error-rate", type=float, default=0.0, show_default=True, help="Share of 5xx.")
+@click.option("--latency", type=float, default=0.0, show_default=True, help="Seconds per request.")
+def sandbox(
+    size: str,
+    seed: int,
+    host: str,
+    port: int,
+    token: str,
+    timezone: str,
+    rate_limit: int,
+    search_lag: int,
+    error_rate: float,
+    latency: float,
+) -> None:
+    """Serve a local Intercom API 2.14 sandbox until interrupted."""
+    try:
+        sb = Sandbox(
+            size=size,
+            seed=seed,
+            timezone=timezone,
+            token=token,
+            rate_limit_per_minute=rate_limit,
+            search_lag_seconds=search_lag,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    sb.set_faults(FaultConfig(error_rate=error_rate, latency_seconds=latency))
+    with sb.serve(host=host, port=port) as url:
+        click.echo(url, nl=True)
+        click.echo(
+            f"token: {token}  controls: {url}/_sandbox/{{clock,advance,faults,requests,truth}}",
+            err=True,
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopping", err=True)

@@ -1,0 +1,135 @@
+"""`Sandbox`: one generated workspace, its simulated clock, and the ways to reach it."""
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from intercom_assets.sandbox.app import build_app, serve
+from intercom_assets.sandbox.churn import ChangeLog, Churn, apply_churn
+from intercom_assets.sandbox.core import SandboxCore
+from intercom_assets.sandbox.faults import FaultConfig
+from intercom_assets.sandbox.generator import generate
+from intercom_assets.sandbox.transport import SandboxTransport
+from intercom_assets.sandbox.truth import build_truth
+
+DEFAULT_START = 1_767_225_600  # 2026-01-01T00:00:00Z
+IN_PROCESS_BASE_URL = "https://api.intercom.sandbox"
+
+
+class Sandbox:
+    """A faithful local Intercom REST API 2.14 over a deterministic generated workspace.
+
+    `clock` is the real-time source for rate-limit windows and scroll expiry (tests may pass a
+    fake one); the simulated clock (`now`) only moves with `advance()`.
+    """
+
+    def __init__(
+        self,
+        size: str = "tiny",
+        seed: int = 1,
+        timezone: str = "UTC",
+        token: str = "sandbox",  # noqa: S107 - the sandbox's well-known demo token
+        rate_limit_per_minute: int = 10_000,
+        search_lag_seconds: int = 0,
+        start: int = DEFAULT_START,
+        *,
+        scroll_idle_seconds: float = 60.0,
+        scroll_page_size: int = 50,
+        churn: Churn | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        _check_timezone(timezone)
+        self.size, self.seed, self.churn = size, seed, churn or Churn()
+        self.store, self._factory = generate(size, seed, timezone, start)
+        self.core = SandboxCore(
+            self.store,
+            token=token,
+            rate_limit_per_minute=rate_limit_per_minute,
+            search_lag_seconds=search_lag_seconds,
+            scroll_idle_seconds=scroll_idle_seconds,
+            scroll_page_size=scroll_page_size,
+            clock=clock,
+            advance=self.advance,
+            truth=self.truth,
+        )
+        self.base_url = IN_PROCESS_BASE_URL
+        self._app: Starlette | None = None
+
+    @property
+    def token(self) -> str:
+        return self.core.token
+
+    @property
+    def now(self) -> int:
+        """The simulated clock, unix seconds."""
+        return self.store.now
+
+    @property
+    def timezone(self) -> str:
+        return self.store.timezone
+
+    @property
+    def app(self) -> Starlette:
+        """The Starlette ASGI app serving this sandbox."""
+        if self._app is None:
+            self._app = build_app(self.core)
+        return self._app
+
+    def transport(self) -> httpx.BaseTransport:
+        """A synchronous, thread-safe httpx transport serving the API in-process."""
+        return SandboxTransport(self.core)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client on the in-process transport, authenticated with the token."""
+        headers = {"Authorization": f"Bearer {self.token}", "Intercom-Version": "2.14"}
+        headers.update(kwargs.pop("headers", {}))
+        return httpx.Client(
+            transport=self.transport(), base_url=self.base_url, headers=headers, **kwargs
+        )
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Serve the app with uvicorn on a port in a thread; yields the base URL."""
+        with serve(self.app, host, port) as url:
+            yield url
+
+    def advance(self, days: float = 0, seconds: int = 0, churn: Churn | None = None) -> ChangeLog:
+        """Move the simulated clock forward, applying churn spread over the interval."""
+        total = int(days * 86_400) + int(seconds)
+        if total < 0:
+            raise ValueError(f"the clock only moves forward; got days={days}, seconds={seconds}")
+        with self.core.lock:
+            return apply_churn(self.store, self._factory, total, churn or self.churn)
+
+    def set_faults(self, config: FaultConfig) -> None:
+        """Replace the fault configuration (and reset burst and scroll-fault state)."""
+        self.core.faults.configure(config)
+
+    @property
+    def faults(self) -> FaultConfig:
+        return self.core.faults.config
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests received per route, keyed "METHOD /route/{template}"."""
+        return self.core.request_counts()
+
+    def reset_request_counts(self) -> None:
+        self.core.reset_request_counts()
+
+    def truth(self) -> dict[str, Any]:
+        """The ground truth (shape in the package docstring)."""
+        with self.core.lock:
+            return build_truth(self.store)
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {name!r}") from None
