@@ -146,6 +146,8 @@ class CompanyScroll:
                     "companies scroll expired before its end", method="GET", path=SCROLL_PATH
                 )
             except (IntercomServerError, IntercomTransportError) as exc:
+                if param is not None and total is not None and seen >= total and self._ended(param):
+                    return  # only the empty last page was lost
                 failure = exc
             if self.restarts >= self.max_restarts:
                 raise failure
@@ -153,6 +155,15 @@ class CompanyScroll:
             self.client.counters.scroll_restart()
             logger.debug("restarting the companies scroll (%d) after %s", self.restarts, failure)
             time.sleep(random.uniform(0.5, 1.0) * self.restart_delay)
+
+    def _ended(self, param: str) -> bool:
+        """Whether the scroll is over: asked again, it answers 404 or an empty page."""
+        try:
+            return not page_of(self._fetch(param), "data", 0).items
+        except IntercomNotFound:
+            return True
+        except IntercomError:
+            return False
 
     def _fetch(self, param: str | None) -> dict[str, Any]:
         """One scroll page; a failed page is never retried in place (the scroll must restart)."""
