@@ -51,6 +51,11 @@ class DuckDBSession(Session):
         columns = ", ".join(f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" for c in frame.columns)
         return f"(SELECT {columns} FROM {quote(view)})"
 
+    def append(self, target: str, frame: pl.DataFrame, types: Mapping[str, str]) -> None:
+        relation = self.stage("append", frame, types)
+        columns = ", ".join(quote(c) for c in frame.columns)
+        self.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {relation} AS s")
+
 
 class DuckDBBackend(Backend):
     """A DuckDB file, opened per call."""

@@ -20,7 +20,8 @@ import psycopg
 from .session import Backend, Session, frame_from_rows
 from .sql import POSTGRES, quote, quote_all
 
-CSV_CHUNK_ROWS = 50_000
+CSV_CHUNK_ROWS = 20_000
+COPY_PIECE_BYTES = 1 << 20
 ANALYZE_MIN_ROWS = 10_000
 COPY_OUT_TYPES = (pl.String, pl.Int64)
 
@@ -62,15 +63,22 @@ class PostgresSession(Session):
         relation = f"pg_temp.{quote(f'{name}_{self.staged}')}"
         columns = ", ".join(f"{quote(c)} {types[c]}" for c in frame.columns)
         self.execute(f"CREATE TEMP TABLE {relation} ({columns}) ON COMMIT DROP")
-        copy_sql = f"COPY {relation} ({quote_all(frame.columns)}) FROM STDIN (FORMAT csv)"
+        self.append(relation, frame, types)
+        if frame.height >= ANALYZE_MIN_ROWS:
+            self.execute(f"ANALYZE {relation}")
+        return relation
+
+    def append(self, target: str, frame: pl.DataFrame, types: Mapping[str, str]) -> None:
+        copy_sql = f"COPY {target} ({quote_all(frame.columns)}) FROM STDIN (FORMAT csv)"
         with self.conn.cursor() as cur, cur.copy(copy_sql) as copy:
             for chunk in frame.iter_slices(CSV_CHUNK_ROWS):
                 buffer = io.BytesIO()
                 chunk.write_csv(buffer, include_header=False)
-                copy.write(buffer.getbuffer())
-        if frame.height >= ANALYZE_MIN_ROWS:
-            self.execute(f"ANALYZE {relation}")
-        return relation
+                view = buffer.getbuffer()
+                # psycopg sends large buffers slowly; 1 MiB pieces keep COPY streaming
+                for start in range(0, len(view), COPY_PIECE_BYTES):
+                    copy.write(view[start : start + COPY_PIECE_BYTES])
+                del view
 
 
 class PostgresBackend(Backend):

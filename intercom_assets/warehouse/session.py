@@ -28,6 +28,10 @@ class Session(ABC):
         """Make `frame` readable in SQL for the rest of the transaction, with the given SQL
         column types; return the relation to select from."""
 
+    @abstractmethod
+    def append(self, target: str, frame: pl.DataFrame, types: Mapping[str, str]) -> None:
+        """Insert all rows of `frame` into the table `target` (a quoted name)."""
+
 
 class Backend(ABC):
     """A database the warehouse can write to."""

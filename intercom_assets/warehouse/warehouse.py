@@ -356,7 +356,14 @@ class Warehouse:
                 pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT),
                 pl.lit(None, dtype=UTC_MICROS).alias(DELETED_AT),
             ).select(spec.stored_columns())
-            self._insert(s, spec, rows, upsert=True)
+            # New ids go straight into the table; stored ones through staging and an upsert.
+            stored_keys = stored.select(spec.key)
+            new_rows = rows.join(stored_keys, on=spec.key, how="anti", maintain_order="left")
+            old_rows = rows.join(stored_keys, on=spec.key, how="semi", maintain_order="left")
+            if new_rows.height:
+                s.append(self._table(spec.name), new_rows, self._types(spec, rows.columns))
+            if old_rows.height:
+                self._upsert(s, spec, old_rows)
         return TableCounts(
             inserted=diff.inserted,
             updated=diff.updated,
@@ -399,7 +406,7 @@ class Warehouse:
                 rows = diff.to_insert.with_columns(
                     pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT)
                 ).select(spec.stored_columns())
-                self._insert(s, spec, rows, upsert=False)
+                s.append(self._table(spec.name), rows, self._types(spec, rows.columns))
         return TableCounts(
             inserted=diff.to_insert.height,
             deleted=diff.to_delete,
@@ -408,13 +415,12 @@ class Warehouse:
             replaced_parents=diff.changed_parents.len(),
         )
 
-    def _insert(self, s: Session, spec: TableSpec, rows: pl.DataFrame, *, upsert: bool) -> None:
+    def _upsert(self, s: Session, spec: TableSpec, rows: pl.DataFrame) -> None:
         relation = s.stage(f"stage_{spec.name}", rows, self._types(spec, rows.columns))
         columns = quote_all(rows.columns)
-        tail = f" {upsert_tail(spec)}" if upsert else ""
         s.execute(
             f"INSERT INTO {self._table(spec.name)} ({columns})"
-            f" SELECT {columns} FROM {relation} AS s{tail}"
+            f" SELECT {columns} FROM {relation} AS s {upsert_tail(spec)}"
         )
 
     def _put_state(self, s: Session, stream: str, state_json: str, now: datetime) -> None:
