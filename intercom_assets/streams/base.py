@@ -1,0 +1,106 @@
+"""What a stream is, what it gets for one run, and what it reports back.
+
+A stream is one Intercom resource: it knows which endpoint serves it, how it is synced
+(full snapshot, time window, or per parent) and how its records are shaped into tables. It
+uses `intercom_assets.api` to fetch and `intercom_assets.warehouse` to write; it never
+writes SQL and knows nothing of Dagster. The Dagster layer builds one asset per stream.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from intercom_assets.api import IntercomClient, Workspace
+from intercom_assets.warehouse import TableCounts, TableSpec, Warehouse, WriteResult
+
+DEFAULT_BATCH_SIZE = 1_000
+"""Records shaped and written per transaction: memory stays bounded by one batch."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time window a run covers: `start <= updated_at < end`.
+
+    `start=None` means "everything before `end`": the first partition of the asset's
+    history also covers every record last changed before it.
+    """
+
+    start: datetime | None
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.end.tzinfo is None or (self.start is not None and self.start.tzinfo is None):
+            raise ValueError("window bounds must be timezone-aware datetimes")
+        if self.start is not None and self.start >= self.end:
+            raise ValueError(f"empty window: start {self.start} is not before end {self.end}")
+
+
+@dataclass
+class StreamContext:
+    """Everything one stream run gets."""
+
+    client: IntercomClient
+    warehouse: Warehouse
+    window: Window
+    workspace: Workspace
+    full: bool = False
+    """Full mode: sweep the whole resource (deletes, merges, membership drift)."""
+    max_in_flight: int = 8
+    batch_size: int = DEFAULT_BATCH_SIZE
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("intercom_assets"))
+    progress: Callable[[str, int], None] | None = None
+    """Called with (stream name, records fetched so far) after each batch, when set."""
+
+
+@dataclass
+class StreamReport:
+    """What one run did: records fetched, rows per outcome per table, and stream extras."""
+
+    stream: str
+    fetched: int = 0
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, result: WriteResult) -> None:
+        """Adds one transaction's counts."""
+        for table, counts in result.tables.items():
+            self.tables[table] = _sum(self.tables.get(table), counts)
+
+    def total(self, outcome: str) -> int:
+        """Rows with that outcome (`inserted`, `updated`, ...) over every table."""
+        return sum(getattr(counts, outcome) for counts in self.tables.values())
+
+
+class Stream(Protocol):
+    """One Intercom resource, synced into its tables."""
+
+    name: str
+    """Short snake_case name; the asset key is `intercom/<name>`."""
+    description: str
+    """One line for the asset's description."""
+    tables: tuple[TableSpec, ...]
+    """The tables it writes; the first is its entity table."""
+    deps: tuple[str, ...]
+    """Streams that must be loaded first (load order)."""
+    windowed: bool
+    """True when a run fetches only records changed in its window (search by updated_at)."""
+
+    def run(self, ctx: StreamContext) -> StreamReport:
+        """Fetches what the run covers and makes the tables match it."""
+        ...
+
+
+def _sum(a: TableCounts | None, b: TableCounts) -> TableCounts:
+    if a is None:
+        return b
+    return TableCounts(
+        inserted=a.inserted + b.inserted,
+        updated=a.updated + b.updated,
+        unchanged=a.unchanged + b.unchanged,
+        deleted=a.deleted + b.deleted,
+        revived=a.revived + b.revived,
+        duplicates=a.duplicates + b.duplicates,
+        replaced_parents=a.replaced_parents + b.replaced_parents,
+    )
