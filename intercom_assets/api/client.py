@@ -34,14 +34,31 @@ USER_AGENT = f"intercom-assets/{__version__}"
 Params = Mapping[str, str | int | float | bool | None]
 
 
+class Secret:
+    """A string that never shows in a repr or str (read it with `reveal()`)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+
 class BearerAuth(httpx.Auth):
     """`Authorization: Bearer <token>` on every request; the token never shows in a repr."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: Secret) -> None:
         self._token = token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
         yield request
 
     def __repr__(self) -> str:
@@ -84,7 +101,7 @@ class IntercomClient:
     ) -> None:
         if not token or not token.strip():
             raise ValueError("an Intercom access token is required")
-        self._token = token
+        self._token = Secret(token)
         self.base_url = base_url_for(region, base_url)
         self.api_version = api_version
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -94,7 +111,7 @@ class IntercomClient:
         self._origin = _origin(self.base_url)
         self._http = httpx.Client(
             base_url=self.base_url,
-            auth=BearerAuth(token),
+            auth=BearerAuth(self._token),
             headers={
                 "Accept": "application/json",
                 "Intercom-Version": api_version,
@@ -126,7 +143,7 @@ class IntercomClient:
         """A non-reversible fingerprint of the token (for lock names and cache keys)."""
         from intercom_assets.api.ratelimit import token_fingerprint
 
-        return token_fingerprint(self._token)
+        return token_fingerprint(self._token.reveal())
 
     def snapshot(self) -> dict[str, Any]:
         """The client's counters as a plain dict (for asset metadata)."""
@@ -265,7 +282,7 @@ class IntercomClient:
             _loads_or_none(body),
             method=method,
             path=path,
-            token=self._token,
+            token=self._token.reveal(),
             link=response.headers.get("link"),
         )
         if status not in RETRY_STATUSES:
