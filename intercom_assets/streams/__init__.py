@@ -1,0 +1,36 @@
+"""Every Intercom resource as a stream, in load order (see `base.Stream`).
+
+`STREAMS` lists them so that each stream comes after the streams it depends on;
+`get_stream(name)` finds one. Adding a stream = one module + its tests + one line here.
+"""
+
+from . import admins, data_attributes, segments, tags, teams
+from .base import DEFAULT_BATCH_SIZE, Stream, StreamContext, StreamReport, Window
+
+STREAMS: tuple[Stream, ...] = (
+    tags.STREAM,
+    segments.STREAM,
+    admins.STREAM,
+    teams.STREAM,
+    data_attributes.STREAM,
+)
+
+
+def get_stream(name: str) -> Stream:
+    """The stream called `name`; a clear error lists the known names otherwise."""
+    for stream in STREAMS:
+        if stream.name == name:
+            return stream
+    known = ", ".join(s.name for s in STREAMS)
+    raise KeyError(f"unknown stream {name!r}; known streams: {known}")
+
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "STREAMS",
+    "Stream",
+    "StreamContext",
+    "StreamReport",
+    "Window",
+    "get_stream",
+]

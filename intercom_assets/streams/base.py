@@ -60,6 +60,9 @@ class StreamReport:
 
     stream: str
     fetched: int = 0
+    """Records received from the API (before dedupe)."""
+    pages: int = 0
+    """API pages (or single-record GETs) that delivered them."""
     tables: dict[str, TableCounts] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 

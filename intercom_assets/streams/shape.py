@@ -36,6 +36,8 @@ class Field:
     dtype: ColumnType
     path: tuple[str, ...]
     nullable: bool = True
+    compute: Callable[[Record], Any] | None = None
+    """Derives the value from the whole record instead of `path` (e.g. a composite key)."""
 
     def spec_column(self) -> Column:
         """The warehouse column this field fills."""
@@ -47,6 +49,17 @@ def field(
 ) -> Field:
     """A field; `path` is dotted (`location.city`) and defaults to the column name."""
     return Field(column, dtype, tuple((path or column).split(".")), nullable)
+
+
+def computed(
+    column: str,
+    dtype: ColumnType,
+    compute: Callable[[Record], Any],
+    *,
+    nullable: bool = True,
+) -> Field:
+    """A field whose value `compute(record)` derives from the whole record."""
+    return Field(column, dtype, (), nullable, compute)
 
 
 def table_spec(
@@ -65,7 +78,7 @@ def frame(records: Sequence[Record], fields: Sequence[Field], *, raw: bool = Tru
     """A frame with one column per field (plus `_raw` when `raw`), typed as declared."""
     columns: dict[str, pl.Series] = {}
     for f in fields:
-        values = [_getter(f.path)(r) for r in records] if len(f.path) > 1 else _top(records, f)
+        values = _values(records, f)
         columns[f.column] = _series(f, values)
     if raw:
         columns["_raw"] = pl.Series("_raw", [dumps(r) for r in records], dtype=pl.String)
@@ -83,6 +96,16 @@ def rows_frame(rows: Sequence[Sequence[Any]], fields: Sequence[Field]) -> pl.Dat
 def dumps(value: Any) -> str:
     """Compact JSON text, as stored in JSON columns and `_raw`."""
     return orjson.dumps(value).decode()
+
+
+def _values(records: Sequence[Record], f: Field) -> list[Any]:
+    if f.compute is not None:
+        compute = f.compute
+        return [compute(r) for r in records]
+    if len(f.path) == 1:
+        return _top(records, f)
+    get = _getter(f.path)
+    return [get(r) for r in records]
 
 
 def _top(records: Sequence[Record], f: Field) -> list[Any]:
@@ -125,3 +148,101 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool | dict | list):
         return dumps(value)
     return str(value)
+
+
+Members = Callable[[Record], Sequence[Any]]
+"""The member ids a record lists (tag ids of a contact, admin ids of a team, ...)."""
+
+
+def ids_at(path: str, key: str = "id") -> Members:
+    """Members read from a list of objects at a dotted path (`tags.tags` -> each `id`)."""
+    get = _getter(tuple(path.split(".")))
+
+    def members(record: Record) -> list[Any]:
+        items = get(record)
+        if not isinstance(items, list):
+            return []
+        return [item.get(key) for item in items if isinstance(item, Mapping)]
+
+    return members
+
+
+def values_at(path: str) -> Members:
+    """Members read from a list of plain values at a dotted path (`admin_ids`)."""
+    get = _getter(tuple(path.split(".")))
+
+    def members(record: Record) -> list[Any]:
+        items = get(record)
+        return list(items) if isinstance(items, list) else []
+
+    return members
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link table of (parent id, member id) pairs, one set per parent record."""
+
+    table: str
+    parent: str
+    """Column holding the parent's id (the parent key)."""
+    member: str
+    """Column holding the member's id."""
+    members: Members
+    """Where a record lists its members (when no fuller list is supplied)."""
+
+    @property
+    def fields(self) -> tuple[Field, Field]:
+        return (field(self.parent, nullable=False), field(self.member, nullable=False))
+
+    def spec(self) -> TableSpec:
+        return table_spec(
+            self.table, self.fields, primary_key=(self.parent, self.member), parent_key=self.parent
+        )
+
+    def rows(
+        self, records: Sequence[Record], key: str, full: Mapping[Any, Sequence[Any]] | None
+    ) -> pl.DataFrame:
+        """The link rows of these records; `full` replaces a record's own list when it has one."""
+        full = full or {}
+        parents: list[Any] = []
+        members: list[Any] = []
+        for record in records:
+            parent = record.get(key)
+            listed = full.get(parent)
+            ids = listed if listed is not None else self.members(record)
+            parents.extend([parent] * len(ids))
+            members.extend(ids)
+        parent_field, member_field = self.fields
+        return pl.DataFrame([_series(parent_field, parents), _series(member_field, members)])
+
+
+@dataclass(frozen=True)
+class Shape:
+    """An entity table and the link tables filled from the same records."""
+
+    table: str
+    fields: tuple[Field, ...]
+    links: tuple[Link, ...] = ()
+    key: str = "id"
+
+    def specs(self) -> tuple[TableSpec, ...]:
+        entity = table_spec(self.table, self.fields, primary_key=(self.key,))
+        return (entity, *(link.spec() for link in self.links))
+
+    def frames(
+        self,
+        records: Sequence[Record],
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
+        """Frames per table plus the parents each link frame covers (every record's id).
+
+        `full` maps a link table to `{parent id: every member}` for records whose embedded
+        list is incomplete (Intercom embeds at most 10 items).
+        """
+        entity = frame(records, self.fields)
+        frames = {self.table: entity}
+        parents: dict[str, pl.Series] = {}
+        for link in self.links:
+            frames[link.table] = link.rows(records, self.key, (full or {}).get(link.table))
+            parents[link.table] = entity.get_column(self.key)
+        return frames, parents

@@ -1,0 +1,31 @@
+"""Admins (teammates): `GET /admins`, a full snapshot; removed admins are soft-deleted."""
+
+from intercom_assets.api import IntercomClient, Page, iter_cursor_pages
+
+from .shape import BOOL, JSON, Shape, field
+from .sync import SnapshotStream
+
+SHAPE = Shape(
+    "admins",
+    (
+        field("id", nullable=False),
+        field("type"),
+        field("name"),
+        field("email"),
+        field("job_title"),
+        field("away_mode_enabled", BOOL),
+        field("away_mode_reassign", BOOL),
+        field("away_status_reason_id"),
+        field("has_inbox_seat", BOOL),
+        field("team_ids", JSON),
+        field("avatar"),
+        field("team_priority_level", JSON),
+    ),
+)
+
+
+def fetch(client: IntercomClient) -> list[Page]:
+    return list(iter_cursor_pages(client, "/admins", per_page=None, items_key="admins"))
+
+
+STREAM = SnapshotStream("admins", "Intercom admins (teammates), full snapshot", SHAPE, fetch)

@@ -1,0 +1,161 @@
+"""Mechanics every stream shares: batching pages, writing batches, snapshots, counting.
+
+Stream modules stay declarative: they say where records come from and how they are shaped;
+`Run` writes each batch in one transaction and adds its counts to the report, and
+`SnapshotStream` is a whole stream for small resources listed in full on every run.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import polars as pl
+
+from intercom_assets.api import IntercomClient, Page
+from intercom_assets.warehouse import TableSpec, Warehouse, WriteResult
+from intercom_assets.warehouse.spec import DELETED_AT, frame_dtype
+from intercom_assets.warehouse.sql import quote, table_name
+
+from .base import StreamContext, StreamReport
+from .shape import Record, Shape
+
+T = TypeVar("T")
+State = tuple[str, Mapping[str, Any]]
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of at most `size` items, in order."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class Run:
+    """One stream run: writes batches, counts pages and records, builds the report."""
+
+    def __init__(self, ctx: StreamContext, name: str) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.report = StreamReport(name)
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return self.ctx.warehouse
+
+    @property
+    def client(self) -> IntercomClient:
+        return self.ctx.client
+
+    def records(self, pages: Iterable[Page]) -> Iterator[dict[str, Any]]:
+        """The records of `pages`, counting pages and records fetched."""
+        for page in pages:
+            self.report.pages += 1
+            self.report.fetched += len(page.items)
+            yield from page.items
+
+    def batches(self, pages: Iterable[Page]) -> Iterator[list[dict[str, Any]]]:
+        """The records of `pages` in batches of `ctx.batch_size`."""
+        return batched(self.records(pages), self.ctx.batch_size)
+
+    def fetched_one(self, records: int = 1) -> None:
+        """Count a single-record GET (one page, `records` records)."""
+        self.report.pages += 1
+        self.report.fetched += records
+
+    def write(
+        self,
+        frames: Mapping[str, pl.DataFrame],
+        *,
+        parents: Mapping[str, pl.Series | Sequence[Any]] | None = None,
+        state: State | None = None,
+        event_cursors: pl.DataFrame | None = None,
+    ) -> WriteResult:
+        """Write one batch (one transaction) and add its counts to the report."""
+        result = self.warehouse.write(
+            frames, parents=parents, state=state, event_cursors=event_cursors
+        )
+        self.report.add(result)
+        if self.ctx.progress is not None:
+            self.ctx.progress(self.name, self.report.fetched)
+        return result
+
+    def write_shaped(
+        self,
+        shape: Shape,
+        records: Sequence[Record],
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
+        state: State | None = None,
+    ) -> pl.Series:
+        """Shape `records` into the entity and link frames, write them; return their ids."""
+        frames, parents = shape.frames(records, full)
+        self.write(frames, parents=parents, state=state)
+        return frames[shape.table].get_column(shape.key)
+
+    def soft_delete_missing(self, table: str, seen: pl.Series | Sequence[Any]) -> int:
+        """After a complete snapshot: soft-delete live rows not seen; return how many."""
+        counts = self.warehouse.soft_delete_missing(table, seen, allow_empty=True)
+        self.report.add(WriteResult({table: counts}))
+        return counts.deleted
+
+    def extra(self, key: str, value: Any) -> None:
+        self.report.extra[key] = value
+
+
+@dataclass(frozen=True)
+class SnapshotStream:
+    """A small resource listed in full on every run: diff it, soft-delete what vanished.
+
+    The window is ignored: a range run takes one snapshot.
+    """
+
+    name: str
+    description: str
+    shape: Shape
+    fetch: Callable[[IntercomClient], Iterable[Page]]
+    deps: tuple[str, ...] = ()
+    windowed: bool = False
+    tables: tuple[TableSpec, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", self.shape.specs())
+
+    def run(self, ctx: StreamContext) -> Any:
+        ctx.warehouse.ensure_tables(self.tables)
+        run = Run(ctx, self.name)
+        seen: list[pl.Series] = []
+        for batch in run.batches(self.fetch(ctx.client)):
+            seen.append(run.write_shaped(self.shape, batch))
+        run.soft_delete_missing(self.shape.table, _concat(seen, self.tables[0]))
+        return run.report
+
+
+def _concat(parts: list[pl.Series], spec: TableSpec) -> pl.Series:
+    if not parts:
+        return pl.Series(spec.key, [], dtype=frame_dtype(spec.column(spec.key).dtype))
+    return pl.concat(parts)
+
+
+def read_columns(
+    warehouse: Warehouse, table: str, columns: Sequence[str], *, live_only: bool = True
+) -> pl.DataFrame:
+    """Some columns of every (live) row of a registered table, typed as declared.
+
+    The warehouse has no narrow-column read yet (its `table()` reads `_raw` too), so this
+    one read builds its SELECT from the warehouse's own quoting helpers.
+    """
+    spec = warehouse.spec(table)
+    schema = {c: frame_dtype(spec.column(c).dtype) for c in columns}
+    where = f" WHERE {quote(DELETED_AT)} IS NULL" if live_only and spec.is_entity else ""
+    target = table_name(warehouse.schema, table, warehouse.backend.catalog)
+    sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {target}{where}"
+    frame = warehouse.query(sql)
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    return frame.select(pl.col(c).cast(dtype) for c, dtype in schema.items())
