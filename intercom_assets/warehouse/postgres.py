@@ -23,7 +23,6 @@ from .sql import POSTGRES, quote, quote_all
 CSV_CHUNK_ROWS = 20_000
 COPY_PIECE_BYTES = 1 << 20
 ANALYZE_MIN_ROWS = 10_000
-COPY_OUT_TYPES = (pl.String, pl.Int64)
 
 
 class PostgresSession(Session):
@@ -41,22 +40,10 @@ class PostgresSession(Session):
     def query(
         self, sql: str, params: Sequence[Any] = (), schema: Mapping[str, pl.DataType] | None = None
     ) -> pl.DataFrame:
-        if schema and not params and all(d in COPY_OUT_TYPES for d in schema.values()):
-            return self._copy_out(sql, schema)
-        with self.conn.cursor() as cur:
+        with self.conn.cursor(binary=True) as cur:
             cur.execute(sql, params or None)
             columns = [d.name for d in cur.description or ()]
             return frame_from_rows(cur.fetchall(), columns, schema)
-
-    def _copy_out(self, sql: str, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-        buffer = io.BytesIO()
-        with self.conn.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-        if buffer.tell() == 0:
-            return pl.DataFrame(schema=dict(schema))
-        buffer.seek(0)
-        return pl.read_csv(buffer, has_header=False, schema=dict(schema))
 
     def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
         self.staged += 1
