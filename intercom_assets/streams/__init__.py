@@ -4,7 +4,18 @@
 `get_stream(name)` finds one. Adding a stream = one module + its tests + one line here.
 """
 
-from . import admins, data_attributes, segments, tags, teams
+from . import (
+    admins,
+    companies,
+    contacts,
+    conversation_parts,
+    conversations,
+    data_attributes,
+    events,
+    segments,
+    tags,
+    teams,
+)
 from .base import DEFAULT_BATCH_SIZE, Stream, StreamContext, StreamReport, Window
 
 STREAMS: tuple[Stream, ...] = (
@@ -13,6 +24,11 @@ STREAMS: tuple[Stream, ...] = (
     admins.STREAM,
     teams.STREAM,
     data_attributes.STREAM,
+    companies.STREAM,
+    contacts.STREAM,
+    conversations.STREAM,
+    conversation_parts.STREAM,
+    events.STREAM,
 )
 
 

@@ -104,7 +104,8 @@ class Run:
         self.report.add(WriteResult({table: counts}))
         return counts.deleted
 
-    def extra(self, key: str, value: Any) -> None:
+    def note(self, key: str, value: Any) -> None:
+        """Set one stream-specific figure of the report (`extra`)."""
         self.report.extra[key] = value
 
 
