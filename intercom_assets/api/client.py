@@ -4,13 +4,13 @@ import logging
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
-from intercom_assets import __version__
 from intercom_assets.api.config import (
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
@@ -30,7 +30,15 @@ from intercom_assets.api.routes import route_template
 
 logger = logging.getLogger("intercom_assets.api")
 
-USER_AGENT = f"intercom-assets/{__version__}"
+
+def _project_version() -> str:
+    try:
+        return metadata.version("intercom-assets")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+USER_AGENT = f"intercom-assets/{_project_version()}"
 Params = Mapping[str, str | int | float | bool | None]
 
 
