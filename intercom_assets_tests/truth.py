@@ -294,11 +294,11 @@ def compare_parts(warehouse: Warehouse, truth: Mapping[str, Any], diff: Diff) ->
     diff.same_set("conversation_parts ids", rows, expected)
     fields = [f for f in conversation_parts.PART_FIELDS if f.column != "conversation_id"]
     json_columns = {f.column for f in fields if f.dtype is JSON}
-    for part_id, (conversation_id, part) in expected.items():
+    wanted = frame([p for _, p in expected.values()], fields, raw=False).to_dicts()
+    for (part_id, (conversation_id, part)), want in zip(expected.items(), wanted, strict=True):
         row = rows.get(part_id)
         if row is None:
             continue
-        want = frame([part], fields, raw=False).row(0, named=True)
         for column, value in want.items():
             compare_value(
                 diff,
@@ -354,11 +354,11 @@ def compare_events(warehouse: Warehouse, truth: Mapping[str, Any], diff: Diff) -
     expected = {e["id"]: e for events_of in listable.values() for e in events_of}
     diff.same_set("listable events", set(stored) & set(expected), expected)
     json_columns = {f.column for f in events.SHAPE.fields if f.dtype is JSON}
-    for event_id, event in expected.items():
+    wanted = frame(list(expected.values()), events.SHAPE.fields, raw=False).to_dicts()
+    for (event_id, event), want in zip(expected.items(), wanted, strict=True):
         row = stored.get(event_id)
         if row is None:
             continue
-        want = frame([event], events.SHAPE.fields, raw=False).row(0, named=True)
         for column, value in want.items():
             compare_value(
                 diff, "events", event_id, column, row[column], value, column in json_columns
