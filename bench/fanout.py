@@ -13,6 +13,10 @@ budget   M conversation GETs, 16 in flight, no latency, sandbox budget 600/min (
          floor = (ceil(M/100) - 1) x 10 s; goal: elapsed <= 1.2 x floor, and no 429 reaching
          the caller.
 
+capacity the latency scenario's GETs with no latency: the serial cost per request of the
+         setup (client + sandbox on a shared 2-CPU machine). When N x that cost nears the
+         latency floor, the floor cannot be reached on this machine.
+
 Run: .venv/bin/python bench/fanout.py [--quick]
 """
 
@@ -23,6 +27,7 @@ import itertools
 import json
 import math
 import multiprocessing
+import os
 import platform
 import sys
 import time
@@ -127,6 +132,23 @@ def latency_scenario(mode: str, n: int) -> dict:
     }
 
 
+def capacity_scenario(mode: str, n: int) -> dict:
+    """The same GETs with no injected latency: how many the setup serves per second at best."""
+    options = {"size": "tiny", "seed": 1, "token": "sandbox", "rate_limit_per_minute": 10**7}
+    paths = conversation_paths(Sandbox(**options), n)
+    with client_for(options, FaultConfig(), mode) as client:
+        elapsed, failures = run(client, paths)
+    return {
+        "scenario": "capacity",
+        "mode": mode,
+        "requests": n,
+        "in_flight": IN_FLIGHT,
+        "elapsed_s": round(elapsed, 3),
+        "ms_per_request": round(elapsed / n * 1000, 3),
+        "failures": failures,
+    }
+
+
 def budget_scenario(mode: str, n: int) -> dict:
     options = {"size": "tiny", "seed": 1, "token": "sandbox"}
     options["rate_limit_per_minute"] = PER_MINUTE_BUDGET
@@ -179,8 +201,9 @@ def main() -> int:
         rows.append(latency_scenario(mode, n_latency))
         rows.append(budget_scenario(mode, n_budget))
     rows.append(latency_scenario("loopback-shared", n_latency))
+    capacity = [capacity_scenario(mode, n_latency // 2) for mode in ("loopback", "in-process")]
     print(
-        f"{'scenario':<9} {'mode':<11} {'requests':>8} {'floor s':>8} {'elapsed s':>9} "
+        f"{'scenario':<9} {'mode':<15} {'requests':>8} {'floor s':>8} {'elapsed s':>9} "
         f"{'ratio':>6} {'goal':>5} {'429s':>5} {'fail':>5}"
     )
     for r in rows:
@@ -189,13 +212,22 @@ def main() -> int:
             f"{r['elapsed_s']:>9} {r['ratio']:>6} {r['goal_ratio']:>5} "
             f"{r['rate_limited_429']:>5} {r['failures']:>5}"
         )
+    for c in capacity:
+        print(
+            f"capacity  {c['mode']:<15} {c['requests']:>8} requests with no latency: "
+            f"{c['ms_per_request']} ms per request"
+        )
+    load = os.getloadavg()
+    print(f"load average (1 min) after the run: {load[0]:.2f} on {os.cpu_count()} CPUs")
     result = {
         "benchmark": "fanout",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
-        "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "versions": versions(),
         "results": rows,
+        "capacity": capacity,
+        "load_average_after": [round(x, 2) for x in load],
         "goals_met": all(
             r["ratio"] <= r["goal_ratio"] and r["failures"] == 0
             for r in rows
