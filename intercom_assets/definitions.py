@@ -1,5 +1,31 @@
-"""The code location: every asset, check, sensor, schedule and resource in one `Definitions`."""
+"""The code location: every stream asset, its checks and the resources, in one `Definitions`.
+
+The partition start date and time zone are read from the environment here, when the
+definitions load (see `intercom_assets.settings`); everything else is read when a run starts.
+"""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from intercom_assets.assets import build_assets
+from intercom_assets.checks import build_checks
+from intercom_assets.partitions import daily_partitions
+from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.settings import TOKEN_ENV, PartitionSettings
+
+
+def build_definitions(
+    settings: PartitionSettings, resources: dict[str, object] | None = None
+) -> dg.Definitions:
+    """The definitions for these partition settings (and resources, default from env)."""
+    return dg.Definitions(
+        assets=build_assets(daily_partitions(settings)),
+        asset_checks=build_checks(),
+        resources=resources
+        or {
+            "intercom": IntercomResource(access_token=dg.EnvVar(TOKEN_ENV)),
+            "warehouse": WarehouseResource(),
+        },
+    )
+
+
+defs = build_definitions(PartitionSettings.from_env())

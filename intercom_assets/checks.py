@@ -1,0 +1,187 @@
+"""Asset checks on the stored tables: keys, parents, counts against Intercom, part caps.
+
+- every table: primary key unique and non-null (ERROR);
+- every link/child table: each row's parent exists in the parent's entity table (ERROR);
+- contacts, companies, conversations: live rows against Intercom's `total_count` (WARN);
+- conversation parts: conversations over Intercom's 500-part cap (WARN, with their count).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from intercom_assets.assets import asset_key
+from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.streams import STREAMS, Stream
+from intercom_assets.warehouse import TableSpec, Warehouse
+
+PART_CAP = 500
+"""Intercom returns at most the 500 newest parts of a conversation."""
+PART_LOADS = "conversation_part_loads"
+"""Per conversation: parts returned, Intercom's true count, `truncated`."""
+
+
+@dataclass(frozen=True)
+class CountProbe:
+    """How to ask Intercom for a resource's `total_count` with one cheap request."""
+
+    stream: str
+    table: str
+    path: str
+    params: dict[str, Any]
+    live_filter: str = ""
+    """Extra SQL condition on the warehouse side, for what the endpoint leaves out."""
+
+
+COUNT_PROBES = (
+    CountProbe("contacts", "contacts", "/contacts", {"per_page": 1}),
+    CountProbe(
+        "companies", "companies", "/companies", {"per_page": 1}, live_filter='"user_count" > 0'
+    ),
+    CountProbe("conversations", "conversations", "/conversations", {"per_page": 1}),
+)
+"""`GET /companies` counts only companies that have users, so the stored side does too."""
+
+
+def build_checks(streams: Sequence[Stream] = STREAMS) -> list[dg.AssetChecksDefinition]:
+    """Every check for these streams."""
+    tables = {spec.name: spec for stream in streams for spec in stream.tables}
+    checks: list[dg.AssetChecksDefinition] = []
+    for stream in streams:
+        for spec in stream.tables:
+            checks.append(primary_key_check(stream, spec))
+            parent = parent_table(spec, tables)
+            if parent is not None:
+                checks.append(parent_check(stream, spec, tables[parent]))
+    names = {s.name for s in streams}
+    checks += [count_check(p) for p in COUNT_PROBES if p.stream in names and p.table in tables]
+    if PART_LOADS in tables:
+        checks.append(part_cap_check(tables[PART_LOADS]))
+    return checks
+
+
+def parent_table(spec: TableSpec, tables: dict[str, TableSpec]) -> str | None:
+    """The entity table a child table's parent key points to (`contact_id` -> `contacts`)."""
+    if spec.parent_key is None:
+        return None
+    name = f"{spec.parent_key.removesuffix('_id')}s"
+    return name if name in tables and tables[name].is_entity else None
+
+
+def primary_key_check(stream: Stream, spec: TableSpec) -> dg.AssetChecksDefinition:
+    """`<table>_primary_key`: no duplicated and no null primary-key values."""
+
+    def evaluate(wh: Warehouse) -> dg.AssetCheckResult:
+        duplicates, nulls = wh.duplicate_keys(spec.name), wh.null_keys(spec.name)
+        return dg.AssetCheckResult(
+            passed=duplicates == 0 and nulls == 0,
+            metadata={"duplicate_keys": duplicates, "null_keys": nulls},
+        )
+
+    return _warehouse_check(
+        stream,
+        (spec,),
+        f"{spec.name}_primary_key",
+        f"{spec.name}: primary key ({', '.join(spec.primary_key)}) unique and non-null",
+        evaluate,
+    )
+
+
+def parent_check(stream: Stream, spec: TableSpec, parent: TableSpec) -> dg.AssetChecksDefinition:
+    """`<table>_parents`: every row's parent key exists in the parent table."""
+    column = spec.parent_key or ""
+
+    def evaluate(wh: Warehouse) -> dg.AssetCheckResult:
+        orphans = wh.orphans(spec.name, column, parent.name, live_only=False)
+        return dg.AssetCheckResult(passed=orphans == 0, metadata={"orphans": orphans})
+
+    return _warehouse_check(
+        stream,
+        (spec, parent),
+        f"{spec.name}_parents",
+        f"{spec.name}.{column} points to an existing {parent.name} row",
+        evaluate,
+    )
+
+
+def count_check(probe: CountProbe) -> dg.AssetChecksDefinition:
+    """`live_count`: live rows stored against Intercom's `total_count` (WARN)."""
+
+    @dg.asset_check(
+        asset=asset_key(probe.stream),
+        name="live_count",
+        description=f"live {probe.table} rows equal Intercom's total_count",
+    )
+    def _check(intercom: IntercomResource, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        total = int(intercom.client().get(probe.path, probe.params).get("total_count") or 0)
+        with warehouse.connect() as wh:
+            wh.ensure_tables(_stream_of(probe.table).tables[:1])
+            live = _count_live(wh, probe.table, probe.live_filter)
+        return dg.AssetCheckResult(
+            passed=live == total,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "stored_live": live,
+                "intercom_total_count": total,
+                "difference": live - total,
+            },
+        )
+
+    return _check
+
+
+def part_cap_check(loads: TableSpec) -> dg.AssetChecksDefinition:
+    """`part_cap`: conversations with more parts than Intercom returns (WARN, with count)."""
+
+    def evaluate(wh: Warehouse) -> dg.AssetCheckResult:
+        truncated = _count(wh, "SELECT COUNT(*) FROM {t} WHERE truncated", loads.name)
+        return dg.AssetCheckResult(
+            passed=truncated == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"conversations_over_cap": truncated},
+        )
+
+    return _warehouse_check(
+        _stream_of(loads.name),
+        (loads,),
+        "part_cap",
+        f"conversations over Intercom's {PART_CAP}-part cap (only the newest are loaded)",
+        evaluate,
+    )
+
+
+def _warehouse_check(
+    stream: Stream,
+    specs: Sequence[TableSpec],
+    name: str,
+    description: str,
+    evaluate: Callable[[Warehouse], dg.AssetCheckResult],
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset_key(stream.name), name=name, description=description)
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as wh:
+            wh.ensure_tables(specs)
+            return evaluate(wh)
+
+    return _check
+
+
+def _stream_of(table: str) -> Stream:
+    return next(s for s in STREAMS if any(t.name == table for t in s.tables))
+
+
+def _count_live(wh: Warehouse, table: str, condition: str) -> int:
+    if not condition:
+        return wh.count_live(table)
+    return _count(
+        wh, f'SELECT COUNT(*) FROM {{t}} WHERE "_deleted_at" IS NULL AND {condition}', table
+    )
+
+
+def _count(wh: Warehouse, sql: str, table: str) -> int:
+    from intercom_assets.warehouse.sql import table_name
+
+    target = table_name(wh.schema, table, wh.backend.catalog)
+    return int(wh.query(sql.replace("{t}", target)).row(0)[0])
