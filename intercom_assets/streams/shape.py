@@ -114,10 +114,23 @@ def _top(records: Sequence[Record], f: Field) -> list[Any]:
 
 
 def _getter(path: tuple[str, ...]) -> Callable[[Record], Any]:
+    """A fast accessor for a nested path (records are decoded JSON: plain dicts)."""
+    if len(path) == 1:
+        (only,) = path
+        return lambda record: record.get(only)
+    if len(path) == 2:
+        first, second = path
+
+        def get2(record: Record) -> Any:
+            value = record.get(first)
+            return value.get(second) if type(value) is dict else None
+
+        return get2
+
     def get(record: Record) -> Any:
         value: Any = record
         for key in path:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict:
                 return None
             value = value.get(key)
         return value
@@ -134,7 +147,10 @@ def _series(f: Field, values: list[Any]) -> pl.Series:
             seconds = pl.Series(name, values, pl.Int64, strict=True)
             return (seconds * 1_000_000).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
         if dtype == STRING:
-            return pl.Series(name, [_text(v) for v in values], pl.String)
+            try:
+                return pl.Series(name, values, pl.String, strict=True)
+            except (TypeError, pl.exceptions.PolarsError):
+                return pl.Series(name, [_text(v) for v in values], pl.String)
         return pl.Series(name, values, dtype, strict=True)
     except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
         raise ValueError(
@@ -160,9 +176,9 @@ def ids_at(path: str, key: str = "id") -> Members:
 
     def members(record: Record) -> list[Any]:
         items = get(record)
-        if not isinstance(items, list):
+        if type(items) is not list:
             return []
-        return [item.get(key) for item in items if isinstance(item, Mapping)]
+        return [item.get(key) for item in items if type(item) is dict]
 
     return members
 
