@@ -10,6 +10,12 @@ from intercom_assets.assets import build_assets
 from intercom_assets.checks import build_checks
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.schedules import build_jobs, build_schedules
+from intercom_assets.sensors import (
+    build_change_sensor,
+    build_freshness_alert_sensor,
+    freshness_policy,
+)
 from intercom_assets.settings import TOKEN_ENV, PartitionSettings
 
 
@@ -17,15 +23,25 @@ def build_definitions(
     settings: PartitionSettings, resources: dict[str, object] | None = None
 ) -> dg.Definitions:
     """The definitions for these partition settings (and resources, default from env)."""
+    partitions = daily_partitions(settings)
+    assets = build_assets(partitions)
+    jobs = build_jobs(partitions)
+    policy = freshness_policy()
     return dg.Definitions(
-        assets=build_assets(daily_partitions(settings)),
+        assets=assets,
         asset_checks=build_checks(),
+        jobs=jobs,
+        schedules=build_schedules(partitions, jobs),
+        sensors=[
+            build_change_sensor(partitions),
+            build_freshness_alert_sensor([a.key for a in assets]),
+        ],
         resources=resources
         or {
             "intercom": IntercomResource(access_token=dg.EnvVar(TOKEN_ENV)),
             "warehouse": WarehouseResource(),
         },
-    )
+    ).map_asset_specs(func=lambda spec: spec.replace_attributes(freshness_policy=policy))
 
 
 defs = build_definitions(PartitionSettings.from_env())

@@ -1,0 +1,343 @@
+"""Sensors: the change sensor (intraday loads) and the freshness alert sensor.
+
+The change sensor keeps one high-water mark per windowed stream (the newest `updated_at` it has
+seen) in its cursor as JSON, e.g. `{"contacts": 1764374400, "conversations": 1764374100}`. Each
+tick asks Intercom one cheap question per stream: the newest record updated since the mark (a
+search with `per_page=1`, sorted by `updated_at` descending). When a mark moved, one run of
+today's partition loads the changed streams and every stream downstream of them, so load order
+holds inside the run. A record that the search index shows only after the mark has moved past
+its `updated_at` is still loaded by the next run of its day (every run re-reads its whole day)
+or at the latest by the daily schedule that closes yesterday after the index lag.
+
+The freshness alert sensor turns the freshness states that Dagster's FreshnessDaemon records
+into alerts: one per transition into WARN or FAIL and one on recovery to PASS, logged and
+posted as `{"text": ...}` to a Slack-compatible webhook when one is configured.
+"""
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+import httpx
+
+from intercom_assets.api import IntercomClient, IntercomError, RetryPolicy
+from intercom_assets.api.search import contacts_window_filters
+from intercom_assets.assets import asset_key
+from intercom_assets.resources import IntercomResource
+from intercom_assets.settings import env
+from intercom_assets.streams import STREAMS, Stream
+
+CHANGE_SENSOR = "intercom_change_sensor"
+FRESHNESS_ALERT_SENSOR = "intercom_freshness_alert_sensor"
+
+CHANGE_INTERVAL_ENV = "INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS"
+ALERT_WEBHOOK_ENV = "INTERCOM_ASSETS_ALERT_WEBHOOK_URL"
+FRESHNESS_WARN_ENV = "INTERCOM_ASSETS_FRESHNESS_WARN_HOURS"
+FRESHNESS_FAIL_ENV = "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS"
+
+DEFAULT_CHANGE_INTERVAL_SECONDS = 300
+DEFAULT_FRESHNESS_WARN_HOURS = 26.0
+"""A stream is refreshed at least daily (00:30 run of yesterday): 26 h leaves 2 h for that run."""
+DEFAULT_FRESHNESS_FAIL_HOURS = 30.0
+FRESHNESS_ALERT_INTERVAL_SECONDS = 60
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+PROBE_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=20.0, base_delay=0.5, max_delay=5.0)
+"""A tick must finish well inside the daemon's sensor timeout; a failed probe waits a tick."""
+
+log = logging.getLogger("intercom_assets.sensors")
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def change_interval_seconds() -> int:
+    """Seconds between change-sensor ticks (`INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS`)."""
+    raw = env(CHANGE_INTERVAL_ENV)
+    if raw is None:
+        return DEFAULT_CHANGE_INTERVAL_SECONDS
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise ValueError(
+            f"{CHANGE_INTERVAL_ENV} must be a whole number of seconds >= 1, got {raw!r}"
+        )
+    return seconds
+
+
+def freshness_policy(
+    warn_hours: float | None = None, fail_hours: float | None = None
+) -> dg.FreshnessPolicy:
+    """The freshness policy of every stream asset: WARN after `warn_hours`, FAIL after `fail_hours`.
+
+    Unset arguments come from `INTERCOM_ASSETS_FRESHNESS_WARN_HOURS` / `_FAIL_HOURS` (26 and 30).
+    """
+    warn = (
+        warn_hours
+        if warn_hours is not None
+        else _hours(FRESHNESS_WARN_ENV, DEFAULT_FRESHNESS_WARN_HOURS)
+    )
+    fail = (
+        fail_hours
+        if fail_hours is not None
+        else _hours(FRESHNESS_FAIL_ENV, DEFAULT_FRESHNESS_FAIL_HOURS)
+    )
+    if not 0 < warn < fail:
+        raise ValueError(
+            f"freshness windows need 0 < warn < fail hours, got warn={warn} fail={fail}"
+            f" ({FRESHNESS_WARN_ENV}, {FRESHNESS_FAIL_ENV})"
+        )
+    return dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=fail), warn_window=timedelta(hours=warn)
+    )
+
+
+def _hours(name: str, default: float) -> float:
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a number of hours such as 26 or 0.5, got {raw!r}"
+        ) from None
+
+
+# --- change sensor ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One stream's answer in a tick: the newest `updated_at` (None: no records), or an error."""
+
+    stream: str
+    newest: int | None = None
+    error: str | None = None
+
+
+def probe_newest(
+    client: IntercomClient, resource: str, since: int | None, timezone: str
+) -> int | None:
+    """The newest `updated_at` among records updated since `since` (all records when None).
+
+    One search call: `per_page=1`, sorted by `updated_at` descending. Contact search matches
+    whole days in the workspace time zone, so it asks from the start of `since`'s day and the
+    caller compares the answer with `since`; conversation search is exact to the second.
+    """
+    if since is None:
+        query: dict[str, Any] = {"field": "updated_at", "operator": ">", "value": 0}
+    elif resource == "contacts":
+        start = datetime.fromtimestamp(since, UTC)
+        lower, _upper = contacts_window_filters(
+            start, start + timedelta(seconds=1), workspace_timezone=timezone
+        )
+        query = lower
+    else:
+        query = {"field": "updated_at", "operator": ">", "value": since}
+    body = {
+        "query": query,
+        "pagination": {"per_page": 1},
+        "sort": {"field": "updated_at", "order": "descending"},
+    }
+    page = client.post(f"/{resource}/search", body)
+    records = page.get("data") or []
+    newest = records[0].get("updated_at") if records else None
+    return int(newest) if isinstance(newest, int | float) else None
+
+
+def descendants(names: Sequence[str], streams: Sequence[Stream] = STREAMS) -> list[str]:
+    """`names` and every stream downstream of them, in load order."""
+    wanted = set(names)
+    for stream in streams:  # STREAMS is in load order: parents come first
+        if wanted.intersection(stream.deps):
+            wanted.add(stream.name)
+    return [s.name for s in streams if s.name in wanted]
+
+
+def read_marks(cursor: str | None) -> dict[str, int]:
+    """The high-water marks in a change-sensor cursor (empty for no or unreadable cursor)."""
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except json.JSONDecodeError:
+        log.warning("change sensor cursor is not JSON; starting over: %.80s", cursor)
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: int(v) for k, v in data.items() if isinstance(v, int | float)}
+
+
+def evaluate_changes(
+    probes: Sequence[Probe], marks: Mapping[str, int], today: str, streams: Sequence[Stream]
+) -> dg.SensorResult:
+    """The tick's result from its probes: new cursor, and one run request or a skip reason."""
+    new_marks = dict(marks)
+    changed, recorded, failed = [], [], []
+    for probe in probes:
+        if probe.error is not None:
+            failed.append(f"{probe.stream}: {probe.error}")
+            continue
+        old = marks.get(probe.stream)
+        newest = probe.newest if probe.newest is not None else 0
+        if old is None:
+            recorded.append(f"{probe.stream}={newest}")
+            new_marks[probe.stream] = newest
+        elif newest > old:
+            changed.append(probe.stream)
+            new_marks[probe.stream] = newest
+    cursor = json.dumps(new_marks, sort_keys=True)
+    problems = f"; probe failed, cursor kept: {'; '.join(failed)}" if failed else ""
+    if not changed:
+        if recorded:
+            reason = f"first look: recorded high-water marks {', '.join(recorded)}"
+        elif failed:
+            reason = "no change seen"
+        else:
+            reason = "no change since " + _describe_marks(marks)
+        return dg.SensorResult(skip_reason=reason + problems, cursor=cursor)
+    selected = descendants(changed, streams)
+    run_key = "changes:" + ",".join(f"{n}={new_marks[n]}" for n in sorted(changed))
+    request = dg.RunRequest(
+        run_key=run_key,
+        partition_key=today,
+        asset_selection=[asset_key(n) for n in selected],
+        tags={"intercom_assets/changed": ",".join(changed)},
+    )
+    return dg.SensorResult(run_requests=[request], cursor=cursor)
+
+
+def _describe_marks(marks: Mapping[str, int]) -> str:
+    return ", ".join(
+        f"{name} {datetime.fromtimestamp(mark, UTC).isoformat()}" for name, mark in marks.items()
+    )
+
+
+def build_change_sensor(
+    partitions: dg.DailyPartitionsDefinition,
+    streams: Sequence[Stream] = STREAMS,
+    *,
+    interval_seconds: int | None = None,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+) -> dg.SensorDefinition:
+    """The sensor that loads today's partition of the windowed streams that changed.
+
+    The first tick only records the high-water marks: it cannot tell what changed before it
+    looked, and loading history is a backfill's job, not a sensor's.
+    """
+    windowed = [s.name for s in streams if s.windowed]
+    timezone = partitions.timezone or "UTC"
+
+    @dg.sensor(
+        name=CHANGE_SENSOR,
+        description=(
+            f"Probes {', '.join(windowed)} for records updated since the last tick and loads "
+            "today's partition of what changed plus everything downstream, in one run."
+        ),
+        minimum_interval_seconds=interval_seconds or change_interval_seconds(),
+        target=dg.AssetSelection.assets(*(asset_key(s.name) for s in streams)),
+        default_status=default_status,
+    )
+    def intercom_change_sensor(
+        context: dg.SensorEvaluationContext, intercom: IntercomResource
+    ) -> dg.SensorResult:
+        marks = read_marks(context.cursor)
+        probes = []
+        client = intercom.new_client(retry=PROBE_RETRY)
+        try:
+            for name in windowed:
+                try:
+                    newest = probe_newest(client, name, marks.get(name), timezone)
+                    probes.append(Probe(name, newest=newest))
+                except IntercomError as exc:
+                    context.log.warning(f"{name} probe failed; its cursor is kept: {exc}")
+                    probes.append(Probe(name, error=f"{type(exc).__name__}: {exc}"))
+        finally:
+            client.close()
+        result = evaluate_changes(probes, marks, partitions.get_last_partition_key(), streams)
+        for request in result.run_requests or []:
+            context.log.info(
+                f"changes seen; requesting {request.run_key} for {request.partition_key}"
+            )
+        return result
+
+    return intercom_change_sensor
+
+
+# --- freshness alerts ---------------------------------------------------------------------
+
+ALERT_STATES = frozenset({"WARN", "FAIL"})
+
+
+def alert_text(key: str, old: str | None, new: str) -> str | None:
+    """The alert for a state change, or None when the change is not worth one."""
+    if new in ALERT_STATES and new != old:
+        return f"Intercom asset {key} is {new} (stale; was {old or 'not evaluated'})"
+    if new == "PASS" and old in ALERT_STATES:
+        return f"Intercom asset {key} recovered: PASS (was {old})"
+    return None
+
+
+def post_alert(url: str, text: str) -> str | None:
+    """Posts `{"text": text}` to a Slack-compatible webhook; returns an error text or None."""
+    try:
+        response = httpx.post(url, json={"text": text}, timeout=WEBHOOK_TIMEOUT_SECONDS)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def build_freshness_alert_sensor(
+    asset_keys: Sequence[dg.AssetKey],
+    *,
+    interval_seconds: int = FRESHNESS_ALERT_INTERVAL_SECONDS,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+) -> dg.SensorDefinition:
+    """The sensor that alerts once per freshness transition of `asset_keys`.
+
+    Its cursor holds the last state announced per asset. A post that fails is logged and
+    not recorded, so the same transition is posted again on the next tick (while it holds).
+    """
+    keys = list(asset_keys)
+
+    @dg.sensor(
+        name=FRESHNESS_ALERT_SENSOR,
+        description=(
+            "Alerts (log, and the webhook in INTERCOM_ASSETS_ALERT_WEBHOOK_URL) once when an "
+            "Intercom asset turns WARN or FAIL, and once when it recovers."
+        ),
+        minimum_interval_seconds=interval_seconds,
+        default_status=default_status,
+    )
+    def intercom_freshness_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        announced: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        records = context.instance.get_freshness_state_records(keys)
+        url = env(ALERT_WEBHOOK_ENV)
+        sent, failed = [], []
+        for key, record in records.items():
+            name, state = key.to_user_string(), record.freshness_state.value
+            text = alert_text(name, announced.get(name), state)
+            if text is None:
+                announced[name] = state
+                continue
+            context.log.warning(text)
+            error = post_alert(url, text) if url else None
+            if error is None:
+                announced[name] = state
+                sent.append(f"{name}={state}")
+            else:
+                context.log.error(f"alert webhook failed, will retry next tick: {error}")
+                failed.append(f"{name}={state}")
+        reason = f"alerted: {', '.join(sent)}" if sent else "no freshness transitions"
+        if failed:
+            reason += f"; webhook failed for {', '.join(failed)} (retried next tick)"
+        return dg.SensorResult(skip_reason=reason, cursor=json.dumps(announced, sort_keys=True))
+
+    return intercom_freshness_alert_sensor
