@@ -146,7 +146,7 @@ def probe_newest(
         "sort": {"field": "updated_at", "order": "descending"},
     }
     page = client.post(f"/{resource}/search", body)
-    records = page.get("data") or []
+    records = page.get("data") or page.get(resource) or []  # conversations come as "conversations"
     newest = records[0].get("updated_at") if records else None
     return int(newest) if isinstance(newest, int | float) else None
 

@@ -1,0 +1,128 @@
+"""The change sensor against the sandbox on a loopback port: ticks, cursors, run requests."""
+
+import json
+from dataclasses import fields, replace
+
+import dagster as dg
+import pytest
+
+from intercom_assets.assets import asset_key
+from intercom_assets.partitions import daily_partitions
+from intercom_assets.sandbox import Churn, FaultConfig
+from intercom_assets.sensors import build_change_sensor
+from intercom_assets.settings import PartitionSettings
+
+from .conftest import TIMEZONE, Served
+
+QUIET = Churn(**{f.name: 0.0 for f in fields(Churn)})
+CONTACT_CHURN = replace(QUIET, contact_update=5.0)
+CONVERSATION_CHURN = replace(QUIET, conversation_update=5.0)
+SEARCHES = ("POST /contacts/search", "POST /conversations/search")
+
+
+@pytest.fixture
+def partitions() -> dg.DailyPartitionsDefinition:
+    return daily_partitions(PartitionSettings(start_date="2024-01-01", timezone=TIMEZONE))
+
+
+@pytest.fixture
+def sensor(partitions: dg.DailyPartitionsDefinition) -> dg.SensorDefinition:
+    return build_change_sensor(partitions)
+
+
+def tick(
+    sensor: dg.SensorDefinition,
+    instance: dg.DagsterInstance,
+    served: Served,
+    cursor: str | None,
+    token: str | None = None,
+) -> dg.SensorResult:
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"intercom": served.resource(token)}
+    ) as context:
+        result = sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def newest(served: Served, resource: str) -> int:
+    return max(r["updated_at"] for r in served.sb.truth()[resource])
+
+
+def searches(served: Served) -> dict[str, int]:
+    counts = served.sb.request_counts()
+    return {route: counts.get(route, 0) for route in SEARCHES}
+
+
+def selection(request: dg.RunRequest) -> set[str]:
+    return {key.path[-1] for key in request.asset_selection or []}
+
+
+def test_first_tick_records_marks_then_idle_tick_skips(sensor, instance, served) -> None:
+    first = tick(sensor, instance, served, None)
+    assert not first.run_requests
+    assert "recorded" in (first.skip_reason.skip_message if first.skip_reason else "")
+    marks = json.loads(first.cursor or "")
+    assert marks == {
+        "contacts": newest(served, "contacts"),
+        "conversations": newest(served, "conversations"),
+    }
+
+    before = searches(served)
+    idle = tick(sensor, instance, served, first.cursor)
+    assert not idle.run_requests
+    assert idle.skip_reason is not None and "no change" in idle.skip_reason.skip_message
+    assert idle.cursor == first.cursor
+    after = searches(served)
+    assert {r: after[r] - before[r] for r in SEARCHES} == dict.fromkeys(SEARCHES, 1)
+
+
+def test_a_change_requests_one_run_of_today_with_the_changed_streams_and_descendants(
+    sensor, instance, served, partitions
+) -> None:
+    cursor = tick(sensor, instance, served, None).cursor
+    # An hour later: contacts change within the same workspace day as their mark.
+    served.sb.advance(seconds=3600, churn=CONTACT_CHURN)
+    changed = tick(sensor, instance, served, cursor)
+    assert changed.run_requests is not None and len(changed.run_requests) == 1
+    request = changed.run_requests[0]
+    assert request.partition_key == partitions.get_last_partition_key()
+    assert selection(request) == {"contacts", "conversations", "conversation_parts", "events"}
+    marks = json.loads(changed.cursor or "")
+    assert marks["contacts"] == newest(served, "contacts") > json.loads(cursor or "")["contacts"]
+    assert request.run_key and str(marks["contacts"]) in request.run_key
+
+    served.sb.advance(seconds=600, churn=CONVERSATION_CHURN)
+    again = tick(sensor, instance, served, changed.cursor)
+    assert again.run_requests is not None and len(again.run_requests) == 1
+    assert selection(again.run_requests[0]) == {"conversations", "conversation_parts"}
+    assert again.run_requests[0].run_key != request.run_key
+    assert asset_key("conversations") in (again.run_requests[0].asset_selection or [])
+
+
+def test_a_failing_probe_keeps_its_cursor_and_the_change_is_seen_later(
+    sensor, instance, served
+) -> None:
+    cursor = tick(sensor, instance, served, None).cursor
+    served.sb.advance(seconds=3600, churn=CONTACT_CHURN)
+    served.sb.set_faults(FaultConfig(error_rate_by_route={"POST /contacts/search": 1.0}))
+    failed = tick(sensor, instance, served, cursor)
+    assert not failed.run_requests
+    assert failed.cursor == cursor
+    reason = failed.skip_reason.skip_message if failed.skip_reason else ""
+    assert "contacts" in reason and "IntercomServerError" in reason
+
+    served.sb.set_faults(FaultConfig())
+    recovered = tick(sensor, instance, served, failed.cursor)
+    assert recovered.run_requests is not None and len(recovered.run_requests) == 1
+    assert "contacts" in selection(recovered.run_requests[0])
+
+
+def test_a_wrong_token_keeps_the_cursor_and_never_shows_the_token(sensor, instance, served) -> None:
+    cursor = tick(sensor, instance, served, None).cursor
+    served.sb.advance(seconds=3600, churn=CONTACT_CHURN)
+    result = tick(sensor, instance, served, cursor, token="not-the-token-s3cret")
+    assert not result.run_requests
+    assert result.cursor == cursor
+    reason = result.skip_reason.skip_message if result.skip_reason else ""
+    assert "IntercomAuthError" in reason and "s3cret" not in reason
