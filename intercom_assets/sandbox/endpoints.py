@@ -250,9 +250,10 @@ def cursor_page(
     start = 0
     if cursor:
         last = decode_cursor(cursor)
-        start = bisect.bisect_right(
-            ids, last, key=_numeric_key if kind == "conversations" else None
-        )
+        if kind == "conversations":
+            start = bisect.bisect_right(ids, _numeric_key(last), key=_numeric_key)
+        else:
+            start = bisect.bisect_right(ids, last)
     chunk = ids[start : start + size]
     table: dict[str, Record] = getattr(core.store, kind)
     pages: dict[str, object] = {
