@@ -216,6 +216,14 @@ class SandboxCore:
         self._searchable[kind] = (stamp, records)
         return records
 
+    def custom_attribute_types(self) -> dict[str, str]:
+        """Contact custom attribute name -> data type (date ones match whole days in search)."""
+        return {
+            a["name"]: a["data_type"]
+            for a in self.store.data_attributes
+            if a["model"] == "contact" and a["custom"]
+        }
+
     def find_contact(self, identifier: str, value: str) -> Record | None:
         """A live contact by `intercom_user_id`, `user_id` (external id) or `email`."""
         if identifier == "intercom_user_id":

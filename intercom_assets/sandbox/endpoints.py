@@ -28,7 +28,6 @@ DEFAULT_CONVERSATIONS_PER_PAGE = 20
 DEFAULT_COMPANIES_PER_PAGE = 15
 DEFAULT_SUBLIST_PER_PAGE = 50
 DEFAULT_EVENTS_PER_PAGE = 15
-DEFAULT_SEARCH_PER_PAGE = {"contact": 50, "conversation": 20}
 
 
 @dataclass(frozen=True)
@@ -350,19 +349,24 @@ def search(core: "SandboxCore", call: Call, model: str) -> bytes:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "the request body must be a JSON object")
     try:
-        plan = compile_search(body, model=model, timezone=core.store.timezone)
+        plan = compile_search(
+            body,
+            model=model,  # type: ignore[arg-type]
+            timezone=core.store.timezone,
+            custom_attribute_types=core.custom_attribute_types() if model == "contact" else None,
+        )
         kind = "contacts" if model == "contact" else "conversations"
         items, next_cursor, total = paginate(core.searchable(kind), plan)
     except SearchError as exc:
         raise ApiError(400, exc.code, exc.message) from None
-    pagination = body.get("pagination") or {}
-    size = pagination.get("per_page") or DEFAULT_SEARCH_PER_PAGE[model]
+    size = plan.per_page
     pages: dict[str, object] = {
         "type": "pages",
-        "page": getattr(plan, "page", 1),
         "per_page": size,
-        "total_pages": math.ceil(total / size) if isinstance(size, int) and size > 0 else 0,
+        "total_pages": math.ceil(total / size),
     }
+    if plan.starting_after is None:
+        pages["page"] = 1
     if next_cursor:
         pages["next"] = {"per_page": size, "starting_after": next_cursor}
     store = core.store
