@@ -79,7 +79,7 @@ def generate(size: str, seed: int, timezone: str, start: int) -> tuple[Store, Fa
             contact["role"], contact["external_id"] = "user", f"usr_{contact['id'][-10:]}"
             contact["_tag_ids"] = rng.sample(tag_ids, min(len(tag_ids), rng.randint(11, 15)))
             contact["_company_ids"] = rng.sample(
-                company_ids, min(len(company_ids), rng.randint(11, 13))
+                company_pool, min(len(company_pool), rng.randint(11, 13))
             )
             n_notes = rng.randint(11, 14)
         else:
