@@ -201,12 +201,17 @@ class SandboxCore:
 
     def searchable(self, kind: str) -> list[Record]:
         """Live records the search index has caught up with (`search_lag_seconds` old or more)."""
+        return self.searchable_with_key(kind)[0]
+
+    def searchable_with_key(self, kind: str) -> tuple[list[Record], tuple[Any, ...]]:
+        """`searchable(kind)` and a key that changes whenever that record set does."""
         store = self.store
         cutoff = store.now - self.search_lag_seconds
         stamp = (store.version, cutoff)
+        key = (id(self), kind, *stamp)
         cached = self._searchable.get(kind)
         if cached is not None and cached[0] == stamp:
-            return cached[1]
+            return cached[1], key
         table: dict[str, Record] = getattr(store, kind)
         records = [table[i] for i in store.sorted_ids(kind)]
         if self.search_lag_seconds:
@@ -214,7 +219,7 @@ class SandboxCore:
                 r for r in records if r["updated_at"] <= cutoff and r["created_at"] <= cutoff
             ]
         self._searchable[kind] = (stamp, records)
-        return records
+        return records, key
 
     def custom_attribute_types(self) -> dict[str, str]:
         """Contact custom attribute name -> data type (date ones match whole days in search)."""

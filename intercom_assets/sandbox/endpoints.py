@@ -340,7 +340,7 @@ def contact_notes(core: "SandboxCore", call: Call) -> bytes:
 
 
 def search(core: "SandboxCore", call: Call, model: str) -> bytes:
-    from intercom_assets.sandbox.search import SearchError, compile_search, paginate
+    from intercom_assets.sandbox.search import SearchError, compile_search, search_page
 
     try:
         body = orjson.loads(call.body or b"{}")
@@ -356,19 +356,19 @@ def search(core: "SandboxCore", call: Call, model: str) -> bytes:
             custom_attribute_types=core.custom_attribute_types() if model == "contact" else None,
         )
         kind = "contacts" if model == "contact" else "conversations"
-        items, next_cursor, total = paginate(core.searchable(kind), plan)
+        records, cache_key = core.searchable_with_key(kind)
+        page = search_page(records, plan, cache_key=cache_key)
     except SearchError as exc:
         raise ApiError(400, exc.code, exc.message) from None
-    size = plan.per_page
+    items, total = page.items, page.total_count
     pages: dict[str, object] = {
         "type": "pages",
-        "per_page": size,
-        "total_pages": math.ceil(total / size),
+        "page": page.page,
+        "per_page": page.per_page,
+        "total_pages": page.total_pages,
     }
-    if plan.starting_after is None:
-        pages["page"] = 1
-    if next_cursor:
-        pages["next"] = {"per_page": size, "starting_after": next_cursor}
+    if page.next_cursor:
+        pages["next"] = {"per_page": page.per_page, "starting_after": page.next_cursor}
     store = core.store
     rendered = [store.json_of(kind, r) for r in items]
     if model == "contact":
