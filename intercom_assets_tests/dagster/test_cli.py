@@ -1,0 +1,59 @@
+"""The Dagster CLI against the code location, configured only by environment variables."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from intercom_assets.sandbox import Sandbox
+from intercom_assets.warehouse import connect
+from intercom_assets_tests.dagster.conftest import E2E_CHURN, SANDBOX_START, START_DATE, TIMEZONE
+from intercom_assets_tests.truth import assert_matches_truth
+
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
+"""One process for every step: a process per step costs seconds each on a busy machine."""
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The current environment without any project variable, with its own DAGSTER_HOME."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERCOM_", "DAGSTER_"))}
+    env["DAGSTER_HOME"] = str(home)
+    return env
+
+
+def test_definitions_validate_without_any_variable(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [DAGSTER, "definitions", "validate", "-m", "intercom_assets.definitions"],
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_asset_materialize_partition_range_against_a_served_sandbox(tmp_path: Path) -> None:
+    sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START, churn=E2E_CHURN)
+    database = tmp_path / "intercom.duckdb"
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with sb.serve(port=0) as url:
+        env = clean_env(home) | {
+            "INTERCOM_ACCESS_TOKEN": sb.token,
+            "INTERCOM_BASE_URL": url,
+            "INTERCOM_ASSETS_DATABASE_URL": f"duckdb:///{database}",
+            "INTERCOM_ASSETS_START_DATE": START_DATE,
+            "INTERCOM_ASSETS_TIMEZONE": TIMEZONE,
+        }
+        command = [DAGSTER, "asset", "materialize", "-m", "intercom_assets.definitions"]
+        command += ["--select", "group:intercom", "--partition-range", f"{START_DATE}...2026-01-01"]
+        command += ["--config-json", IN_PROCESS]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "RUN_SUCCESS" in done.stderr
+    with connect(database, schema="intercom") as wh:
+        assert_matches_truth(wh, sb.truth())
