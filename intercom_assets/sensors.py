@@ -45,6 +45,9 @@ DEFAULT_FRESHNESS_WARN_HOURS = 26.0
 DEFAULT_FRESHNESS_FAIL_HOURS = 30.0
 FRESHNESS_ALERT_INTERVAL_SECONDS = 60
 WEBHOOK_TIMEOUT_SECONDS = 10.0
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+"""Run config of the sensor's runs: a day's changes are small, so all steps run in the run's
+own process (no process per step); the `intercom_api` pool is still honoured."""
 PROBE_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=20.0, base_delay=0.5, max_delay=5.0)
 """A tick must finish well inside the daemon's sensor timeout; a failed probe waits a tick."""
 
@@ -208,6 +211,7 @@ def evaluate_changes(
         run_key=run_key,
         partition_key=today,
         asset_selection=[asset_key(n) for n in selected],
+        run_config=IN_PROCESS,
         tags={"intercom_assets/changed": ",".join(changed)},
     )
     return dg.SensorResult(run_requests=[request], cursor=cursor)
