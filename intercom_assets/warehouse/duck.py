@@ -73,7 +73,9 @@ class DuckDBBackend(Backend):
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                conn = duckdb.connect(str(self.path))
+                conn.execute("SET enable_progress_bar = false")  # no bars in step logs
+                return conn
             except duckdb.IOException as exc:
                 if LOCK_MESSAGE not in str(exc).lower():
                     raise
