@@ -2,6 +2,7 @@
 
 import click
 
+from intercom_assets.demo import demo
 from intercom_assets.sandbox.cli import sandbox
 
 
@@ -11,4 +12,5 @@ def main() -> None:
     """Keep a SQL copy of an Intercom workspace up to date."""
 
 
+main.add_command(demo)
 main.add_command(sandbox)

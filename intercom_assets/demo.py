@@ -1,0 +1,235 @@
+"""The demo: the whole pipeline against a local sandbox, in about a minute.
+
+It serves a generated workspace (the `demo` size) on a free loopback port whose simulated
+clock sits one day behind real time, materializes the whole history as one single-run
+partition range, moves the sandbox one day forward (to real time) and materializes the last
+day: yesterday again, since the day changed, and today. Runs are recorded in a real Dagster
+instance under the home folder, so `dagster dev` started with that `DAGSTER_HOME` shows them.
+The tables go to schema `intercom_demo`, which each demo run replaces.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+import dagster as dg
+
+from intercom_assets.assets import OUTCOMES, build_assets, progress_log
+from intercom_assets.partitions import daily_partitions
+from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.sandbox import Sandbox
+from intercom_assets.sandbox.sizes import SIZES
+from intercom_assets.settings import PartitionSettings
+from intercom_assets.streams import STREAMS
+from intercom_assets.warehouse import connect
+
+DEMO_SCHEMA = "intercom_demo"
+HISTORY_DAYS = 7
+"""Partitions in the history range; the first also covers everything before it."""
+DAY = 86_400
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class TableLine:
+    """One table's line in the summary."""
+
+    stream: str
+    table: str
+    rows: int
+    counts: dict[str, int]
+    api_calls: int | None
+    seconds: float | None
+
+
+def run_demo(
+    home: Path,
+    database: str | None = None,
+    *,
+    size: str = "demo",
+    timezone: str = "UTC",
+    echo: Echo = print,
+) -> list[list[TableLine]]:
+    """Run the demo; returns the summary of each run (history, then the last day)."""
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    url = database or f"duckdb:///{home / 'intercom.duckdb'}"
+    reset_schema(url, DEMO_SCHEMA)
+    zone = ZoneInfo(timezone)
+    now = datetime.now(zone)
+    first = (now - timedelta(days=HISTORY_DAYS - 1)).strftime("%Y-%m-%d")
+    partitions = daily_partitions(PartitionSettings(first, timezone))
+    assets = build_assets(partitions)
+
+    echo(f"sandbox: generating the {size!r} workspace (clock one day behind real time)")
+    sb = Sandbox(size=size, seed=1, timezone=timezone, start=int(now.timestamp()) - DAY)
+    summaries: list[list[TableLine]] = []
+    with sb.serve(port=0) as served, instance_at(home) as instance, progress_to(echo):
+        echo(f"sandbox: {served}   warehouse: {redact(url)} (schema {DEMO_SCHEMA})")
+        resources = {
+            "intercom": IntercomResource(access_token=sb.token, base_url=served),
+            "warehouse": WarehouseResource(url=url, schema_name=DEMO_SCHEMA),
+        }
+        yesterday = (now - timedelta(days=1)).strftime("%Y-%m-%d")
+        today = now.strftime("%Y-%m-%d")
+        steps = [
+            (f"history: partitions {first}...{yesterday} in one run", first, yesterday),
+            (f"one day later: partitions {yesterday}...{today} in one run", yesterday, today),
+        ]
+        for number, (title, start, end) in enumerate(steps):
+            if number:
+                sb.advance(days=1)
+            echo(f"\n== {title}")
+            started = time.monotonic()
+            result = dg.materialize(
+                assets,
+                resources=resources,
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": start,
+                    "dagster/asset_partition_range_end": end,
+                },
+                run_config=QUIET_LOGGERS,
+            )
+            lines = summarize(result, url)
+            summaries.append(lines)
+            echo(render(lines, time.monotonic() - started))
+    echo(f"\nDagster runs recorded in {home}: DAGSTER_HOME={home} dagster dev")
+    return summaries
+
+
+def summarize(result: dg.ExecuteInProcessResult, url: str) -> list[TableLine]:
+    """Per table: live rows now, the run's counts, and its stream's API calls and seconds."""
+    lines: list[TableLine] = []
+    with connect(url, schema=DEMO_SCHEMA) as wh:
+        for stream in STREAMS:
+            wh.ensure_tables(stream.tables)
+            events = result.asset_materializations_for_node(f"intercom__{stream.name}")
+            metadata = {k: v.value for k, v in events[0].metadata.items()} if events else {}
+            tables: dict[str, Any] = metadata.get("tables", {})
+            for index, spec in enumerate(stream.tables):
+                counts = tables.get(spec.name, {})
+                lines.append(
+                    TableLine(
+                        stream.name,
+                        spec.name,
+                        wh.totals(spec.name).live,
+                        {o: int(counts.get(o, 0)) for o in OUTCOMES},
+                        metadata.get("api_calls") if index == 0 else None,
+                        metadata.get("seconds") if index == 0 else None,
+                    )
+                )
+    return lines
+
+
+def render(lines: list[TableLine], seconds: float) -> str:
+    """The summary as a fixed-width table."""
+    head = ("table", "rows", "inserted", "updated", "unchanged", "deleted", "API calls", "seconds")
+    rows = [
+        (
+            line.table,
+            str(line.rows),
+            str(line.counts["inserted"] + line.counts["revived"]),
+            str(line.counts["updated"]),
+            str(line.counts["unchanged"]),
+            str(line.counts["deleted"]),
+            "" if line.api_calls is None else str(line.api_calls),
+            "" if line.seconds is None else f"{line.seconds:.1f}",
+        )
+        for line in lines
+    ]
+    calls = sum(line.api_calls or 0 for line in lines)
+    rows.append(("total", "", "", "", "", "", str(calls), f"{seconds:.1f}"))
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in [head, *rows]
+    )
+
+
+def reset_schema(url: str, schema: str) -> None:
+    """Drop the demo's schema so that every demo starts from empty tables."""
+    if url.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        return
+    import duckdb
+
+    path = Path(url.removeprefix("duckdb://"))
+    if path.exists():
+        with duckdb.connect(str(path)) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@contextmanager
+def instance_at(home: Path) -> Iterator[dg.DagsterInstance]:
+    """A persistent Dagster instance in `home` (SQLite storage, telemetry off)."""
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        yield instance
+
+
+@contextmanager
+def progress_to(echo: Echo) -> Iterator[None]:
+    """Show the assets' start and finish lines while runs execute."""
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            echo(f"  {record.getMessage()}")
+
+    handler = Handler(logging.INFO)
+    level, propagate = progress_log.level, progress_log.propagate
+    progress_log.addHandler(handler)
+    progress_log.setLevel(logging.INFO)
+    progress_log.propagate = False
+    try:
+        yield
+    finally:
+        progress_log.removeHandler(handler)
+        progress_log.setLevel(level)
+        progress_log.propagate = propagate
+
+
+def redact(url: str) -> str:
+    """The URL without a password."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+
+
+@click.command("demo")
+@click.option(
+    "--database",
+    help="postgresql://... to write there instead of a DuckDB file in the home folder.",
+)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".intercom-assets"),
+    show_default=True,
+    help="Dagster home: the runs (and the default DuckDB file) are kept here.",
+)
+@click.option(
+    "--size", type=click.Choice(sorted(SIZES)), default="demo", show_default=True, hidden=True
+)
+def demo(database: str | None, home: Path, size: str) -> None:
+    """Load a local sandbox workspace end to end: history, then one more day."""
+    run_demo(home, database, size=size, echo=click.echo)
