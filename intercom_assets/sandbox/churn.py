@@ -156,6 +156,7 @@ class _Runner:
     ) -> None:
         self.store, self.factory, self.log, self.end, self.churn = store, factory, log, end, churn
         self.rng: random.Random = factory.rng
+        self._users: list[str] | None = None
         self.pick = factory.pick
 
     # -- contacts -------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class _Runner:
         self.log.add("contacts_updated", contact_id)
 
     def create_contact(self, at: int, _: object) -> None:
-        pool = self.store.sorted_ids("companies")
+        pool = list(self.store.companies)  # insertion order: deterministic, no sort needed
         contact = self.factory.contact(at, at, pool)
         contact["last_seen_at"] = at if contact["last_seen_at"] else None
         for key in (
@@ -219,10 +220,18 @@ class _Runner:
     def merge_lead(self, at: int, lead_id: str) -> None:
         store = self.store
         lead = store.contacts.get(lead_id)
-        users = [c for c in store.sorted_ids("contacts") if store.contacts[c]["role"] == "user"]
-        if lead is None or lead["role"] != "lead" or not users:
+        if self._users is None:  # merge targets: users as of the start of the interval
+            self._users = [
+                c for c in store.sorted_ids("contacts") if store.contacts[c]["role"] == "user"
+            ]
+        if lead is None or lead["role"] != "lead" or not self._users:
             return
-        target = store.contacts[self.pick(users)]
+        for _ in range(20):
+            target = store.contacts.get(self.pick(self._users))
+            if target is not None:
+                break
+        else:
+            return
         store.remove_contact(lead_id)
         store.merged_contact_ids[lead_id] = target["id"]
         for tag_id in lead["_tag_ids"]:
@@ -311,10 +320,9 @@ class _Runner:
 
     def create_conversation(self, at: int, _: object) -> None:
         store = self.store
-        contact_ids = store.sorted_ids("contacts")
-        if not contact_ids:
+        if not store.contacts:
             return
-        contact = store.contacts[self.pick(contact_ids)]
+        contact = store.contacts[self.pick(list(store.contacts))]
         conversation = self.factory.conversation(contact, at)
         store.parts[conversation["id"]] = [self.factory.part(conversation, at, "comment")]
         store.conversations[conversation["id"]] = conversation

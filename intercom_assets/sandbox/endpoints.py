@@ -4,6 +4,7 @@ import bisect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -432,6 +433,8 @@ def list_events(core: "SandboxCore", call: Call) -> bytes:
     contact = core.find_contact(ident, query[ident])
     if contact is None:
         raise ApiError(404, "not_found", "User Not Found")
+    if flag(query, "summary"):
+        return dumps(event_summary(store.events.get(contact["id"], []), contact))
     size = per_page(query, DEFAULT_EVENTS_PER_PAGE)
     before = _millis(query, "before")
     since = _millis(query, "since")
@@ -453,6 +456,33 @@ def list_events(core: "SandboxCore", call: Call) -> bytes:
         pages["next"] = f"{call.base_url}/events?{urlencode(nxt)}"
     pages["since"] = f"{call.base_url}/events?{urlencode({**base, 'since': newest_ms})}"
     return dumps({"type": "event.list", "events": chunk, "pages": pages})
+
+
+def event_summary(events: list[Record], contact: Record) -> Record:
+    """`event.summary`: per event name its first and last time (ISO 8601) and count, all time."""
+    by_name: dict[str, list[int]] = {}
+    for event in events:
+        by_name.setdefault(event["event_name"], []).append(event["created_at"])
+    summary: Record = {"type": "event.summary", "intercom_user_id": contact["id"]}
+    if contact["email"]:
+        summary["email"] = contact["email"]
+    if contact["external_id"]:
+        summary["user_id"] = contact["external_id"]
+    summary["events"] = [
+        {
+            "name": name,
+            "first": _iso(min(times)),
+            "last": _iso(max(times)),
+            "count": len(times),
+            "description": f"Sandbox event {name!r}",
+        }
+        for name, times in sorted(by_name.items())
+    ]
+    return summary
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
 
 
 def _millis(query: Mapping[str, str], name: str) -> int | None:

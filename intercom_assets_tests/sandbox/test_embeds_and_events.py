@@ -124,3 +124,12 @@ def test_events_next_and_since_urls_walk_and_resume(sb: Sandbox, client: httpx.C
     newer = client.get(since_url).json()["events"]
     assert len(newer) == log.ids["events_created"].count(contact_id)
     assert all(e["created_at"] > expected[0]["created_at"] for e in newer)
+
+
+def test_events_summary_counts_every_event_per_name_all_time(sb: Sandbox, client: httpx.Client):
+    contact_id = event_contact(sb)
+    summary = events_of(client, intercom_user_id=contact_id, summary="true")
+    assert summary["type"] == "event.summary"
+    stored = sb.store.events[contact_id]
+    assert sum(item["count"] for item in summary["events"]) == len(stored)
+    assert {item["name"] for item in summary["events"]} == {e["event_name"] for e in stored}
