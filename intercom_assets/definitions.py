@@ -24,9 +24,11 @@ def build_definitions(
 ) -> dg.Definitions:
     """The definitions for these partition settings (and resources, default from env)."""
     partitions = daily_partitions(settings)
-    assets = build_assets(partitions)
-    jobs = build_jobs(partitions)
     policy = freshness_policy()
+    assets = dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(freshness_policy=policy), build_assets(partitions)
+    )
+    jobs = build_jobs()
     return dg.Definitions(
         assets=assets,
         asset_checks=build_checks(),
@@ -41,7 +43,7 @@ def build_definitions(
             "intercom": IntercomResource(access_token=dg.EnvVar(TOKEN_ENV)),
             "warehouse": WarehouseResource(),
         },
-    ).map_asset_specs(func=lambda spec: spec.replace_attributes(freshness_policy=policy))
+    )
 
 
 defs = build_definitions(PartitionSettings.from_env())

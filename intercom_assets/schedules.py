@@ -30,21 +30,17 @@ FULL_SWEEP_STREAMS = ("companies", "contacts")
 MODE_TAG = "intercom_assets/mode"
 
 
-def build_jobs(
-    partitions: dg.DailyPartitionsDefinition,
-) -> tuple[AssetJob, ...]:
+def build_jobs() -> tuple[AssetJob, ...]:
     """The daily job (every stream) and the full-sweep job (contacts and companies, `full`)."""
     daily = dg.define_asset_job(
         DAILY_JOB,
         selection=dg.AssetSelection.groups(GROUP),
-        partitions_def=partitions,
         tags={MODE_TAG: "window"},
         description="Every Intercom stream for one day, in load order.",
     )
     sweep = dg.define_asset_job(
         FULL_SWEEP_JOB,
         selection=dg.AssetSelection.assets(*(asset_key(n) for n in FULL_SWEEP_STREAMS)),
-        partitions_def=partitions,
         config={"ops": {_op_name(n): {"config": {"full": True}} for n in FULL_SWEEP_STREAMS}},
         tags={MODE_TAG: "full"},
         description="Contacts and companies in full mode: deletes, merges, tag drift.",
