@@ -160,13 +160,15 @@ class SandboxCore:
             )
         else:
             query = dict(parse_qsl(query_string, keep_blank_values=True))
-            call = Call(params, query, body, base_url)
+            call = Call(params, query, body, base_url, version)
             try:
                 with self.lock:
                     payload = route.handler(self, call)
                 reply = Reply(200, payload, JSON_HEADERS + rate_headers)
             except ApiError as exc:
-                reply = self.error(exc.status, exc.code, exc.message, request_id, rate_headers)
+                reply = self.error(
+                    exc.status, exc.code, exc.message, request_id, rate_headers + exc.headers
+                )
             if reply.status == 200 and fault.kind == "truncate":
                 reply.body = reply.body[: max(len(reply.body) // 2, 1)]
             elif reply.status == 200 and fault.kind == "empty":

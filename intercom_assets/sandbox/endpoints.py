@@ -39,6 +39,8 @@ class Call:
     query: Mapping[str, str]
     body: bytes
     base_url: str
+    version: str = "2.14"
+    """The `Intercom-Version` the request asked for."""
 
 
 Handler = Callable[["SandboxCore", Call], bytes]
@@ -287,7 +289,38 @@ def contact_or_404(core: "SandboxCore", contact_id: str) -> Record:
 
 
 def get_contact(core: "SandboxCore", call: Call) -> bytes:
-    return core.store.json_of("contacts", contact_or_404(core, call.params["id"]))
+    contact_id = call.params["id"]
+    target = merge_target(core, contact_id)
+    if target is not None and reports_merges(call.version):
+        raise ApiError(
+            410,
+            "contact_merged",
+            f"Contact {contact_id} was merged into {target}",
+            [("link", f'</contacts/{target}>; rel="canonical"')],
+        )
+    return core.store.json_of("contacts", contact_or_404(core, contact_id))
+
+
+MAX_MERGE_HOPS = 3
+
+
+def merge_target(core: "SandboxCore", contact_id: str) -> str | None:
+    """Where a merged-away contact lives now (following up to 3 merges), else None."""
+    merged = core.store.merged_contact_ids
+    target = merged.get(contact_id)
+    for _ in range(MAX_MERGE_HOPS - 1):
+        if target is None or target not in merged:
+            break
+        target = merged[target]
+    return target
+
+
+def reports_merges(version: str) -> bool:
+    """Versions 2.16 and Preview answer 410 `contact_merged` for a merged-away contact."""
+    if version == "Preview":
+        return True
+    major, _, minor = version.partition(".")
+    return (int(major), int(minor or 0)) >= (2, 16)
 
 
 def contact_tags(core: "SandboxCore", call: Call) -> bytes:

@@ -8,11 +8,14 @@ import orjson
 class ApiError(Exception):
     """An HTTP error answered with Intercom's `error.list` body."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or []
 
 
 def new_request_id() -> str:

@@ -166,3 +166,19 @@ def test_search_lag_hides_fresh_records_from_search_but_not_from_get(clock):
         sb.advance(seconds=601, churn=NO_CHURN)
         found = {c["id"] for c in client.post("/contacts/search", json=body).json()["data"]}
         assert set(fresh) <= found
+
+
+def test_merged_contacts_answer_410_with_a_canonical_link_from_version_2_16(
+    client: httpx.Client, sb: Sandbox
+):
+    log = sb.advance(days=2, churn=Churn(**{**NO_CHURN.__dict__, "lead_merge": 0.1}))
+    assert log.merges
+    for source, target in log.merges.items():
+        old = client.get(f"/contacts/{source}", headers={"Intercom-Version": "2.15"})
+        assert old.status_code == 404
+        for version in ("2.16", "Preview"):
+            new = client.get(f"/contacts/{source}", headers={"Intercom-Version": version})
+            assert new.status_code == 410
+            assert new.json()["errors"][0]["code"] == "contact_merged"
+            assert new.headers["link"] == f'</contacts/{target}>; rel="canonical"'
+            assert client.get(new.links["canonical"]["url"]).status_code == 200

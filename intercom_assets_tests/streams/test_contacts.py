@@ -66,10 +66,6 @@ def test_full_mode_sweeps_and_writes_nothing_when_nothing_changed(harness: Harne
     assert "POST /contacts/search" not in harness.sb.request_counts()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sandbox does not yet answer 410 contact_merged with a canonical Link on 2.16",
-)
 def test_merged_contacts_are_recorded(harness: Harness) -> None:
     load(harness)
     start = harness.now()
