@@ -6,9 +6,9 @@ Dagster has no public hook to drive its FreshnessDaemon; like Dagster's own test
 """
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -37,7 +37,7 @@ def workspace(instance: dg.DagsterInstance) -> Iterator[object]:
     target = ModuleTarget(
         module_name="intercom_assets.definitions",
         attribute=None,
-        working_directory=os.getcwd(),
+        working_directory=str(Path(__file__).resolve().parents[2]),
         location_name="intercom_assets",
     )
     with create_test_daemon_workspace_context(target, instance) as context:
