@@ -130,8 +130,10 @@ def probe_newest(
     """The newest `updated_at` among records updated since `since` (all records when None).
 
     One search call: `per_page=1`, sorted by `updated_at` descending. Contact search matches
-    whole days in the workspace time zone, so it asks from the start of `since`'s day and the
-    caller compares the answer with `since`; conversation search is exact to the second.
+    whole days in the workspace time zone, so it asks from the start of the day before
+    `since`'s day (one spare day in case `timezone` is not quite the workspace's; the answer is
+    one record either way) and the caller compares the answer with `since`; conversation
+    search is exact to the second.
     """
     if since is None:
         query: dict[str, Any] = {"field": "updated_at", "operator": ">", "value": 0}
