@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from .sql import Dialect
+from .sql import Dialect, quote
 
 
 class Session(ABC):
@@ -27,6 +27,11 @@ class Session(ABC):
     def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
         """Make `frame` readable in SQL for the rest of the transaction, with the given SQL
         column types; return the relation to select from."""
+
+    def key_filter(self, column: str, keys: pl.Series, sql_type: str) -> tuple[str, list[Any]]:
+        """A condition (and its parameters) true where `column` (quoted SQL) is in `keys`."""
+        relation = self.stage("keys", keys.to_frame("k"), {"k": sql_type})
+        return f"{column} IN (SELECT k.{quote('k')} FROM {relation} AS k)", []
 
     @abstractmethod
     def append(self, target: str, frame: pl.DataFrame, types: Mapping[str, str]) -> None:

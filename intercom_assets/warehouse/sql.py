@@ -1,7 +1,7 @@
 """SQL text shared by both backends: quoting, column types and DDL."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .spec import DELETED_AT, HASH, RAW, SYNCED_AT, TableSpec, type_key
 
@@ -23,20 +23,32 @@ def quote_all(identifiers: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class Dialect:
-    """Type names of one database, keyed by `spec.type_key`, as created and as reported by
-    `information_schema.columns.data_type`."""
+    """Type names of one database, keyed by `spec.type_key` (plus `raw` for `_raw`), as
+    created and as reported by `information_schema.columns.data_type`.
+
+    `also_accepted` lists other reported types a stored column may keep (tables created by an
+    earlier version); `covering_key` makes an entity table's primary key index carry `_hash`
+    and `_deleted_at`, so reading the stored hashes of a batch is an index-only scan.
+    """
 
     types: dict[str, str]
     reported: dict[str, str]
+    also_accepted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    covering_key: bool = False
 
     def column_type(self, spec: TableSpec, column: str) -> str:
         """SQL type of a stored column (declared or meta)."""
         return self.types[stored_type_key(spec, column)]
 
+    def accepts(self, key: str, found: str) -> bool:
+        """Whether a stored column reported as `found` serves a column of type `key`."""
+        allowed = (self.reported[key], *self.also_accepted.get(key, ()))
+        return found.lower() in {name.lower() for name in allowed}
+
 
 def stored_type_key(spec: TableSpec, column: str) -> str:
     """The type key of a declared or meta column."""
-    meta = {RAW: "json", HASH: "int64", SYNCED_AT: "timestamp", DELETED_AT: "timestamp"}
+    meta = {RAW: "raw", HASH: "int64", SYNCED_AT: "timestamp", DELETED_AT: "timestamp"}
     if column in meta:
         return meta[column]
     return type_key(spec.column(column).dtype)
@@ -49,7 +61,8 @@ POSTGRES = Dialect(
         "float64": "double precision",
         "boolean": "boolean",
         "timestamp": "timestamptz",
-        "json": "jsonb",
+        "json": "json",
+        "raw": "json",
     },
     reported={
         "string": "text",
@@ -57,8 +70,11 @@ POSTGRES = Dialect(
         "float64": "double precision",
         "boolean": "boolean",
         "timestamp": "timestamp with time zone",
-        "json": "jsonb",
+        "json": "json",
+        "raw": "json",
     },
+    also_accepted={"json": ("jsonb",), "raw": ("jsonb",)},
+    covering_key=True,
 )
 
 DUCKDB = Dialect(
@@ -69,6 +85,7 @@ DUCKDB = Dialect(
         "boolean": "BOOLEAN",
         "timestamp": "TIMESTAMPTZ",
         "json": "JSON",
+        "raw": "JSON",
     },
     reported={
         "string": "VARCHAR",
@@ -77,6 +94,7 @@ DUCKDB = Dialect(
         "boolean": "BOOLEAN",
         "timestamp": "TIMESTAMP WITH TIME ZONE",
         "json": "JSON",
+        "raw": "JSON",
     },
 )
 
@@ -97,7 +115,10 @@ def create_table(dialect: Dialect, schema: str, spec: TableSpec, catalog: str | 
     for name in spec.stored_columns():
         not_null = " NOT NULL" if name in spec.primary_key or name == HASH else ""
         lines.append(f"{quote(name)} {dialect.column_type(spec, name)}{not_null}")
-    lines.append(f"PRIMARY KEY ({quote_all(spec.primary_key)})")
+    include = ""
+    if dialect.covering_key and spec.is_entity:
+        include = f" INCLUDE ({quote_all((HASH, DELETED_AT))})"
+    lines.append(f"PRIMARY KEY ({quote_all(spec.primary_key)}){include}")
     body = ",\n  ".join(lines)
     return f"CREATE TABLE IF NOT EXISTS {table_name(schema, spec.name, catalog)} (\n  {body}\n)"
 

@@ -31,6 +31,7 @@ State = tuple[str, Mapping[str, Any]]
 _STORED_DTYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
     "json": pl.String(),
+    "raw": pl.String(),
     "int64": pl.Int64(),
     "float64": pl.Float64(),
     "boolean": pl.Boolean(),
@@ -87,7 +88,8 @@ class Warehouse:
                     additions.append(create_table(dialect, self.schema, spec, catalog))
                     continue
                 for name in spec.stored_columns():
-                    wanted = dialect.reported[stored_type_key(spec, name)]
+                    key = stored_type_key(spec, name)
+                    wanted = dialect.reported[key]
                     found = existing.get(name)
                     if found is None:
                         sql_type = dialect.column_type(spec, name)
@@ -95,7 +97,7 @@ class Warehouse:
                             f"ALTER TABLE {self._table(spec.name)}"
                             f" ADD COLUMN {quote(name)} {sql_type}"
                         )
-                    elif found.lower() != wanted.lower():
+                    elif not dialect.accepts(key, found):
                         raise SchemaMismatchError(
                             f"{self.schema}.{spec.name}.{name} is stored as {found} but the spec"
                             f" declares {wanted}; migrate the column (the data is kept in _raw)"
@@ -212,11 +214,11 @@ class Warehouse:
         with self.backend.session() as s:
             if ids is None:
                 return s.query(f'SELECT "id", "cursor" FROM {source}', schema=EVENT_CURSOR_SCHEMA)
-            keys = pl.DataFrame({"id": pl.Series("id", list(ids), dtype=pl.String)})
-            relation = s.stage("ids", keys.unique(), {"id": self.backend.dialect.types["string"]})
+            keys = pl.Series("id", list(ids), dtype=pl.String).unique()
+            condition, params = s.key_filter('c."id"', keys, self.backend.dialect.types["string"])
             return s.query(
-                f'SELECT c."id", c."cursor" FROM {source} AS c JOIN {relation} AS k'
-                ' ON c."id" = k."id"',
+                f'SELECT c."id", c."cursor" FROM {source} AS c WHERE {condition}',
+                params,
                 schema=EVENT_CURSOR_SCHEMA,
             )
 
@@ -296,7 +298,7 @@ class Warehouse:
         dialect = self.backend.dialect
         columns = ", ".join(
             f"CAST({quote(c)} AS {dialect.types['string']}) AS {quote(c)}"
-            if stored_type_key(spec, c) == "json"
+            if stored_type_key(spec, c) in ("json", "raw")
             else quote(c)
             for c in spec.stored_columns()
         )
@@ -336,12 +338,14 @@ class Warehouse:
         schema = {key: frame_dtype(spec.column(key).dtype), HASH: pl.Int64(), DELETED: pl.Int64()}
         if keys.height == 0:
             return pl.DataFrame(schema=schema).with_columns(pl.col(DELETED).cast(pl.Boolean))
-        relation = s.stage("keys", keys, self._types(spec, [key]))
+        condition, params = s.key_filter(
+            f"t.{quote(key)}", keys.get_column(key), self.backend.dialect.column_type(spec, key)
+        )
         stored = s.query(
             f"SELECT t.{quote(key)} AS {quote(key)}, t.{quote(HASH)} AS {quote(HASH)},"
             f" CASE WHEN t.{quote(DELETED_AT)} IS NULL THEN 0 ELSE 1 END AS {quote(DELETED)}"
-            f" FROM {self._table(spec.name)} AS t"
-            f" JOIN {relation} AS k ON t.{quote(key)} = k.{quote(key)}",
+            f" FROM {self._table(spec.name)} AS t WHERE {condition}",
+            params,
             schema=schema,
         )
         return stored.with_columns(pl.col(DELETED).cast(pl.Boolean))
@@ -388,20 +392,22 @@ class Warehouse:
         target = self._table(spec.name)
         keys = list(dict.fromkeys([*spec.primary_key, parent]))
         schema = {k: frame_dtype(spec.column(k).dtype) for k in keys} | {HASH: pl.Int64()}
-        relation = s.stage("parents", covered, self._types(spec, [parent]))
+        parent_type = self.backend.dialect.column_type(spec, parent)
+        condition, params = s.key_filter(
+            f"t.{quote(parent)}", covered.get_column(parent), parent_type
+        )
         stored = s.query(
             f"SELECT {', '.join(f't.{quote(c)} AS {quote(c)}' for c in schema)}"
-            f" FROM {target} AS t JOIN {relation} AS p ON t.{quote(parent)} = p.{quote(parent)}",
+            f" FROM {target} AS t WHERE {condition}",
+            params,
             schema=schema,
         )
         diff = diff_children(spec, batch, stored)
         if diff.changed_parents.len():
-            changed = diff.changed_parents.to_frame(parent)
-            relation = s.stage("changed", changed, self._types(spec, [parent]))
-            s.execute(
-                f"DELETE FROM {target} WHERE {quote(parent)} IN"
-                f" (SELECT {quote(parent)} FROM {relation} AS c)"
+            condition, params = s.key_filter(
+                f"t.{quote(parent)}", diff.changed_parents, parent_type
             )
+            s.execute(f"DELETE FROM {target} AS t WHERE {condition}", params)
             if diff.to_insert.height:
                 rows = diff.to_insert.with_columns(
                     pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT)

@@ -17,6 +17,7 @@ AWKWARD = [
     "dots.in.key",
     "SELECT * FROM contacts; DROP TABLE contacts; --",
     "line\nbreak\ttab\\backslash,comma",
+    "cr\rlf\r\n \\N is text, not NULL",
     "",
     "%s %(name)s ? $1",
     "x" * 100_000,
