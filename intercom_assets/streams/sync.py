@@ -13,8 +13,7 @@ import polars as pl
 
 from intercom_assets.api import IntercomClient, Page
 from intercom_assets.warehouse import TableSpec, Warehouse, WriteResult
-from intercom_assets.warehouse.spec import DELETED_AT, frame_dtype
-from intercom_assets.warehouse.sql import quote, table_name
+from intercom_assets.warehouse.spec import frame_dtype
 
 from .base import StreamContext, StreamReport
 from .shape import Record, Shape
@@ -146,17 +145,5 @@ def _concat(parts: list[pl.Series], spec: TableSpec) -> pl.Series:
 def read_columns(
     warehouse: Warehouse, table: str, columns: Sequence[str], *, live_only: bool = True
 ) -> pl.DataFrame:
-    """Some columns of every (live) row of a registered table, typed as declared.
-
-    The warehouse has no narrow-column read yet (its `table()` reads `_raw` too), so this
-    one read builds its SELECT from the warehouse's own quoting helpers.
-    """
-    spec = warehouse.spec(table)
-    schema = {c: frame_dtype(spec.column(c).dtype) for c in columns}
-    where = f" WHERE {quote(DELETED_AT)} IS NULL" if live_only and spec.is_entity else ""
-    target = table_name(warehouse.schema, table, warehouse.backend.catalog)
-    sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {target}{where}"
-    frame = warehouse.query(sql)
-    if frame.height == 0:
-        return pl.DataFrame(schema=schema)
-    return frame.select(pl.col(c).cast(dtype) for c, dtype in schema.items())
+    """Some columns of every (live) row of a registered table, typed as declared."""
+    return warehouse.read_columns(table, columns, live_only=live_only)

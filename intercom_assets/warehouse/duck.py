@@ -1,12 +1,15 @@
 """DuckDB backend: an embedded database file, safe to share between processes.
 
-DuckDB lets one process at a time open a file for writing. Each call opens the file, runs
-one transaction and closes it again, so several Dagster step processes take turns; opening
-a file another process holds is retried with exponential backoff.
+DuckDB lets one process at a time open a file for writing. A call opens the file (or reuses
+the connection of a call that ended less than `keep_open` seconds ago), runs one
+transaction, and the connection closes once idle or held for `max_hold` seconds, so several
+Dagster step processes take turns; opening a file another process holds is retried with
+exponential backoff.
 """
 
 import contextlib
 import random
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,6 +24,8 @@ from .session import Backend, Session
 from .sql import DUCKDB, quote
 
 LOCK_MESSAGE = "lock"
+KEEP_OPEN_SECONDS = 0.5
+MAX_HOLD_SECONDS = 5.0
 
 
 class DuckDBSession(Session):
@@ -29,6 +34,14 @@ class DuckDBSession(Session):
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
         self.staged = 0
+        self.views: list[str] = []
+
+    def release(self) -> None:
+        """Unregister the frames staged in this transaction (the connection may be reused)."""
+        for view in self.views:
+            with contextlib.suppress(duckdb.Error):
+                self.conn.unregister(view)
+        self.views.clear()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         self.conn.execute(sql.replace("%s", "?"), list(params))
@@ -48,6 +61,7 @@ class DuckDBSession(Session):
         self.staged += 1
         view = f"{name}_{self.staged}"
         self.conn.register(view, frame)
+        self.views.append(view)
         columns = ", ".join(f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" for c in frame.columns)
         return f"(SELECT {columns} FROM {quote(view)})"
 
@@ -58,14 +72,32 @@ class DuckDBSession(Session):
 
 
 class DuckDBBackend(Backend):
-    """A DuckDB file, opened per call."""
+    """A DuckDB file, opened for a call and kept open for a short while after it.
+
+    An idle connection closes after `keep_open` seconds, and a connection open for
+    `max_hold` seconds closes when its call ends, so other processes get their turn.
+    Closing does not checkpoint: DuckDB checkpoints when its WAL outgrows its threshold, and
+    a checkpoint per call rewrote most of a large table's storage each time.
+    """
 
     dialect = DUCKDB
 
-    def __init__(self, path: str | Path, lock_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        lock_timeout: float = 300.0,
+        keep_open: float = KEEP_OPEN_SECONDS,
+        max_hold: float = MAX_HOLD_SECONDS,
+    ) -> None:
         self.path = Path(path)
         self.catalog = self.path.stem  # DuckDB names the attached file's catalog after its stem
         self.lock_timeout = lock_timeout
+        self.keep_open = keep_open
+        self.max_hold = max_hold
+        self._lock = threading.Lock()
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._opened_at = 0.0
+        self._uses = 0  # bumped per call, so a stale idle timer leaves a reused connection open
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +107,7 @@ class DuckDBBackend(Backend):
             try:
                 conn = duckdb.connect(str(self.path))
                 conn.execute("SET enable_progress_bar = false")  # no bars in step logs
+                conn.execute("PRAGMA disable_checkpoint_on_shutdown")
                 return conn
             except duckdb.IOException as exc:
                 if LOCK_MESSAGE not in str(exc).lower():
@@ -89,17 +122,48 @@ class DuckDBBackend(Backend):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN TRANSACTION")
-            yield DuckDBSession(conn)
-            conn.execute("COMMIT")
-        except BaseException:
+        with self._lock:
+            self._uses += 1
+            if self._conn is None:
+                self._conn = self._connect()
+                self._opened_at = time.monotonic()
+            conn = self._conn
+            session = DuckDBSession(conn)
+            done = False
+            try:
+                conn.execute("BEGIN TRANSACTION")
+                yield session
+                conn.execute("COMMIT")
+                done = True
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                session.release()
+                held = time.monotonic() - self._opened_at
+                if not done or self.keep_open <= 0 or held >= self.max_hold:
+                    self._close_connection()
+                else:
+                    timer = threading.Timer(self.keep_open, self._close_idle, (self._uses,))
+                    timer.daemon = True
+                    timer.start()
+
+    def _close_idle(self, uses: int) -> None:
+        with self._lock:
+            if uses == self._uses:
+                self._close_connection()
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
             with contextlib.suppress(duckdb.Error):
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._uses += 1
+            self._close_connection()
 
     def existing_columns(self, session: Session, schema: str, table: str) -> dict[str, str]:
         rows = session.query(

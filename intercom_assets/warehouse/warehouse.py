@@ -239,6 +239,27 @@ class Warehouse:
             )
         return frame.get_column(key)
 
+    def read_columns(
+        self, table: str, columns: Sequence[str], *, live_only: bool = True
+    ) -> pl.DataFrame:
+        """Some declared or meta columns of every row (live rows only by default), typed as
+        declared (JSON as text)."""
+        spec = self.spec(table)
+        stored = spec.stored_columns()
+        unknown = [c for c in columns if c not in stored]
+        if unknown:
+            raise WarehouseInputError(f"{table}: no column(s) {unknown}")
+        text = self.backend.dialect.types["string"]
+        keys = {c: stored_type_key(spec, c) for c in columns}
+        select = ", ".join(
+            f"CAST({quote(c)} AS {text}) AS {quote(c)}" if key in ("json", "raw") else quote(c)
+            for c, key in keys.items()
+        )
+        where = f" WHERE {quote(DELETED_AT)} IS NULL" if live_only and spec.is_entity else ""
+        schema = {c: _STORED_DTYPES[key] for c, key in keys.items()}
+        with self.backend.session() as s:
+            return s.query(f"SELECT {select} FROM {self._table(table)}{where}", schema=schema)
+
     def totals(self, table: str) -> TableTotals:
         """Live and soft-deleted row counts (link tables: all rows are live)."""
         spec = self.spec(table)

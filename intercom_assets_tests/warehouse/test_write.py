@@ -244,3 +244,42 @@ def test_checks_on_clean_tables(wh: Warehouse) -> None:
     wh.soft_delete_missing("contacts", ["b"])
     assert wh.orphans("contact_tags", "contact_id", "contacts") == 2
     assert wh.orphans("contact_tags", "contact_id", "contacts", live_only=False) == 1
+
+
+def test_read_columns_returns_declared_types_and_live_rows(wh: Warehouse) -> None:
+    attributes = '{"plan": "pro"}'
+    wh.write(
+        {"contacts": contacts_frame([contact("a", custom_attributes=attributes), contact("b")])}
+    )
+    wh.soft_delete_missing("contacts", ["a"])
+    live = wh.read_columns("contacts", ["id", "updated_at", "custom_attributes"])
+    assert live.schema == pl.Schema(
+        {"id": pl.String, "updated_at": pl.Datetime("us", "UTC"), "custom_attributes": pl.String}
+    )
+    assert live.rows() == [("a", T0, attributes)]
+    every = wh.read_columns("contacts", ["id", "_deleted_at"], live_only=False).sort("id")
+    assert every.get_column("id").to_list() == ["a", "b"]
+    assert every.get_column("_deleted_at").is_null().to_list() == [True, False]
+    with pytest.raises(WarehouseInputError, match="nope"):
+        wh.read_columns("contacts", ["id", "nope"])
+
+
+def test_postgres_accepts_jsonb_for_json_columns(postgres_url: str, postgres_schema: str) -> None:
+    """Tables whose JSON columns (or `_raw`) a user altered to jsonb keep working."""
+    import psycopg
+
+    from intercom_assets.warehouse import connect
+
+    with connect(postgres_url, schema=postgres_schema) as wh:
+        wh.ensure_tables([CONTACTS])
+        table = f'"{postgres_schema}"."contacts"'
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            for column in ("custom_attributes", "_raw"):
+                conn.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE jsonb")
+        wh.ensure_tables([CONTACTS])
+        frame = contacts_frame([contact("a", custom_attributes='{"b": [1, 2]}')])
+        assert wh.write({"contacts": frame}).tables["contacts"].inserted == 1
+        assert wh.write({"contacts": frame}).tables["contacts"].unchanged == 1
+        with psycopg.connect(postgres_url) as conn:
+            kind = conn.execute(f"SELECT jsonb_typeof(custom_attributes) FROM {table}").fetchone()
+        assert kind == ("object",)
