@@ -80,6 +80,15 @@ def _body(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> Any:
         report, calls, seconds, live = run_stream(
             stream, window, intercom, warehouse, full=config.full, log=context.log
         )
+        zone = intercom.workspace().timezone
+        if zone and zone != partitions.timezone:
+            context.log.warning(
+                "the workspace's time zone is %s but partition days start in %s"
+                " (set INTERCOM_ASSETS_TIMEZONE=%s)",
+                zone,
+                partitions.timezone,
+                zone,
+            )
         return dg.MaterializeResult(metadata=run_metadata(report, calls, window, seconds, live))
 
     return _asset

@@ -6,11 +6,12 @@ rows changed, and re-running an unchanged partition writes nothing.
 """
 
 import math
+from dataclasses import fields
 from typing import Any
 
 import pytest
 
-from intercom_assets.sandbox import ChangeLog
+from intercom_assets.sandbox import ChangeLog, Churn
 from intercom_assets_tests.dagster.conftest import Pipeline, rows_written, stream_metadata
 from intercom_assets_tests.truth import assert_matches_truth
 
@@ -20,6 +21,7 @@ SCROLL_PAGE = 50
 SUBLIST_PAGE = 50
 SNAPSHOT_TABLES = ("tags", "segments", "admins", "teams", "companies", "contacts", "conversations")
 DAYS = 5
+TAG_DRIFT = Churn(**{f.name: 0.0 for f in fields(Churn)} | {"contact_tag_change": 0.1})
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +54,14 @@ def test_history_then_five_days_match_truth_within_the_call_budget(pipeline: Pip
             assert written == changed_records(before[table], truth[table]), (table, counts)
         vanished_total += len(removed(before["contacts"], truth["contacts"]))
     assert vanished_total > 0, "the scenario should delete, archive or merge contacts"
+
+    # Tag changes do not move `updated_at`: a daily run cannot see them, full mode does.
+    p.sb.advance(days=1, churn=TAG_DRIFT)
+    with p.warehouse() as wh, pytest.raises(AssertionError, match="contact_tags"):
+        p.materialize(p.day(-1), p.day())
+        assert_matches_truth(wh, p.sb.truth())
+    assert p.materialize(p.day(-1), p.day(), full=True).success
+    assert_truth(p)
 
     again = p.materialize(p.day(), checks=True)
     assert again.success
