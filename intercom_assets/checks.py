@@ -31,14 +31,14 @@ class CountProbe:
     table: str
     path: str
     params: dict[str, Any]
-    live_filter: str = ""
-    """Extra SQL condition on the warehouse side, for what the endpoint leaves out."""
+    positive_column: str | None = None
+    """Count only live rows where this column is above zero (what the endpoint counts)."""
 
 
 COUNT_PROBES = (
     CountProbe("contacts", "contacts", "/contacts", {"per_page": 1}),
     CountProbe(
-        "companies", "companies", "/companies", {"per_page": 1}, live_filter='"user_count" > 0'
+        "companies", "companies", "/companies", {"per_page": 1}, positive_column="user_count"
     ),
     CountProbe("conversations", "conversations", "/conversations", {"per_page": 1}),
 )
@@ -118,7 +118,7 @@ def count_check(probe: CountProbe) -> dg.AssetChecksDefinition:
         total = int(intercom.client().get(probe.path, probe.params).get("total_count") or 0)
         with warehouse.connect() as wh:
             wh.ensure_tables(_stream_of(probe.table).tables[:1])
-            live = _count_live(wh, probe.table, probe.live_filter)
+            live = _count_live(wh, probe.table, probe.positive_column)
         return dg.AssetCheckResult(
             passed=live == total,
             severity=dg.AssetCheckSeverity.WARN,
@@ -136,7 +136,7 @@ def part_cap_check(loads: TableSpec) -> dg.AssetChecksDefinition:
     """`part_cap`: conversations with more parts than Intercom returns (WARN, with count)."""
 
     def evaluate(wh: Warehouse) -> dg.AssetCheckResult:
-        truncated = _count(wh, "SELECT COUNT(*) FROM {t} WHERE truncated", loads.name)
+        truncated = int(wh.read_columns(loads.name, ["truncated"])["truncated"].sum())
         return dg.AssetCheckResult(
             passed=truncated == 0,
             severity=dg.AssetCheckSeverity.WARN,
@@ -172,16 +172,8 @@ def _stream_of(table: str) -> Stream:
     return next(s for s in STREAMS if any(t.name == table for t in s.tables))
 
 
-def _count_live(wh: Warehouse, table: str, condition: str) -> int:
-    if not condition:
+def _count_live(wh: Warehouse, table: str, positive_column: str | None) -> int:
+    if positive_column is None:
         return wh.count_live(table)
-    return _count(
-        wh, f'SELECT COUNT(*) FROM {{t}} WHERE "_deleted_at" IS NULL AND {condition}', table
-    )
-
-
-def _count(wh: Warehouse, sql: str, table: str) -> int:
-    from intercom_assets.warehouse.sql import table_name
-
-    target = table_name(wh.schema, table, wh.backend.catalog)
-    return int(wh.query(sql.replace("{t}", target)).row(0)[0])
+    values = wh.read_columns(table, [positive_column])[positive_column]
+    return int((values > 0).sum())
