@@ -8,6 +8,8 @@ objects are flattened by path, JSON columns hold compact JSON text, and `_raw` k
 whole record.
 """
 
+import functools
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,13 +78,69 @@ def table_spec(
 
 def frame(records: Sequence[Record], fields: Sequence[Field], *, raw: bool = True) -> pl.DataFrame:
     """A frame with one column per field (plus `_raw` when `raw`), typed as declared."""
-    columns: dict[str, pl.Series] = {}
-    for f in fields:
-        values = _values(records, f)
-        columns[f.column] = _series(f, values)
+    values = _extract(records, _plan(tuple(fields)))
+    columns = {f.column: _series(f, values[f.column]) for f in fields}
     if raw:
         columns["_raw"] = pl.Series("_raw", [dumps(r) for r in records], dtype=pl.String)
     return pl.DataFrame(columns)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to read a set of fields: top-level keys at once, nested keys per parent object."""
+
+    top: tuple[tuple[str, str], ...]
+    """(column, key) read from the record itself."""
+    nested: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    """(first key, ((column, second key), ...)) read from the object at the first key."""
+    other: tuple[Field, ...]
+    """Deeper paths and computed fields, read one by one."""
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(fields: tuple[Field, ...]) -> _Plan:
+    top: list[tuple[str, str]] = []
+    nested: dict[str, list[tuple[str, str]]] = {}
+    other: list[Field] = []
+    for f in fields:
+        if f.compute is None and len(f.path) == 1:
+            top.append((f.column, f.path[0]))
+        elif f.compute is None and len(f.path) == 2:
+            nested.setdefault(f.path[0], []).append((f.column, f.path[1]))
+        else:
+            other.append(f)
+    return _Plan(tuple(top), tuple((k, tuple(v)) for k, v in nested.items()), tuple(other))
+
+
+def _extract(records: Sequence[Record], plan: _Plan) -> dict[str, list[Any]]:
+    """Column name -> values, reading each record's keys in one C-level call per object."""
+    values = _read_keys(records, plan.top)
+    for first, pairs in plan.nested:
+        parents = [r.get(first) for r in records]
+        values.update(_read_keys([p if type(p) is dict else _EMPTY for p in parents], pairs))
+    for f in plan.other:
+        values[f.column] = _values(records, f)
+    return values
+
+
+_EMPTY: dict[str, Any] = {}
+
+
+def _read_keys(objects: Sequence[Record], pairs: tuple[tuple[str, str], ...]) -> dict[str, list]:
+    if not pairs:
+        return {}
+    keys = [key for _, key in pairs]
+    if len(keys) == 1:
+        (key,) = keys
+        rows: list[tuple[Any, ...]] = [(o.get(key),) for o in objects]
+    else:
+        get = operator.itemgetter(*keys)
+        try:
+            rows = list(map(get, objects))
+        except KeyError:  # some object lacks a key: read them all with defaults
+            rows = [tuple(map(o.get, keys)) for o in objects]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in keys]
+    return {column: list(col) for (column, _), col in zip(pairs, columns, strict=True)}
 
 
 def rows_frame(rows: Sequence[Sequence[Any]], fields: Sequence[Field]) -> pl.DataFrame:
@@ -145,7 +203,7 @@ def _series(f: Field, values: list[Any]) -> pl.Series:
             return pl.Series(name, [None if v is None else dumps(v) for v in values], pl.String)
         if dtype == TIMESTAMP:
             seconds = pl.Series(name, values, pl.Int64, strict=True)
-            return (seconds * 1_000_000).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+            return (seconds * 1_000_000).cast(TIMESTAMP)
         if dtype == STRING:
             try:
                 return pl.Series(name, values, pl.String, strict=True)
