@@ -7,10 +7,15 @@ For N contacts (35 columns, one JSON column) it measures, side by side in one ru
 - initial: the warehouse loading N rows into an empty table (batches of BATCH rows).
 - daily: the warehouse on a day where 1% of the rows changed: every row goes through the
   warehouse in batches (hash, read stored hashes, diff), only the changed rows are written.
+  Before it, PostgreSQL gets the `VACUUM (ANALYZE)` autovacuum would run after the initial
+  load (autovacuum is off on the benchmark server); the naive baseline gets the same.
+- small batches: 50k rows written in stream-sized transactions (1,000 and 5,000 rows), new
+  and then unchanged, to show the fixed cost per `write()`.
 
 Each scenario runs in a fresh child process, so its peak RSS is its own.
 
     .venv/bin/python bench/warehouse.py [--quick]
+    .venv/bin/python bench/warehouse.py --rerun 100000   # side-by-side rerun, added to the json
 """
 
 import argparse
@@ -40,6 +45,8 @@ PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5
 SCHEMA = os.environ.setdefault("BENCH_WAREHOUSE_SCHEMA", f"bench_warehouse_{os.getpid()}")
 BATCH = 50_000
 CHANGED_EVERY = 100  # 1% of rows change on day 1
+SMALL_BATCHES = (1_000, 5_000)  # stream-sized transactions (streams write 5,000 by default)
+SMALL_BATCH_ROWS = 50_000
 RESULTS = Path(__file__).parent / "results" / "warehouse.json"
 STRING_COLUMNS = [f"s{i:02d}" for i in range(19)]
 TIME_COLUMNS = [f"t{i}" for i in range(8)]
@@ -105,9 +112,9 @@ def make_batch(start: int, stop: int, day: int) -> pl.DataFrame:
     return frame.with_columns(_raw=pl.struct(pl.all()).struct.json_encode())
 
 
-def batches(n: int, day: int) -> Iterator[pl.DataFrame]:
-    for start in range(0, n, BATCH):
-        yield make_batch(start, min(n, start + BATCH), day)
+def batches(n: int, day: int, batch: int = BATCH) -> Iterator[pl.DataFrame]:
+    for start in range(0, n, batch):
+        yield make_batch(start, min(n, start + batch), day)
 
 
 def peak_rss_mb() -> float:
@@ -120,19 +127,28 @@ def warehouse_url(backend: str, workdir: str, n: int) -> str:
     return f"duckdb://{workdir}/bench_{n}.duckdb"
 
 
-def run_warehouse(backend: str, workdir: str, n: int, day: int) -> dict:
-    """Send the day's snapshot through the warehouse in batches; time only the writes."""
-    schema = f"{SCHEMA}_{n}"
+def run_warehouse(
+    backend: str, workdir: str, n: int, day: int, batch: int = BATCH, schema_suffix: str = ""
+) -> dict:
+    """Send the day's snapshot through the warehouse in batches; time the writes and the
+    final close (DuckDB keeps its connection open briefly between calls)."""
+    schema = f"{SCHEMA}_{n}{schema_suffix}"
     totals = {"inserted": 0, "updated": 0, "unchanged": 0}
     seconds = 0.0
+    load = os.getloadavg()[0]
+    wh = connect(warehouse_url(backend, workdir, n), schema=schema)
+    wh.ensure_tables([spec()])
+    for frame in batches(n, day, batch):
+        started = time.perf_counter()
+        result = wh.write({"contacts": frame}).tables["contacts"]
+        seconds += time.perf_counter() - started
+        for key in totals:
+            totals[key] += getattr(result, key)
+    started = time.perf_counter()
+    wh.close()
+    seconds += time.perf_counter() - started
     with connect(warehouse_url(backend, workdir, n), schema=schema) as wh:
         wh.ensure_tables([spec()])
-        for frame in batches(n, day):
-            started = time.perf_counter()
-            result = wh.write({"contacts": frame}).tables["contacts"]
-            seconds += time.perf_counter() - started
-            for key in totals:
-                totals[key] += getattr(result, key)
         live = wh.count_live("contacts")
     return {
         "seconds": seconds,
@@ -140,6 +156,29 @@ def run_warehouse(backend: str, workdir: str, n: int, day: int) -> dict:
         "peak_rss_mb": peak_rss_mb(),
         **totals,
         "live": live,
+        "load_average_at_start": load,
+    }
+
+
+def vacuum_analyze(n: int, schema_suffix: str = "") -> None:
+    """What autovacuum does after a bulk load (it is off on the benchmark server): set the
+    visibility map, so reading stored hashes is an index-only scan, and refresh statistics.
+    The naive baseline's table gets the same before its timed run."""
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'VACUUM (ANALYZE) "{SCHEMA}_{n}{schema_suffix}".contacts')
+
+
+def run_small_batches(n: int, batch: int) -> dict:
+    """A stream's shape: n new rows, then the same n unchanged, in batches of `batch` rows."""
+    suffix = f"_b{batch}"
+    new = run_warehouse("postgres", "", n, 0, batch, suffix)
+    unchanged = run_warehouse("postgres", "", n, 0, batch, suffix)
+    return {
+        "batch_rows": batch,
+        "new_rows_per_s": new["rows_per_s"],
+        "unchanged_rows_per_s": unchanged["rows_per_s"],
+        "ms_per_write_new": 1000 * new["seconds"] / -(-n // batch),
+        "ms_per_write_unchanged": 1000 * unchanged["seconds"] / -(-n // batch),
     }
 
 
@@ -202,6 +241,8 @@ def drop_schemas(sizes: list[int]) -> None:
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         for n in sizes:
             conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}_{n}" CASCADE')
+        for batch in SMALL_BATCHES:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}_{SMALL_BATCH_ROWS}_b{batch}" CASCADE')
 
 
 def versions() -> dict:
@@ -216,27 +257,43 @@ def versions() -> dict:
     }
 
 
+def run_size(n: int, workdir: str) -> dict:
+    entry: dict = {"rows": n, "load_average_at_start": os.getloadavg()}
+    entry["pg_naive"] = in_child(run_naive, n)
+    entry["pg_initial"] = in_child(run_warehouse, "postgres", workdir, n, 0)
+    vacuum_analyze(n)
+    entry["pg_daily"] = in_child(run_warehouse, "postgres", workdir, n, 1)
+    entry["duckdb_initial"] = in_child(run_warehouse, "duckdb", workdir, n, 0)
+    entry["duckdb_daily"] = in_child(run_warehouse, "duckdb", workdir, n, 1)
+    entry["speedup_daily_vs_naive"] = entry["pg_naive"]["seconds"] / entry["pg_daily"]["seconds"]
+    return entry
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k rows only")
+    parser.add_argument(
+        "--rerun",
+        type=int,
+        metavar="ROWS",
+        help="run one size again and add it to the recorded results under 'reruns'",
+    )
     args = parser.parse_args()
+    if args.rerun:
+        rerun(args.rerun)
+        return
     sizes = [10_000] if args.quick else [10_000, 100_000, 1_000_000]
     load_before = os.getloadavg()
     rows = []
+    small: list[dict] = []
     try:
         with tempfile.TemporaryDirectory() as workdir:
             for n in sizes:
-                entry: dict = {"rows": n}
-                entry["pg_naive"] = in_child(run_naive, n)
-                entry["pg_initial"] = in_child(run_warehouse, "postgres", workdir, n, 0)
-                entry["pg_daily"] = in_child(run_warehouse, "postgres", workdir, n, 1)
-                entry["duckdb_initial"] = in_child(run_warehouse, "duckdb", workdir, n, 0)
-                entry["duckdb_daily"] = in_child(run_warehouse, "duckdb", workdir, n, 1)
-                entry["speedup_daily_vs_naive"] = (
-                    entry["pg_naive"]["seconds"] / entry["pg_daily"]["seconds"]
-                )
-                rows.append(entry)
-                print_row(entry)
+                rows.append(run_size(n, workdir))
+                print_row(rows[-1])
+            for batch in SMALL_BATCHES:
+                small.append(in_child(run_small_batches, SMALL_BATCH_ROWS, batch))
+            print_small(small)
     finally:
         drop_schemas(sizes)
     results = {
@@ -250,10 +307,38 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "versions": versions(),
         "sizes": rows,
+        "small_batches": {"rows": SMALL_BATCH_ROWS, "runs": small},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"load average {load_before} -> {os.getloadavg()}; written {RESULTS}")
+
+
+def rerun(n: int) -> None:
+    """Run one size again (side by side: naive, then ours) and record it next to the run."""
+    try:
+        with tempfile.TemporaryDirectory() as workdir:
+            entry = run_size(n, workdir)
+    finally:
+        drop_schemas([n])
+    entry["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    entry["load_average_after"] = os.getloadavg()
+    print_row(entry)
+    results = json.loads(RESULTS.read_text())
+    results.setdefault("reruns", []).append(entry)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"added to {RESULTS}")
+
+
+def print_small(runs: list[dict]) -> None:
+    print(f"\nPostgreSQL, {SMALL_BATCH_ROWS:,} rows in stream-sized transactions")
+    for r in runs:
+        print(
+            f"  batch {r['batch_rows']:>6,}: new {r['new_rows_per_s']:>8,.0f} rows/s"
+            f" ({r['ms_per_write_new']:.0f} ms/write), unchanged"
+            f" {r['unchanged_rows_per_s']:>8,.0f} rows/s"
+            f" ({r['ms_per_write_unchanged']:.0f} ms/write)"
+        )
 
 
 def print_row(entry: dict) -> None:
