@@ -1,8 +1,9 @@
 """Fixtures for the Dagster layer: the tiny sandbox on a loopback port, assets over it."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,8 @@ from intercom_assets.assets import OUTCOMES
 from intercom_assets.definitions import build_definitions
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import DEFAULT_START, Churn, Sandbox
+from intercom_assets.schedules import DAILY_SCHEDULE
+from intercom_assets.sensors import CHANGE_SENSOR
 from intercom_assets.settings import PartitionSettings
 from intercom_assets.streams import STREAMS
 from intercom_assets.warehouse import Warehouse, connect
@@ -29,7 +32,11 @@ RANGE_END = "dagster/asset_partition_range_end"
 
 @dataclass
 class Pipeline:
-    """The stream assets, resources on a served sandbox, a warehouse and an instance."""
+    """The stream assets, resources on a served sandbox, a warehouse and an instance.
+
+    `tick()` and `daily_partition()` evaluate the code location's own change sensor and daily
+    schedule at the sandbox's simulated clock, so a scenario runs what production would.
+    """
 
     sb: Sandbox
     defs: dg.Definitions
@@ -37,48 +44,88 @@ class Pipeline:
     instance: dg.DagsterInstance
     url: str
     schema: str
+    cursor: str | None = None
+    """The change sensor's cursor between ticks."""
 
     def day(self, offset_days: int = 0) -> str:
         """The partition key of the sandbox's current local day (plus an offset)."""
         now = datetime.fromtimestamp(self.sb.now, ZoneInfo(TIMEZONE))
         return (now + timedelta(days=offset_days)).strftime("%Y-%m-%d")
 
+    def tick(self) -> list[str]:
+        """One change-sensor tick: the streams its run request selects ([] when it skips).
+
+        The request's partition is today by the real clock; the sandbox's clock is simulated,
+        so callers run the selection for the sandbox's own day.
+        """
+        sensor = self.defs.resolve_sensor_def(CHANGE_SENSOR)
+        with dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources={"intercom": self.resources["intercom"]},
+        ) as context:
+            result = sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        self.cursor = result.cursor
+        requests = result.run_requests or []
+        assert len(requests) <= 1, requests
+        return [key.path[-1] for r in requests for key in r.asset_selection or []]
+
+    def daily_partition(self) -> str:
+        """The partition the daily schedule asks for at the sandbox's clock."""
+        schedule = self.defs.resolve_schedule_def(DAILY_SCHEDULE)
+        with dg.build_schedule_context(
+            scheduled_execution_time=datetime.fromtimestamp(self.sb.now, UTC),
+            repository_def=self.defs.get_repository_def(),
+        ) as context:
+            requests = list(schedule.evaluate_tick(context).run_requests or [])
+        assert len(requests) == 1, requests
+        assert requests[0].partition_key is not None
+        return requests[0].partition_key
+
     def materialize(
-        self, first: str, last: str | None = None, *, checks: bool = False, full: bool = False
+        self,
+        first: str,
+        last: str | None = None,
+        *,
+        streams: Sequence[str] | None = None,
+        checks: bool = False,
+        full: bool = False,
     ) -> dg.ExecuteInProcessResult:
-        """One run over partition `first` or the single-run range `first...last`."""
+        """One run over partition `first` or the range `first...last` (all streams by default)."""
         assets = list(self.defs.assets or [])
-        selection: list[Any] = [*assets, *(self.defs.asset_checks or [])] if checks else assets
+        chosen = [a for a in assets if streams is None or a.key.path[-1] in streams]
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         if full:
-            run_config["ops"] = {a.op.name: {"config": {"full": True}} for a in assets}
+            run_config["ops"] = {a.op.name: {"config": {"full": True}} for a in chosen}
+        options: dict[str, Any] = {
+            "resources": self.resources,
+            "instance": self.instance,
+            "run_config": run_config,
+        }
+        if streams is not None:
+            options["selection"] = dg.AssetSelection.assets(*(a.key for a in chosen))
+        everything = [*assets, *(self.defs.asset_checks or [])] if checks else assets
         if last is None:
-            return dg.materialize(
-                selection,
-                partition_key=first,
-                resources=self.resources,
-                instance=self.instance,
-                run_config=run_config,
-            )
-        return dg.materialize(
-            selection,
-            tags={RANGE_START: first, RANGE_END: last},
-            resources=self.resources,
-            instance=self.instance,
-            run_config=run_config,
-        )
+            return dg.materialize(everything, partition_key=first, **options)
+        return dg.materialize(everything, tags={RANGE_START: first, RANGE_END: last}, **options)
 
     def warehouse(self) -> Warehouse:
         return connect(self.url, schema=self.schema)
 
 
-def stream_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
-    """Each stream's materialization metadata (the same on every partition of a range)."""
+def stream_metadata(
+    result: dg.ExecuteInProcessResult, streams: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each stream's materialization metadata (the same on every partition of a range).
+
+    Every stream in `streams` (all by default) must have been materialized.
+    """
     found: dict[str, dict[str, Any]] = {}
-    for stream in STREAMS:
-        events = result.asset_materializations_for_node(f"intercom__{stream.name}")
-        assert events, f"no materialization for {stream.name}"
-        found[stream.name] = {k: v.value for k, v in events[0].metadata.items()}
+    for name in streams if streams is not None else [s.name for s in STREAMS]:
+        events = result.asset_materializations_for_node(f"intercom__{name}")
+        assert events, f"no materialization for {name}"
+        found[name] = {k: v.value for k, v in events[0].metadata.items()}
     return found
 
 
@@ -107,23 +154,41 @@ def make_pipeline(
 
 
 @pytest.fixture
-def pipeline(warehouse_target: tuple[str, str]) -> Iterator[Pipeline]:
-    sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START, churn=E2E_CHURN)
-    with sb.serve(port=0) as served, dg.DagsterInstance.ephemeral() as instance:
-        yield make_pipeline(*warehouse_target, served, sb, instance)
+def pipeline_with(warehouse_target: tuple[str, str]) -> Iterator[Callable[..., Pipeline]]:
+    """Builds a pipeline over a served tiny sandbox; keyword arguments go to `Sandbox`."""
+    with ExitStack() as stack:
+
+        def build(**options: Any) -> Pipeline:
+            settings = {"churn": E2E_CHURN} | options
+            sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START, **settings)
+            served = stack.enter_context(sb.serve(port=0))
+            instance = stack.enter_context(dg.DagsterInstance.ephemeral())
+            return make_pipeline(*warehouse_target, served, sb, instance)
+
+        yield build
+
+
+@pytest.fixture
+def pipeline(pipeline_with: Callable[..., Pipeline]) -> Pipeline:
+    return pipeline_with()
 
 
 E2E_CHURN = Churn(
+    contact_update=0.5,
+    contact_create=0.05,
     contact_delete=0.02,
     contact_archive=0.02,
-    lead_merge=0.0,
+    lead_merge=0.05,
     contact_tag_change=0.0,
     contact_note_add=0.0,
-    company_delete=0.02,
+    company_delete=0.0,
+    conversation_create=0.1,
+    conversation_update=0.5,
+    event_contacts=0.5,
     event_bumps_contact=1.0,
     tag_delete=0.0,
 )
-"""About one contact deleted and one archived a day on `tiny`; no silent changes: no tag or
-note changes and no tag deletions (they do not move `updated_at`), and every event moves its
-contact's `last_seen_at`. Merges stay off until the sandbox answers 410 for a
-merged contact (the contacts stream asks that to record merges)."""
+"""A busy day on `tiny`: about half the contacts and conversations change a day, a contact is
+deleted, one archived and a lead merged about daily. Only changes a window run can see: no
+tag or note changes and no tag or company deletions (they change contacts without moving
+`updated_at`), and every event moves its contact's `last_seen_at`."""
