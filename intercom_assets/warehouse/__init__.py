@@ -46,12 +46,14 @@ Write batches::
   leaves the last committed batch.
 
 Reads: `get_state(stream)`, `event_cursors(ids)`, `stored_hashes(table, ids)`,
-`live_ids(table)`, `totals(table)` (live, deleted), `count_live(table)`; checks:
+`read_columns(table, columns, live_only=True)` (typed as declared), `live_ids(table)`,
+`totals(table)` (live, deleted), `count_live(table)`; checks:
 `duplicate_keys`, `null_keys`, `orphans(table, column, parent_table)`; `query(sql, params)`
 and `table(name)` for anything else.
 
-DuckDB connections are opened per call and retried while another process holds the file;
-PostgreSQL keeps one connection until `close()`.
+DuckDB connections are opened for a call, kept open for a short idle window (so back-to-back
+calls share one), closed without a checkpoint, and retried while another process holds the
+file; PostgreSQL keeps one connection until `close()`.
 """
 
 from pathlib import Path
