@@ -1,40 +1,24 @@
-"""End to end, in production's daily rhythm: the history as one range, then five simulated days.
+"""End to end, in production's daily rhythm, on DuckDB and on PostgreSQL.
 
-Each simulated day D runs what production runs. At 20:00 (workspace zone) the change sensor
-ticks and partition D is loaded for the streams it selects (the windowed streams that changed
-and their descendants); after midnight (00:30 on D+1) the daily schedule loads partition D
-again for every stream. After every run the warehouse equals the sandbox's truth, row by row,
-for the streams that run loaded: deleted and archived contacts soft-deleted, merged leads
-soft-deleted and recorded in `contact_merges`.
-
-The churn (`E2E_CHURN`) holds only changes a window run can see. Off: tag changes and notes
-(they do not move a contact's `updated_at`), tag and company deletions (they detach contacts
-without moving it), and events that move neither `updated_at` nor `last_seen_at`. A separate
-step shows a daily run missing such tag drift and a `full: true` run repairing it. The half
-hour after midnight is quiet: what changes after midnight belongs to partition D+1 (its own
-intraday run loads it), so the 00:30 truth is the truth of day D.
-
-Budget: per simulated day, both runs together make at most 1.1 times `minimum_calls`, the
-calls the day's own changes require. The default `tiny` rates (about one contact changed a
-day) give a day's minimum of about 20 calls, where the per-run fixed costs (`GET /me`, the
-vanished-contact probe, each one per run) alone exceed 10%. So the scenario runs `tiny` with
-the churn of a busy day (about half of its contacts and conversations change daily): a day's
-minimum of about 100 calls, with every kind of change, in seconds. (`demo` gives a similar
-minimum but its history load alone takes about 15 s per database.) Rows written equal rows
-changed, and re-running an unchanged partition writes nothing.
+The history loads as one single-run range; then each simulated day D runs what production
+runs: at 20:00 (workspace zone) the change sensor ticks and partition D is loaded for the
+streams it selects, and at 00:30 on D+1 the daily schedule loads partition D again for every
+stream. After every run the warehouse equals the sandbox's truth for the streams it loaded.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from intercom_assets.sandbox import Churn
-from intercom_assets.streams import STREAMS
+from intercom_assets.streams import STREAMS, get_stream
 from intercom_assets_tests.dagster.conftest import (
     START_DATE,
     TIMEZONE,
@@ -42,7 +26,7 @@ from intercom_assets_tests.dagster.conftest import (
     rows_written,
     stream_metadata,
 )
-from intercom_assets_tests.truth import assert_matches_truth
+from intercom_assets_tests.truth import assert_matches_truth, ts
 
 SEARCH_PAGE = 150
 """Contact and conversation search pages (the most Intercom returns), and contact sweep pages."""
@@ -61,7 +45,7 @@ INTRADAY = 19 * HOUR + 1800
 """From 00:30 to 20:00: the day's intraday run."""
 TO_MIDNIGHT = 4 * HOUR
 AFTER_MIDNIGHT = 1800
-"""Midnight to 00:30, when the daily schedule runs (kept quiet: see the module docstring)."""
+"""Midnight to 00:30, when the daily schedule runs (kept quiet: see the scenario's docstring)."""
 QUIET = Churn(**{f.name: 0.0 for f in fields(Churn)})
 TAG_DRIFT = Churn(**{f.name: 0.0 for f in fields(Churn)} | {"contact_tag_change": 0.1})
 BUDGET = 1.1
@@ -85,6 +69,33 @@ class Step:
 def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_budget(
     pipeline: Pipeline,
 ) -> None:
+    """Five days of intraday and after-midnight runs: truth, call budget, rows written.
+
+    The sensor's own tick picks the intraday run's streams (the windowed streams that changed
+    and their descendants) and the daily schedule's own tick picks the after-midnight
+    partition. After every run the warehouse equals the truth table by table and row by row
+    for the streams it ran: deleted and archived contacts soft-deleted, merged leads
+    soft-deleted and recorded in `contact_merges`.
+
+    The daily churn (`E2E_CHURN`) holds only changes a window run can see. Off: contact tag
+    changes and notes (they do not move the contact's `updated_at`), tag and company deletions
+    (they detach contacts without moving it) and events that move neither `updated_at` nor
+    `last_seen_at`: a window run cannot see them, so with them on the truth would differ after
+    every run that did not happen to sweep. The last step shows exactly that for tag drift, and
+    a `full: true` run repairing it. The half hour after midnight is quiet: a change after
+    midnight belongs to partition D+1 (the next intraday run loads it), so the truth at 00:30
+    is the truth of day D.
+
+    Budget: per day, both runs together make at most 1.1 times `minimum_calls`, the calls the
+    day's own changes require. With the default rates `tiny` changes about one contact a
+    day: a day's minimum of 17 calls, to which the per-run fixed costs (`GET /me` and the
+    vanished-contact probe, once per run each: 4 a day) add 24%. So the scenario runs
+    `tiny` with a busy day's churn (half of its contacts and conversations change daily, a
+    contact is deleted, archived or merged about daily): a day's minimum of about 100 calls,
+    every kind of change, seconds per day. (`demo` would give a realistic minimum too, but its
+    history load alone takes about 15 s per database.) Rows written equal rows changed, and
+    re-running an unchanged partition writes nothing.
+    """
     p = pipeline
     result = p.materialize(START_DATE, p.day())
     assert result.success
@@ -94,6 +105,7 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
     assert_truth(p, truth)
     assert p.tick() == []  # the sensor's first tick records its marks
     last = dict.fromkeys(stream_names(), truth)  # each stream's truth when it last ran
+    merged_before = set(truth["merged_contact_ids"])
 
     vanished = 0
     for _ in range(DAYS):
@@ -126,7 +138,7 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
         )
     truth = p.sb.truth()
     assert vanished > 0, "the scenario should delete, archive or merge contacts"
-    assert truth["merged_contact_ids"], "the scenario should merge leads"
+    assert set(truth["merged_contact_ids"]) - merged_before, "the scenario should merge leads"
 
     # Tag changes do not move `updated_at`: a daily run cannot see them, full mode does.
     p.sb.advance(days=1, churn=TAG_DRIFT)
@@ -276,3 +288,55 @@ def changed_records(before: list[dict[str, Any]], after: list[dict[str, Any]]) -
     old = {r["id"]: r for r in before}
     changed = sum(1 for r in after if old.get(r["id"]) != r)
     return changed + len(removed(before, after))
+
+
+SEARCH_LAG = 600
+UPDATES = Churn(
+    **{f.name: 0.0 for f in fields(Churn)}
+    | {"contact_update": 0.5, "conversation_update": 0.5, "event_contacts": 0.5}
+    | {"event_bumps_contact": 1.0}
+)
+"""Updates only: no contact appears or vanishes, so no sweep reads past the search index."""
+LAST_MINUTES = Churn(
+    **{f.name: 0.0 for f in fields(Churn)} | {"contact_update": 20.0, "conversation_update": 20.0}
+)
+"""A burst in the minutes before the intraday run: several updates inside the index lag."""
+
+
+def test_records_the_search_index_shows_late_land_with_the_after_midnight_run(
+    pipeline_with: Callable[..., Pipeline],
+) -> None:
+    """With a 10-minute search index lag, the intraday run misses exactly the records updated
+    in its last 10 minutes (contacts, conversations, hence their parts and events); the
+    after-midnight run of the same day loads them and the warehouse equals the truth."""
+    p = pipeline_with(search_lag_seconds=SEARCH_LAG, churn=UPDATES)
+    assert p.materialize(START_DATE, p.day()).success
+    assert p.tick() == []
+    day = p.day()
+    p.sb.advance(seconds=INTRADAY - SEARCH_LAG)
+    p.sb.advance(seconds=SEARCH_LAG, churn=LAST_MINUTES)
+    indexed_until = p.sb.now - SEARCH_LAG
+    streams = p.tick()
+    assert {"contacts", "conversations"} <= set(streams), streams
+    assert p.materialize(day, streams=streams).success
+
+    truth = p.sb.truth()
+    for kind in ("contacts", "conversations"):
+        late = {r["id"] for r in truth[kind] if r["updated_at"] > indexed_until}
+        assert late, f"no {kind} updated within the index lag before the intraday run"
+        stored = stored_updated_at(p, kind)
+        missing = {r["id"] for r in truth[kind] if stored.get(r["id"]) != ts(r["updated_at"])}
+        assert missing == late, kind
+
+    p.sb.advance(seconds=TO_MIDNIGHT)
+    p.sb.advance(seconds=AFTER_MIDNIGHT, churn=QUIET)
+    assert p.materialize(p.daily_partition(), streams=None).success
+    assert_truth(p)
+
+
+def stored_updated_at(p: Pipeline, table: str) -> dict[str, Any]:
+    """`{id: updated_at}` of the live rows of `table`."""
+    with p.warehouse() as wh:
+        wh.ensure_tables(get_stream(table).tables)
+        rows = wh.table(table).filter(pl.col("_deleted_at").is_null())
+    return dict(rows.select("id", "updated_at").iter_rows())
