@@ -112,7 +112,7 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
         day = p.day()
         p.sb.advance(seconds=INTRADAY)
         streams = p.tick()
-        assert {"contacts", "conversations"} <= set(streams), streams
+        assert set(streams) == {"contacts", "conversations", "conversation_parts", "events"}
         intraday = run_step(p, "intraday", day, streams, last)
         vanished += len(removed(last["contacts"]["contacts"], intraday.truth["contacts"]))
         last |= dict.fromkeys(streams, intraday.truth)
@@ -210,7 +210,10 @@ def minimum_calls(
     """The fewest requests a run of `streams` over partition `day` needs, per kind.
 
     `last[stream]` is the truth when the stream last ran (what the warehouse then held for
-    it), `truth` the truth now.
+    it), `truth` the truth now. Snapshot streams: one list each, companies every scroll page.
+    Contacts and conversations: the search pages over the window's records, the contacts'
+    full tag and company lists, and a sweep when contacts vanished. Parts: one GET per
+    conversation that moved. Events: the walks of the contacts whose activity moved.
     Not counted, so they must fit in the budget's 10%: `GET /me` and the vanished-contact
     probe (one each per run), extra search pages over the day before the window (contact
     search matches whole days), and the sensor's probes (ticks are not runs).
@@ -235,8 +238,9 @@ def minimum_calls(
         least["contact sub-lists"] = sublist_calls(contacts)
         gone = removed(last["contacts"]["contacts"], truth["contacts"])
         if gone:
-            # Intercom lists no deletions: finding the vanished takes the whole listing, and
-            # each vanished id needs one GET (on 2.16) to tell a merge from a delete.
+            # Intercom lists no deletions: finding the vanished takes the whole listing (with
+            # the full lists of its heavy contacts, as for any contact read), and each
+            # vanished id needs one GET (on 2.16) to tell a merge from a delete.
             least["contact sweep"] = pages(len(truth["contacts"]), SEARCH_PAGE)
             least["contact sweep sub-lists"] = sublist_calls(truth["contacts"])
             least["vanished contacts"] = len(gone)
