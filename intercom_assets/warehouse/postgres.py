@@ -48,6 +48,21 @@ class PostgresSession(Session):
             columns = [d.name for d in cur.description or ()]
             return frame_from_rows(cur.fetchall(), columns, schema)
 
+    def query_many(
+        self, sql: str, params: Sequence[Any], schema: Mapping[str, pl.DataType]
+    ) -> pl.DataFrame:
+        # One row of arrays (one per column): psycopg loads each array in C, no tuple per row.
+        arrays = ", ".join(f"array_agg(q.{quote(c)})" for c in schema)
+        with self.conn.cursor(binary=True) as cur:
+            cur.execute(f"SELECT {arrays} FROM ({sql}) AS q", params or None)
+            row = cur.fetchone() or ()
+        return pl.DataFrame(
+            [
+                pl.Series(c, values or [], dtype=dtype)
+                for (c, dtype), values in zip(schema.items(), row, strict=True)
+            ]
+        )
+
     def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
         self.staged += 1
         relation = f"pg_temp.{quote(f'{name}_{self.staged}')}"
@@ -124,6 +139,8 @@ class PostgresBackend(Backend):
             # server built without lz4 keeps its default
             with contextlib.suppress(psycopg.Error):
                 self._conn.execute("SET default_toast_compression = 'lz4'")
+            # the warehouse's statements are simple scans and COPYs: JIT only adds compile time
+            self._conn.execute("SET jit = off")
         return self._conn
 
     @contextmanager

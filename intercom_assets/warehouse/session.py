@@ -23,6 +23,12 @@ class Session(ABC):
     ) -> pl.DataFrame:
         """Run a query and return its rows, cast to `schema` when given."""
 
+    def query_many(
+        self, sql: str, params: Sequence[Any], schema: Mapping[str, pl.DataType]
+    ) -> pl.DataFrame:
+        """`query` for results of many rows; a backend may fetch them column-wise."""
+        return self.query(sql, params, schema)
+
     @abstractmethod
     def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
         """Make `frame` readable in SQL for the rest of the transaction, with the given SQL

@@ -362,7 +362,7 @@ class Warehouse:
         condition, params = s.key_filter(
             f"t.{quote(key)}", keys.get_column(key), self.backend.dialect.column_type(spec, key)
         )
-        stored = s.query(
+        stored = s.query_many(
             f"SELECT t.{quote(key)} AS {quote(key)}, t.{quote(HASH)} AS {quote(HASH)},"
             f" CASE WHEN t.{quote(DELETED_AT)} IS NULL THEN 0 ELSE 1 END AS {quote(DELETED)}"
             f" FROM {self._table(spec.name)} AS t WHERE {condition}",
