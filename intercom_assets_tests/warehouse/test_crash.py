@@ -16,7 +16,8 @@ from .conftest import CONTACT_TAGS, CONTACTS, Target
 from .writer import STREAM
 
 ROOT = Path(__file__).resolve().parents[2]
-BIG = 60_000  # rows of the batch that gets killed (DuckDB: long enough to be mid-write)
+BIG = 60_000  # rows of the batch that gets killed on PostgreSQL (it blocks before committing)
+BIG_DUCKDB = 1_000_000  # DuckDB has no lock to block on: a batch that takes seconds to write
 
 
 def start_writer(target: Target, first: int, last: int, rows: int) -> subprocess.Popen:
@@ -95,7 +96,7 @@ def test_sigkill_mid_batch_keeps_the_last_commit(target: Target, wh: Warehouse) 
             writer.wait(timeout=30)
             blocker.rollback()
     else:
-        writer = start_writer(target, 2, 3, BIG)
+        writer = start_writer(target, 2, 3, BIG_DUCKDB)
         wait_for_line(writer, "begin 2")
         time.sleep(0.3)
         os.kill(writer.pid, signal.SIGKILL)
