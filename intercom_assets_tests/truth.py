@@ -8,6 +8,7 @@ and their loads, listable events, soft-deleted contacts and recorded merges. A f
 lists every difference found (the first 40), readable.
 """
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -399,3 +400,18 @@ COMPARE: dict[str, Callable[[Warehouse, Mapping[str, Any], Diff], None]] = {
 """How each stream's tables are compared with the truth."""
 
 __all__ = ["COMPARE", "TIMESTAMP", "assert_matches_truth"]
+
+
+SUBLIST_PAGE = 50
+"""Page size of the contact sub-lists (`/contacts/{id}/companies`) as the stream reads them."""
+
+
+def sublist_calls(contacts: list[dict[str, Any]]) -> int:
+    """Requests for the tag and company lists that a contact only embeds the first 10 of."""
+    calls = 0
+    for contact in contacts:
+        if contact["tags"]["has_more"]:
+            calls += 1
+        if contact["companies"]["has_more"]:
+            calls += math.ceil(contact["companies"]["total_count"] / SUBLIST_PAGE)
+    return calls

@@ -26,13 +26,12 @@ from intercom_assets_tests.dagster.conftest import (
     rows_written,
     stream_metadata,
 )
-from intercom_assets_tests.truth import assert_matches_truth, ts
+from intercom_assets_tests.truth import assert_matches_truth, sublist_calls, ts
 
 SEARCH_PAGE = 150
 """Contact and conversation search pages (the most Intercom returns), and contact sweep pages."""
 SCROLL_PAGE = 50
 """Company scroll pages (fixed by Intercom)."""
-SUBLIST_PAGE = 50
 """`GET /contacts/{id}/companies` pages."""
 EVENTS_PAGE = 15
 """`GET /events` pages (Intercom's default page)."""
@@ -270,17 +269,6 @@ def minimum_calls(
 def pages(records: int, size: int) -> int:
     """Pages to read `records` (one, to learn that there are none)."""
     return max(1, math.ceil(records / size))
-
-
-def sublist_calls(contacts: list[dict[str, Any]]) -> int:
-    """Requests for the tag and company lists that a contact only embeds the first 10 of."""
-    calls = 0
-    for contact in contacts:
-        if contact["tags"]["has_more"]:
-            calls += 1
-        if contact["companies"]["has_more"]:
-            calls += math.ceil(contact["companies"]["total_count"] / SUBLIST_PAGE)
-    return calls
 
 
 def removed(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> set[str]:

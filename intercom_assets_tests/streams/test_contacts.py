@@ -1,7 +1,6 @@
 """Contacts: the vanished-contact probe, the sweep (deletes, archives, silent tag changes),
 merges recorded from 2.16's 410 answers, and the shapes of link tables."""
 
-
 from intercom_assets.sandbox import Churn
 from intercom_assets.streams.contacts import canonical_target
 from intercom_assets_tests.streams.conftest import Harness

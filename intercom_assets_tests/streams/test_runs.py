@@ -13,10 +13,9 @@ from intercom_assets.sandbox import Churn
 from intercom_assets.streams import STREAMS
 from intercom_assets.warehouse import Warehouse, connect
 from intercom_assets_tests.streams.conftest import Harness, make_harness
-from intercom_assets_tests.truth import assert_matches_truth
+from intercom_assets_tests.truth import assert_matches_truth, sublist_calls
 
 SCROLL_PAGE = 50
-SUBLIST_PAGE = 50
 QUIET = Churn(
     contact_update=0.2,
     contact_create=0.05,
@@ -124,16 +123,6 @@ def changed_records(before: list[dict[str, Any]], after: list[dict[str, Any]]) -
     """Records that are new or differ from the previous truth (embedded lists included)."""
     old = {r["id"]: r for r in before}
     return sum(1 for r in after if old.get(r["id"]) != r)
-
-
-def sublist_calls(contacts: list[dict[str, Any]]) -> int:
-    calls = 0
-    for contact in contacts:
-        if contact["tags"]["has_more"]:
-            calls += 1
-        if contact["companies"]["has_more"]:
-            calls += math.ceil(contact["companies"]["total_count"] / SUBLIST_PAGE)
-    return calls
 
 
 def test_contacts_before_a_window_start_are_covered_by_the_first_partition(
