@@ -2,13 +2,14 @@
 
 import logging
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import httpx
+import msgspec
 import orjson
 
 from intercom_assets.api.config import (
@@ -40,6 +41,14 @@ def _project_version() -> str:
 
 USER_AGENT = f"intercom-assets/{_project_version()}"
 Params = Mapping[str, str | int | float | bool | None]
+T = TypeVar("T")
+
+DECODE_ERRORS = (ValueError, msgspec.DecodeError, msgspec.ValidationError)
+"""What a `decode=` callable may raise for a body it cannot read (retried like invalid JSON)."""
+
+
+class BodyNotAnObject(ValueError):
+    """Raised by a `decode=` callable when the JSON body is not an object (retried as today)."""
 
 
 class Secret:
@@ -171,12 +180,34 @@ class IntercomClient:
             raw=body,
         )
 
+    @overload
     def get(
         self, path: str, params: Params | None = None, *, route: str | None = None
-    ) -> dict[str, Any]:
-        """GET `path` (relative, or an absolute URL on the same host) and return its JSON."""
-        return self.request("GET", path, params=params, route=route)
+    ) -> dict[str, Any]: ...
+    @overload
+    def get(
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        route: str | None = None,
+        decode: Callable[[bytes], T],
+    ) -> T: ...
+    def get(
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        route: str | None = None,
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> Any:
+        """GET `path` (relative, or an absolute URL on the same host) and return its JSON.
 
+        With `decode`, the 2xx body goes through `decode(body)` instead (see `request`).
+        """
+        return self.request("GET", path, params=params, route=route, decode=decode)
+
+    @overload
     def post(
         self,
         path: str,
@@ -184,10 +215,30 @@ class IntercomClient:
         params: Params | None = None,
         *,
         route: str | None = None,
-    ) -> dict[str, Any]:
-        """POST a JSON body to `path` and return the response's JSON."""
-        return self.request("POST", path, params=params, json=json, route=route)
+    ) -> dict[str, Any]: ...
+    @overload
+    def post(
+        self,
+        path: str,
+        json: Any,
+        params: Params | None = None,
+        *,
+        route: str | None = None,
+        decode: Callable[[bytes], T],
+    ) -> T: ...
+    def post(
+        self,
+        path: str,
+        json: Any,
+        params: Params | None = None,
+        *,
+        route: str | None = None,
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> Any:
+        """POST a JSON body to `path` and return the response's JSON (or `decode(body)`)."""
+        return self.request("POST", path, params=params, json=json, route=route, decode=decode)
 
+    @overload
     def request(
         self,
         method: str,
@@ -198,12 +249,43 @@ class IntercomClient:
         route: str | None = None,
         retry_failures: bool = True,
         headers: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any]: ...
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        route: str | None = None,
+        retry_failures: bool = True,
+        headers: Mapping[str, str] | None = None,
+        decode: Callable[[bytes], T],
+    ) -> T: ...
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        route: str | None = None,
+        retry_failures: bool = True,
+        headers: Mapping[str, str] | None = None,
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> Any:
         """Send one API request with rate limiting and retries; return the decoded JSON object.
 
         With `retry_failures=False` only 429s are retried (after waiting for the window to
         reset); any other failure raises at once (used where a retry could skip data, e.g.
         a companies scroll page).
+
+        With `decode`, a 2xx body is passed to `decode(body)` instead of `orjson.loads` and
+        its result is returned as is. A `decode` that raises `ValueError` (msgspec's
+        `DecodeError` and `ValidationError` are ones) counts as invalid or truncated JSON,
+        `BodyNotAnObject` as a body that is not an object: both are retried like today.
+        Any other exception it raises propagates at once.
         """
         method = method.upper()
         url = self._resolve(path)
@@ -221,7 +303,7 @@ class IntercomClient:
             attempt += 1
             self.counters.waited(self.limiter.acquire())
             outcome = self._attempt(
-                method, url, path_only, route, clean_params, content, send_headers
+                method, url, path_only, route, clean_params, content, send_headers, decode
             )
             failure = outcome.failure
             if failure is None:
@@ -250,6 +332,7 @@ class IntercomClient:
         params: dict[str, str],
         content: bytes | None,
         headers: dict[str, str],
+        decode: Callable[[bytes], Any] | None = None,
     ) -> "_Outcome":
         """One HTTP exchange; raises at once for statuses that are never retried."""
         started = time.monotonic()
@@ -276,6 +359,15 @@ class IntercomClient:
         if 200 <= status < 300:
             if not body.strip():
                 return _Outcome(self._error("empty body", method, path, status))
+            if decode is not None:
+                try:
+                    return _Outcome(None, data=decode(body))
+                except BodyNotAnObject:
+                    what = "JSON body is not an object"
+                    return _Outcome(self._error(what, method, path, status))
+                except DECODE_ERRORS:
+                    what = "invalid or truncated JSON"
+                    return _Outcome(self._error(what, method, path, status))
             try:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError:
@@ -321,7 +413,7 @@ class _Outcome:
     """What one attempt produced: a decoded body, or a retryable failure."""
 
     failure: IntercomError | None
-    data: dict[str, Any] = field(default_factory=dict)
+    data: Any = field(default_factory=dict)
     rate_limited: bool = False
     window_wait: bool = False
 

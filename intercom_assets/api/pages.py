@@ -9,11 +9,15 @@ Nothing here holds more than one page: callers stream pages into their sinks.
 - The companies scroll lives in `intercom_assets.api.scroll`.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
-from intercom_assets.api.client import IntercomClient, Params
+import msgspec
+import orjson
+
+from intercom_assets.api.client import BodyNotAnObject, IntercomClient, Params
 from intercom_assets.api.errors import IntercomProtocolError
 
 MAX_PER_PAGE = 150
@@ -31,13 +35,19 @@ ITEM_KEYS = (
     "notes",
     "tags",
 )
+ENVELOPE_KEYS = ("type", "pages", "total_count", "scroll_param")
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page: its records, the collection's `total_count` and the raw `pages` object."""
+    """One page: its records as raw JSON, the collection's `total_count` and the raw `pages`.
 
-    items: list[dict[str, Any]]
+    `raw_items` holds each record's JSON text exactly as the API sent it (a slice of the
+    body), so a consumer can decode it straight into typed columns; `items` decodes them
+    into dicts on first use (and keeps them).
+    """
+
+    raw_items: list[bytes] = field(repr=False)
     total_count: int | None
     pages: dict[str, Any] | None = field(repr=False)
     number: int = 1
@@ -45,31 +55,133 @@ class Page:
     restarts: int = 0
     """Companies scroll only: how many times the walk has started over before this page."""
 
+    @cached_property
+    def items(self) -> list[dict[str, Any]]:
+        """The records decoded into dicts (decoded once, on first use)."""
+        return [orjson.loads(raw) for raw in self.raw_items]
 
-def items_of(body: Mapping[str, Any], items_key: str | None = None) -> list[dict[str, Any]]:
-    """The record list of a response: `items_key`, else the first known list key."""
-    if items_key is not None:
-        value = body.get(items_key)
-        if not isinstance(value, list):
-            raise IntercomProtocolError(f"response has no list under {items_key!r}")
-        return value
-    for key in ITEM_KEYS:
-        value = body.get(key)
-        if isinstance(value, list):
-            return value
-    return []
+    @classmethod
+    def from_items(
+        cls,
+        items: Iterable[Any],
+        total_count: int | None = None,
+        pages: dict[str, Any] | None = None,
+        number: int = 1,
+        restarts: int = 0,
+    ) -> "Page":
+        """A page of already-decoded records (each is re-encoded with orjson)."""
+        return cls([orjson.dumps(item) for item in items], total_count, pages, number, restarts)
 
 
-def page_of(body: Mapping[str, Any], items_key: str | None, number: int, restarts: int = 0) -> Page:
-    """Wrap a decoded response body as a `Page`."""
-    pages = body.get("pages")
-    total = body.get("total_count")
-    return Page(
-        items=items_of(body, items_key),
-        total_count=total if isinstance(total, int) else None,
-        pages=pages if isinstance(pages, dict) else None,
-        number=number,
-        restarts=restarts,
+@dataclass(frozen=True, slots=True)
+class PageBody:
+    """What a page decoder reads from a body: the envelope fields and the raw records."""
+
+    type: Any
+    pages: Any
+    total_count: Any
+    scroll_param: Any
+    raw_items: list[bytes]
+
+    def page(self, number: int, restarts: int = 0) -> Page:
+        """This body as a `Page`."""
+        total, pages = self.total_count, self.pages
+        return Page(
+            raw_items=self.raw_items,
+            total_count=total if isinstance(total, int) else None,
+            pages=pages if isinstance(pages, dict) else None,
+            number=number,
+            restarts=restarts,
+        )
+
+
+_SPLIT = msgspec.json.Decoder(list[msgspec.Raw])
+_NO_RAW = msgspec.Raw()
+_LIST = list[msgspec.Raw] | None | msgspec.UnsetType
+
+
+def _envelope(name: str, keys: tuple[str, ...], kind: Any, default: Any) -> Any:
+    """A struct of the envelope keys plus one `kind` field per record key (`i_<key>`)."""
+    fields = [(key, Any, None) for key in ENVELOPE_KEYS]
+    fields += [(f"i_{key}", kind, default) for key in keys]
+    return msgspec.defstruct(name, fields, rename={f"i_{key}": key for key in keys})
+
+
+@lru_cache(maxsize=64)
+def page_decoder(items_key: str | None, *, if_present: bool = False) -> Callable[[bytes], PageBody]:
+    """A `decode=` callable for `IntercomClient` that reads a page without decoding records.
+
+    With `items_key`, the records are the list under it (anything else there raises
+    `IntercomProtocolError`); with None, under the first of `ITEM_KEYS` that holds a list
+    (none: no records). With `if_present=True`, `items_key` is used only when the body has
+    that key, else the records are looked up as with None (the `/events` walk).
+    A body that is not a JSON object raises `BodyNotAnObject`; invalid JSON raises
+    msgspec's `DecodeError`: the client retries both.
+
+    One pass splits the record lists into `msgspec.Raw` slices; only when a record key holds
+    something else than a list or null is the body read again, with every key as `Raw`.
+    """
+    if items_key in ENVELOPE_KEYS:
+        raise ValueError(f"{items_key!r} is an envelope key, not a record list")
+    others = tuple(key for key in ITEM_KEYS if key != items_key)
+    if items_key is None:
+        keys, strict = others, None
+    elif if_present:
+        keys, strict = (items_key, *others), f"i_{items_key}"
+    else:
+        keys, strict = (items_key,), f"i_{items_key}"
+    attrs = [f"i_{key}" for key in keys]
+    fast = msgspec.json.Decoder(_envelope("ListsEnvelope", keys, _LIST, msgspec.UNSET))
+    lenient = msgspec.json.Decoder(_envelope("RawEnvelope", keys, msgspec.Raw, _NO_RAW))
+    missing = f"response has no list under {items_key!r}"
+
+    def from_lists(body: bytes) -> PageBody:
+        env = fast.decode(body)
+        if strict is not None:
+            value = getattr(env, strict)
+            if value is not msgspec.UNSET or not if_present:
+                if not isinstance(value, list):
+                    raise IntercomProtocolError(missing)
+                return _body(env, value)
+        for attr in attrs:
+            value = getattr(env, attr)
+            if isinstance(value, list):
+                return _body(env, value)
+        return _body(env, [])
+
+    def from_raws(body: bytes) -> PageBody:
+        try:
+            env = lenient.decode(body)
+        except msgspec.ValidationError as exc:  # every field takes any value: not an object
+            raise BodyNotAnObject(str(exc)) from exc
+        if strict is not None:
+            raw = getattr(env, strict)
+            if len(raw) > 0 or not if_present:
+                if not _is_array(raw):
+                    raise IntercomProtocolError(missing)
+                return _body(env, _SPLIT.decode(raw))
+        for attr in attrs:
+            raw = getattr(env, attr)
+            if _is_array(raw):
+                return _body(env, _SPLIT.decode(raw))
+        return _body(env, [])
+
+    def decode(body: bytes) -> PageBody:
+        try:
+            return from_lists(body)
+        except msgspec.ValidationError:  # a record key holds a scalar or an object
+            return from_raws(body)
+
+    return decode
+
+
+def _is_array(raw: msgspec.Raw) -> bool:
+    return len(raw) > 0 and memoryview(raw)[:1] == b"["  # a Raw value starts at its first byte
+
+
+def _body(env: Any, raws: list[msgspec.Raw]) -> PageBody:
+    return PageBody(
+        env.type, env.pages, env.total_count, env.scroll_param, [bytes(r) for r in raws]
     )
 
 
@@ -89,10 +201,11 @@ def iter_cursor_pages(
     url: str = path
     seen: set[str] = set()
     number = 0
+    decode = page_decoder(items_key)
     while True:
-        body = client.get(url, query, route=route)
+        body = client.get(url, query, route=route, decode=decode)
         number += 1
-        page = page_of(body, items_key, number)
+        page = body.page(number)
         client.counters.page()
         yield page
         nxt = (page.pages or {}).get("next")
@@ -124,10 +237,11 @@ def iter_search_pages(
         body["sort"] = {"field": sort_field, "order": "ascending" if ascending else "descending"}
     seen: set[str] = set()
     number = 0
+    decode = page_decoder(items_key)
     while True:
-        response = client.post(path, body)
+        response = client.post(path, body, decode=decode)
         number += 1
-        page = page_of(response, items_key, number)
+        page = response.page(number)
         client.counters.page()
         yield page
         nxt = (page.pages or {}).get("next")
@@ -156,11 +270,12 @@ def iter_numbered_pages(
     """Walk `?page=P&per_page=N` (GET or POST) until `pages.total_pages` or an empty page."""
     page_no = first_page
     number = 0
+    decode = page_decoder(items_key)
     while True:
         query = {**(params or {}), "page": page_no, "per_page": per_page}
-        body = client.request(method, path, params=query, json=json)
+        body = client.request(method, path, params=query, json=json, decode=decode)
         number += 1
-        page = page_of(body, items_key, number)
+        page = body.page(number)
         client.counters.page()
         yield page
         total_pages = (page.pages or {}).get("total_pages")
@@ -201,10 +316,11 @@ class EventsWalk:
         query: dict[str, Any] = {} if self.start_url else dict(self.params)
         seen: set[str] = set()
         number = 0
+        decode = page_decoder("events", if_present=True)
         while True:
-            body = self.client.get(url, query, route="GET /events")
+            body = self.client.get(url, query, route="GET /events", decode=decode)
             number += 1
-            page = page_of(body, "events" if "events" in body else None, number)
+            page = body.page(number)
             self.client.counters.page()
             if number == 1 and isinstance((page.pages or {}).get("since"), str):
                 self.since_url = page.pages["since"]  # type: ignore[index]

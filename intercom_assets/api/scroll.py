@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import filelock
 
@@ -33,7 +32,7 @@ from intercom_assets.api.errors import (
     IntercomServerError,
     IntercomTransportError,
 )
-from intercom_assets.api.pages import Page, page_of
+from intercom_assets.api.pages import Page, PageBody, page_decoder
 
 logger = logging.getLogger("intercom_assets.api")
 
@@ -125,14 +124,14 @@ class CompanyScroll:
                 while True:
                     body = self._fetch(param)
                     number += 1
-                    page = page_of(body, "data", number, self.restarts)
+                    page = body.page(number, self.restarts)
                     total = page.total_count if page.total_count is not None else total
-                    if not page.items:
+                    if not page.raw_items:
                         return
                     self.client.counters.page()
                     yield page
-                    seen += len(page.items)
-                    param = body.get("scroll_param")
+                    seen += len(page.raw_items)
+                    param = body.scroll_param
                     if not param:
                         raise IntercomProtocolError(
                             "scroll page without scroll_param", method="GET", path=SCROLL_PATH
@@ -159,13 +158,13 @@ class CompanyScroll:
     def _ended(self, param: str) -> bool:
         """Whether the scroll is over: asked again, it answers 404 or an empty page."""
         try:
-            return not page_of(self._fetch(param), "data", 0).items
+            return not self._fetch(param).raw_items
         except IntercomNotFound:
             return True
         except IntercomError:
             return False
 
-    def _fetch(self, param: str | None) -> dict[str, Any]:
+    def _fetch(self, param: str | None) -> PageBody:
         """One scroll page; a failed page is never retried in place (the scroll must restart)."""
         params = {"scroll_param": param} if param else None
         deadline = time.monotonic() + self.scroll_exists_timeout
@@ -178,6 +177,7 @@ class CompanyScroll:
                     route=SCROLL_ROUTE,
                     retry_failures=False,
                     headers={"Cache-Control": "no-cache"},
+                    decode=page_decoder("data"),
                 )
             except IntercomScrollExists:
                 if param is not None or time.monotonic() >= deadline:

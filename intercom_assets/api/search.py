@@ -14,11 +14,29 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from intercom_assets.api.client import IntercomClient
 from intercom_assets.api.pages import MAX_PER_PAGE, Page, iter_search_pages
 
 Resource = Literal["contacts", "conversations"]
 UTC = ZoneInfo("UTC")
+
+
+class _Stamp(msgspec.Struct):
+    """The one field of a record the window filter reads."""
+
+    updated_at: Any = None
+
+
+_STAMPS = msgspec.json.Decoder(list[_Stamp])
+
+
+def updated_ats(raw_items: list[bytes]) -> list[Any]:
+    """`updated_at` of each raw record (None when absent), without decoding the records."""
+    if not raw_items:
+        return []
+    return [s.updated_at for s in _STAMPS.decode(b"[" + b",".join(raw_items) + b"]")]
 
 
 def as_tz(value: str | tzinfo | None) -> tzinfo | None:
@@ -143,10 +161,12 @@ class SearchWindow:
             self.client, f"/{self.resource}/search", self.query, per_page=self.per_page
         ):
             self.pages += 1
-            self.scanned += len(page.items)
-            items = [r for r in page.items if _inside(r.get("updated_at"), lo, hi)]
-            self.kept += len(items)
-            yield Page(items, page.total_count, page.pages, page.number)
+            raws = page.raw_items
+            self.scanned += len(raws)
+            stamps = updated_ats(raws)
+            kept = [raw for raw, stamp in zip(raws, stamps, strict=True) if _inside(stamp, lo, hi)]
+            self.kept += len(kept)
+            yield Page(kept, page.total_count, page.pages, page.number)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for page in self.iter_pages():
