@@ -1,6 +1,10 @@
 """The warehouse: makes declared tables match polars frames, writing only what changed."""
 
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -40,6 +44,15 @@ _STORED_DTYPES: dict[str, pl.DataType] = {
 EVENT_CURSOR_SCHEMA = {"id": pl.String(), "cursor": pl.String()}
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """A validated, hashed batch waiting for its transaction."""
+
+    tables: dict[str, tuple[TableSpec, pl.DataFrame, int, pl.DataFrame | None]]
+    state: tuple[str, str] | None
+    cursors: pl.DataFrame | None
+
+
 class Warehouse:
     """Declared tables in one schema of a PostgreSQL or DuckDB database (see package doc)."""
 
@@ -48,6 +61,9 @@ class Warehouse:
         self.backend = backend
         self.schema = schema
         self.specs: dict[str, TableSpec] = {}
+        self._writer: ThreadPoolExecutor | None = None
+        self._in_flight: Future[WriteResult] | None = None
+        self._in_flight_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -63,8 +79,17 @@ class Warehouse:
         self.close()
 
     def close(self) -> None:
-        """Release any connection held between calls."""
-        self.backend.close()
+        """Wait for a submitted write, then release any connection held between calls.
+
+        Raises the submitted write's error, if it failed.
+        """
+        try:
+            self.wait()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+            self.backend.close()
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -77,7 +102,7 @@ class Warehouse:
         specs = list(specs)
         dialect = self.backend.dialect
         catalog = self.backend.catalog
-        with self.backend.session() as s:
+        with self._session() as s:
             s.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name(self.schema, catalog)}")
             for ddl in create_meta_tables(dialect, self.schema, catalog):
                 s.execute(ddl)
@@ -130,25 +155,80 @@ class Warehouse:
         Every frame is validated first; a bad frame raises WarehouseInputError and nothing is
         written.
         """
+        batch = self._batch(frames, parents, state, event_cursors)
+        self.wait()
+        return self._commit(batch)
+
+    def submit(
+        self,
+        frames: Mapping[str, pl.DataFrame],
+        *,
+        parents: Mapping[str, pl.Series | Sequence[Any]] | None = None,
+        state: State | None = None,
+        event_cursors: pl.DataFrame | None = None,
+        on_written: Callable[[WriteResult], None] | None = None,
+    ) -> "Future[WriteResult]":
+        """`write()` whose transaction runs on the warehouse's writer thread: the caller can
+        shape its next batch while this one is written.
+
+        The batch is validated and hashed here, in the caller's thread (a bad frame raises
+        WarehouseInputError and nothing is written). At most one batch is in flight: this
+        first waits for the previous one and raises its error, so batches commit in the
+        order they were submitted and memory holds at most two. `on_written(result)` runs on
+        the writer thread once the transaction has committed, before the future completes.
+        Every other method (reads included) first waits for the batch in flight; `wait()`
+        does only that.
+        """
+        batch = self._batch(frames, parents, state, event_cursors)
+        self.wait()
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="warehouse-writer")
+
+        def commit() -> WriteResult:
+            result = self._commit(batch)
+            if on_written is not None:
+                on_written(result)
+            return result
+
+        future = self._writer.submit(commit)
+        with self._in_flight_lock:
+            self._in_flight = future
+        return future
+
+    def wait(self) -> None:
+        """Wait for the batch in flight (see `submit`); raise its error if it failed."""
+        with self._in_flight_lock:
+            future, self._in_flight = self._in_flight, None
+        if future is not None:
+            future.result()
+
+    def _batch(
+        self,
+        frames: Mapping[str, pl.DataFrame],
+        parents: Mapping[str, pl.Series | Sequence[Any]] | None,
+        state: State | None,
+        event_cursors: pl.DataFrame | None,
+    ) -> _Batch:
         parents = parents or {}
         prepared = {table: self._prepare(table, frame, parents) for table, frame in frames.items()}
         for table in parents:
             if table not in frames:
                 raise WarehouseInputError(f"{table}: parents given without a frame")
-        state_json = _state_json(state)
-        cursors = _event_cursor_frame(event_cursors)
+        return _Batch(prepared, _state_json(state), _event_cursor_frame(event_cursors))
+
+    def _commit(self, batch: _Batch) -> WriteResult:
         now = _now()
         counts: dict[str, TableCounts] = {}
         with self.backend.session() as s:
-            for table, (spec, batch, duplicates, covered) in prepared.items():
+            for table, (spec, rows, duplicates, covered) in batch.tables.items():
                 if spec.is_entity:
-                    counts[table] = self._write_entities(s, spec, batch, duplicates, now)
+                    counts[table] = self._write_entities(s, spec, rows, duplicates, now)
                 else:
-                    counts[table] = self._write_children(s, spec, batch, duplicates, covered, now)
-            if state_json is not None:
-                self._put_state(s, state_json[0], state_json[1], now)
-            if cursors is not None and cursors.height:
-                self._put_event_cursors(s, cursors, now)
+                    counts[table] = self._write_children(s, spec, rows, duplicates, covered, now)
+            if batch.state is not None:
+                self._put_state(s, batch.state[0], batch.state[1], now)
+            if batch.cursors is not None and batch.cursors.height:
+                self._put_event_cursors(s, batch.cursors, now)
         return WriteResult(counts)
 
     def soft_delete_missing(
@@ -176,7 +256,7 @@ class Warehouse:
         now = _now()
         target = self._table(table)
         key = quote(spec.key)
-        with self.backend.session() as s:
+        with self._session() as s:
             relation = s.stage("seen", seen, self._types(spec, seen.columns))
             deleted = s.execute(
                 f"UPDATE {target} AS t SET {quote(DELETED_AT)} = %s"
@@ -192,7 +272,7 @@ class Warehouse:
         """Store a stream's state on its own (a write() carries it with the batch)."""
         state_json = _state_json((stream, state))
         assert state_json is not None
-        with self.backend.session() as s:
+        with self._session() as s:
             self._put_state(s, state_json[0], state_json[1], _now())
 
     # -- reads -----------------------------------------------------------------------------
@@ -200,7 +280,7 @@ class Warehouse:
     def get_state(self, stream: str) -> dict[str, Any] | None:
         """A stream's stored state, or None."""
         text = self.backend.dialect.types["string"]
-        with self.backend.session() as s:
+        with self._session() as s:
             rows = s.query(
                 f'SELECT CAST("state" AS {text}) AS state'
                 f" FROM {self._table(STATE_TABLE)} WHERE stream = %s",
@@ -211,7 +291,7 @@ class Warehouse:
     def event_cursors(self, ids: pl.Series | Sequence[str] | None = None) -> pl.DataFrame:
         """Stored event cursors (`id`, `cursor`) of the given ids (all when None)."""
         source = self._table(EVENT_CURSORS_TABLE)
-        with self.backend.session() as s:
+        with self._session() as s:
             if ids is None:
                 return s.query(f'SELECT "id", "cursor" FROM {source}', schema=EVENT_CURSOR_SCHEMA)
             keys = pl.Series("id", list(ids), dtype=pl.String).unique()
@@ -225,14 +305,14 @@ class Warehouse:
     def stored_hashes(self, table: str, ids: pl.Series | Sequence[Any]) -> pl.DataFrame:
         """`id`, `_hash` and `_deleted` (bool) of the stored rows with these ids."""
         spec = self.spec(table)
-        with self.backend.session() as s:
+        with self._session() as s:
             return self._stored_hashes(s, spec, _key_frame(spec, spec.key, ids))
 
     def live_ids(self, table: str) -> pl.Series:
         """Keys of the rows not soft-deleted."""
         spec = self.spec(table)
         key = spec.key
-        with self.backend.session() as s:
+        with self._session() as s:
             frame = s.query(
                 f"SELECT {quote(key)} FROM {self._table(table)} WHERE {quote(DELETED_AT)} IS NULL",
                 schema={key: frame_dtype(spec.column(key).dtype)},
@@ -257,14 +337,14 @@ class Warehouse:
         )
         where = f" WHERE {quote(DELETED_AT)} IS NULL" if live_only and spec.is_entity else ""
         schema = {c: _STORED_DTYPES[key] for c, key in keys.items()}
-        with self.backend.session() as s:
+        with self._session() as s:
             return s.query(f"SELECT {select} FROM {self._table(table)}{where}", schema=schema)
 
     def totals(self, table: str) -> TableTotals:
         """Live and soft-deleted row counts (link tables: all rows are live)."""
         spec = self.spec(table)
         deleted = f"{quote(DELETED_AT)} IS NOT NULL" if spec.is_entity else "FALSE"
-        with self.backend.session() as s:
+        with self._session() as s:
             row = s.query(
                 f"SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN {deleted} THEN 1 ELSE 0 END), 0)"
                 f" AS d FROM {self._table(table)}"
@@ -310,7 +390,7 @@ class Warehouse:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
         """Run a read-only query (`%s` placeholders) and return a frame."""
-        with self.backend.session() as s:
+        with self._session() as s:
             return s.query(sql, params)
 
     def table(self, table: str) -> pl.DataFrame:
@@ -324,7 +404,7 @@ class Warehouse:
             for c in spec.stored_columns()
         )
         schema = {c: _STORED_DTYPES[stored_type_key(spec, c)] for c in spec.stored_columns()}
-        with self.backend.session() as s:
+        with self._session() as s:
             return s.query(
                 f"SELECT {columns} FROM {self._table(table)}"
                 f" ORDER BY {quote_all(spec.primary_key)}",
@@ -347,6 +427,13 @@ class Warehouse:
             in_frame = conformed.frame.select(spec.parent_key)
             covered = pl.concat([given, in_frame]).unique(maintain_order=True)
         return spec, conformed.frame, conformed.duplicates, covered
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A transaction of the caller's own, after the submitted batch (if any) committed."""
+        self.wait()
+        with self.backend.session() as s:
+            yield s
 
     def _table(self, table: str) -> str:
         return table_name(self.schema, table, self.backend.catalog)
@@ -475,7 +562,7 @@ class Warehouse:
         )
 
     def _scalar(self, sql: str) -> int:
-        with self.backend.session() as s:
+        with self._session() as s:
             return int(s.query(sql).item(0, 0))
 
 
