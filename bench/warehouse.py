@@ -4,7 +4,9 @@ For N contacts (35 columns, one JSON column) it measures, side by side in one ru
 
 - naive: the approach this project replaces. Every day all N rows are sent as one
   `INSERT ... ON CONFLICT DO UPDATE` statement per row (PostgreSQL only).
-- initial: the warehouse loading N rows into an empty table (batches of BATCH rows).
+- initial: the warehouse loading N rows into an empty table (batches of BATCH rows, sent with
+  `Warehouse.submit`; the timing covers building the batches too, from the first batch to
+  the final `close()`).
 - daily: the warehouse on a day where 1% of the rows changed: every row goes through the
   warehouse in batches (hash, read stored hashes, diff), only the changed rows are written.
   Before it, PostgreSQL gets the `VACUUM (ANALYZE)` autovacuum would run after the initial
