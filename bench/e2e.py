@@ -8,8 +8,10 @@ Measures, for the `bench` workspace (100,000 contacts; `--quick`: the `demo` siz
   process (the sandbox runs in its own process, so its memory is not counted).
 - throughput: the pipeline's own speed from pages to committed rows. The contact pages
   (`GET /contacts`, 150 a page) are fetched once and kept in memory as response bytes;
-  then JSON decoding, shaping into frames, diffing and writing to PostgreSQL are timed:
-  once into empty tables (all rows new) and once more (all rows unchanged).
+  then what a contacts run does with a page is timed: the client's page decoder (raw
+  records), `Shape.frames_raw` (typed frames), and `Warehouse.submit` (hash, diff, write to
+  PostgreSQL while the next batch is shaped), in stream-sized batches: once into empty
+  tables (all rows new) and once more (all rows unchanged), plus decoding and shaping alone.
   Goal: at least 25,000 records/s.
 
     .venv/bin/python bench/e2e.py [--quick]
@@ -38,6 +40,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from intercom_assets.api.pages import page_decoder
 from intercom_assets.assets import OUTCOMES, build_assets
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import IntercomResource, WarehouseResource
@@ -160,27 +163,41 @@ def throughput(url: str, rss: PeakRss) -> dict[str, Any]:
             params["starting_after"] = after["starting_after"]
     schema = f"{SCHEMA}_tp"
     results: dict[str, Any] = {"pages": len(pages), "page_bytes": sum(map(len, pages))}
+    decode = page_decoder("data")
+    rss.reset()
+    started = time.perf_counter()
+    records = 0
+    for raws in raw_batches(pages, decode):
+        contacts.SHAPE.frames_raw(raws)
+        records += len(raws)
+    seconds = time.perf_counter() - started
+    results["decode_and_shape_only"] = {
+        "records": records,
+        "seconds": round(seconds, 3),
+        "records_per_s": round(records / seconds),
+        "peak_rss_mb": rss.peak_mb,
+    }
     try:
         with connect(PG_URL, schema=schema) as wh:
             wh.ensure_tables(contacts.SHAPE.specs())
             for label in ("all_new", "all_unchanged"):
                 rss.reset()
+                written = [0]
+
+                def count(result: Any, written: list[int] = written) -> None:
+                    written[0] += sum(c.written for c in result.tables.values())
+
                 started = time.perf_counter()
-                records = written = 0
-                batch: list[dict[str, Any]] = []
-                for body in pages:
-                    batch.extend(orjson.loads(body)["data"])
-                    if len(batch) >= DEFAULT_BATCH_SIZE:
-                        written += write(wh, batch)
-                        records += len(batch)
-                        batch = []
-                if batch:
-                    written += write(wh, batch)
-                    records += len(batch)
+                records = 0
+                for raws in raw_batches(pages, decode):
+                    frames, parents = contacts.SHAPE.frames_raw(raws)
+                    wh.submit(frames, parents=parents, on_written=count)
+                    records += len(raws)
+                wh.wait()
                 seconds = time.perf_counter() - started
                 results[label] = {
                     "records": records,
-                    "rows_written": written,
+                    "rows_written": written[0],
                     "seconds": round(seconds, 3),
                     "records_per_s": round(records / seconds),
                     "peak_rss_mb": rss.peak_mb,
@@ -192,10 +209,16 @@ def throughput(url: str, rss: PeakRss) -> dict[str, Any]:
     return results
 
 
-def write(wh: Any, batch: list[dict[str, Any]]) -> int:
-    frames, parents = contacts.SHAPE.frames(batch)
-    result = wh.write(frames, parents=parents)
-    return sum(c.written for c in result.tables.values())
+def raw_batches(pages: list[bytes], decode: Any) -> Iterator[list[bytes]]:
+    """The pages' raw records (the API client's page decoder) in stream-sized batches."""
+    batch: list[bytes] = []
+    for body in pages:
+        batch.extend(decode(body).raw_items)
+        if len(batch) >= DEFAULT_BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def drop_schema(schema: str) -> None:
@@ -246,7 +269,7 @@ def main() -> None:
         drop_schema(SCHEMA)
     record["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     tp = record["throughput"]
-    for label in ("all_new", "all_unchanged"):
+    for label in ("decode_and_shape_only", "all_new", "all_unchanged"):
         t = tp[label]
         print(
             f"throughput {label:14} {t['records']:>8} records  {t['seconds']:>7.2f} s"

@@ -73,7 +73,7 @@ class CompaniesStream:
         run.soft_delete_missing("companies", pl.Series("id", sorted(seen), dtype=pl.String))
         run.note("scroll_restarts", scroll.restarts)
         run.note("duplicates_skipped", run.report.fetched - len(seen))
-        return run.report
+        return run.finish()
 
 
 STREAM = CompaniesStream()

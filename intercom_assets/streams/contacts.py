@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+import orjson
 import polars as pl
 
 from intercom_assets.api import (
@@ -29,8 +31,8 @@ from intercom_assets.api import (
 )
 
 from .base import StreamContext, StreamReport, Window
-from .shape import BOOL, INT, JSON, TIMESTAMP, Link, Record, Shape, field, ids_at
-from .sync import Run, batched
+from .shape import BOOL, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, field, ids_at
+from .sync import Run
 
 SWEEP_PER_PAGE = 150
 MERGE_API_VERSION = "2.16"
@@ -114,7 +116,7 @@ class ContactsStream:
         run = Run(ctx, self.name)
         if not ctx.full:
             search = search_window(ctx.client, ctx.window, ctx.workspace.timezone)
-            for batch in batched(run.records(search.iter_pages()), ctx.batch_size):
+            for batch in run.raw_batches(search.iter_pages()):
                 write_contacts(run, batch)
             run.note("search_scanned", search.scanned)
         probe = ctx.client.get("/contacts", {"per_page": 1})
@@ -124,7 +126,7 @@ class ContactsStream:
         run.note("probe_live_count", live)
         if ctx.full or total != live:
             sweep(run)
-        return run.report
+        return run.finish()
 
 
 def search_window(client: IntercomClient, window: Window, timezone: str | None) -> SearchWindow:
@@ -133,20 +135,53 @@ def search_window(client: IntercomClient, window: Window, timezone: str | None) 
     return SearchWindow(client, "contacts", start, window.end, workspace_timezone=timezone)
 
 
-def write_contacts(run: Run, batch: Sequence[Record]) -> pl.Series:
+def write_contacts(run: Run, batch: Sequence[RawRecord]) -> pl.Series:
     """Fetch the full lists of contacts embedding only 10, then write the batch."""
-    return run.write_shaped(SHAPE, batch, full_memberships(run, batch))
+    return run.write_raw(SHAPE, batch, full_memberships(run, batch))
 
 
-def full_memberships(run: Run, batch: Sequence[Record]) -> Full:
+class _Listed(msgspec.Struct):
+    """An embedded list's paging fields (`tags`, `companies`)."""
+
+    has_more: Any = None
+    url: Any = None
+
+
+class _Lists(msgspec.Struct):
+    """The fields of a contact that say whether its embedded lists are complete."""
+
+    id: Any = None
+    tags: _Listed | None = None
+    companies: _Listed | None = None
+
+
+_LISTS = msgspec.json.Decoder(_Lists)
+
+
+def _lists(raw: RawRecord) -> _Lists:
+    """A contact's list paging fields, read without decoding the rest of the record."""
+    try:
+        return _LISTS.decode(raw)
+    except msgspec.ValidationError:  # a list field of another shape: read it the slow way
+        record = orjson.loads(raw)
+        lists = {
+            key: _Listed(value.get("has_more"), value.get("url"))
+            for key in ("tags", "companies")
+            if isinstance(value := record.get(key), dict)
+        }
+        return _Lists(record.get("id"), **lists)
+
+
+def full_memberships(run: Run, batch: Sequence[RawRecord]) -> Full:
     """`{link table: {contact id: every member id}}` for contacts with `has_more` lists."""
     calls: list[tuple[str, str, str]] = []
-    for record in batch:
+    for raw in batch:
+        record = _lists(raw)
         for table, key in (("contact_tags", "tags"), ("contact_companies", "companies")):
-            embedded = record.get(key)
-            if isinstance(embedded, dict) and embedded.get("has_more"):
-                url = embedded.get("url") or f"/contacts/{record['id']}/{key}"
-                calls.append((table, str(record["id"]), str(url)))
+            embedded = getattr(record, key)
+            if embedded is not None and embedded.has_more:
+                url = embedded.url or f"/contacts/{record.id}/{key}"
+                calls.append((table, str(record.id), str(url)))
     full: Full = {"contact_tags": {}, "contact_companies": {}}
     if not calls:
         return full
@@ -182,7 +217,7 @@ def sweep(run: Run) -> None:
     """List every contact: upsert, rebuild memberships, soft-delete and classify the vanished."""
     seen: set[str] = set()
     pages = iter_cursor_pages(run.client, "/contacts", per_page=SWEEP_PER_PAGE, items_key="data")
-    for batch in batched(run.records(pages), run.ctx.batch_size):
+    for batch in run.raw_batches(pages):
         ids = write_contacts(run, batch)
         seen.update(ids.to_list())
     live = set(run.warehouse.live_ids("contacts").to_list())

@@ -114,7 +114,7 @@ class ConversationPartsStream:
         run.note("conversations_truncated", truncated)
         if failure is not None:
             raise failure
-        return run.report
+        return run.finish()
 
 
 def stale_conversations(run: Run) -> list[str]:

@@ -12,7 +12,7 @@ from intercom_assets.api import SearchWindow
 
 from .base import StreamContext, StreamReport
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
-from .sync import Run, batched
+from .sync import Run
 
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
@@ -105,10 +105,10 @@ class ConversationsStream:
         run = Run(ctx, self.name)
         window = ctx.window
         search = SearchWindow(ctx.client, "conversations", window.start or EPOCH, window.end)
-        for batch in batched(run.records(search.iter_pages()), ctx.batch_size):
-            run.write_shaped(SHAPE, batch)
+        for batch in run.raw_batches(search.iter_pages()):
+            run.write_raw(SHAPE, batch)
         run.note("search_scanned", search.scanned)
-        return run.report
+        return run.finish()
 
 
 STREAM = ConversationsStream()

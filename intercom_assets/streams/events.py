@@ -104,7 +104,7 @@ class EventsStream:
         run.note("contacts_gone", gone)
         if failure is not None:
             raise failure
-        return run.report
+        return run.finish()
 
 
 def contacts_to_check(run: Run, *, full: bool) -> list[tuple[str, str | None, int]]:

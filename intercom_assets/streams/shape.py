@@ -6,6 +6,13 @@ list per column, then one `pl.DataFrame` with an explicit schema (no `pl.from_di
 per-row polars callbacks). Unix-second timestamps become `Datetime(us, UTC)`, nested
 objects are flattened by path, JSON columns hold compact JSON text, and `_raw` keeps the
 whole record.
+
+Records usually arrive as raw JSON bytes (`Page.raw_items`): `Shape.frames_raw` decodes a
+batch straight into typed columns with polars' JSON reader (Rust, no Python object per
+value), reads JSON columns as the exact source text with msgspec, and keeps each record's
+bytes as `_raw`. A batch polars cannot read as declared (a value of the wrong type, a record
+spanning lines, invalid UTF-8) goes through the dict path instead, which names the
+offending column.
 """
 
 import functools
@@ -14,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 import polars as pl
 
@@ -228,28 +236,31 @@ Members = Callable[[Record], Sequence[Any]]
 """The member ids a record lists (tag ids of a contact, admin ids of a team, ...)."""
 
 
-def ids_at(path: str, key: str = "id") -> Members:
-    """Members read from a list of objects at a dotted path (`tags.tags` -> each `id`)."""
-    get = _getter(tuple(path.split(".")))
+@dataclass(frozen=True)
+class MemberPath:
+    """Members listed at a dotted path: objects (their `key`) or plain values (`key=None`)."""
 
-    def members(record: Record) -> list[Any]:
-        items = get(record)
+    path: tuple[str, ...]
+    key: str | None = "id"
+
+    def __call__(self, record: Record) -> list[Any]:
+        items = _getter(self.path)(record)
         if type(items) is not list:
             return []
+        if self.key is None:
+            return list(items)
+        key = self.key
         return [item.get(key) for item in items if type(item) is dict]
 
-    return members
+
+def ids_at(path: str, key: str = "id") -> MemberPath:
+    """Members read from a list of objects at a dotted path (`tags.tags` -> each `id`)."""
+    return MemberPath(tuple(path.split(".")), key)
 
 
-def values_at(path: str) -> Members:
+def values_at(path: str) -> MemberPath:
     """Members read from a list of plain values at a dotted path (`admin_ids`)."""
-    get = _getter(tuple(path.split(".")))
-
-    def members(record: Record) -> list[Any]:
-        items = get(record)
-        return list(items) if isinstance(items, list) else []
-
-    return members
+    return MemberPath(tuple(path.split(".")), None)
 
 
 @dataclass(frozen=True)
@@ -289,6 +300,171 @@ class Link:
         parent_field, member_field = self.fields
         return pl.DataFrame([_series(parent_field, parents), _series(member_field, members)])
 
+    def rows_from_lists(
+        self, parents: pl.Series, lists: pl.Series, full: Mapping[Any, Sequence[Any]] | None
+    ) -> pl.DataFrame:
+        """The link rows from decoded member lists (see `read_raw`), `full` as in `rows`."""
+        member = self.members
+        assert isinstance(member, MemberPath)
+        values = (
+            lists if member.key is None else lists.list.eval(pl.element().struct.field(member.key))
+        )
+        pairs = pl.DataFrame({self.parent: parents, self.member: values})
+        if full:
+            pairs = pairs.filter(~pl.col(self.parent).is_in(list(full)))
+        # empty and missing lists have no rows; a null inside a list stays (and is refused)
+        rows = pairs.filter(pl.col(self.member).list.len() > 0).explode(self.member)
+        if full:
+            listed = [(parent, m) for parent, ids in full.items() for m in ids]
+            extra = pl.DataFrame(
+                {self.parent: [p for p, _ in listed], self.member: [m for _, m in listed]},
+                schema={self.parent: pl.String, self.member: pl.String},
+            )
+            rows = pl.concat([rows, extra])
+        return rows
+
+
+RawRecord = bytes
+"""One record's JSON text, as the API sent it."""
+
+
+@dataclass(frozen=True)
+class _RawPlan:
+    """How to read a batch of raw records for a set of fields and links."""
+
+    schema: dict[str, pl.DataType] | None
+    """The polars reader's schema (nested structs), or None when a field is computed."""
+    json_decoder: msgspec.json.Decoder | None
+    """Reads the JSON columns as raw text; None when there are none."""
+
+
+@functools.lru_cache(maxsize=64)
+def _raw_plan(fields: tuple[Field, ...], members: tuple[MemberPath, ...]) -> _RawPlan:
+    if any(f.compute is not None for f in fields):
+        return _RawPlan(None, None)
+    tree: dict[str, Any] = {}
+    for f in fields:
+        if f.dtype is not JSON:
+            _place(tree, f.path, _reader_dtype(f.dtype))
+    for m in members:
+        item = pl.String() if m.key is None else pl.Struct({m.key: pl.String()})
+        _place(tree, m.path, pl.List(item))
+    json_paths = [f.path for f in fields if f.dtype is JSON]
+    decoder = msgspec.json.Decoder(_json_struct(json_paths, "Json")) if json_paths else None
+    return _RawPlan({k: _to_dtype(v) for k, v in tree.items()}, decoder)
+
+
+def _reader_dtype(dtype: ColumnType) -> ColumnType:
+    return INT if dtype == TIMESTAMP else dtype
+
+
+def _place(tree: dict[str, Any], path: tuple[str, ...], dtype: pl.DataType) -> None:
+    *parents, last = path
+    node = tree
+    for key in parents:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"{'.'.join(path)}: {key} is declared both as a value and an object")
+        node = child
+    if isinstance(node.get(last), dict):
+        raise ValueError(f"{'.'.join(path)} is declared both as a value and an object")
+    node[last] = dtype
+
+
+def _to_dtype(node: Any) -> pl.DataType:
+    if isinstance(node, dict):
+        return pl.Struct({k: _to_dtype(v) for k, v in node.items()})
+    return node
+
+
+_NULL = msgspec.Raw(b"null")
+
+
+def _json_struct(paths: Sequence[tuple[str, ...]], name: str) -> Any:
+    """A msgspec struct reading the values at `paths` as raw JSON (absent or null: null)."""
+    groups: dict[str, list[tuple[str, ...]]] = {}
+    for path in paths:
+        groups.setdefault(path[0], []).append(path[1:])
+    members: list[tuple[str, Any, Any]] = []
+    for key, rests in groups.items():
+        if any(not rest for rest in rests):
+            members.append((key, msgspec.Raw, _NULL))
+        else:
+            members.append((key, _json_struct(rests, f"{name}_{key}") | None, None))
+    return msgspec.defstruct(name, members)
+
+
+def _json_column(decoded: Sequence[Any], path: tuple[str, ...]) -> list[str | None]:
+    values: list[str | None] = []
+    append = values.append
+    for item in decoded:
+        value = item
+        for key in path:
+            value = getattr(value, key) if value is not None else None
+        if value is None or value == _NULL:
+            append(None)
+        else:
+            append(bytes(value).decode())
+    return values
+
+
+def _expr(path: tuple[str, ...]) -> pl.Expr:
+    expr = pl.col(path[0])
+    for key in path[1:]:
+        expr = expr.struct.field(key)
+    return expr
+
+
+def read_raw(
+    raws: Sequence[RawRecord], fields: Sequence[Field], members: Sequence[MemberPath] = ()
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Typed columns of `fields` (plus `_raw`) and the decoded member lists, read straight
+    from raw records; None when polars cannot read the batch as declared (see module doc).
+
+    The second frame holds one list column per member path, named by its position.
+    """
+    plan = _raw_plan(tuple(fields), tuple(members))
+    if plan.schema is None or not raws:
+        return None
+    lines = b"\n".join(raws)
+    if lines.count(b"\n") != len(raws) - 1:
+        return None  # a record holds a raw line break (pretty-printed JSON)
+    try:
+        decoded = pl.read_ndjson(lines, schema=plan.schema)
+        raw = pl.Series("_raw", raws, dtype=pl.Binary).cast(pl.String)
+        json_values = (
+            [plan.json_decoder.decode(r) for r in raws] if plan.json_decoder is not None else []
+        )
+    except (pl.exceptions.PolarsError, msgspec.DecodeError, ValueError):
+        return None
+    if decoded.height != len(raws):
+        return None
+    expressions: list[pl.Expr] = []
+    json_columns: dict[str, list[str | None]] = {}
+    for f in fields:
+        if f.dtype is JSON:
+            json_columns[f.column] = _json_column(json_values, f.path)
+            continue
+        expr = _expr(f.path)
+        if f.dtype == TIMESTAMP:
+            expr = (expr * 1_000_000).cast(TIMESTAMP)
+        expressions.append(expr.alias(f.column))
+    typed = decoded.select(expressions)
+    columns = [
+        typed.get_column(f.column)
+        if f.dtype is not JSON
+        else pl.Series(f.column, json_columns[f.column], pl.String)
+        for f in fields
+    ]
+    entity = pl.DataFrame([*columns, raw])
+    lists = decoded.select(_expr(m.path).alias(str(n)) for n, m in enumerate(members))
+    return entity, lists
+
+
+def raw_records(raws: Sequence[RawRecord]) -> list[dict[str, Any]]:
+    """Raw records decoded into dicts (the fallback path)."""
+    return [orjson.loads(r) for r in raws]
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -319,4 +495,30 @@ class Shape:
         for link in self.links:
             frames[link.table] = link.rows(records, self.key, (full or {}).get(link.table))
             parents[link.table] = entity.get_column(self.key)
+        return frames, parents
+
+    def frames_raw(
+        self,
+        raws: Sequence[RawRecord],
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
+        """`frames` for raw records (`Page.raw_items`); `_raw` is each record's own text."""
+        members = [link.members for link in self.links]
+        read = None
+        if all(isinstance(m, MemberPath) for m in members):
+            read = read_raw(raws, self.fields, members)  # type: ignore[arg-type]
+        if read is None:
+            frames, parents = self.frames(raw_records(raws), full)
+            raw = pl.Series("_raw", raws, dtype=pl.Binary).cast(pl.String, strict=False)
+            if raw.null_count() == 0:  # keep the source text where it is valid UTF-8
+                frames[self.table] = frames[self.table].with_columns(raw)
+            return frames, parents
+        entity, lists = read
+        frames = {self.table: entity}
+        parents: dict[str, pl.Series] = {}
+        ids = entity.get_column(self.key)
+        for n, link in enumerate(self.links):
+            listed = (full or {}).get(link.table)
+            frames[link.table] = link.rows_from_lists(ids, lists.get_column(str(n)), listed)
+            parents[link.table] = ids
         return frames, parents

@@ -3,6 +3,10 @@
 Stream modules stay declarative: they say where records come from and how they are shaped;
 `Run` writes each batch in one transaction and adds its counts to the report, and
 `SnapshotStream` is a whole stream for small resources listed in full on every run.
+
+Batches go to `Warehouse.submit`: while one batch's transaction runs on the warehouse's
+writer thread, the stream fetches and shapes the next. A stream ends with `run.finish()`,
+which waits for the last batch (and raises its error) before the report is read.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -16,7 +20,7 @@ from intercom_assets.warehouse import TableSpec, Warehouse, WriteResult
 from intercom_assets.warehouse.spec import frame_dtype
 
 from .base import StreamContext, StreamReport
-from .shape import Record, Shape
+from .shape import RawRecord, Record, Shape
 
 T = TypeVar("T")
 State = tuple[str, Mapping[str, Any]]
@@ -63,6 +67,17 @@ class Run:
         """The records of `pages` in batches of `ctx.batch_size`."""
         return batched(self.records(pages), self.ctx.batch_size)
 
+    def raw_records(self, pages: Iterable[Page]) -> Iterator[RawRecord]:
+        """The raw records (JSON bytes) of `pages`, counting pages and records fetched."""
+        for page in pages:
+            self.report.pages += 1
+            self.report.fetched += len(page.raw_items)
+            yield from page.raw_items
+
+    def raw_batches(self, pages: Iterable[Page]) -> Iterator[list[RawRecord]]:
+        """The raw records of `pages` in batches of `ctx.batch_size`."""
+        return batched(self.raw_records(pages), self.ctx.batch_size)
+
     def fetched_one(self, records: int = 1) -> None:
         """Count a single-record GET (one page, `records` records)."""
         self.report.pages += 1
@@ -75,15 +90,22 @@ class Run:
         parents: Mapping[str, pl.Series | Sequence[Any]] | None = None,
         state: State | None = None,
         event_cursors: pl.DataFrame | None = None,
-    ) -> WriteResult:
-        """Write one batch (one transaction) and add its counts to the report."""
-        result = self.warehouse.write(
-            frames, parents=parents, state=state, event_cursors=event_cursors
+    ) -> None:
+        """Submit one batch (one transaction); its counts join the report once committed."""
+        self.warehouse.submit(
+            frames,
+            parents=parents,
+            state=state,
+            event_cursors=event_cursors,
+            on_written=self.report.add,
         )
-        self.report.add(result)
         if self.ctx.progress is not None:
             self.ctx.progress(self.name, self.report.fetched)
-        return result
+
+    def finish(self) -> StreamReport:
+        """Wait for the last submitted batch (raising its error) and return the report."""
+        self.warehouse.wait()
+        return self.report
 
     def write_shaped(
         self,
@@ -94,6 +116,18 @@ class Run:
     ) -> pl.Series:
         """Shape `records` into the entity and link frames, write them; return their ids."""
         frames, parents = shape.frames(records, full)
+        self.write(frames, parents=parents, state=state)
+        return frames[shape.table].get_column(shape.key)
+
+    def write_raw(
+        self,
+        shape: Shape,
+        raws: Sequence[RawRecord],
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
+        state: State | None = None,
+    ) -> pl.Series:
+        """`write_shaped` for raw records (`Page.raw_items`)."""
+        frames, parents = shape.frames_raw(raws, full)
         self.write(frames, parents=parents, state=state)
         return frames[shape.table].get_column(shape.key)
 
@@ -130,10 +164,10 @@ class SnapshotStream:
         ctx.warehouse.ensure_tables(self.tables)
         run = Run(ctx, self.name)
         seen: list[pl.Series] = []
-        for batch in run.batches(self.fetch(ctx.client)):
-            seen.append(run.write_shaped(self.shape, batch))
+        for batch in run.raw_batches(self.fetch(ctx.client)):
+            seen.append(run.write_raw(self.shape, batch))
         run.soft_delete_missing(self.shape.table, _concat(seen, self.tables[0]))
-        return run.report
+        return run.finish()
 
 
 def _concat(parts: list[pl.Series], spec: TableSpec) -> pl.Series:
