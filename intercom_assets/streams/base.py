@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from intercom_assets.api import IntercomClient, Workspace
 from intercom_assets.warehouse import TableCounts, TableSpec, Warehouse, WriteResult
 
-DEFAULT_BATCH_SIZE = 5_000
+DEFAULT_BATCH_SIZE = 10000
 """Records shaped and written per transaction: memory stays bounded by one batch."""
 
 

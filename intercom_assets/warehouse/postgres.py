@@ -23,7 +23,7 @@ import psycopg
 from .session import Backend, Session, frame_from_rows
 from .sql import POSTGRES, quote, quote_all
 
-COPY_CHUNK_ROWS = 20_000
+COPY_CHUNK_ROWS = 1000
 COPY_PIECE_BYTES = 1 << 20
 ANALYZE_MIN_ROWS = 10_000
 
