@@ -11,7 +11,7 @@ For N contacts (35 columns, one JSON column) it measures, side by side in one ru
   warehouse in batches (hash, read stored hashes, diff), only the changed rows are written.
   Before it, PostgreSQL gets the `VACUUM (ANALYZE)` autovacuum would run after the initial
   load (autovacuum is off on the benchmark server); the naive baseline gets the same.
-- small batches: 50k rows written in stream-sized transactions (1,000 and 5,000 rows), new
+- small batches: 50k rows written in stream-sized transactions (1,000 and 10,000 rows), new
   and then unchanged, to show the fixed cost per `write()`.
 
 Each scenario runs in a fresh child process, so its peak RSS is its own.
