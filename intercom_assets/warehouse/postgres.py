@@ -77,6 +77,15 @@ class PostgresSession(Session):
         # One array parameter: no temp table, and the planner sees how many keys there are.
         return f"{column} = ANY(CAST(%s AS {sql_type}[]))", [array_literal(keys)]
 
+    def key_bounds(self, keys: pl.Series, sql_type: str) -> tuple[Any, Any]:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT MIN(v), MAX(v) FROM unnest(CAST(%s AS {sql_type}[])) AS v",
+                [array_literal(keys)],
+            )
+            row = cur.fetchone() or (None, None)
+        return row[0], row[1]
+
     def append(self, target: str, frame: pl.DataFrame, types: Mapping[str, str]) -> None:
         copy_sql = f"COPY {target} ({quote_all(frame.columns)}) FROM STDIN (FORMAT text)"
         with self.conn.cursor() as cur, cur.copy(copy_sql) as copy:

@@ -283,3 +283,29 @@ def test_postgres_accepts_jsonb_for_json_columns(postgres_url: str, postgres_sch
         with psycopg.connect(postgres_url) as conn:
             kind = conn.execute(f"SELECT jsonb_typeof(custom_attributes) FROM {table}").fetchone()
         assert kind == ("object",)
+
+
+def test_large_batches_read_stored_hashes_by_range_or_by_key(wh: Warehouse) -> None:
+    """A batch of 2,000+ keys reads its stored hashes with one range scan when its key range
+    holds few other rows (a snapshot in key order), else per key: same counts either way."""
+    ids = [f"k{i:05d}" for i in range(6_000)]
+    first = wh.write({"contacts": contacts_frame([contact(i) for i in ids[:4_000]])})
+    assert counts(first.tables["contacts"]) == {"inserted": 4_000}
+    # dense: k01000..k03999 plus 2,000 new keys after them, 10 changed
+    dense = [
+        contact(i, session_count=2) if n % 300 == 0 else contact(i)
+        for n, i in enumerate(ids[1_000:6_000])
+    ]
+    result = wh.write({"contacts": contacts_frame(dense)})
+    assert counts(result.tables["contacts"]) == {
+        "inserted": 2_000,
+        "updated": 10,
+        "unchanged": 2_990,
+    }
+    # sparse: every third key over the whole range (the range holds three times as many rows)
+    sparse = [contact(i, email="sparse@example.com") for i in ids[::3]]
+    result = wh.write({"contacts": contacts_frame(sparse)})
+    assert counts(result.tables["contacts"]) == {"updated": 2_000}
+    again = wh.write({"contacts": contacts_frame(sparse)})
+    assert counts(again.tables["contacts"]) == {"unchanged": 2_000}
+    assert wh.totals("contacts").live == 6_000
