@@ -130,7 +130,7 @@ def test_edge_values_read_the_same_on_both_paths() -> None:
             seen_at=1_700_000_000,
             where={"city": "Kraków"},
             a={"b": {"c": "deep"}},
-            attributes={"it's \"quoted\"": "a\\b\nc", "ünï": [1, 2.5, None], "x": {"y": True}},
+            attributes={'it\'s "quoted"': "a\\b\nc", "ünï": [1, 2.5, None], "x": {"y": True}},
             social={"data": []},
             tags={"data": [{"id": "t1"}, {"id": "t2", "extra": 1}]},
             admin_ids=[5, 6],
