@@ -333,7 +333,8 @@ class _RawPlan:
     """How to read a batch of raw records for a set of fields and links."""
 
     schema: dict[str, pl.DataType] | None
-    """The polars reader's schema (nested structs), or None when a field is computed."""
+    """The polars reader's schema (nested structs), or None when the dict path must be taken
+    (a computed field, or a path declared both as a value and as an object)."""
     json_decoder: msgspec.json.Decoder | None
     """Reads the JSON columns as raw text; None when there are none."""
 
@@ -343,12 +344,15 @@ def _raw_plan(fields: tuple[Field, ...], members: tuple[MemberPath, ...]) -> _Ra
     if any(f.compute is not None for f in fields):
         return _RawPlan(None, None)
     tree: dict[str, Any] = {}
-    for f in fields:
-        if f.dtype is not JSON:
-            _place(tree, f.path, _reader_dtype(f.dtype))
-    for m in members:
-        item = pl.String() if m.key is None else pl.Struct({m.key: pl.String()})
-        _place(tree, m.path, pl.List(item))
+    try:
+        for f in fields:
+            if f.dtype is not JSON:
+                _place(tree, f.path, _reader_dtype(f.dtype))
+        for m in members:
+            item = pl.String() if m.key is None else pl.Struct({m.key: pl.String()})
+            _place(tree, m.path, pl.List(item))
+    except ValueError:  # one path is both a value and an object: the dict path reads both
+        return _RawPlan(None, None)
     json_paths = [f.path for f in fields if f.dtype is JSON]
     decoder = msgspec.json.Decoder(_json_struct(json_paths, "Json")) if json_paths else None
     return _RawPlan({k: _to_dtype(v) for k, v in tree.items()}, decoder)

@@ -542,10 +542,13 @@ class Warehouse:
         )
         diff = diff_children(spec, batch, stored)
         if diff.changed_parents.len():
-            condition, params = s.key_filter(
-                f"t.{quote(parent)}", diff.changed_parents, parent_type
+            # only parents with stored rows have rows to delete (new parents have none)
+            doomed = diff.changed_parents.filter(
+                diff.changed_parents.is_in(stored.get_column(parent).implode())
             )
-            s.execute(f"DELETE FROM {target} AS t WHERE {condition}", params)
+            if doomed.len():
+                condition, params = s.key_filter(f"t.{quote(parent)}", doomed, parent_type)
+                s.execute(f"DELETE FROM {target} AS t WHERE {condition}", params)
             if diff.to_insert.height:
                 rows = diff.to_insert.with_columns(
                     pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT)
