@@ -11,6 +11,7 @@ same id concurrently.
 """
 
 import contextlib
+import hashlib
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,7 +34,7 @@ class PostgresSession(Session):
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
-        self.staged = 0
+        self.used: set[str] = set()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         with self.conn.cursor() as cur:
@@ -64,10 +65,19 @@ class PostgresSession(Session):
         )
 
     def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
-        self.staged += 1
-        relation = f"pg_temp.{quote(f'{name}_{self.staged}')}"
+        # A temporary table per name and column list, kept by the connection and emptied at
+        # every commit: creating and dropping one per batch cost ~5 ms of catalog writes.
+        # `IF NOT EXISTS` also recreates it after a rolled-back transaction dropped it.
         columns = ", ".join(f"{quote(c)} {types[c]}" for c in frame.columns)
-        self.execute(f"CREATE TEMP TABLE {relation} ({columns}) ON COMMIT DROP")
+        shape = hashlib.blake2b(columns.encode(), digest_size=6).hexdigest()
+        relation = f"pg_temp.{quote(f'{name}_{shape}')}"
+        if relation in self.used:  # staged twice in one transaction: empty it first
+            self.execute(f"TRUNCATE {relation}")
+        else:
+            self.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {relation} ({columns}) ON COMMIT DELETE ROWS"
+            )
+            self.used.add(relation)
         self.append(relation, frame, types)
         if frame.height >= ANALYZE_MIN_ROWS:
             self.execute(f"ANALYZE {relation}")
@@ -76,15 +86,6 @@ class PostgresSession(Session):
     def key_filter(self, column: str, keys: pl.Series, sql_type: str) -> tuple[str, list[Any]]:
         # One array parameter: no temp table, and the planner sees how many keys there are.
         return f"{column} = ANY(CAST(%s AS {sql_type}[]))", [array_literal(keys)]
-
-    def key_bounds(self, keys: pl.Series, sql_type: str) -> tuple[Any, Any]:
-        with self.conn.cursor() as cur:
-            cur.execute(
-                f"SELECT MIN(v), MAX(v) FROM unnest(CAST(%s AS {sql_type}[])) AS v",
-                [array_literal(keys)],
-            )
-            row = cur.fetchone() or (None, None)
-        return row[0], row[1]
 
     def append(self, target: str, frame: pl.DataFrame, types: Mapping[str, str]) -> None:
         copy_sql = f"COPY {target} ({quote_all(frame.columns)}) FROM STDIN (FORMAT text)"

@@ -39,12 +39,6 @@ class Session(ABC):
         relation = self.stage("keys", keys.to_frame("k"), {"k": sql_type})
         return f"{column} IN (SELECT k.{quote('k')} FROM {relation} AS k)", []
 
-    def key_bounds(self, keys: pl.Series, sql_type: str) -> tuple[Any, Any]:
-        """The smallest and largest of `keys` in the database's own ordering (collation)."""
-        relation = self.stage("bounds", keys.to_frame("k"), {"k": sql_type})
-        row = self.query(f"SELECT MIN(b.{quote('k')}), MAX(b.{quote('k')}) FROM {relation} AS b")
-        return row.row(0)[0], row.row(0)[1]
-
     @abstractmethod
     def append(self, target: str, frame: pl.DataFrame, types: Mapping[str, str]) -> None:
         """Insert all rows of `frame` into the table `target` (a quoted name)."""
