@@ -309,3 +309,36 @@ def test_large_batches_read_stored_hashes_by_range_or_by_key(wh: Warehouse) -> N
     again = wh.write({"contacts": contacts_frame(sparse)})
     assert counts(again.tables["contacts"]) == {"unchanged": 2_000}
     assert wh.totals("contacts").live == 6_000
+
+
+def test_range_reads_stay_exact_under_a_collation_that_is_not_byte_order(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    """Under an ICU collation `B` sorts between `a` and `c` (bytes: `B` < `a`): the range
+    between polars' smallest and largest key misses stored keys, which are then probed."""
+    import psycopg
+
+    from intercom_assets.warehouse import connect
+
+    ids = [f"{prefix}{i:04d}" for i in range(1_000) for prefix in ("a", "B", "c", "É")]
+    with connect(postgres_url, schema=postgres_schema) as wh:
+        wh.ensure_tables([CONTACTS])
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            icu = "SELECT 1 FROM pg_collation WHERE collname = 'en-US-x-icu'"
+            if conn.execute(icu).fetchone() is None:
+                pytest.skip("this PostgreSQL server was built without ICU collations")
+            conn.execute(
+                f'ALTER TABLE "{postgres_schema}"."contacts"'
+                ' ALTER COLUMN id TYPE text COLLATE "en-US-x-icu"'
+            )
+        wh.ensure_tables([CONTACTS])
+        first = wh.write({"contacts": contacts_frame([contact(i) for i in ids])})
+        assert counts(first.tables["contacts"]) == {"inserted": 4_000}
+        # polars' bounds are B0000 and É0999 (byte order); in the ICU order that range holds
+        # every key but the `a` ones, which are probed
+        changed = [contact(i, session_count=5) if i[0] == "B" else contact(i) for i in ids]
+        result = wh.write({"contacts": contacts_frame(changed)})
+        assert counts(result.tables["contacts"]) == {"updated": 1_000, "unchanged": 3_000}
+        again = wh.write({"contacts": contacts_frame(changed)})
+        assert counts(again.tables["contacts"]) == {"unchanged": 4_000}
+        assert wh.totals("contacts").live == 4_000
