@@ -225,12 +225,17 @@ def test_sensor_run_on_the_postgres_instance_loads_the_changes(
     assert {"ASSET_MATERIALIZATION", "PIPELINE_SUCCESS"} <= events
 
     # The changed records are in the warehouse as the sandbox has them now.
+    # A stream with no change is not in the sensor's run (its table may not exist yet).
     truth = control.get("/truth").json()
+    checked = []
     for resource, ids in (
         ("contacts", changed["contacts_updated"] + changed["contacts_created"]),
         ("conversations", changed["conversations_updated"]),
     ):
         wanted = {r["id"]: r["updated_at"] for r in truth[resource] if r["id"] in set(ids)}
+        if not wanted:
+            continue
+        checked.append(resource)
         stored = dict(
             query(
                 postgres_url,
@@ -240,4 +245,5 @@ def test_sensor_run_on_the_postgres_instance_loads_the_changes(
             )
         )
         assert stored == wanted, resource
+    assert checked, "no changed record to look for in the warehouse"
     log.close()
