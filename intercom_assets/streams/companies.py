@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import polars as pl
 
 from intercom_assets.api import CompanyScroll
 
 from .base import StreamContext, StreamReport
-from .shape import FLOAT, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
+from .shape import FLOAT, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, field, ids_at
 from .sync import Run, batched
 
 SHAPE = Shape(
@@ -46,6 +47,14 @@ SHAPE = Shape(
 )
 
 
+class _Id(msgspec.Struct):
+    id: Any = None
+
+
+_ID = msgspec.json.Decoder(_Id)
+"""Reads a raw record's id only (for the dedupe across scroll restarts)."""
+
+
 @dataclass(frozen=True)
 class CompaniesStream:
     name: str = "companies"
@@ -60,16 +69,16 @@ class CompaniesStream:
         scroll = CompanyScroll(ctx.client)
         seen: set[str] = set()
 
-        def unseen() -> Iterator[dict[str, Any]]:
-            for record in run.records(scroll):
-                key = record.get("id")
+        def unseen() -> Iterator[RawRecord]:
+            for raw in run.raw_records(scroll):
+                key = _ID.decode(raw).id
                 if key in seen:
                     continue
                 seen.add(key)
-                yield record
+                yield raw
 
         for batch in batched(unseen(), ctx.batch_size):
-            run.write_shaped(SHAPE, batch)
+            run.write_raw(SHAPE, batch)
         run.soft_delete_missing("companies", pl.Series("id", sorted(seen), dtype=pl.String))
         run.note("scroll_restarts", scroll.restarts)
         run.note("duplicates_skipped", run.report.fetched - len(seen))

@@ -56,17 +56,6 @@ class Run:
     def client(self) -> IntercomClient:
         return self.ctx.client
 
-    def records(self, pages: Iterable[Page]) -> Iterator[dict[str, Any]]:
-        """The records of `pages`, counting pages and records fetched."""
-        for page in pages:
-            self.report.pages += 1
-            self.report.fetched += len(page.items)
-            yield from page.items
-
-    def batches(self, pages: Iterable[Page]) -> Iterator[list[dict[str, Any]]]:
-        """The records of `pages` in batches of `ctx.batch_size`."""
-        return batched(self.records(pages), self.ctx.batch_size)
-
     def raw_records(self, pages: Iterable[Page]) -> Iterator[RawRecord]:
         """The raw records (JSON bytes) of `pages`, counting pages and records fetched."""
         for page in pages:
