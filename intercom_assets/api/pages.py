@@ -9,7 +9,7 @@ Nothing here holds more than one page: callers stream pages into their sinks.
 - The companies scroll lives in `intercom_assets.api.scroll`.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -59,18 +59,6 @@ class Page:
     def items(self) -> list[dict[str, Any]]:
         """The records decoded into dicts (decoded once, on first use)."""
         return [orjson.loads(raw) for raw in self.raw_items]
-
-    @classmethod
-    def from_items(
-        cls,
-        items: Iterable[Any],
-        total_count: int | None = None,
-        pages: dict[str, Any] | None = None,
-        number: int = 1,
-        restarts: int = 0,
-    ) -> "Page":
-        """A page of already-decoded records (each is re-encoded with orjson)."""
-        return cls([orjson.dumps(item) for item in items], total_count, pages, number, restarts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ from intercom_assets.api import IntercomClient, Workspace
 from intercom_assets.warehouse import TableCounts, TableSpec, Warehouse, WriteResult
 
 DEFAULT_BATCH_SIZE = 10000
-"""Records shaped and written per transaction: memory stays bounded by one batch."""
+"""Records shaped and written per transaction: memory holds at most two batches (one being
+written while the next is shaped)."""
 
 
 @dataclass(frozen=True)

@@ -232,19 +232,20 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-Members = Callable[[Record], Sequence[Any]]
-"""The member ids a record lists (tag ids of a contact, admin ids of a team, ...)."""
-
-
 @dataclass(frozen=True)
 class MemberPath:
-    """Members listed at a dotted path: objects (their `key`) or plain values (`key=None`)."""
+    """The member ids a record lists (tag ids of a contact, admin ids of a team, ...) at a
+    dotted path: objects (their `key`) or plain values (`key=None`)."""
 
     path: tuple[str, ...]
     key: str | None = "id"
 
+    @functools.cached_property
+    def _get(self) -> Callable[[Record], Any]:
+        return _getter(self.path)
+
     def __call__(self, record: Record) -> list[Any]:
-        items = _getter(self.path)(record)
+        items = self._get(record)
         if type(items) is not list:
             return []
         if self.key is None:
@@ -272,7 +273,7 @@ class Link:
     """Column holding the parent's id (the parent key)."""
     member: str
     """Column holding the member's id."""
-    members: Members
+    members: MemberPath
     """Where a record lists its members (when no fuller list is supplied)."""
 
     @property
@@ -305,7 +306,6 @@ class Link:
     ) -> pl.DataFrame:
         """The link rows from decoded member lists (see `read_raw`), `full` as in `rows`."""
         member = self.members
-        assert isinstance(member, MemberPath)
         values = (
             lists if member.key is None else lists.list.eval(pl.element().struct.field(member.key))
         )
@@ -347,7 +347,7 @@ def _raw_plan(fields: tuple[Field, ...], members: tuple[MemberPath, ...]) -> _Ra
     try:
         for f in fields:
             if f.dtype is not JSON:
-                _place(tree, f.path, _reader_dtype(f.dtype))
+                _place(tree, f.path, INT if f.dtype == TIMESTAMP else f.dtype)
         for m in members:
             item = pl.String() if m.key is None else pl.Struct({m.key: pl.String()})
             _place(tree, m.path, pl.List(item))
@@ -356,10 +356,6 @@ def _raw_plan(fields: tuple[Field, ...], members: tuple[MemberPath, ...]) -> _Ra
     json_paths = [f.path for f in fields if f.dtype is JSON]
     decoder = msgspec.json.Decoder(_json_struct(json_paths, "Json")) if json_paths else None
     return _RawPlan({k: _to_dtype(v) for k, v in tree.items()}, decoder)
-
-
-def _reader_dtype(dtype: ColumnType) -> ColumnType:
-    return INT if dtype == TIMESTAMP else dtype
 
 
 def _place(tree: dict[str, Any], path: tuple[str, ...], dtype: pl.DataType) -> None:
@@ -465,11 +461,6 @@ def read_raw(
     return entity, lists
 
 
-def raw_records(raws: Sequence[RawRecord]) -> list[dict[str, Any]]:
-    """Raw records decoded into dicts (the fallback path)."""
-    return [orjson.loads(r) for r in raws]
-
-
 @dataclass(frozen=True)
 class Shape:
     """An entity table and the link tables filled from the same records."""
@@ -507,12 +498,9 @@ class Shape:
         full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
     ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
         """`frames` for raw records (`Page.raw_items`); `_raw` is each record's own text."""
-        members = [link.members for link in self.links]
-        read = None
-        if all(isinstance(m, MemberPath) for m in members):
-            read = read_raw(raws, self.fields, members)  # type: ignore[arg-type]
+        read = read_raw(raws, self.fields, [link.members for link in self.links])
         if read is None:
-            frames, parents = self.frames(raw_records(raws), full)
+            frames, parents = self.frames([orjson.loads(r) for r in raws], full)
             raw = pl.Series("_raw", raws, dtype=pl.Binary).cast(pl.String, strict=False)
             if raw.null_count() == 0:  # keep the source text where it is valid UTF-8
                 frames[self.table] = frames[self.table].with_columns(raw)

@@ -96,28 +96,24 @@ class Run:
         self.warehouse.wait()
         return self.report
 
-    def write_shaped(
-        self,
-        shape: Shape,
-        records: Sequence[Record],
-        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
-        state: State | None = None,
-    ) -> pl.Series:
-        """Shape `records` into the entity and link frames, write them; return their ids."""
-        frames, parents = shape.frames(records, full)
-        self.write(frames, parents=parents, state=state)
-        return frames[shape.table].get_column(shape.key)
+    def write_shaped(self, shape: Shape, records: Sequence[Record]) -> pl.Series:
+        """Shape decoded `records` into the entity and link frames, write them; return their
+        ids (records built in Python: merges, ...)."""
+        return self._write_frames(shape, *shape.frames(records))
 
     def write_raw(
         self,
         shape: Shape,
         raws: Sequence[RawRecord],
         full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
-        state: State | None = None,
     ) -> pl.Series:
-        """`write_shaped` for raw records (`Page.raw_items`)."""
-        frames, parents = shape.frames_raw(raws, full)
-        self.write(frames, parents=parents, state=state)
+        """`write_shaped` for raw records (`Page.raw_items`); `full` as in `Shape.frames`."""
+        return self._write_frames(shape, *shape.frames_raw(raws, full))
+
+    def _write_frames(
+        self, shape: Shape, frames: dict[str, pl.DataFrame], parents: dict[str, pl.Series]
+    ) -> pl.Series:
+        self.write(frames, parents=parents)
         return frames[shape.table].get_column(shape.key)
 
     def soft_delete_missing(self, table: str, seen: pl.Series | Sequence[Any]) -> int:

@@ -1,6 +1,5 @@
 """The warehouse: makes declared tables match polars frames, writing only what changed."""
 
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -65,7 +64,7 @@ class Warehouse:
         self.specs: dict[str, TableSpec] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._in_flight: Future[WriteResult] | None = None
-        self._in_flight_lock = threading.Lock()
+        """The submitted batch not yet waited for (only the caller's thread touches it)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -192,15 +191,12 @@ class Warehouse:
                 on_written(result)
             return result
 
-        future = self._writer.submit(commit)
-        with self._in_flight_lock:
-            self._in_flight = future
-        return future
+        self._in_flight = self._writer.submit(commit)
+        return self._in_flight
 
     def wait(self) -> None:
         """Wait for the batch in flight (see `submit`); raise its error if it failed."""
-        with self._in_flight_lock:
-            future, self._in_flight = self._in_flight, None
+        future, self._in_flight = self._in_flight, None
         if future is not None:
             future.result()
 
