@@ -10,7 +10,7 @@ Measures, for the `bench` workspace (100,000 contacts; `--quick`: the `demo` siz
   from pages to committed rows. The contact pages
   (`GET /contacts`, 150 a page) are fetched once and kept in memory as response bytes;
   then what a contacts run does with a page is timed: the client's page decoder (raw
-  records), `Shape.frames_raw` (typed frames), and `Warehouse.submit` (hash, diff, write to
+  records), `Shape.frames` (typed frames), and `Warehouse.submit` (hash, diff, write to
   PostgreSQL while the next batch is shaped), in stream-sized batches: once into empty
   tables (all rows new) and once more (all rows unchanged), plus decoding and shaping alone.
   Goal: at least 25,000 records/s.
@@ -169,7 +169,7 @@ def throughput(url: str, rss: PeakRss) -> dict[str, Any]:
     started = time.perf_counter()
     records = 0
     for raws in raw_batches(pages, decode):
-        contacts.SHAPE.frames_raw(raws)
+        contacts.SHAPE.frames(raws)
         records += len(raws)
     seconds = time.perf_counter() - started
     results["decode_and_shape_only"] = {
@@ -192,7 +192,7 @@ def throughput(url: str, rss: PeakRss) -> dict[str, Any]:
                 started = time.perf_counter()
                 records = 0
                 for raws in raw_batches(pages, decode):
-                    frames, parents = contacts.SHAPE.frames_raw(raws)
+                    frames, parents = contacts.SHAPE.frames(raws)
                     wh.submit(frames, parents=parents, on_written=count)
                     records += len(raws)
                 wh.wait()

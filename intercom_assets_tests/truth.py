@@ -30,8 +30,14 @@ from intercom_assets.streams import (
     tags,
     teams,
 )
-from intercom_assets.streams.shape import JSON, TIMESTAMP, Shape, frame
+from intercom_assets.streams.shape import JSON, TIMESTAMP, Shape, encode
 from intercom_assets.warehouse import Warehouse
+
+
+def frame(records: Sequence[Any], fields: Sequence[Any], *, raw: bool = True) -> pl.DataFrame:
+    read = Shape("expected", tuple(fields)).read(encode(records))
+    return read if raw else read.drop("_raw")
+
 
 EVENT_RETENTION_SECONDS = 90 * 86_400
 Record = dict[str, Any]

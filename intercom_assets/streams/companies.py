@@ -78,7 +78,7 @@ class CompaniesStream:
                 yield raw
 
         for batch in batched(unseen(), ctx.batch_size):
-            run.write_raw(SHAPE, batch)
+            run.write_records(SHAPE, batch)
         run.soft_delete_missing("companies", pl.Series("id", sorted(seen), dtype=pl.String))
         run.note("scroll_restarts", scroll.restarts)
         run.note("duplicates_skipped", run.report.fetched - len(seen))

@@ -31,7 +31,7 @@ from intercom_assets.api import (
 )
 
 from .base import StreamContext, StreamReport, Window
-from .shape import BOOL, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, field, ids_at
+from .shape import BOOL, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, encode, field, ids_at
 from .sync import Run
 
 SWEEP_PER_PAGE = 150
@@ -137,7 +137,7 @@ def search_window(client: IntercomClient, window: Window, timezone: str | None) 
 
 def write_contacts(run: Run, batch: Sequence[RawRecord]) -> pl.Series:
     """Fetch the full lists of contacts embedding only 10, then write the batch."""
-    return run.write_raw(SHAPE, batch, full_memberships(run, batch))
+    return run.write_records(SHAPE, batch, full_memberships(run, batch))
 
 
 class _Listed(msgspec.Struct):
@@ -227,7 +227,7 @@ def sweep(run: Run) -> None:
     if merges:
         now = int(time.time())
         records = [{"id": s, "target_id": t or None, "detected_at": now} for s, t in merges.items()]
-        run.write_shaped(MERGES, records)
+        run.write_records(MERGES, encode(records))
     deleted = run.soft_delete_missing("contacts", pl.Series("id", sorted(seen), dtype=pl.String))
     run.note("contacts_swept", len(seen))
     run.note("contacts_vanished", deleted)

@@ -17,7 +17,7 @@ from intercom_assets.warehouse import TableSpec
 
 from .base import StreamContext, StreamReport
 from .conversations import SHAPE as CONVERSATIONS
-from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, field, frame
+from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, encode, field
 from .sync import Run, read_columns
 
 PART_FIELDS = (
@@ -53,6 +53,9 @@ PARTS = TableSpec(
     raw=True,
 )
 """A child table of `conversations`: each conversation's parts are replaced as a set."""
+
+PART_RECORDS = Shape(PARTS.name, tuple(f for f in PART_FIELDS if f.column != "conversation_id"))
+"""How a part record reads (its conversation's id is not in the record: added per part)."""
 
 LOADS = Shape(
     "conversation_part_loads",
@@ -161,11 +164,11 @@ def write_parts(run: Run, conversations: list[dict[str, Any]]) -> int:
             }
         )
         run.report.fetched += len(own)
-    parts_frame = frame(parts, [f for f in PART_FIELDS if f.column != "conversation_id"])
+    parts_frame = PART_RECORDS.read(encode(parts))
     parts_frame = parts_frame.with_columns(
         pl.Series("conversation_id", owners, dtype=pl.String)
     ).select(*PARTS.column_names, "_raw")
-    load_frames, _ = LOADS.frames(loads)
+    load_frames, _ = LOADS.frames(encode(loads))
     ids = [load["id"] for load in loads]
     run.write(
         {PARTS.name: parts_frame, **load_frames},

@@ -106,7 +106,7 @@ class ConversationsStream:
         window = ctx.window
         search = SearchWindow(ctx.client, "conversations", window.start or EPOCH, window.end)
         for batch in run.raw_batches(search.iter_pages()):
-            run.write_raw(SHAPE, batch)
+            run.write_records(SHAPE, batch)
         run.note("search_scanned", search.scanned)
         return run.finish()
 

@@ -9,23 +9,30 @@ Intercom's id of custom attributes.
 
 from collections.abc import Iterator
 
+import polars as pl
+
 from intercom_assets.api import IntercomClient, Page, iter_cursor_pages
 
-from .shape import BOOL, INT, JSON, TIMESTAMP, Record, Shape, computed, field
+from .shape import BOOL, INT, JSON, STRING, TIMESTAMP, Shape, derived, field
 from .sync import SnapshotStream
 
 MODELS = ("contact", "company", "conversation")
 
 
-def attribute_key(record: Record) -> str:
-    """`<model>:<full_name>`: unique per workspace, present on standard attributes too."""
-    return f"{record.get('model')}:{record.get('full_name') or record.get('name')}"
+def attribute_key() -> pl.Expr:
+    """`<model>:<full_name>` (`name` when there is no full name): unique per workspace,
+    present on standard attributes too."""
+    full_name = pl.col("full_name")
+    name = (
+        pl.when(full_name.is_null() | (full_name == "")).then(pl.col("name")).otherwise(full_name)
+    )
+    return pl.format("{}:{}", pl.col("model"), name)
 
 
 SHAPE = Shape(
     "data_attributes",
     (
-        computed("id", field("id").dtype, attribute_key, nullable=False),
+        derived("id", STRING, attribute_key, nullable=False),
         field("attribute_id", INT, "id"),
         field("type"),
         field("model"),

@@ -18,7 +18,7 @@ from intercom_assets.api import EventsWalk, IntercomNotFound, fan_out
 
 from .base import StreamContext, StreamReport
 from .contacts import SHAPE as CONTACTS
-from .shape import JSON, TIMESTAMP, Shape, field
+from .shape import JSON, TIMESTAMP, Shape, encode, field
 from .sync import Run, read_columns
 
 SHAPE = Shape(
@@ -148,7 +148,7 @@ def parse_cursor(text: str | None) -> dict[str, Any]:
 
 def write_events(run: Run, events: list[dict[str, Any]], cursors: list[tuple[str, str]]) -> None:
     """The events and their contacts' cursors, in one transaction."""
-    frames, _ = SHAPE.frames(events)
+    frames, _ = SHAPE.frames(encode(events))
     ids, texts = zip(*cursors, strict=True)
     cursor_frame = pl.DataFrame(
         {"id": pl.Series(ids, dtype=pl.String), "cursor": pl.Series(texts, dtype=pl.String)}

@@ -1,32 +1,32 @@
-"""Shaping API records into table frames: declare each column once, build frames from lists.
+"""Shaping API records into table frames: declare each column once, read every batch one way.
 
 A stream declares its columns as `Field`s (column name, type, where the value sits in the
-record). From them come both the warehouse `TableSpec` and the frame of a batch: one Python
-list per column, then one `pl.DataFrame` with an explicit schema (no `pl.from_dicts`, no
-per-row polars callbacks). Unix-second timestamps become `Datetime(us, UTC)`, nested
-objects are flattened by path, JSON columns hold compact JSON text, and `_raw` keeps the
-whole record.
+record). From them come both the warehouse `TableSpec` and the frames of a batch.
 
-Records usually arrive as raw JSON bytes (`Page.raw_items`): `Shape.frames_raw` decodes a
-batch straight into typed columns with polars' JSON reader (Rust, no Python object per
-value), reads JSON columns as the exact source text with msgspec, and keeps each record's
-bytes as `_raw`. A batch polars cannot read as declared (a value of the wrong type, a record
-spanning lines, invalid UTF-8) goes through the dict path instead, which names the
-offending column.
+Every batch is a list of raw records (each record's JSON bytes, as `Page.raw_items` carries
+them; records built in Python are encoded first, see `encode`). One reader turns a batch
+into typed columns: polars' JSON reader under a schema derived from the fields (nested
+structs; link member lists as list columns), unix-second timestamps become
+`Datetime(us, UTC)`, JSON columns hold the exact source text of their value (read with
+msgspec as raw JSON), derived columns are polars expressions over the decoded record, and
+`_raw` keeps each record's own text.
+
+A batch the reader cannot take as declared (a value of another type than its column's, a
+record that is not valid UTF-8 or not JSON) is refused with a `ShapeError` naming the table,
+the record's id and the column: nothing of that batch is written. Numbers and booleans in a
+text column are kept as their JSON text.
 """
 
 import functools
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import orjson
 import polars as pl
 
 from intercom_assets.warehouse import JSON, Column, TableSpec
-from intercom_assets.warehouse.spec import ColumnType
+from intercom_assets.warehouse.spec import ColumnType, frame_dtype
 
 STRING = pl.String()
 INT = pl.Int64()
@@ -35,7 +35,19 @@ BOOL = pl.Boolean()
 TIMESTAMP = pl.Datetime("us", "UTC")
 """Declared as TIMESTAMP; the record holds unix seconds."""
 
-Record = Mapping[str, Any]
+RawRecord = bytes
+"""One record's JSON text, as the API sent it."""
+
+_ENCODE = msgspec.json.Encoder()
+
+
+def encode(records: Sequence[Mapping[str, Any]]) -> list[RawRecord]:
+    """Records built in Python (merges, loads, parts) as raw records for `Shape.frames`."""
+    return [_ENCODE.encode(record) for record in records]
+
+
+class ShapeError(ValueError):
+    """A record that cannot be read as its table declares it; names table, record, column."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +58,9 @@ class Field:
     dtype: ColumnType
     path: tuple[str, ...]
     nullable: bool = True
-    compute: Callable[[Record], Any] | None = None
-    """Derives the value from the whole record instead of `path` (e.g. a composite key)."""
+    derive: Callable[[], pl.Expr] | None = None
+    """Builds the column from the decoded record instead of `path` (e.g. a composite key);
+    the expression reads other fields' paths as columns and struct fields."""
 
     def spec_column(self) -> Column:
         """The warehouse column this field fills."""
@@ -61,15 +74,11 @@ def field(
     return Field(column, dtype, tuple((path or column).split(".")), nullable)
 
 
-def computed(
-    column: str,
-    dtype: ColumnType,
-    compute: Callable[[Record], Any],
-    *,
-    nullable: bool = True,
+def derived(
+    column: str, dtype: ColumnType, derive: Callable[[], pl.Expr], *, nullable: bool = True
 ) -> Field:
-    """A field whose value `compute(record)` derives from the whole record."""
-    return Field(column, dtype, (), nullable, compute)
+    """A field computed by the polars expression `derive()` over the decoded record."""
+    return Field(column, dtype, (), nullable, derive)
 
 
 def table_spec(
@@ -84,174 +93,13 @@ def table_spec(
     )
 
 
-def frame(records: Sequence[Record], fields: Sequence[Field], *, raw: bool = True) -> pl.DataFrame:
-    """A frame with one column per field (plus `_raw` when `raw`), typed as declared."""
-    values = _extract(records, _plan(tuple(fields)))
-    columns = {f.column: _series(f, values[f.column]) for f in fields}
-    if raw:
-        columns["_raw"] = pl.Series("_raw", [dumps(r) for r in records], dtype=pl.String)
-    return pl.DataFrame(columns)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How to read a set of fields: top-level keys at once, nested keys per parent object."""
-
-    top: tuple[tuple[str, str], ...]
-    """(column, key) read from the record itself."""
-    nested: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
-    """(first key, ((column, second key), ...)) read from the object at the first key."""
-    other: tuple[Field, ...]
-    """Deeper paths and computed fields, read one by one."""
-
-
-@functools.lru_cache(maxsize=256)
-def _plan(fields: tuple[Field, ...]) -> _Plan:
-    top: list[tuple[str, str]] = []
-    nested: dict[str, list[tuple[str, str]]] = {}
-    other: list[Field] = []
-    for f in fields:
-        if f.compute is None and len(f.path) == 1:
-            top.append((f.column, f.path[0]))
-        elif f.compute is None and len(f.path) == 2:
-            nested.setdefault(f.path[0], []).append((f.column, f.path[1]))
-        else:
-            other.append(f)
-    return _Plan(tuple(top), tuple((k, tuple(v)) for k, v in nested.items()), tuple(other))
-
-
-def _extract(records: Sequence[Record], plan: _Plan) -> dict[str, list[Any]]:
-    """Column name -> values, reading each record's keys in one C-level call per object."""
-    values = _read_keys(records, plan.top)
-    for first, pairs in plan.nested:
-        parents = [r.get(first) for r in records]
-        values.update(_read_keys([p if type(p) is dict else _EMPTY for p in parents], pairs))
-    for f in plan.other:
-        values[f.column] = _values(records, f)
-    return values
-
-
-_EMPTY: dict[str, Any] = {}
-
-
-def _read_keys(objects: Sequence[Record], pairs: tuple[tuple[str, str], ...]) -> dict[str, list]:
-    if not pairs:
-        return {}
-    keys = [key for _, key in pairs]
-    if len(keys) == 1:
-        (key,) = keys
-        rows: list[tuple[Any, ...]] = [(o.get(key),) for o in objects]
-    else:
-        get = operator.itemgetter(*keys)
-        try:
-            rows = list(map(get, objects))
-        except KeyError:  # some object lacks a key: read them all with defaults
-            rows = [tuple(map(o.get, keys)) for o in objects]
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in keys]
-    return {column: list(col) for (column, _), col in zip(pairs, columns, strict=True)}
-
-
-def rows_frame(rows: Sequence[Sequence[Any]], fields: Sequence[Field]) -> pl.DataFrame:
-    """A frame from plain row tuples in field order (link and child tables)."""
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
-    return pl.DataFrame(
-        {f.column: _series(f, list(values)) for f, values in zip(fields, columns, strict=True)}
-    )
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text, as stored in JSON columns and `_raw`."""
-    return orjson.dumps(value).decode()
-
-
-def _values(records: Sequence[Record], f: Field) -> list[Any]:
-    if f.compute is not None:
-        compute = f.compute
-        return [compute(r) for r in records]
-    if len(f.path) == 1:
-        return _top(records, f)
-    get = _getter(f.path)
-    return [get(r) for r in records]
-
-
-def _top(records: Sequence[Record], f: Field) -> list[Any]:
-    key = f.path[0]
-    return [r.get(key) for r in records]
-
-
-def _getter(path: tuple[str, ...]) -> Callable[[Record], Any]:
-    """A fast accessor for a nested path (records are decoded JSON: plain dicts)."""
-    if len(path) == 1:
-        (only,) = path
-        return lambda record: record.get(only)
-    if len(path) == 2:
-        first, second = path
-
-        def get2(record: Record) -> Any:
-            value = record.get(first)
-            return value.get(second) if type(value) is dict else None
-
-        return get2
-
-    def get(record: Record) -> Any:
-        value: Any = record
-        for key in path:
-            if type(value) is not dict:
-                return None
-            value = value.get(key)
-        return value
-
-    return get
-
-
-def _series(f: Field, values: list[Any]) -> pl.Series:
-    name, dtype = f.column, f.dtype
-    try:
-        if dtype is JSON:
-            return pl.Series(name, [None if v is None else dumps(v) for v in values], pl.String)
-        if dtype == TIMESTAMP:
-            seconds = pl.Series(name, values, pl.Int64, strict=True)
-            return (seconds * 1_000_000).cast(TIMESTAMP)
-        if dtype == STRING:
-            try:
-                return pl.Series(name, values, pl.String, strict=True)
-            except (TypeError, pl.exceptions.PolarsError):
-                return pl.Series(name, [_text(v) for v in values], pl.String)
-        return pl.Series(name, values, dtype, strict=True)
-    except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
-        raise ValueError(
-            f"column {name!r} ({dtype!r}) cannot hold the API's values: {exc}"
-        ) from exc
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool | dict | list):
-        return dumps(value)
-    return str(value)
-
-
 @dataclass(frozen=True)
 class MemberPath:
-    """The member ids a record lists (tag ids of a contact, admin ids of a team, ...) at a
-    dotted path: objects (their `key`) or plain values (`key=None`)."""
+    """Where a record lists member ids (tag ids of a contact, admin ids of a team, ...): a
+    dotted path to a list of objects (their `key`) or of plain values (`key=None`)."""
 
     path: tuple[str, ...]
     key: str | None = "id"
-
-    @functools.cached_property
-    def _get(self) -> Callable[[Record], Any]:
-        return _getter(self.path)
-
-    def __call__(self, record: Record) -> list[Any]:
-        items = self._get(record)
-        if type(items) is not list:
-            return []
-        if self.key is None:
-            return list(items)
-        key = self.key
-        return [item.get(key) for item in items if type(item) is dict]
 
 
 def ids_at(path: str, key: str = "id") -> MemberPath:
@@ -286,28 +134,14 @@ class Link:
         )
 
     def rows(
-        self, records: Sequence[Record], key: str, full: Mapping[Any, Sequence[Any]] | None
-    ) -> pl.DataFrame:
-        """The link rows of these records; `full` replaces a record's own list when it has one."""
-        full = full or {}
-        parents: list[Any] = []
-        members: list[Any] = []
-        for record in records:
-            parent = record.get(key)
-            listed = full.get(parent)
-            ids = listed if listed is not None else self.members(record)
-            parents.extend([parent] * len(ids))
-            members.extend(ids)
-        parent_field, member_field = self.fields
-        return pl.DataFrame([_series(parent_field, parents), _series(member_field, members)])
-
-    def rows_from_lists(
         self, parents: pl.Series, lists: pl.Series, full: Mapping[Any, Sequence[Any]] | None
     ) -> pl.DataFrame:
-        """The link rows from decoded member lists (see `read_raw`), `full` as in `rows`."""
-        member = self.members
+        """The link rows of the records `parents`, from their decoded member `lists`; `full`
+        replaces a record's own list (`{parent id: every member}`) where it has one."""
         values = (
-            lists if member.key is None else lists.list.eval(pl.element().struct.field(member.key))
+            lists
+            if self.members.key is None
+            else lists.list.eval(pl.element().struct.field(self.members.key))
         )
         pairs = pl.DataFrame({self.parent: parents, self.member: values})
         if full:
@@ -317,45 +151,36 @@ class Link:
         if full:
             listed = [(parent, m) for parent, ids in full.items() for m in ids]
             extra = pl.DataFrame(
-                {self.parent: [p for p, _ in listed], self.member: [m for _, m in listed]},
+                {self.parent: [str(p) for p, _ in listed], self.member: [m for _, m in listed]},
                 schema={self.parent: pl.String, self.member: pl.String},
+                strict=False,
             )
             rows = pl.concat([rows, extra])
         return rows
 
 
-RawRecord = bytes
-"""One record's JSON text, as the API sent it."""
-
-
 @dataclass(frozen=True)
-class _RawPlan:
-    """How to read a batch of raw records for a set of fields and links."""
+class _Plan:
+    """How to read a batch for a set of fields and member lists."""
 
-    schema: dict[str, pl.DataType] | None
-    """The polars reader's schema (nested structs), or None when the dict path must be taken
-    (a computed field, or a path declared both as a value and as an object)."""
-    json_decoder: msgspec.json.Decoder | None
+    schema: dict[str, pl.DataType]
+    """The polars reader's schema: nested structs, member lists as list columns."""
+    json_decoder: msgspec.json.Decoder[Any] | None
     """Reads the JSON columns as raw text; None when there are none."""
 
 
-@functools.lru_cache(maxsize=64)
-def _raw_plan(fields: tuple[Field, ...], members: tuple[MemberPath, ...]) -> _RawPlan:
-    if any(f.compute is not None for f in fields):
-        return _RawPlan(None, None)
+@functools.lru_cache(maxsize=128)
+def _plan(fields: tuple[Field, ...], members: tuple[MemberPath, ...]) -> _Plan:
     tree: dict[str, Any] = {}
-    try:
-        for f in fields:
-            if f.dtype is not JSON:
-                _place(tree, f.path, INT if f.dtype == TIMESTAMP else f.dtype)
-        for m in members:
-            item = pl.String() if m.key is None else pl.Struct({m.key: pl.String()})
-            _place(tree, m.path, pl.List(item))
-    except ValueError:  # one path is both a value and an object: the dict path reads both
-        return _RawPlan(None, None)
+    for f in fields:
+        if f.derive is None and f.dtype is not JSON:
+            _place(tree, f.path, INT if f.dtype == TIMESTAMP else frame_dtype(f.dtype))
+    for m in members:
+        item = pl.String() if m.key is None else pl.Struct({m.key: pl.String()})
+        _place(tree, m.path, pl.List(item))
     json_paths = [f.path for f in fields if f.dtype is JSON]
     decoder = msgspec.json.Decoder(_json_struct(json_paths, "Json")) if json_paths else None
-    return _RawPlan({k: _to_dtype(v) for k, v in tree.items()}, decoder)
+    return _Plan({k: _to_dtype(v) for k, v in tree.items()}, decoder)
 
 
 def _place(tree: dict[str, Any], path: tuple[str, ...], dtype: pl.DataType) -> None:
@@ -415,50 +240,99 @@ def _expr(path: tuple[str, ...]) -> pl.Expr:
     return expr
 
 
-def read_raw(
-    raws: Sequence[RawRecord], fields: Sequence[Field], members: Sequence[MemberPath] = ()
-) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """Typed columns of `fields` (plus `_raw`) and the decoded member lists, read straight
-    from raw records; None when polars cannot read the batch as declared (see module doc).
+def _one_line(raw: RawRecord) -> RawRecord:
+    """The record on one line (the reader takes one record per line)."""
+    if b"\n" not in raw and b"\r" not in raw:
+        return raw
+    return _ENCODE.encode(msgspec.json.decode(raw))
 
-    The second frame holds one list column per member path, named by its position.
-    """
-    plan = _raw_plan(tuple(fields), tuple(members))
-    if plan.schema is None or not raws:
-        return None
-    lines = b"\n".join(raws)
-    if lines.count(b"\n") != len(raws) - 1:
-        return None  # a record holds a raw line break (pretty-printed JSON)
+
+def _read(
+    table: str,
+    raws: Sequence[RawRecord],
+    fields: tuple[Field, ...],
+    members: tuple[MemberPath, ...],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed columns of `fields` plus `_raw`, and one list column per member path (named by
+    its position); raises `ShapeError` for a batch that cannot be read as declared."""
+    plan = _plan(fields, members)
+    if not raws:
+        return _empty(fields), pl.DataFrame()
     try:
+        lines = b"\n".join(_one_line(r) for r in raws)
         decoded = pl.read_ndjson(lines, schema=plan.schema)
         raw = pl.Series("_raw", raws, dtype=pl.Binary).cast(pl.String)
         json_values = (
             [plan.json_decoder.decode(r) for r in raws] if plan.json_decoder is not None else []
         )
-    except (pl.exceptions.PolarsError, msgspec.DecodeError, ValueError):
-        return None
+        typed = decoded.select(
+            _column_expr(f) for f in fields if f.dtype is not JSON or f.derive is not None
+        )
+    except (pl.exceptions.PolarsError, msgspec.DecodeError, ValueError) as exc:
+        raise _explain(table, raws, fields, plan, exc) from exc
     if decoded.height != len(raws):
-        return None
-    expressions: list[pl.Expr] = []
-    json_columns: dict[str, list[str | None]] = {}
-    for f in fields:
-        if f.dtype is JSON:
-            json_columns[f.column] = _json_column(json_values, f.path)
-            continue
-        expr = _expr(f.path)
-        if f.dtype == TIMESTAMP:
-            expr = (expr * 1_000_000).cast(TIMESTAMP)
-        expressions.append(expr.alias(f.column))
-    typed = decoded.select(expressions)
+        raise ShapeError(f"{table}: {len(raws)} records read as {decoded.height} rows")
     columns = [
-        typed.get_column(f.column)
-        if f.dtype is not JSON
-        else pl.Series(f.column, json_columns[f.column], pl.String)
+        pl.Series(f.column, _json_column(json_values, f.path), pl.String)
+        if f.dtype is JSON and f.derive is None
+        else typed.get_column(f.column)
         for f in fields
     ]
-    entity = pl.DataFrame([*columns, raw])
     lists = decoded.select(_expr(m.path).alias(str(n)) for n, m in enumerate(members))
-    return entity, lists
+    return pl.DataFrame([*columns, raw]), lists
+
+
+def _column_expr(f: Field) -> pl.Expr:
+    expr = f.derive() if f.derive is not None else _expr(f.path)
+    if f.dtype == TIMESTAMP:
+        expr = (expr * 1_000_000).cast(TIMESTAMP)
+    return expr.cast(frame_dtype(f.dtype)).alias(f.column)
+
+
+def _empty(fields: Sequence[Field]) -> pl.DataFrame:
+    schema = {f.column: frame_dtype(f.dtype) for f in fields}
+    return pl.DataFrame(schema={**schema, "_raw": pl.String()})
+
+
+def _explain(
+    table: str,
+    raws: Sequence[RawRecord],
+    fields: tuple[Field, ...],
+    plan: _Plan,
+    error: Exception,
+) -> ShapeError:
+    """Which record and which column of a refused batch (read one record at a time)."""
+    for raw in raws:
+        try:
+            record = msgspec.json.decode(raw)
+        except msgspec.DecodeError as exc:
+            return ShapeError(f"{table}: a record is not valid JSON ({exc}): {raw[:80]!r}")
+        key = record.get("id") if isinstance(record, dict) else None
+        line = _ENCODE.encode(record)
+        for f in fields:
+            if f.derive is not None or f.dtype is JSON:
+                continue
+            try:
+                pl.read_ndjson(line, schema={f.path[0]: plan.schema[f.path[0]]}).select(
+                    _column_expr(f)
+                )
+            except (pl.exceptions.PolarsError, ValueError) as exc:
+                value = _value_at(record, f.path)
+                return ShapeError(
+                    f"{table}: record {key!r} has {'.'.join(f.path)} = {value!r}, which column"
+                    f" {f.column!r} ({f.dtype!r}) cannot hold ({_first_line(exc)})"
+                )
+    return ShapeError(f"{table}: the batch cannot be read as declared: {_first_line(error)}")
+
+
+def _value_at(record: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        record = record.get(key) if isinstance(record, dict) else None
+    return record
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -476,41 +350,28 @@ class Shape:
 
     def frames(
         self,
-        records: Sequence[Record],
+        raws: Sequence[RawRecord],
         full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
     ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
-        """Frames per table plus the parents each link frame covers (every record's id).
+        """Frames per table, plus the parents each link frame covers (every record's id).
 
         `full` maps a link table to `{parent id: every member}` for records whose embedded
         list is incomplete (Intercom embeds at most 10 items).
         """
-        entity = frame(records, self.fields)
-        frames = {self.table: entity}
-        parents: dict[str, pl.Series] = {}
-        for link in self.links:
-            frames[link.table] = link.rows(records, self.key, (full or {}).get(link.table))
-            parents[link.table] = entity.get_column(self.key)
-        return frames, parents
-
-    def frames_raw(
-        self,
-        raws: Sequence[RawRecord],
-        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
-    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
-        """`frames` for raw records (`Page.raw_items`); `_raw` is each record's own text."""
-        read = read_raw(raws, self.fields, [link.members for link in self.links])
-        if read is None:
-            frames, parents = self.frames([orjson.loads(r) for r in raws], full)
-            raw = pl.Series("_raw", raws, dtype=pl.Binary).cast(pl.String, strict=False)
-            if raw.null_count() == 0:  # keep the source text where it is valid UTF-8
-                frames[self.table] = frames[self.table].with_columns(raw)
-            return frames, parents
-        entity, lists = read
+        members = tuple(link.members for link in self.links)
+        entity, lists = _read(self.table, raws, self.fields, members)
         frames = {self.table: entity}
         parents: dict[str, pl.Series] = {}
         ids = entity.get_column(self.key)
         for n, link in enumerate(self.links):
             listed = (full or {}).get(link.table)
-            frames[link.table] = link.rows_from_lists(ids, lists.get_column(str(n)), listed)
+            if lists.width:
+                frames[link.table] = link.rows(ids, lists.get_column(str(n)), listed)
+            else:
+                frames[link.table] = _empty(link.fields).drop("_raw")
             parents[link.table] = ids
         return frames, parents
+
+    def read(self, raws: Sequence[RawRecord]) -> pl.DataFrame:
+        """The entity frame alone (typed columns and `_raw`)."""
+        return _read(self.table, raws, self.fields, ())[0]

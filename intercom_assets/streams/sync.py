@@ -20,7 +20,7 @@ from intercom_assets.warehouse import TableSpec, Warehouse, WriteResult
 from intercom_assets.warehouse.spec import frame_dtype
 
 from .base import StreamContext, StreamReport
-from .shape import RawRecord, Record, Shape
+from .shape import RawRecord, Shape
 
 T = TypeVar("T")
 State = tuple[str, Mapping[str, Any]]
@@ -96,23 +96,16 @@ class Run:
         self.warehouse.wait()
         return self.report
 
-    def write_shaped(self, shape: Shape, records: Sequence[Record]) -> pl.Series:
-        """Shape decoded `records` into the entity and link frames, write them; return their
-        ids (records built in Python: merges, ...)."""
-        return self._write_frames(shape, *shape.frames(records))
-
-    def write_raw(
+    def write_records(
         self,
         shape: Shape,
         raws: Sequence[RawRecord],
         full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
     ) -> pl.Series:
-        """`write_shaped` for raw records (`Page.raw_items`); `full` as in `Shape.frames`."""
-        return self._write_frames(shape, *shape.frames_raw(raws, full))
-
-    def _write_frames(
-        self, shape: Shape, frames: dict[str, pl.DataFrame], parents: dict[str, pl.Series]
-    ) -> pl.Series:
+        """Shape raw records (`Page.raw_items`, or `shape.encode(...)` of records built in
+        Python) into the entity and link frames and write them; return their ids. `full` as
+        in `Shape.frames`."""
+        frames, parents = shape.frames(raws, full)
         self.write(frames, parents=parents)
         return frames[shape.table].get_column(shape.key)
 
@@ -150,7 +143,7 @@ class SnapshotStream:
         run = Run(ctx, self.name)
         seen: list[pl.Series] = []
         for batch in run.raw_batches(self.fetch(ctx.client)):
-            seen.append(run.write_raw(self.shape, batch))
+            seen.append(run.write_records(self.shape, batch))
         run.soft_delete_missing(self.shape.table, _concat(seen, self.tables[0]))
         return run.finish()
 

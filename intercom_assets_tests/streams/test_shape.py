@@ -1,11 +1,11 @@
-"""Shaping raw records: the fast reader gives exactly the frames of the dict path."""
+"""Shaping raw records: one reader, typed as declared; what it cannot read is refused clearly."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import orjson
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 
 from intercom_assets.api import IntercomClient, iter_cursor_pages
 from intercom_assets.sandbox import Sandbox
@@ -26,9 +26,9 @@ from intercom_assets.streams.shape import (
     TIMESTAMP,
     Link,
     Shape,
+    ShapeError,
     field,
     ids_at,
-    read_raw,
     values_at,
 )
 
@@ -40,24 +40,6 @@ def client() -> Iterator[IntercomClient]:
     sb = Sandbox(size="tiny", seed=3)
     with make_client(sb) as c:
         yield c
-
-
-def sorted_frames(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    return {name: f.sort(f.columns[:2]) for name, f in frames.items()}
-
-
-def assert_same_frames(shape: Shape, raws: list[bytes], full: dict | None = None) -> None:
-    fast_path = read_raw(raws, shape.fields, [link.members for link in shape.links])
-    # only shapes with a computed column (derived from the whole record) take the dict way
-    assert (fast_path is None) == any(f.compute is not None for f in shape.fields)
-    fast, fast_parents = shape.frames_raw(raws, full)
-    slow, slow_parents = shape.frames([orjson.loads(r) for r in raws], full)
-    fast, slow = sorted_frames(fast), sorted_frames(slow)
-    assert fast.keys() == slow.keys()
-    for name in slow:
-        assert_frame_equal(fast[name], slow[name])
-    for name in slow_parents:
-        assert fast_parents[name].to_list() == slow_parents[name].to_list()
 
 
 SOURCES = {
@@ -72,17 +54,46 @@ SOURCES = {
 }
 
 
+def listed(record: dict, path: str, key: str | None) -> list:
+    value: object = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if not isinstance(value, list):
+        return []
+    return [item if key is None else item[key] for item in value]
+
+
 @pytest.mark.parametrize("name", sorted(SOURCES))
-def test_raw_records_shape_exactly_like_decoded_ones(client: IntercomClient, name: str) -> None:
+def test_sandbox_records_read_as_declared(client: IntercomClient, name: str) -> None:
     shape, path, key = SOURCES[name]
     pages = iter_cursor_pages(client, path, per_page=None, items_key=key)
     raws = [raw for page in pages for raw in page.raw_items]
     assert raws, f"the sandbox lists no {name}"
-    assert_same_frames(shape, raws)
-    frames, _ = shape.frames_raw(raws)
+    records = [orjson.loads(r) for r in raws]
+    frames, parents = shape.frames(raws)
     entity = frames[shape.table]
+    assert entity.height == len(raws)
     # `_raw` is the record's own text, byte for byte
     assert entity.get_column("_raw").to_list() == [r.decode() for r in raws]
+    for link in shape.links:
+        members = link.members
+        dotted = ".".join(members.path)
+        expected = sorted(
+            (str(record["id"]), str(member))
+            for record in records
+            for member in listed(record, dotted, members.key)
+        )
+        assert sorted(frames[link.table].rows()) == expected, link.table
+        assert parents[link.table].to_list() == entity.get_column(shape.key).to_list()
+
+
+def test_data_attribute_keys_are_model_and_full_name(client: IntercomClient) -> None:
+    pages = iter_cursor_pages(client, "/data_attributes", per_page=None, items_key="data")
+    raws = [raw for page in pages for raw in page.raw_items]
+    records = [orjson.loads(r) for r in raws]
+    frames, _ = data_attributes.SHAPE.frames(raws)
+    expected = [f"{r['model']}:{r.get('full_name') or r['name']}" for r in records]
+    assert frames["data_attributes"].get_column("id").to_list() == expected
 
 
 def test_full_member_lists_replace_the_embedded_ones(client: IntercomClient) -> None:
@@ -90,10 +101,14 @@ def test_full_member_lists_replace_the_embedded_ones(client: IntercomClient) -> 
     raws = [raw for page in pages for raw in page.raw_items][:20]
     first, second = (orjson.loads(r)["id"] for r in raws[:2])
     full = {"contact_tags": {first: ["t1", "t2"], second: []}}
-    assert_same_frames(contacts.SHAPE, raws, full)
-    frames, _ = contacts.SHAPE.frames_raw(raws, full)
+    frames, _ = contacts.SHAPE.frames(raws, full)
     tags_of = frames["contact_tags"].filter(pl.col("contact_id").is_in([first, second]))
     assert sorted(tags_of.rows()) == [(first, "t1"), (first, "t2")]
+    others = frames["contact_tags"].filter(~pl.col("contact_id").is_in([first, second]))
+    expected = sorted(
+        (r["id"], t["id"]) for r in map(orjson.loads, raws[2:]) for t in r["tags"]["data"]
+    )
+    assert sorted(others.rows()) == expected
 
 
 TOY = Shape(
@@ -140,34 +155,47 @@ def test_edge_values_read_the_same_on_both_paths() -> None:
         raw(id="3", name=True, flag=False, social=None, tags=None, admin_ids=[]),
         raw(id="4"),
     ]
-    assert_same_frames(TOY, raws)
-    frames, _ = TOY.frames_raw(raws)
+    frames, _ = TOY.frames(raws)
     things = frames["things"]
+    assert things.get_column("id").to_list() == ["1", "2", "3", "4"]
     assert things.get_column("name").to_list() == ["42", None, "true", None]
+    assert things.get_column("count").to_list() == [7, None, None, None]
+    assert things.get_column("flag").to_list() == [True, None, False, None]
+    assert things.get_column("seen_at").to_list()[0] == datetime(
+        2023, 11, 14, 22, 13, 20, tzinfo=UTC
+    )
+    assert things.get_column("city").to_list() == ["Kraków", None, None, None]
+    assert things.get_column("deep").to_list() == ["deep", None, None, None]
     assert orjson.loads(things.item(0, "attributes")) == orjson.loads(raws[0])["attributes"]
     assert things.get_column("attributes").to_list()[1:] == [None, None, None]
     assert things.get_column("profiles").to_list() == ["[]", None, None, None]
     assert sorted(frames["thing_admins"].rows()) == [("1", "5"), ("1", "6")]
 
 
-def test_a_batch_the_reader_cannot_take_goes_the_dict_way() -> None:
+def test_a_record_spanning_lines_is_read_and_kept_as_sent() -> None:
     pretty = orjson.dumps({"id": "p", "count": 1}, option=orjson.OPT_INDENT_2)
     assert b"\n" in pretty
-    assert read_raw([pretty], TOY.fields, [link.members for link in TOY.links]) is None
-    frames, _ = TOY.frames_raw([pretty, raw(id="q")])
+    frames, _ = TOY.frames([pretty, raw(id="q")])
     assert frames["things"].get_column("count").to_list() == [1, None]
     assert frames["things"].get_column("_raw").to_list() == [pretty.decode(), '{"id":"q"}']
 
 
-def test_a_value_of_the_wrong_type_is_refused_with_its_column() -> None:
+def test_a_value_of_the_wrong_type_is_refused_with_record_and_column() -> None:
     raws = [raw(id="1", count=1), raw(id="2", count="many")]
-    assert read_raw(raws, TOY.fields, [link.members for link in TOY.links]) is None
-    with pytest.raises(ValueError, match="'count'"):
-        TOY.frames_raw(raws)
+    with pytest.raises(ShapeError, match=r"things: record '2' has count = 'many'.*'count'"):
+        TOY.frames(raws)
+    nested = [raw(id="7", where={"city": {"not": "text"}}), raw(id="8", where="flat")]
+    with pytest.raises(ShapeError, match=r"record '8' has where\.city"):
+        TOY.frames(nested)
+
+
+def test_a_record_that_is_not_json_is_refused() -> None:
+    with pytest.raises(ShapeError, match="not valid JSON"):
+        TOY.frames([raw(id="1"), b'{"id": "2", "count": '])
 
 
 def test_an_empty_batch_gives_empty_typed_frames() -> None:
-    frames, parents = TOY.frames_raw([])
+    frames, parents = TOY.frames([])
     assert frames["things"].height == 0
     assert frames["things"].schema["seen_at"] == TIMESTAMP
     assert parents["thing_tags"].len() == 0
