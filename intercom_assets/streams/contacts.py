@@ -203,7 +203,7 @@ def full_memberships(run: Run, batch: Sequence[RawRecord]) -> Full:
         table, contact_id, _ = result.item
         full[table][contact_id] = ids
         run.report.pages += pages
-    run.report.extra["sublists_fetched"] = run.report.extra.get("sublists_fetched", 0) + len(calls)
+    run.tally("sublists_fetched", len(calls))
     return full
 
 

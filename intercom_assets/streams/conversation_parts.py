@@ -7,15 +7,14 @@ newest parts). A loads row commits with its parts, so an interrupted run resumes
 conversations not yet committed. Not window-bound: it follows the `conversations` table.
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from intercom_assets.api import IntercomNotFound, fan_out
+from intercom_assets.api import IntercomClient, IntercomNotFound
 from intercom_assets.warehouse import TableSpec
 
-from .base import StreamContext, StreamReport
+from .children import ChildStream
 from .conversations import SHAPE as CONVERSATIONS
 from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, encode, field
 from .sync import Run, read_columns
@@ -71,55 +70,6 @@ LOADS = Shape(
 """One row per conversation whose parts are loaded (`id` is the conversation id)."""
 
 
-@dataclass(frozen=True)
-class ConversationPartsStream:
-    name: str = "conversation_parts"
-    description: str = "Parts of every conversation whose updated_at moved (500 newest each)"
-    tables = (PARTS, *LOADS.specs())
-    deps: tuple[str, ...] = ("conversations",)
-    windowed: bool = False
-
-    def run(self, ctx: StreamContext) -> StreamReport:
-        wh = ctx.warehouse
-        wh.ensure_tables((CONVERSATIONS.specs()[0], *self.tables))
-        run = Run(ctx, self.name)
-        todo = stale_conversations(run)
-        run.note("conversations_to_load", len(todo))
-        client = ctx.client
-
-        def get(conversation_id: str) -> dict[str, Any] | None:
-            try:
-                return client.get(f"/conversations/{conversation_id}")
-            except IntercomNotFound:
-                return None
-
-        pending: list[dict[str, Any]] = []
-        parts_pending = 0
-        missing = truncated = 0
-        failure: Exception | None = None
-        for result in fan_out(todo, get, max_in_flight=ctx.max_in_flight):
-            if result.error is not None:
-                failure = result.error
-                break
-            conversation = result.value
-            run.report.pages += 1
-            if conversation is None:
-                missing += 1
-                continue
-            pending.append(conversation)
-            parts_pending += len(parts_of(conversation))
-            if parts_pending >= ctx.batch_size or len(pending) >= ctx.batch_size:
-                truncated += write_parts(run, pending)
-                pending, parts_pending = [], 0
-        if pending:
-            truncated += write_parts(run, pending)
-        run.note("conversations_missing", missing)
-        run.note("conversations_truncated", truncated)
-        if failure is not None:
-            raise failure
-        return run.finish()
-
-
 def stale_conversations(run: Run) -> list[str]:
     """Live conversations whose `updated_at` differs from the one their parts were loaded at."""
     conversations = read_columns(run.warehouse, "conversations", ["id", "updated_at"])
@@ -133,14 +83,22 @@ def stale_conversations(run: Run) -> list[str]:
     return stale.sort("id").get_column("id").to_list()
 
 
+def get_conversation(client: IntercomClient, conversation_id: str) -> dict[str, Any] | None:
+    """The conversation with its parts; None when it is gone (404)."""
+    try:
+        return client.get(f"/conversations/{conversation_id}")
+    except IntercomNotFound:
+        return None
+
+
 def parts_of(conversation: dict[str, Any]) -> list[dict[str, Any]]:
     listed = conversation.get("conversation_parts")
     parts = listed.get("conversation_parts") if isinstance(listed, dict) else None
     return parts if isinstance(parts, list) else []
 
 
-def write_parts(run: Run, conversations: list[dict[str, Any]]) -> int:
-    """Replace the parts of these conversations and record their loads; return truncated."""
+def write_parts(run: Run, conversations: list[dict[str, Any]]) -> None:
+    """Replace the parts of these conversations and record their loads, in one transaction."""
     parts: list[dict[str, Any]] = []
     owners: list[str] = []
     loads: list[dict[str, Any]] = []
@@ -174,7 +132,21 @@ def write_parts(run: Run, conversations: list[dict[str, Any]]) -> int:
         {PARTS.name: parts_frame, **load_frames},
         parents={PARTS.name: pl.Series("conversation_id", ids, dtype=pl.String)},
     )
-    return sum(1 for load in loads if load["truncated"])
+    truncated = sum(1 for load in loads if load["truncated"])
+    run.note(
+        "conversations_truncated", run.report.extra.get("conversations_truncated", 0) + truncated
+    )
 
 
-STREAM = ConversationPartsStream()
+STREAM = ChildStream[str, dict[str, Any]](
+    name="conversation_parts",
+    description="Parts of every conversation whose updated_at moved (500 newest each)",
+    parents="conversations",
+    tables=(PARTS, *LOADS.specs()),
+    reads=CONVERSATIONS.specs()[:1],
+    todo=stale_conversations,
+    fetch=get_conversation,
+    write=write_parts,
+    rows=lambda conversation: 1 + len(parts_of(conversation)),
+    deps=("conversations",),
+)

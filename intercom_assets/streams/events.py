@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import polars as pl
 
-from intercom_assets.api import EventsWalk, IntercomNotFound, fan_out
+from intercom_assets.api import EventsWalk, IntercomClient, IntercomNotFound
 
-from .base import StreamContext, StreamReport
+from .children import ChildStream
 from .contacts import SHAPE as CONTACTS
-from .shape import JSON, TIMESTAMP, Shape, encode, field
+from .shape import JSON, TIMESTAMP, Shape, field
 from .sync import Run, read_columns
 
 SHAPE = Shape(
@@ -41,70 +41,30 @@ class Checked:
     """One contact's walk: its events, the cursor to store and the pages read."""
 
     contact_id: str
-    events: list[dict[str, Any]]
+    events: list[bytes]
     since_url: str | None
     pages: int
+    mark: int
+    """The contact's activity mark when it was checked (stored with its cursor)."""
 
 
-@dataclass(frozen=True)
-class EventsStream:
-    name: str = "events"
-    description: str = "Intercom data events per contact, resumed from per-contact cursors"
-    tables = SHAPE.specs()
-    deps: tuple[str, ...] = ("contacts",)
-    windowed: bool = False
-
-    def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables((CONTACTS.specs()[0], *self.tables))
-        run = Run(ctx, self.name)
-        todo = contacts_to_check(run, full=ctx.full)
-        run.note("contacts_checked", len(todo))
-        client = ctx.client
-
-        def walk(item: tuple[str, str | None, int]) -> Checked | None:
-            contact_id, since_url, _ = item
-            if since_url:
-                events = EventsWalk(client, since_url=since_url)
-            else:
-                params = {"type": "user", "intercom_user_id": contact_id}
-                events = EventsWalk(client, params=params)
-            found: list[dict[str, Any]] = []
-            pages = 0
-            try:
-                for page in events:
-                    found.extend(page.items)
-                    pages += 1
-            except IntercomNotFound:
-                return None
-            return Checked(contact_id, found, events.since_url, pages)
-
-        marks = {contact_id: mark for contact_id, _, mark in todo}
-        events: list[dict[str, Any]] = []
-        cursors: list[tuple[str, str]] = []
-        failure: Exception | None = None
-        gone = 0
-        for result in fan_out(todo, walk, max_in_flight=ctx.max_in_flight):
-            if result.error is not None:
-                failure = result.error
-                break
-            checked = result.value
-            if checked is None:
-                gone += 1
-                continue
-            run.report.pages += checked.pages
-            run.report.fetched += len(checked.events)
-            events.extend(checked.events)
-            cursor = {"since": checked.since_url, "mark": marks[checked.contact_id]}
-            cursors.append((checked.contact_id, orjson.dumps(cursor).decode()))
-            if len(events) >= ctx.batch_size or len(cursors) >= ctx.batch_size:
-                write_events(run, events, cursors)
-                events, cursors = [], []
-        if cursors:
-            write_events(run, events, cursors)
-        run.note("contacts_gone", gone)
-        if failure is not None:
-            raise failure
-        return run.finish()
+def walk(client: IntercomClient, todo: tuple[str, str | None, int]) -> Checked | None:
+    """One contact's new events, from its stored `since` URL (all listable ones at first);
+    None when the contact is gone (404)."""
+    contact_id, since_url, mark = todo
+    if since_url:
+        events = EventsWalk(client, since_url=since_url)
+    else:
+        events = EventsWalk(client, params={"type": "user", "intercom_user_id": contact_id})
+    found: list[bytes] = []
+    pages = 0
+    try:
+        for page in events:
+            found.extend(page.raw_items)
+            pages += 1
+    except IntercomNotFound:
+        return None
+    return Checked(contact_id, found, events.since_url, pages, mark)
 
 
 def contacts_to_check(run: Run, *, full: bool) -> list[tuple[str, str | None, int]]:
@@ -146,14 +106,33 @@ def parse_cursor(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"since": text}
 
 
-def write_events(run: Run, events: list[dict[str, Any]], cursors: list[tuple[str, str]]) -> None:
-    """The events and their contacts' cursors, in one transaction."""
-    frames, _ = SHAPE.frames(encode(events))
-    ids, texts = zip(*cursors, strict=True)
-    cursor_frame = pl.DataFrame(
-        {"id": pl.Series(ids, dtype=pl.String), "cursor": pl.Series(texts, dtype=pl.String)}
+def write_events(run: Run, checked: list[Checked]) -> None:
+    """The events of these contacts and their new cursors, in one transaction."""
+    raws = [raw for contact in checked for raw in contact.events]
+    run.report.fetched += len(raws)
+    frames, _ = SHAPE.frames(raws)
+    cursors = pl.DataFrame(
+        {
+            "id": pl.Series([c.contact_id for c in checked], dtype=pl.String),
+            "cursor": pl.Series(
+                [orjson.dumps({"since": c.since_url, "mark": c.mark}).decode() for c in checked],
+                dtype=pl.String,
+            ),
+        }
     )
-    run.write(frames, event_cursors=cursor_frame)
+    run.write(frames, event_cursors=cursors)
 
 
-STREAM = EventsStream()
+STREAM = ChildStream[tuple[str, str | None, int], Checked](
+    name="events",
+    description="Intercom data events per contact, resumed from per-contact cursors",
+    parents="contacts",
+    tables=SHAPE.specs(),
+    reads=CONTACTS.specs()[:1],
+    todo=lambda run: contacts_to_check(run, full=run.ctx.full),
+    fetch=walk,
+    write=write_events,
+    rows=lambda checked: 1 + len(checked.events),
+    pages=lambda checked: checked.pages,
+    deps=("contacts",),
+)

@@ -119,6 +119,10 @@ class Run:
         """Set one stream-specific figure of the report (`extra`)."""
         self.report.extra[key] = value
 
+    def tally(self, key: str, count: int) -> None:
+        """Add `count` to one stream-specific figure of the report (`extra`)."""
+        self.report.extra[key] = self.report.extra.get(key, 0) + count
+
 
 @dataclass(frozen=True)
 class SnapshotStream:

@@ -9,7 +9,7 @@ def test_events_resume_from_cursors(harness: Harness) -> None:
     harness.run("contacts")
     first = harness.run("events")
     truth = harness.sb.truth()
-    assert first.extra["contacts_checked"] == len(truth["contacts"])
+    assert first.extra["contacts_to_fetch"] == len(truth["contacts"])
     assert_matches_truth(harness.warehouse, truth, streams=("events",))
 
     start = harness.now()

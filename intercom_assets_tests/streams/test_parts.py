@@ -49,7 +49,7 @@ def test_interrupted_run_resumes_without_refetching(harness: Harness) -> None:
     harness.sb.reset_request_counts()
     report = harness.run("conversation_parts")
     assert harness.sb.request_counts()["GET /conversations/{id}"] == total - committed
-    assert report.extra["conversations_to_load"] == total - committed
+    assert report.extra["conversations_to_fetch"] == total - committed
     assert_matches_truth(harness.warehouse, harness.sb.truth(), streams=("conversation_parts",))
 
 
