@@ -17,6 +17,7 @@ from . import (
     teams,
 )
 from .base import DEFAULT_BATCH_SIZE, Stream, StreamContext, StreamReport, Window
+from .sync import EmptyListingError
 
 STREAMS: tuple[Stream, ...] = (
     tags.STREAM,
@@ -44,6 +45,7 @@ def get_stream(name: str) -> Stream:
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "STREAMS",
+    "EmptyListingError",
     "Stream",
     "StreamContext",
     "StreamReport",

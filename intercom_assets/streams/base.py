@@ -49,6 +49,8 @@ class StreamContext:
     full: bool = False
     """Full mode: sweep the whole resource (deletes, merges, membership drift)."""
     max_in_flight: int = 8
+    allow_empty_listings: bool = False
+    """Let an empty complete listing soft-delete every stored row (refused otherwise)."""
     batch_size: int = DEFAULT_BATCH_SIZE
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("intercom_assets"))
     progress: Callable[[str, int], None] | None = None

@@ -23,6 +23,12 @@ from .base import StreamContext, StreamReport
 from .shape import RawRecord, Shape
 
 T = TypeVar("T")
+
+
+class EmptyListingError(RuntimeError):
+    """A complete listing came back empty for a table that holds live rows."""
+
+
 State = tuple[str, Mapping[str, Any]]
 
 
@@ -110,7 +116,22 @@ class Run:
         return frames[shape.table].get_column(shape.key)
 
     def soft_delete_missing(self, table: str, seen: pl.Series | Sequence[Any]) -> int:
-        """After a complete snapshot: soft-delete live rows not seen; return how many."""
+        """After a complete listing: soft-delete live rows not seen; return how many.
+
+        An empty listing of a table that holds live rows is refused (`EmptyListingError`)
+        unless the run allows it (`StreamContext.allow_empty_listings`): a transient empty
+        answer must not soft-delete a whole table.
+        """
+        if len(seen) == 0:
+            live = self.warehouse.count_live(table)
+            if live == 0:
+                return 0
+            if not self.ctx.allow_empty_listings:
+                raise EmptyListingError(
+                    f"{self.name}: Intercom listed no {table}, but the warehouse holds {live}"
+                    f" live {table}; refusing to soft-delete them all. If they are really gone,"
+                    " run again with empty listings allowed (INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS)"
+                )
         counts = self.warehouse.soft_delete_missing(table, seen, allow_empty=True)
         self.report.add(WriteResult({table: counts}))
         return counts.deleted

@@ -22,6 +22,7 @@ class Harness:
     warehouse: Warehouse
     workspace: Workspace
     batch_size: int = 25
+    allow_empty_listings: bool = False
     reports: dict[str, StreamReport] = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -44,6 +45,7 @@ class Harness:
             full=full,
             batch_size=self.batch_size,
             max_in_flight=max_in_flight,
+            allow_empty_listings=self.allow_empty_listings,
         )
         report = get_stream(name).run(ctx)
         self.reports[name] = report
