@@ -7,42 +7,18 @@
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import dagster as dg
 
 from intercom_assets.assets import asset_key
 from intercom_assets.resources import IntercomResource, WarehouseResource
-from intercom_assets.streams import STREAMS, Stream
+from intercom_assets.streams import STREAMS, LiveCount, Stream
 from intercom_assets.warehouse import TableSpec, Warehouse
 
 PART_CAP = 500
 """Intercom returns at most the 500 newest parts of a conversation."""
 PART_LOADS = "conversation_part_loads"
 """Per conversation: parts returned, Intercom's true count, `truncated`."""
-
-
-@dataclass(frozen=True)
-class CountProbe:
-    """How to ask Intercom for a resource's `total_count` with one cheap request."""
-
-    stream: str
-    table: str
-    path: str
-    params: dict[str, Any]
-    positive_column: str | None = None
-    """Count only live rows where this column is above zero (what the endpoint counts)."""
-
-
-COUNT_PROBES = (
-    CountProbe("contacts", "contacts", "/contacts", {"per_page": 1}),
-    CountProbe(
-        "companies", "companies", "/companies", {"per_page": 1}, positive_column="user_count"
-    ),
-    CountProbe("conversations", "conversations", "/conversations", {"per_page": 1}),
-)
-"""`GET /companies` counts only companies that have users, so the stored side does too."""
 
 
 def build_checks(streams: Sequence[Stream] = STREAMS) -> list[dg.AssetChecksDefinition]:
@@ -55,8 +31,7 @@ def build_checks(streams: Sequence[Stream] = STREAMS) -> list[dg.AssetChecksDefi
             parent = parent_table(spec, tables)
             if parent is not None:
                 checks.append(parent_check(stream, spec, tables[parent]))
-    names = {s.name for s in streams}
-    checks += [count_check(p) for p in COUNT_PROBES if p.stream in names and p.table in tables]
+    checks += [count_check(s, s.live_count) for s in streams if s.live_count is not None]
     if PART_LOADS in tables:
         checks.append(part_cap_check(tables[PART_LOADS]))
     return checks
@@ -106,19 +81,19 @@ def parent_check(stream: Stream, spec: TableSpec, parent: TableSpec) -> dg.Asset
     )
 
 
-def count_check(probe: CountProbe) -> dg.AssetChecksDefinition:
+def count_check(stream: Stream, count: LiveCount) -> dg.AssetChecksDefinition:
     """`live_count`: live rows stored against Intercom's `total_count` (WARN)."""
 
     @dg.asset_check(
-        asset=asset_key(probe.stream),
+        asset=asset_key(stream.name),
         name="live_count",
-        description=f"live {probe.table} rows equal Intercom's total_count",
+        description=f"live {count.table} rows equal Intercom's total_count",
     )
     def _check(intercom: IntercomResource, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        total = int(intercom.client().get(probe.path, probe.params).get("total_count") or 0)
+        total = count.intercom_total(intercom.client())
         with warehouse.connect() as wh:
-            wh.ensure_tables(_stream_of(probe.table).tables[:1])
-            live = _count_live(wh, probe.table, probe.positive_column)
+            wh.ensure_tables(stream.tables[:1])
+            live = count.stored(wh)
         return dg.AssetCheckResult(
             passed=live == total,
             severity=dg.AssetCheckSeverity.WARN,
@@ -170,10 +145,3 @@ def _warehouse_check(
 
 def _stream_of(table: str) -> Stream:
     return next(s for s in STREAMS if any(t.name == table for t in s.tables))
-
-
-def _count_live(wh: Warehouse, table: str, positive_column: str | None) -> int:
-    if positive_column is None:
-        return wh.count_live(table)
-    values = wh.read_columns(table, [positive_column])[positive_column]
-    return int((values > 0).sum())

@@ -16,7 +16,7 @@ from . import (
     tags,
     teams,
 )
-from .base import DEFAULT_BATCH_SIZE, Stream, StreamContext, StreamReport, Window
+from .base import DEFAULT_BATCH_SIZE, LiveCount, Stream, StreamContext, StreamReport, Window
 from .sync import EmptyListingError
 
 STREAMS: tuple[Stream, ...] = (
@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "STREAMS",
     "EmptyListingError",
+    "LiveCount",
     "Stream",
     "StreamContext",
     "StreamReport",

@@ -79,6 +79,31 @@ class StreamReport:
         return sum(getattr(counts, outcome) for counts in self.tables.values())
 
 
+@dataclass(frozen=True)
+class LiveCount:
+    """How many live records a stream's entity table should hold, asked with one cheap call.
+
+    `GET <path>?per_page=1` answers Intercom's `total_count`; `positive_column` restricts the
+    stored side to rows where that column is above zero, for endpoints that count only such
+    records (`GET /companies` counts companies that have users).
+    """
+
+    table: str
+    path: str
+    positive_column: str | None = None
+
+    def intercom_total(self, client: IntercomClient) -> int:
+        """Intercom's count (one request)."""
+        return int(client.get(self.path, {"per_page": 1}).get("total_count") or 0)
+
+    def stored(self, warehouse: Warehouse) -> int:
+        """The warehouse's count of the same records."""
+        if self.positive_column is None:
+            return warehouse.count_live(self.table)
+        values = warehouse.read_columns(self.table, [self.positive_column])[self.positive_column]
+        return int((values > 0).sum())
+
+
 class Stream(Protocol):
     """One Intercom resource, synced into its tables."""
 
@@ -92,6 +117,8 @@ class Stream(Protocol):
     """Streams that must be loaded first (load order)."""
     windowed: bool
     """True when a run fetches only records changed in its window (search by updated_at)."""
+    live_count: LiveCount | None
+    """How to compare the stored live rows with Intercom's count, where Intercom has one."""
 
     def run(self, ctx: StreamContext) -> StreamReport:
         """Fetches what the run covers and makes the tables match it."""

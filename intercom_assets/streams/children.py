@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 from intercom_assets.api import IntercomClient, fan_out
 from intercom_assets.warehouse import TableSpec
 
-from .base import StreamContext, StreamReport
+from .base import LiveCount, StreamContext, StreamReport
 from .sync import Run
 
 Parent = TypeVar("Parent")
@@ -50,6 +50,7 @@ class ChildStream(Generic[Parent, Fetched]):
     """API pages a fetched parent took."""
     deps: tuple[str, ...] = ()
     windowed: bool = False
+    live_count: LiveCount | None = None
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.ensure_tables((*self.reads, *self.tables))

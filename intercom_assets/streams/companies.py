@@ -14,7 +14,7 @@ import polars as pl
 
 from intercom_assets.api import CompanyScroll
 
-from .base import StreamContext, StreamReport
+from .base import LiveCount, StreamContext, StreamReport
 from .shape import FLOAT, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, field, ids_at
 from .sync import Run, batched
 
@@ -55,6 +55,9 @@ _ID = msgspec.json.Decoder(_Id)
 """Reads a raw record's id only (for the dedupe across scroll restarts)."""
 
 
+LIVE_COUNT = LiveCount("companies", "/companies", positive_column="user_count")
+
+
 @dataclass(frozen=True)
 class CompaniesStream:
     name: str = "companies"
@@ -62,6 +65,7 @@ class CompaniesStream:
     tables = SHAPE.specs()
     deps: tuple[str, ...] = ("tags", "segments", "admins", "teams", "data_attributes")
     windowed: bool = False
+    live_count: LiveCount | None = LIVE_COUNT
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.ensure_tables(self.tables)

@@ -30,7 +30,7 @@ from intercom_assets.api import (
     iter_cursor_pages,
 )
 
-from .base import StreamContext, StreamReport, Window
+from .base import LiveCount, StreamContext, StreamReport, Window
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, encode, field, ids_at
 from .sync import Run
 
@@ -103,6 +103,9 @@ MERGES = Shape(
 Full = dict[str, dict[str, list[Any]]]
 
 
+LIVE_COUNT = LiveCount("contacts", "/contacts")
+
+
 @dataclass(frozen=True)
 class ContactsStream:
     name: str = "contacts"
@@ -110,6 +113,7 @@ class ContactsStream:
     tables = (*SHAPE.specs(), *MERGES.specs())
     deps: tuple[str, ...] = ("companies",)
     windowed: bool = True
+    live_count: LiveCount | None = LIVE_COUNT
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.ensure_tables(self.tables)
@@ -119,8 +123,7 @@ class ContactsStream:
             for batch in run.raw_batches(search.iter_pages()):
                 write_contacts(run, batch)
             run.note("search_scanned", search.scanned)
-        probe = ctx.client.get("/contacts", {"per_page": 1})
-        total, live = probe.get("total_count"), ctx.warehouse.count_live("contacts")
+        total, live = LIVE_COUNT.intercom_total(ctx.client), LIVE_COUNT.stored(ctx.warehouse)
         run.report.pages += 1
         run.note("probe_total_count", total)
         run.note("probe_live_count", live)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from intercom_assets.api import SearchWindow
 
-from .base import StreamContext, StreamReport
+from .base import LiveCount, StreamContext, StreamReport
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
 from .sync import Run
 
@@ -92,6 +92,9 @@ SHAPE = Shape(
 )
 
 
+LIVE_COUNT = LiveCount("conversations", "/conversations")
+
+
 @dataclass(frozen=True)
 class ConversationsStream:
     name: str = "conversations"
@@ -99,6 +102,7 @@ class ConversationsStream:
     tables = SHAPE.specs()
     deps: tuple[str, ...] = ("contacts",)
     windowed: bool = True
+    live_count: LiveCount | None = LIVE_COUNT
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.ensure_tables(self.tables)

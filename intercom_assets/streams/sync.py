@@ -19,7 +19,7 @@ from intercom_assets.api import IntercomClient, Page
 from intercom_assets.warehouse import TableSpec, Warehouse, WriteResult
 from intercom_assets.warehouse.spec import frame_dtype
 
-from .base import StreamContext, StreamReport
+from .base import LiveCount, StreamContext, StreamReport
 from .shape import RawRecord, Shape
 
 T = TypeVar("T")
@@ -158,6 +158,7 @@ class SnapshotStream:
     fetch: Callable[[IntercomClient], Iterable[Page]]
     deps: tuple[str, ...] = ()
     windowed: bool = False
+    live_count: LiveCount | None = None
     tables: tuple[TableSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:
