@@ -247,7 +247,6 @@ class IntercomClient:
         params: Params | None = None,
         json: Any = None,
         route: str | None = None,
-        retry_failures: bool = True,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]: ...
     @overload
@@ -259,7 +258,6 @@ class IntercomClient:
         params: Params | None = None,
         json: Any = None,
         route: str | None = None,
-        retry_failures: bool = True,
         headers: Mapping[str, str] | None = None,
         decode: Callable[[bytes], T],
     ) -> T: ...
@@ -271,15 +269,10 @@ class IntercomClient:
         params: Params | None = None,
         json: Any = None,
         route: str | None = None,
-        retry_failures: bool = True,
         headers: Mapping[str, str] | None = None,
         decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """Send one API request with rate limiting and retries; return the decoded JSON object.
-
-        With `retry_failures=False` only 429s are retried (after waiting for the window to
-        reset); any other failure raises at once (used where a retry could skip data, e.g.
-        a companies scroll page).
 
         With `decode`, a 2xx body is passed to `decode(body)` instead of `orjson.loads` and
         its result is returned as is. A `decode` that raises `ValueError` (msgspec's
@@ -308,8 +301,6 @@ class IntercomClient:
             failure = outcome.failure
             if failure is None:
                 return outcome.data
-            if not outcome.rate_limited and not retry_failures:
-                raise failure
             if attempt >= policy.max_attempts or time.monotonic() >= deadline:
                 failure.attempts = attempt  # type: ignore[attr-defined]
                 raise failure
@@ -387,7 +378,7 @@ class IntercomClient:
         )
         if status not in RETRY_STATUSES:
             raise error
-        return _Outcome(error, rate_limited=rate_limited, window_wait=window_wait)
+        return _Outcome(error, window_wait=window_wait)
 
     @staticmethod
     def _error(what: str, method: str, path: str, status: int | None = None) -> IntercomError:
@@ -414,7 +405,6 @@ class _Outcome:
 
     failure: IntercomError | None
     data: Any = field(default_factory=dict)
-    rate_limited: bool = False
     window_wait: bool = False
 
 

@@ -155,9 +155,7 @@ def test_truncated_page_bodies_are_retried_by_every_iterator(
     assert events == truth["events"][contact_id]
     assert client.snapshot()["retries"] >= 5  # truncated bodies did come, and were retried
     # The scroll never retries in place: a truncated page restarts the walk.
-    scroll = CompanyScroll(
-        client, lock_dir=tmp_path, scroll_exists_poll=0.05, max_restarts=50, restart_delay=0.01
-    )
+    scroll = CompanyScroll(client, lock_dir=tmp_path, scroll_exists_poll=0.05, restart_delay=0.01)
     scrolled = {c["id"]: c for p in scroll for c in p.items}
     assert sorted(scrolled.values(), key=lambda c: c["id"]) == truth["companies"]
 
