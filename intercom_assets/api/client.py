@@ -48,7 +48,7 @@ DECODE_ERRORS = (ValueError, msgspec.DecodeError, msgspec.ValidationError)
 
 
 class BodyNotAnObject(ValueError):
-    """Raised by a `decode=` callable when the JSON body is not an object (retried as today)."""
+    """Raised by a `decode=` callable when the JSON body is not an object (retried)."""
 
 
 class Secret:
@@ -277,7 +277,7 @@ class IntercomClient:
         With `decode`, a 2xx body is passed to `decode(body)` instead of `orjson.loads` and
         its result is returned as is. A `decode` that raises `ValueError` (msgspec's
         `DecodeError` and `ValidationError` are ones) counts as invalid or truncated JSON,
-        `BodyNotAnObject` as a body that is not an object: both are retried like today.
+        `BodyNotAnObject` as a body that is not an object: both are retried.
         Any other exception it raises propagates at once.
         """
         method = method.upper()
@@ -302,7 +302,7 @@ class IntercomClient:
             if failure is None:
                 return outcome.data
             if attempt >= policy.max_attempts or time.monotonic() >= deadline:
-                failure.attempts = attempt  # type: ignore[attr-defined]
+                failure.attempts = attempt
                 raise failure
             # A 429 that spent the window is waited out in the limiter (every thread waits).
             delay = 0.0 if outcome.window_wait else policy.delay(attempt)

@@ -26,6 +26,8 @@ class IntercomError(Exception):
         self.status = status
         self.code = code
         self.request_id = request_id
+        self.attempts = 1
+        """How many times the request was sent before this error was raised."""
 
 
 class IntercomBadRequest(IntercomError):
