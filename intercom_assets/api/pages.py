@@ -15,7 +15,6 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import msgspec
-import orjson
 
 from intercom_assets.api.client import BodyNotAnObject, IntercomClient, Params
 from intercom_assets.api.errors import IntercomProtocolError
@@ -58,7 +57,7 @@ class Page:
     @cached_property
     def items(self) -> list[dict[str, Any]]:
         """The records decoded into dicts (decoded once, on first use)."""
-        return [orjson.loads(raw) for raw in self.raw_items]
+        return [msgspec.json.decode(raw) for raw in self.raw_items]
 
 
 @dataclass(frozen=True, slots=True)
