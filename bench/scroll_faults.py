@@ -105,6 +105,7 @@ def main() -> int:
         bench = Sandbox(size="bench", seed=1)  # 50 a page, the sandbox's default
         truth = bench.truth()["companies"]
         rows += workspace_rows("bench", bench, truth, 50, seeds)
+        del bench  # one bench workspace in memory at a time
         small_pages = Sandbox(size="bench", seed=1, scroll_page_size=4)  # same workspace
         rows += workspace_rows("bench", small_pages, truth, 4, seeds)
     print(
