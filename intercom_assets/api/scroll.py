@@ -229,6 +229,10 @@ _ID = msgspec.json.Decoder(_Id)
 def _unseen(raw: bytes, seen: set[Any]) -> bool:
     """Whether the company in `raw` was not read before (it is then marked as read)."""
     key = _ID.decode(raw).id
+    if key is None:
+        raise IntercomProtocolError(
+            "companies scroll returned a company without an id", method="GET", path=SCROLL_PATH
+        )
     if key in seen:
         return False
     seen.add(key)
