@@ -8,13 +8,18 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
+import orjson
 import pytest
 
 from intercom_assets.api import (
     CompanyScroll,
+    IntercomClient,
     IntercomNotFound,
+    IntercomProtocolError,
     IntercomScrollBusy,
     IntercomServerError,
+    RateLimiter,
     RetryPolicy,
 )
 from intercom_assets.sandbox import FaultConfig, Sandbox
@@ -257,3 +262,29 @@ def test_another_process_holding_the_scroll_lock_blocks_within_the_bound(
         holder.kill()
         holder.wait()
     assert len([c for page in scroll for c in page.items]) == len(company_ids(sb))
+
+
+class DropFirstId(httpx.BaseTransport):
+    """The sandbox's transport; the first company of each scroll page loses its `id`."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.inner = sb.transport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if response.status_code != 200:
+            return response
+        body = orjson.loads(response.read())
+        if body.get("data"):
+            del body["data"][0]["id"]
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(200, headers=headers, content=orjson.dumps(body), request=request)
+
+
+def test_a_company_without_an_id_is_an_error(tmp_path: Path):
+    sb = Sandbox(size="tiny", seed=1, scroll_page_size=4)
+    client = IntercomClient(
+        sb.token, base_url=sb.base_url, transport=DropFirstId(sb), limiter=RateLimiter()
+    )
+    with client, pytest.raises(IntercomProtocolError, match="company without an id"):
+        list(CompanyScroll(client, lock_dir=tmp_path))
