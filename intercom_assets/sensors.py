@@ -25,7 +25,7 @@ import dagster as dg
 import httpx
 
 from intercom_assets.api import IntercomClient, IntercomError, RetryPolicy
-from intercom_assets.api.search import contacts_window_filters
+from intercom_assets.api.search import CONTACT_SEARCH
 from intercom_assets.assets import asset_key
 from intercom_assets.resources import IntercomResource
 from intercom_assets.settings import env
@@ -139,7 +139,7 @@ def probe_newest(
         query: dict[str, Any] = {"field": "updated_at", "operator": ">", "value": 0}
     elif resource == "contacts":
         start = datetime.fromtimestamp(since, UTC)
-        lower, _upper = contacts_window_filters(
+        lower, _upper = CONTACT_SEARCH.window_filters(
             start, start + timedelta(seconds=1), workspace_timezone=timezone
         )
         query = lower

@@ -23,6 +23,7 @@ from intercom_assets.api.errors import (
     IntercomScrollExists,
     IntercomServerError,
     IntercomTransportError,
+    IntercomWindowFieldError,
 )
 from intercom_assets.api.fanout import FanOutResult, fan_out, get_many
 from intercom_assets.api.pages import (
@@ -35,12 +36,15 @@ from intercom_assets.api.pages import (
 from intercom_assets.api.ratelimit import RateLimiter, limiter_for
 from intercom_assets.api.scroll import CompanyScroll, IntercomScrollBusy
 from intercom_assets.api.search import (
+    CONTACT_SEARCH,
+    CONVERSATION_SEARCH,
+    SearchSemantics,
     SearchWindow,
-    contacts_window_filters,
-    conversations_window_filters,
 )
 
 __all__ = [
+    "CONTACT_SEARCH",
+    "CONVERSATION_SEARCH",
     "DEFAULT_API_VERSION",
     "DEFAULT_TIMEOUT",
     "REGION_BASE_URLS",
@@ -63,13 +67,13 @@ __all__ = [
     "IntercomScrollExists",
     "IntercomServerError",
     "IntercomTransportError",
+    "IntercomWindowFieldError",
     "Page",
     "RateLimiter",
     "RetryPolicy",
+    "SearchSemantics",
     "SearchWindow",
     "Workspace",
-    "contacts_window_filters",
-    "conversations_window_filters",
     "fan_out",
     "get_many",
     "iter_cursor_pages",

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
-import orjson
 
 from intercom_assets.api.config import (
     DEFAULT_API_VERSION,
@@ -43,12 +42,17 @@ USER_AGENT = f"intercom-assets/{_project_version()}"
 Params = Mapping[str, str | int | float | bool | None]
 T = TypeVar("T")
 
-DECODE_ERRORS = (ValueError, msgspec.DecodeError, msgspec.ValidationError)
-"""What a `decode=` callable may raise for a body it cannot read (retried like invalid JSON)."""
-
 
 class BodyNotAnObject(ValueError):
-    """Raised by a `decode=` callable when the JSON body is not an object (retried as today)."""
+    """Raised by a `decode=` callable when the JSON body is not an object (retried)."""
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The default `decode=`: the body as a dict; any other JSON raises `BodyNotAnObject`."""
+    data = msgspec.json.decode(body)
+    if not isinstance(data, dict):
+        raise BodyNotAnObject(f"expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 class Secret:
@@ -247,7 +251,6 @@ class IntercomClient:
         params: Params | None = None,
         json: Any = None,
         route: str | None = None,
-        retry_failures: bool = True,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]: ...
     @overload
@@ -259,7 +262,6 @@ class IntercomClient:
         params: Params | None = None,
         json: Any = None,
         route: str | None = None,
-        retry_failures: bool = True,
         headers: Mapping[str, str] | None = None,
         decode: Callable[[bytes], T],
     ) -> T: ...
@@ -271,20 +273,15 @@ class IntercomClient:
         params: Params | None = None,
         json: Any = None,
         route: str | None = None,
-        retry_failures: bool = True,
         headers: Mapping[str, str] | None = None,
         decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """Send one API request with rate limiting and retries; return the decoded JSON object.
 
-        With `retry_failures=False` only 429s are retried (after waiting for the window to
-        reset); any other failure raises at once (used where a retry could skip data, e.g.
-        a companies scroll page).
-
-        With `decode`, a 2xx body is passed to `decode(body)` instead of `orjson.loads` and
+        With `decode`, a 2xx body is passed to `decode(body)` instead of `json_object` and
         its result is returned as is. A `decode` that raises `ValueError` (msgspec's
         `DecodeError` and `ValidationError` are ones) counts as invalid or truncated JSON,
-        `BodyNotAnObject` as a body that is not an object: both are retried like today.
+        `BodyNotAnObject` as a body that is not an object: both are retried.
         Any other exception it raises propagates at once.
         """
         method = method.upper()
@@ -292,7 +289,7 @@ class IntercomClient:
         path_only = urlsplit(url).path or "/"
         route = route or route_template(method, url)
         clean_params = {k: _param(v) for k, v in (params or {}).items() if v is not None}
-        content = orjson.dumps(json) if json is not None else None
+        content = msgspec.json.encode(json) if json is not None else None
         send_headers = dict(headers or {})
         if content is not None:
             send_headers["Content-Type"] = "application/json"
@@ -308,10 +305,8 @@ class IntercomClient:
             failure = outcome.failure
             if failure is None:
                 return outcome.data
-            if not outcome.rate_limited and not retry_failures:
-                raise failure
             if attempt >= policy.max_attempts or time.monotonic() >= deadline:
-                failure.attempts = attempt  # type: ignore[attr-defined]
+                failure.attempts = attempt
                 raise failure
             # A 429 that spent the window is waited out in the limiter (every thread waits).
             delay = 0.0 if outcome.window_wait else policy.delay(attempt)
@@ -359,22 +354,12 @@ class IntercomClient:
         if 200 <= status < 300:
             if not body.strip():
                 return _Outcome(self._error("empty body", method, path, status))
-            if decode is not None:
-                try:
-                    return _Outcome(None, data=decode(body))
-                except BodyNotAnObject:
-                    what = "JSON body is not an object"
-                    return _Outcome(self._error(what, method, path, status))
-                except DECODE_ERRORS:
-                    what = "invalid or truncated JSON"
-                    return _Outcome(self._error(what, method, path, status))
             try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                return _Outcome(self._error("invalid or truncated JSON", method, path, status))
-            if not isinstance(data, dict):
+                return _Outcome(None, data=(decode or json_object)(body))
+            except BodyNotAnObject:
                 return _Outcome(self._error("JSON body is not an object", method, path, status))
-            return _Outcome(None, data=data)
+            except ValueError:  # msgspec's DecodeError and ValidationError are ValueErrors
+                return _Outcome(self._error("invalid or truncated JSON", method, path, status))
         if rate_limited:
             self.counters.rate_limited()
         error = error_for_status(
@@ -387,7 +372,7 @@ class IntercomClient:
         )
         if status not in RETRY_STATUSES:
             raise error
-        return _Outcome(error, rate_limited=rate_limited, window_wait=window_wait)
+        return _Outcome(error, window_wait=window_wait)
 
     @staticmethod
     def _error(what: str, method: str, path: str, status: int | None = None) -> IntercomError:
@@ -414,7 +399,6 @@ class _Outcome:
 
     failure: IntercomError | None
     data: Any = field(default_factory=dict)
-    rate_limited: bool = False
     window_wait: bool = False
 
 
@@ -431,8 +415,8 @@ def _param(value: str | int | float | bool) -> str:
 
 def _loads_or_none(body: bytes) -> Any:
     try:
-        return orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
+        return msgspec.json.decode(body) if body else None
+    except msgspec.DecodeError:
         return None
 
 

@@ -26,6 +26,8 @@ class IntercomError(Exception):
         self.status = status
         self.code = code
         self.request_id = request_id
+        self.attempts = 1
+        """How many times the request was sent before this error was raised."""
 
 
 class IntercomBadRequest(IntercomError):
@@ -72,6 +74,21 @@ class IntercomTransportError(IntercomError):
 
 class IntercomProtocolError(IntercomError):
     """The response does not have the shape the client needs (e.g. a cursor that never moves)."""
+
+
+class IntercomWindowFieldError(IntercomProtocolError):
+    """A search returned a record whose window field is missing or not a number."""
+
+    def __init__(self, path: str, record_name: str, record_id: Any, field: str, value: Any) -> None:
+        super().__init__(
+            f"POST {path} returned {record_name} {record_id} without a numeric {field}"
+            f" (got {value!r}): cannot place it in a window",
+            method="POST",
+            path=path,
+        )
+        self.record_id = record_id
+        self.field = field
+        self.value = value
 
 
 _BY_STATUS: dict[int, type[IntercomError]] = {

@@ -15,7 +15,6 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import msgspec
-import orjson
 
 from intercom_assets.api.client import BodyNotAnObject, IntercomClient, Params
 from intercom_assets.api.errors import IntercomProtocolError
@@ -58,7 +57,7 @@ class Page:
     @cached_property
     def items(self) -> list[dict[str, Any]]:
         """The records decoded into dicts (decoded once, on first use)."""
-        return [orjson.loads(raw) for raw in self.raw_items]
+        return [msgspec.json.decode(raw) for raw in self.raw_items]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,94 +82,56 @@ class PageBody:
         )
 
 
-_SPLIT = msgspec.json.Decoder(list[msgspec.Raw])
-_NO_RAW = msgspec.Raw()
-_LIST = list[msgspec.Raw] | None | msgspec.UnsetType
-
-
-def _envelope(name: str, keys: tuple[str, ...], kind: Any, default: Any) -> Any:
-    """A struct of the envelope keys plus one `kind` field per record key (`i_<key>`)."""
-    fields = [(key, Any, None) for key in ENVELOPE_KEYS]
-    fields += [(f"i_{key}", kind, default) for key in keys]
-    return msgspec.defstruct(name, fields, rename={f"i_{key}": key for key in keys})
+AnyJson = list[msgspec.Raw] | dict[str, Any] | str | int | float | bool | None
+"""Any JSON value; an array is split into one `msgspec.Raw` slice per element, undecoded."""
 
 
 @lru_cache(maxsize=64)
 def page_decoder(items_key: str | None, *, if_present: bool = False) -> Callable[[bytes], PageBody]:
     """A `decode=` callable for `IntercomClient` that reads a page without decoding records.
 
-    With `items_key`, the records are the list under it (anything else there raises
-    `IntercomProtocolError`); with None, under the first of `ITEM_KEYS` that holds a list
-    (none: no records). With `if_present=True`, `items_key` is used only when the body has
-    that key, else the records are looked up as with None (the `/events` walk).
-    A body that is not a JSON object raises `BodyNotAnObject`; invalid JSON raises
-    msgspec's `DecodeError`: the client retries both.
+    The records are the array under `items_key`; anything else there raises
+    `IntercomProtocolError`. With `items_key=None`, or with `if_present=True` and no
+    `items_key` in the body (the `/events` walk), they are the first array found under
+    `ITEM_KEYS`, or none. A body that is not a JSON object raises `BodyNotAnObject`;
+    invalid JSON raises msgspec's `DecodeError`: the client retries both.
 
-    One pass splits the record lists into `msgspec.Raw` slices; only when a record key holds
-    something else than a list or null is the body read again, with every key as `Raw`.
+    One decode reads the envelope and splits every array under a record key into one
+    `msgspec.Raw` slice of the body per record; no record is decoded.
     """
     if items_key in ENVELOPE_KEYS:
         raise ValueError(f"{items_key!r} is an envelope key, not a record list")
-    others = tuple(key for key in ITEM_KEYS if key != items_key)
-    if items_key is None:
-        keys, strict = others, None
-    elif if_present:
-        keys, strict = (items_key, *others), f"i_{items_key}"
-    else:
-        keys, strict = (items_key,), f"i_{items_key}"
-    attrs = [f"i_{key}" for key in keys]
-    fast = msgspec.json.Decoder(_envelope("ListsEnvelope", keys, _LIST, msgspec.UNSET))
-    lenient = msgspec.json.Decoder(_envelope("RawEnvelope", keys, msgspec.Raw, _NO_RAW))
+    strict = items_key is not None and not if_present
+    keys = [k for k in dict.fromkeys((items_key, *ITEM_KEYS)) if k is not None]
+    if strict:
+        keys = keys[:1]
+    names = [f"r{i}" for i in range(len(keys))]  # record keys need not be identifiers
+    envelope = msgspec.defstruct(
+        "PageEnvelope",
+        [(key, Any, None) for key in ENVELOPE_KEYS]
+        + [(name, AnyJson, msgspec.UNSET) for name in names],
+        rename=dict(zip(names, keys, strict=True)),
+    )
+    decoder = msgspec.json.Decoder(envelope)
     missing = f"response has no list under {items_key!r}"
-
-    def from_lists(body: bytes) -> PageBody:
-        env = fast.decode(body)
-        if strict is not None:
-            value = getattr(env, strict)
-            if value is not msgspec.UNSET or not if_present:
-                if not isinstance(value, list):
-                    raise IntercomProtocolError(missing)
-                return _body(env, value)
-        for attr in attrs:
-            value = getattr(env, attr)
-            if isinstance(value, list):
-                return _body(env, value)
-        return _body(env, [])
-
-    def from_raws(body: bytes) -> PageBody:
-        try:
-            env = lenient.decode(body)
-        except msgspec.ValidationError as exc:  # every field takes any value: not an object
-            raise BodyNotAnObject(str(exc)) from exc
-        if strict is not None:
-            raw = getattr(env, strict)
-            if len(raw) > 0 or not if_present:
-                if not _is_array(raw):
-                    raise IntercomProtocolError(missing)
-                return _body(env, _SPLIT.decode(raw))
-        for attr in attrs:
-            raw = getattr(env, attr)
-            if _is_array(raw):
-                return _body(env, _SPLIT.decode(raw))
-        return _body(env, [])
 
     def decode(body: bytes) -> PageBody:
         try:
-            return from_lists(body)
-        except msgspec.ValidationError:  # a record key holds a scalar or an object
-            return from_raws(body)
+            env = decoder.decode(body)
+        except msgspec.ValidationError as exc:  # every field takes any JSON: not an object
+            raise BodyNotAnObject(str(exc)) from exc
+        values = [getattr(env, name) for name in names]
+        if items_key is not None and (strict or values[0] is not msgspec.UNSET):
+            if not isinstance(values[0], list):
+                raise IntercomProtocolError(missing)
+            raws = values[0]
+        else:
+            raws = next((value for value in values if isinstance(value, list)), [])
+        return PageBody(
+            env.type, env.pages, env.total_count, env.scroll_param, [bytes(r) for r in raws]
+        )
 
     return decode
-
-
-def _is_array(raw: msgspec.Raw) -> bool:
-    return len(raw) > 0 and memoryview(raw)[:1] == b"["  # a Raw value starts at its first byte
-
-
-def _body(env: Any, raws: list[msgspec.Raw]) -> PageBody:
-    return PageBody(
-        env.type, env.pages, env.total_count, env.scroll_param, [bytes(r) for r in raws]
-    )
 
 
 def iter_cursor_pages(

@@ -22,6 +22,7 @@ import orjson
 import polars as pl
 
 from intercom_assets.api import (
+    CONTACT_SEARCH,
     IntercomClient,
     IntercomGone,
     IntercomNotFound,
@@ -135,7 +136,7 @@ class ContactsStream:
 def search_window(client: IntercomClient, window: Window, timezone: str | None) -> SearchWindow:
     """The contacts updated in the window (whole days asked, exact seconds kept)."""
     start = window.start or EPOCH
-    return SearchWindow(client, "contacts", start, window.end, workspace_timezone=timezone)
+    return SearchWindow(client, CONTACT_SEARCH, start, window.end, workspace_timezone=timezone)
 
 
 def write_contacts(run: Run, batch: Sequence[RawRecord]) -> pl.Series:

@@ -8,7 +8,7 @@ Parts are another stream (`conversation_parts`), as search returns no parts.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from intercom_assets.api import SearchWindow
+from intercom_assets.api import CONVERSATION_SEARCH, SearchWindow
 
 from .base import LiveCount, StreamContext, StreamReport
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
@@ -108,7 +108,7 @@ class ConversationsStream:
         ctx.warehouse.ensure_tables(self.tables)
         run = Run(ctx, self.name)
         window = ctx.window
-        search = SearchWindow(ctx.client, "conversations", window.start or EPOCH, window.end)
+        search = SearchWindow(ctx.client, CONVERSATION_SEARCH, window.start or EPOCH, window.end)
         for batch in run.raw_batches(search.iter_pages()):
             run.write_records(SHAPE, batch)
         run.note("search_scanned", search.scanned)

@@ -1,14 +1,27 @@
-"""The companies scroll: restarts, one scroll per workspace, the end and the 404 after it."""
+"""The companies scroll: each company once under faults, passes that fill gaps, one scroll per
+workspace, the end and the 404 after it."""
 
 import logging
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+import httpx
+import orjson
 import pytest
 
-from intercom_assets.api import CompanyScroll, IntercomNotFound, IntercomScrollBusy
+from intercom_assets.api import (
+    CompanyScroll,
+    IntercomClient,
+    IntercomNotFound,
+    IntercomProtocolError,
+    IntercomScrollBusy,
+    IntercomServerError,
+    RateLimiter,
+    RetryPolicy,
+)
 from intercom_assets.sandbox import FaultConfig, Sandbox
 from intercom_assets_tests.api.conftest import MakeClient
 
@@ -23,6 +36,13 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture(scope="module")
+def demo_workspace() -> tuple[Sandbox, list[dict]]:
+    """The demo workspace (150 companies) scrolled 4 companies a page, and its companies."""
+    sb = Sandbox(size="demo", seed=1, scroll_page_size=4)
+    return sb, sb.truth()["companies"]
 
 
 def company_ids(sb: Sandbox) -> list[str]:
@@ -46,7 +66,9 @@ def test_scroll_walks_every_company_and_stops_on_the_empty_page(
     assert scroll.restarts == 0
 
 
-def test_scroll_restarts_from_the_beginning_after_a_500(make_client: MakeClient, tmp_path: Path):
+def test_a_500_that_closes_the_scroll_starts_a_pass_that_fills_only_the_gap(
+    make_client: MakeClient, tmp_path: Path
+):
     sb = Sandbox(size="tiny", seed=1, scroll_page_size=4)
     sb.set_faults(FaultConfig(scroll_500_after_pages=2))
     client = make_client(sb)
@@ -54,10 +76,71 @@ def test_scroll_restarts_from_the_beginning_after_a_500(make_client: MakeClient,
     pages = list(scroll)
     seen = [c["id"] for page in pages for c in page.items]
     assert scroll.restarts == 1 and client.snapshot()["scroll_restarts"] == 1
-    # The first two pages come twice (consumers dedupe by id); nothing is lost.
-    assert sorted(set(seen)) == company_ids(sb)
-    assert len(seen) == len(company_ids(sb)) + 8
+    # Each company once: the new pass skips the two pages read before the 500.
+    assert seen == sorted(set(seen)) == company_ids(sb)
+    assert scroll.pages_skipped == 2
     assert [p.restarts for p in pages] == [0, 0] + [1] * (len(pages) - 2)
+    assert [p.number for p in pages] == list(range(1, len(pages) + 1))
+    # Two pages, the 500, its retry (404: the scroll is closed), then a whole pass.
+    assert sb.request_counts()[ROUTE] == 2 + 1 + 1 + len(pages) + 1
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [FaultConfig(seed=seed, reset_rate=0.05) for seed in (1, 2, 3)]
+    + [FaultConfig(seed=seed, error_rate=0.1) for seed in (1, 2, 3)],
+    ids=lambda f: f"reset{f.reset_rate}-error{f.error_rate}-seed{f.seed}",
+)
+def test_the_demo_scroll_completes_under_faults_reading_each_company_once(
+    demo_workspace: tuple[Sandbox, list[dict]],
+    faults: FaultConfig,
+    make_client: MakeClient,
+    tmp_path: Path,
+):
+    """150 companies, 4 a page: 38 pages and the empty one; a clean pass is rare under these
+    faults (0.95 ** 39 = 14 %, 0.9 ** 39 = 2 %), yet one walk finishes at about its cost."""
+    sb, truth = demo_workspace
+    sb.set_faults(faults)
+    try:
+        client = make_client(sb)
+        scroll = CompanyScroll(client, lock_dir=tmp_path, restart_delay=0.01)
+        companies = [c for page in scroll for c in page.items]
+    finally:
+        sb.set_faults(FaultConfig())
+    assert sorted(companies, key=lambda c: c["id"]) == truth
+    assert len({c["id"] for c in companies}) == len(companies)
+    counters = client.snapshot()
+    clean = -(-len(truth) // 4) + 1
+    assert clean == 39
+    assert clean < counters["requests_by_route"][ROUTE] <= clean * 1.5
+    assert counters["retries"] > 0 and scroll.restarts == 0
+
+
+def test_lost_pages_are_filled_by_another_pass(make_client: MakeClient, tmp_path: Path):
+    """A truncated answer is a page the scroll moved past: the count comes short, a new pass
+    reads the missing companies and skips the pages already read."""
+    sb = Sandbox(size="tiny", seed=3, scroll_page_size=2)
+    sb.set_faults(FaultConfig(seed=4, truncate_rate=0.2))
+    client = make_client(sb)
+    scroll = CompanyScroll(client, lock_dir=tmp_path, restart_delay=0.01)
+    seen = [c["id"] for page in scroll for c in page.items]
+    assert sorted(seen) == company_ids(sb) and len(seen) == len(set(seen))
+    assert scroll.restarts >= 1 and scroll.pages_skipped >= 1
+
+
+def test_a_scroll_that_never_progresses_gives_up_after_its_budget(
+    make_client: MakeClient, tmp_path: Path
+):
+    sb = Sandbox(size="tiny", seed=1, scroll_page_size=4)
+    sb.set_faults(FaultConfig(error_rate_by_route={ROUTE: 1.0}))
+    client = make_client(sb, retry=RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.01))
+    scroll = CompanyScroll(client, lock_dir=tmp_path, restart_delay=0.01, max_stalled_restarts=2)
+    started = time.monotonic()
+    with pytest.raises(IntercomServerError, match="GET /companies/scroll"):
+        list(scroll)
+    assert scroll.restarts == 2 and sb.request_counts()[ROUTE] == 3 * 2
+    # Backoff doubles per stalled pass: 0.02 s then 0.04 s at most (half of it at least).
+    assert time.monotonic() - started >= 0.5 * (0.02 + 0.04)
 
 
 def test_scroll_tolerates_the_404_after_the_end(
@@ -87,8 +170,8 @@ def test_scroll_expired_midway_restarts(make_client: MakeClient, tmp_path: Path)
         seen.extend(c["id"] for c in page.items)
         if page.number == 1 and page.restarts == 0:
             clock.now += 10  # too slow between pages: the scroll expired, not finished
-    assert scroll.restarts == 1
-    assert sorted(set(seen)) == company_ids(sb)
+    assert scroll.restarts == 1 and scroll.pages_skipped == 1
+    assert sorted(seen) == company_ids(sb)
 
 
 def test_a_finished_scroll_param_is_a_typed_404(make_client: MakeClient):
@@ -179,3 +262,29 @@ def test_another_process_holding_the_scroll_lock_blocks_within_the_bound(
         holder.kill()
         holder.wait()
     assert len([c for page in scroll for c in page.items]) == len(company_ids(sb))
+
+
+class DropFirstId(httpx.BaseTransport):
+    """The sandbox's transport; the first company of each scroll page loses its `id`."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.inner = sb.transport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if response.status_code != 200:
+            return response
+        body = orjson.loads(response.read())
+        if body.get("data"):
+            del body["data"][0]["id"]
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(200, headers=headers, content=orjson.dumps(body), request=request)
+
+
+def test_a_company_without_an_id_is_an_error(tmp_path: Path):
+    sb = Sandbox(size="tiny", seed=1, scroll_page_size=4)
+    client = IntercomClient(
+        sb.token, base_url=sb.base_url, transport=DropFirstId(sb), limiter=RateLimiter()
+    )
+    with client, pytest.raises(IntercomProtocolError, match="company without an id"):
+        list(CompanyScroll(client, lock_dir=tmp_path))

@@ -4,9 +4,20 @@ of a non-UTC workspace, including records the search index had not caught up wit
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
+import orjson
 import pytest
 
-from intercom_assets.api import SearchWindow, contacts_window_filters
+from intercom_assets.api import (
+    CONTACT_SEARCH,
+    CONVERSATION_SEARCH,
+    IntercomClient,
+    IntercomProtocolError,
+    IntercomWindowFieldError,
+    RateLimiter,
+    SearchSemantics,
+    SearchWindow,
+)
 from intercom_assets.sandbox import Sandbox
 from intercom_assets_tests.api.conftest import MakeClient, quiet_churn
 
@@ -53,7 +64,7 @@ def test_contact_windows_around_midnight_with_index_lag(
     night = (midnight, midnight + timedelta(hours=6))
 
     def run(start: datetime, end: datetime, **kwargs: object) -> list[str]:
-        window = SearchWindow(client, "contacts", start, end, workspace_timezone=tz, **kwargs)
+        window = SearchWindow(client, CONTACT_SEARCH, start, end, workspace_timezone=tz, **kwargs)
         found = [r["id"] for r in window]
         assert window.pages >= 1 and window.kept == len(found) <= window.scanned
         return sorted(found)
@@ -66,18 +77,12 @@ def test_contact_windows_around_midnight_with_index_lag(
     sb.advance(seconds=2 * LAG, churn=quiet_churn())
     assert run(*evening) == inside(contacts, *evening)
     assert run(*night) == inside(contacts, *night)
-    assert (
-        set(last_second) <= set(run(*evening))
-        and not set(first_second) & set(run(*night[:1], midnight + timedelta(seconds=1)))[:0]
-        if False
-        else True
-    )
     assert run(midnight - timedelta(seconds=1), midnight) == last_second
     assert run(midnight, midnight + timedelta(seconds=1)) == first_second
     # A window spelled in another zone, or with the workspace zone unknown, is widened: same rows.
     utc_evening = tuple(t.astimezone(UTC) for t in evening)
     assert run(*utc_evening, caller_timezone="UTC") == inside(contacts, *evening)
-    unknown = SearchWindow(client, "contacts", *evening)
+    unknown = SearchWindow(client, CONTACT_SEARCH, *evening)
     assert sorted(r["id"] for r in unknown) == inside(contacts, *evening)
 
 
@@ -92,7 +97,7 @@ def test_a_mid_day_window_keeps_exact_seconds(
         (midnight - timedelta(hours=6), midnight + timedelta(minutes=1)),
         (midnight - timedelta(days=5, hours=3), midnight - timedelta(days=1, hours=7)),
     ]:
-        window = SearchWindow(client, "contacts", start, end, workspace_timezone=NEW_YORK)
+        window = SearchWindow(client, CONTACT_SEARCH, start, end, workspace_timezone=NEW_YORK)
         assert sorted(r["id"] for r in window) == inside(contacts, start, end)
     assert inside(contacts, midnight - timedelta(days=5, hours=3), midnight - timedelta(days=1))
 
@@ -100,7 +105,7 @@ def test_a_mid_day_window_keeps_exact_seconds(
 def test_contact_filters_cover_whole_local_days():
     start = datetime(2026, 1, 2, 18, 30, tzinfo=NEW_YORK)
     end = datetime(2026, 1, 3, 0, 0, tzinfo=NEW_YORK)
-    after, before = contacts_window_filters(
+    after, before = CONTACT_SEARCH.window_filters(
         start, end, workspace_timezone="America/New_York", caller_timezone="America/New_York"
     )
     assert after["operator"] == ">" and before["operator"] == "<"
@@ -108,7 +113,7 @@ def test_contact_filters_cover_whole_local_days():
     # matches until the end of Jan 2, the day of the window's last second.
     assert datetime.fromtimestamp(after["value"], NEW_YORK).date().isoformat() == "2026-01-01"
     assert datetime.fromtimestamp(before["value"], NEW_YORK).date().isoformat() == "2026-01-03"
-    wide_after, wide_before = contacts_window_filters(start, end, workspace_timezone=None)
+    wide_after, wide_before = CONTACT_SEARCH.window_filters(start, end, workspace_timezone=None)
     assert wide_after["value"] < after["value"] and wide_before["value"] > before["value"]
 
 
@@ -122,7 +127,7 @@ def test_conversation_windows_are_exact_to_the_second(make_client: MakeClient):
     client = make_client(sb)
     start = datetime.fromtimestamp(t, UTC)
     for lo, hi in [(start, start + timedelta(seconds=1)), (start - timedelta(seconds=1), start)]:
-        window = SearchWindow(client, "conversations", lo, hi)
+        window = SearchWindow(client, CONVERSATION_SEARCH, lo, hi)
         found = sorted(r["id"] for r in window)
         assert found == inside(conversations, lo, hi) and found
         assert window.scanned == len(found)  # the server already filtered to the second
@@ -130,4 +135,86 @@ def test_conversation_windows_are_exact_to_the_second(make_client: MakeClient):
 
 def test_windows_need_aware_datetimes(sandbox: Sandbox, make_client: MakeClient):
     with pytest.raises(ValueError, match="timezone-aware"):
-        SearchWindow(make_client(sandbox), "contacts", datetime(2026, 1, 1), datetime(2026, 1, 2))
+        SearchWindow(
+            make_client(sandbox), CONTACT_SEARCH, datetime(2026, 1, 1), datetime(2026, 1, 2)
+        )
+
+
+class AlterFirstSearchRecord(httpx.BaseTransport):
+    """The sandbox's own transport; the first record of each search page gets `field` replaced
+    by `value` (or removed, for `REMOVE`) on its way to the client."""
+
+    REMOVE = object()
+
+    def __init__(self, sb: Sandbox, field: str, value: object = REMOVE) -> None:
+        self.inner = sb.transport()
+        self.field, self.value = field, value
+        self.altered: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not request.url.path.endswith("/search") or response.status_code != 200:
+            return response
+        body = orjson.loads(response.read())
+        records = body.get("data") or body.get("conversations")
+        if records:
+            if self.value is self.REMOVE:
+                del records[0][self.field]
+            else:
+                records[0][self.field] = self.value
+            self.altered.append(records[0]["id"])
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(200, headers=headers, content=orjson.dumps(body), request=request)
+
+
+@pytest.mark.parametrize(
+    ("search", "value", "shown"),
+    [
+        (CONTACT_SEARCH, AlterFirstSearchRecord.REMOVE, "None"),
+        (CONTACT_SEARCH, None, "None"),
+        (CONVERSATION_SEARCH, "2026-01-01", "'2026-01-01'"),
+        (CONVERSATION_SEARCH, True, "True"),
+    ],
+)
+def test_a_record_without_a_numeric_window_field_is_an_error(
+    sandbox: Sandbox, search: SearchSemantics, value: object, shown: str
+):
+    transport = AlterFirstSearchRecord(sandbox, "updated_at", value)
+    client = IntercomClient(
+        sandbox.token, base_url=sandbox.base_url, transport=transport, limiter=RateLimiter()
+    )
+    start = datetime.fromtimestamp(0, UTC)
+    with client, pytest.raises(IntercomWindowFieldError) as info:
+        list(SearchWindow(client, search, start, datetime.fromtimestamp(sandbox.now, UTC)))
+    name = search.record_name
+    assert str(info.value) == (
+        f"POST {search.path} returned {name} {transport.altered[0]} without a numeric"
+        f" updated_at (got {shown}): cannot place it in a window"
+    )
+    assert info.value.record_id == transport.altered[0] and info.value.field == "updated_at"
+    assert isinstance(info.value, IntercomProtocolError)
+    assert client.snapshot()["requests"] == 1  # raised on the first page, not retried
+
+
+def test_a_new_search_is_one_more_value(sandbox: Sandbox, make_client: MakeClient):
+    """Windows on `created_at`, day-granular for contacts and exact for conversations."""
+    client = make_client(sandbox)
+    tz = client.me().timezone
+    searches = {
+        "contacts": SearchSemantics("/contacts/search", "day", field="created_at"),
+        "conversations": SearchSemantics("/conversations/search", "second", field="created_at"),
+    }
+    for resource, search in searches.items():
+        records = sandbox.truth()[resource]
+        stamps = sorted(r["created_at"] for r in records)
+        lo, hi = (datetime.fromtimestamp(stamps[len(stamps) * k // 4], UTC) for k in (1, 3))
+        window = SearchWindow(client, search, lo, hi, workspace_timezone=tz, per_page=20)
+        expected = [r["id"] for r in records if lo.timestamp() <= r["created_at"] < hi.timestamp()]
+        assert sorted(r["id"] for r in window) == sorted(expected) and expected
+        assert {f["field"] for f in window.query["value"]} == {"created_at"}
+
+
+def test_semantics_are_checked():
+    with pytest.raises(ValueError, match="granularity"):
+        SearchSemantics("/tickets/search", "minute")  # type: ignore[arg-type]
+    assert SearchSemantics("/tickets/search", "second").record_name == "ticket"
