@@ -19,17 +19,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import dagster as dg
 import httpx
 
-from intercom_assets.api import IntercomClient, IntercomError, RetryPolicy
-from intercom_assets.api.search import CONTACT_SEARCH
+from intercom_assets.api import IntercomError, RetryPolicy
 from intercom_assets.assets import asset_key
 from intercom_assets.resources import IntercomResource
 from intercom_assets.settings import env
-from intercom_assets.streams import STREAMS, Stream
+from intercom_assets.streams import STREAMS, SearchStream, Stream
 
 CHANGE_SENSOR = "intercom_change_sensor"
 FRESHNESS_ALERT_SENSOR = "intercom_freshness_alert_sensor"
@@ -124,38 +122,6 @@ class Probe:
     error: str | None = None
 
 
-def probe_newest(
-    client: IntercomClient, resource: str, since: int | None, timezone: str
-) -> int | None:
-    """The newest `updated_at` among records updated since `since` (all records when None).
-
-    One search call: `per_page=1`, sorted by `updated_at` descending. Contact search matches
-    whole days in the workspace time zone, so it asks from the start of the day before
-    `since`'s day (one spare day in case `timezone` is not quite the workspace's; the answer is
-    one record either way) and the caller compares the answer with `since`; conversation
-    search is exact to the second.
-    """
-    if since is None:
-        query: dict[str, Any] = {"field": "updated_at", "operator": ">", "value": 0}
-    elif resource == "contacts":
-        start = datetime.fromtimestamp(since, UTC)
-        lower, _upper = CONTACT_SEARCH.window_filters(
-            start, start + timedelta(seconds=1), workspace_timezone=timezone
-        )
-        query = lower
-    else:
-        query = {"field": "updated_at", "operator": ">", "value": since}
-    body = {
-        "query": query,
-        "pagination": {"per_page": 1},
-        "sort": {"field": "updated_at", "order": "descending"},
-    }
-    page = client.post(f"/{resource}/search", body)
-    records = page.get("data") or page.get(resource) or []  # conversations come as "conversations"
-    newest = records[0].get("updated_at") if records else None
-    return int(newest) if isinstance(newest, int | float) else None
-
-
 def descendants(names: Sequence[str], streams: Sequence[Stream] = STREAMS) -> list[str]:
     """`names` and every stream downstream of them, in load order."""
     wanted = set(names)
@@ -237,14 +203,15 @@ def build_change_sensor(
     The first tick only records the high-water marks: it cannot tell what changed before it
     looked, and loading history is a backfill's job, not a sensor's.
     """
-    windowed = [s.name for s in streams if s.windowed]
+    windowed = [s for s in streams if isinstance(s, SearchStream)]
     timezone = partitions.timezone or "UTC"
 
     @dg.sensor(
         name=CHANGE_SENSOR,
         description=(
-            f"Probes {', '.join(windowed)} for records updated since the last tick and loads "
-            "today's partition of what changed plus everything downstream, in one run."
+            f"Probes {', '.join(s.name for s in windowed)} for records updated since the last"
+            " tick and loads today's partition of what changed plus everything downstream,"
+            " in one run."
         ),
         minimum_interval_seconds=interval_seconds or change_interval_seconds(),
         target=dg.AssetSelection.assets(*(asset_key(s.name) for s in streams)),
@@ -257,9 +224,10 @@ def build_change_sensor(
         probes = []
         client = intercom.new_client(retry=PROBE_RETRY)
         try:
-            for name in windowed:
+            for stream in windowed:
+                name = stream.name
                 try:
-                    newest = probe_newest(client, name, marks.get(name), timezone)
+                    newest = stream.newest_change(client, marks.get(name), timezone)
                     probes.append(Probe(name, newest=newest))
                 except IntercomError as exc:
                     context.log.warning(f"{name} probe failed; its cursor is kept: {exc}")

@@ -17,6 +17,7 @@ from . import (
     teams,
 )
 from .base import DEFAULT_BATCH_SIZE, LiveCount, Stream, StreamContext, StreamReport, Window
+from .searched import SearchStream
 from .sync import EmptyListingError
 
 STREAMS: tuple[Stream, ...] = (
@@ -47,6 +48,7 @@ __all__ = [
     "STREAMS",
     "EmptyListingError",
     "LiveCount",
+    "SearchStream",
     "Stream",
     "StreamContext",
     "StreamReport",

@@ -13,8 +13,6 @@ recorded in `contact_merges`) or deleted / archived (404).
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -23,22 +21,19 @@ import polars as pl
 
 from intercom_assets.api import (
     CONTACT_SEARCH,
-    IntercomClient,
     IntercomGone,
     IntercomNotFound,
-    SearchWindow,
     fan_out,
     iter_cursor_pages,
 )
 
-from .base import LiveCount, StreamContext, StreamReport, Window
+from .base import LiveCount
+from .searched import SearchStream
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, encode, field, ids_at
 from .sync import Run
 
 SWEEP_PER_PAGE = 150
 MERGE_API_VERSION = "2.16"
-EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
-"""Search start when a window has none (`updated_at` is never earlier)."""
 
 _DEVICE = ("app_name", "app_version", "device", "os_version", "sdk_version")
 
@@ -107,41 +102,19 @@ Full = dict[str, dict[str, list[Any]]]
 LIVE_COUNT = LiveCount("contacts", "/contacts")
 
 
-@dataclass(frozen=True)
-class ContactsStream:
-    name: str = "contacts"
-    description: str = "Intercom contacts (users and leads) with tags and companies"
-    tables = (*SHAPE.specs(), *MERGES.specs())
-    deps: tuple[str, ...] = ("companies",)
-    windowed: bool = True
-    live_count: LiveCount | None = LIVE_COUNT
-
-    def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables(self.tables)
-        run = Run(ctx, self.name)
-        if not ctx.full:
-            search = search_window(ctx.client, ctx.window, ctx.workspace.timezone)
-            for batch in run.raw_batches(search.iter_pages()):
-                write_contacts(run, batch)
-            run.note("search_scanned", search.scanned)
-        total, live = LIVE_COUNT.intercom_total(ctx.client), LIVE_COUNT.stored(ctx.warehouse)
-        run.report.pages += 1
-        run.note("probe_total_count", total)
-        run.note("probe_live_count", live)
-        if ctx.full or total != live:
-            sweep(run)
-        return run.finish()
-
-
-def search_window(client: IntercomClient, window: Window, timezone: str | None) -> SearchWindow:
-    """The contacts updated in the window (whole days asked, exact seconds kept)."""
-    start = window.start or EPOCH
-    return SearchWindow(client, CONTACT_SEARCH, start, window.end, workspace_timezone=timezone)
+def count_differs(run: Run) -> bool:
+    """Whether Intercom's contact count differs from the stored one (a contact vanished or
+    was missed): one `GET /contacts?per_page=1`."""
+    total, live = LIVE_COUNT.intercom_total(run.client), LIVE_COUNT.stored(run.warehouse)
+    run.report.pages += 1
+    run.note("probe_total_count", total)
+    run.note("probe_live_count", live)
+    return total != live
 
 
 def write_contacts(run: Run, batch: Sequence[RawRecord]) -> pl.Series:
     """Fetch the full lists of contacts embedding only 10, then write the batch."""
-    return run.write_records(SHAPE, batch, full_memberships(run, batch))
+    return STREAM.write(run, batch)
 
 
 class _Listed(msgspec.Struct):
@@ -282,4 +255,15 @@ def canonical_target(link: str | None) -> str | None:
     return match.group(1).rstrip("/").rsplit("/", 1)[-1] or None
 
 
-STREAM = ContactsStream()
+STREAM = SearchStream(
+    name="contacts",
+    description="Intercom contacts (users and leads) with tags and companies",
+    shape=SHAPE,
+    search=CONTACT_SEARCH,
+    live_count=LIVE_COUNT,
+    deps=("companies",),
+    extra_tables=MERGES.specs(),
+    complete=full_memberships,
+    sweep=sweep,
+    needs_sweep=count_differs,
+)

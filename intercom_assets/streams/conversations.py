@@ -5,16 +5,11 @@ Conversation search honours exact seconds (`updated_at > start-1 AND < end`), as
 Parts are another stream (`conversation_parts`), as search returns no parts.
 """
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from intercom_assets.api import CONVERSATION_SEARCH
 
-from intercom_assets.api import CONVERSATION_SEARCH, SearchWindow
-
-from .base import LiveCount, StreamContext, StreamReport
+from .base import LiveCount
+from .searched import SearchStream
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
-from .sync import Run
-
-EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
 _STAT_SECONDS = (
     "time_to_assignment",
@@ -92,27 +87,11 @@ SHAPE = Shape(
 )
 
 
-LIVE_COUNT = LiveCount("conversations", "/conversations")
-
-
-@dataclass(frozen=True)
-class ConversationsStream:
-    name: str = "conversations"
-    description: str = "Intercom conversations with tags and contacts, by updated_at window"
-    tables = SHAPE.specs()
-    deps: tuple[str, ...] = ("contacts",)
-    windowed: bool = True
-    live_count: LiveCount | None = LIVE_COUNT
-
-    def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables(self.tables)
-        run = Run(ctx, self.name)
-        window = ctx.window
-        search = SearchWindow(ctx.client, CONVERSATION_SEARCH, window.start or EPOCH, window.end)
-        for batch in run.raw_batches(search.iter_pages()):
-            run.write_records(SHAPE, batch)
-        run.note("search_scanned", search.scanned)
-        return run.finish()
-
-
-STREAM = ConversationsStream()
+STREAM = SearchStream(
+    name="conversations",
+    description="Intercom conversations with tags and contacts, by updated_at window",
+    shape=SHAPE,
+    search=CONVERSATION_SEARCH,
+    live_count=LiveCount("conversations", "/conversations"),
+    deps=("contacts",),
+)
