@@ -5,6 +5,13 @@
 covers one day or a whole range: the body reads `context.partition_time_window`, never a
 single partition key. The first partition also covers everything before it (see
 `intercom_assets.partitions`). Run config `full: true` selects the stream's full mode.
+
+Failures: every stream asset carries `STREAM_RETRY_POLICY`, so a transient failure (the
+database or Intercom unreachable, 5xx or 429 after the client's own retries, a locked DuckDB
+file) is retried by Dagster with exponential backoff. A permanent one (Intercom refuses the
+token or the plan, a request Intercom calls invalid, bad configuration, a stored column of
+another type, a batch that does not fit its table) is raised as
+`dg.Failure(allow_retries=False)` with a short message: retrying cannot help.
 """
 
 import logging
@@ -16,10 +23,17 @@ from typing import Any
 
 import dagster as dg
 
+from intercom_assets.api import (
+    IntercomAuthError,
+    IntercomBadRequest,
+    IntercomPlanError,
+    IntercomScrollExists,
+)
 from intercom_assets.partitions import stream_window
 from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.settings import TOKEN_ENV, SettingError
 from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
-from intercom_assets.warehouse import TableSpec
+from intercom_assets.warehouse import SchemaMismatchError, TableSpec, WarehouseInputError
 from intercom_assets.warehouse.spec import DELETED_AT, HASH, RAW, SYNCED_AT, type_key
 
 POOL = "intercom_api"
@@ -28,6 +42,24 @@ OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "revived")
 
 progress_log = logging.getLogger("intercom_assets.progress")
 """Start, progress and finish lines per asset (the demo prints them)."""
+
+STREAM_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+"""Transient failures: retried after about 30 s, 60 s and 120 s (each +-jitter), so a database
+restart or a network blip of a few minutes heals without a person. Writes are idempotent (a
+batch is committed with its progress in one transaction), so a retry redoes at most one batch.
+"""
+
+PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (IntercomAuthError, f"Intercom refused the access token ({TOKEN_ENV})"),
+    (IntercomPlanError, "the workspace's Intercom plan does not include this API"),
+    (IntercomBadRequest, "Intercom rejected a request as invalid"),
+    (SettingError, "bad configuration"),
+    (SchemaMismatchError, "a stored column does not match its table spec"),
+    (WarehouseInputError, "a batch does not fit its table"),
+)
+"""Errors that a retry cannot heal, with the words that start their failure message."""
 
 
 class StreamRunConfig(dg.Config):
@@ -43,13 +75,21 @@ def asset_key(stream_name: str) -> dg.AssetKey:
 
 
 def build_assets(
-    partitions: dg.DailyPartitionsDefinition, streams: Sequence[Stream] = STREAMS
+    partitions: dg.DailyPartitionsDefinition,
+    streams: Sequence[Stream] = STREAMS,
+    *,
+    retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
 ) -> list[dg.AssetsDefinition]:
-    """One asset per stream, sharing the daily partitions."""
-    return [build_asset(stream, partitions) for stream in streams]
+    """One asset per stream, sharing the daily partitions and the retry policy."""
+    return [build_asset(stream, partitions, retry_policy=retry_policy) for stream in streams]
 
 
-def build_asset(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
+def build_asset(
+    stream: Stream,
+    partitions: dg.DailyPartitionsDefinition,
+    *,
+    retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
+) -> dg.AssetsDefinition:
     """The asset that keeps `stream`'s tables up to date for its partition window."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)  # `backfill_policy` is beta in 1.13
@@ -60,6 +100,7 @@ def build_asset(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> dg.
             partitions_def=partitions,
             backfill_policy=dg.BackfillPolicy.single_run(),
             pool=POOL,
+            retry_policy=retry_policy,
             kinds={"intercom", "polars"},
             description=stream.description,
             metadata={"dagster/column_schema": column_schema(stream.tables[0])},
@@ -77,10 +118,16 @@ def _body(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> Any:
     ) -> dg.MaterializeResult:
         span = context.partition_time_window
         window = stream_window(partitions, span.start, span.end)
-        report, calls, seconds, live = run_stream(
-            stream, window, intercom, warehouse, full=config.full, log=context.log
-        )
-        zone = intercom.workspace().timezone
+        try:
+            report, calls, seconds, live = run_stream(
+                stream, window, intercom, warehouse, full=config.full, log=context.log
+            )
+            zone = intercom.workspace().timezone
+        except Exception as exc:
+            failure = permanent_failure(exc)
+            if failure is None:
+                raise  # transient: the retry policy runs the step again after a backoff
+            raise failure from exc
         if zone and zone != partitions.timezone:
             context.log.warning(
                 "the workspace's time zone is %s but partition days start in %s"
@@ -92,6 +139,24 @@ def _body(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> Any:
         return dg.MaterializeResult(metadata=run_metadata(report, calls, window, seconds, live))
 
     return _asset
+
+
+def permanent_failure(exc: BaseException) -> dg.Failure | None:
+    """A `dg.Failure` that is not retried for an error a retry cannot heal, else None.
+
+    `IntercomScrollExists` (another companies scroll is open) is a 400 that passes: it is
+    transient. Everything else not listed in `PERMANENT_ERRORS` is treated as transient.
+    """
+    if isinstance(exc, IntercomScrollExists):
+        return None
+    for kind, what in PERMANENT_ERRORS:
+        if isinstance(exc, kind):
+            return dg.Failure(
+                description=f"{what}; not retried: {exc}",
+                metadata={"error": type(exc).__name__, "retried": False},
+                allow_retries=False,
+            )
+    return None
 
 
 def run_stream(

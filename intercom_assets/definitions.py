@@ -1,49 +1,70 @@
-"""The code location: every stream asset, its checks and the resources, in one `Definitions`.
+"""The code location: every stream asset, its checks, jobs, schedules, sensors and resources.
 
-The partition start date and time zone are read from the environment here, when the
-definitions load (see `intercom_assets.settings`); everything else is read when a run starts.
+Nothing is read when this module imports. Dagster calls `defs` (a `@dg.definitions`
+function) when it loads the code location (`dagster dev`, `dagster-daemon`,
+`dagster asset materialize -m intercom_assets.definitions`, `workspace.yaml`); that call reads
+the environment once: the settings that shape the definitions (partitions, sensor interval,
+freshness windows), and which resource fields are fed by a variable (`dg.EnvVar`, resolved
+when a run or tick starts) or take their default. See `intercom_assets.settings`.
 """
+
+from collections.abc import Mapping
 
 import dagster as dg
 
-from intercom_assets.assets import build_assets
+from intercom_assets.assets import STREAM_RETRY_POLICY, build_assets
 from intercom_assets.checks import build_checks
 from intercom_assets.partitions import daily_partitions
-from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.resources import AlertWebhookResource, resources_from_env
 from intercom_assets.schedules import build_jobs, build_schedules
 from intercom_assets.sensors import (
     build_change_sensor,
     build_freshness_alert_sensor,
     freshness_policy,
 )
-from intercom_assets.settings import TOKEN_ENV, PartitionSettings
+from intercom_assets.settings import AutomationSettings, PartitionSettings
 
 
 def build_definitions(
-    settings: PartitionSettings, resources: dict[str, object] | None = None
+    settings: PartitionSettings,
+    resources: Mapping[str, object] | None = None,
+    *,
+    automation: AutomationSettings | None = None,
+    retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
 ) -> dg.Definitions:
-    """The definitions for these partition settings (and resources, default from env)."""
+    """The definitions for these settings.
+
+    `resources` default to `resources_from_env()`; given ones without `alert_webhook` get a
+    webhook without URL (alerts are logged only).
+    """
+    automation = automation or AutomationSettings()
     partitions = daily_partitions(settings)
-    policy = freshness_policy()
+    policy = freshness_policy(automation.freshness_warn_hours, automation.freshness_fail_hours)
     assets = dg.map_asset_specs(
-        lambda spec: spec.replace_attributes(freshness_policy=policy), build_assets(partitions)
+        lambda spec: spec.replace_attributes(freshness_policy=policy),
+        build_assets(partitions, retry_policy=retry_policy),
     )
     jobs = build_jobs()
+    if resources is None:
+        resources = resources_from_env()
     return dg.Definitions(
         assets=assets,
         asset_checks=build_checks(),
         jobs=jobs,
         schedules=build_schedules(partitions, jobs),
         sensors=[
-            build_change_sensor(partitions),
+            build_change_sensor(partitions, interval_seconds=automation.change_interval_seconds),
             build_freshness_alert_sensor([a.key for a in assets]),
         ],
-        resources=resources
-        or {
-            "intercom": IntercomResource(access_token=dg.EnvVar(TOKEN_ENV)),
-            "warehouse": WarehouseResource(),
-        },
+        resources={"alert_webhook": AlertWebhookResource(), **resources},
     )
 
 
-defs = build_definitions(PartitionSettings.from_env())
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location, configured from the environment (read here, once per load)."""
+    return build_definitions(
+        PartitionSettings.from_env(),
+        resources_from_env(),
+        automation=AutomationSettings.from_env(),
+    )

@@ -1,39 +1,50 @@
-"""Dagster resources: the Intercom API and the SQL warehouse.
+"""Dagster resources: the Intercom API, the SQL warehouse and the alert webhook.
 
-Unset optional fields fall back to their environment variables when a run starts (see
-`intercom_assets.settings`); the token comes from `dg.EnvVar`, so it is resolved at run
-time and the UI only ever shows the variable's name.
+Resources never read the environment themselves. The code location wires each field to its
+variable with `dg.EnvVar` (see `resources_from_env` and `intercom_assets.settings`), so the UI
+shows the variable behind every field and Dagster resolves its value when a run or a sensor
+tick starts; the token is only ever shown by name. Field defaults are the settings' defaults.
+Each resource checks its values when it is used and raises `SettingError` (one line naming
+the variable and the expected form) for a wrong one.
 """
 
 from typing import Any
 
 import dagster as dg
+import httpx
 from pydantic import PrivateAttr
 
-from intercom_assets.api import DEFAULT_API_VERSION, IntercomClient, Workspace
+from intercom_assets.api import IntercomClient, Workspace
 from intercom_assets.settings import (
-    API_VERSION_ENV,
-    BASE_URL_ENV,
-    DATABASE_URL_ENV,
+    ACCESS_TOKEN,
+    ALERT_WEBHOOK_URL,
+    API_VERSION_SETTING,
+    BASE_URL,
+    DATABASE_URL,
+    DEFAULT_API_VERSION,
     DEFAULT_DATABASE_URL,
+    DEFAULT_REGION,
     DEFAULT_SCHEMA,
-    REGION_ENV,
-    SCHEMA_ENV,
-    env,
+    REGION,
+    SCHEMA,
+    Environ,
 )
 from intercom_assets.warehouse import Warehouse, connect
 
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+
 
 class IntercomResource(dg.ConfigurableResource):
-    """Creates `IntercomClient`s for one workspace.
-
-    `base_url` (e.g. a sandbox) wins over `region`; both default to their variables.
-    """
+    """Creates `IntercomClient`s for one workspace. `base_url` (e.g. a sandbox) wins over
+    `region`."""
 
     access_token: str
-    region: str | None = None
+    region: str = DEFAULT_REGION
+    """`US`, `EU` or `AU` (`INTERCOM_REGION`)."""
     base_url: str | None = None
-    api_version: str | None = None
+    """An explicit API base URL (`INTERCOM_BASE_URL`)."""
+    api_version: str = DEFAULT_API_VERSION
+    """Sent as `Intercom-Version` (`INTERCOM_API_VERSION`)."""
     max_in_flight: int = 8
     """Concurrent requests for per-record fan-out (conversation parts, events)."""
     timeout_seconds: float = 30.0
@@ -50,10 +61,10 @@ class IntercomResource(dg.ConfigurableResource):
     def new_client(self, **kwargs: Any) -> IntercomClient:
         """A new client with its own pool and counters (close it when done)."""
         return IntercomClient(
-            self.access_token,
-            region=self.region or env(REGION_ENV) or "US",
-            base_url=self.base_url or env(BASE_URL_ENV),
-            api_version=self.api_version or env(API_VERSION_ENV) or DEFAULT_API_VERSION,
+            ACCESS_TOKEN.check(self.access_token),
+            region=REGION.check(self.region),
+            base_url=BASE_URL.check(self.base_url) if self.base_url else None,
+            api_version=API_VERSION_SETTING.check(self.api_version),
             timeout=self.timeout_seconds,
             **kwargs,
         )
@@ -73,18 +84,69 @@ class IntercomResource(dg.ConfigurableResource):
 class WarehouseResource(dg.ConfigurableResource):
     """The database the tables are written to: PostgreSQL or a DuckDB file."""
 
-    url: str | None = None
-    """`postgresql://...` or `duckdb:///path/file.duckdb`."""
-    schema_name: str | None = None
+    url: str = DEFAULT_DATABASE_URL
+    """`postgresql://...` or `duckdb:///path/file.duckdb` (`INTERCOM_ASSETS_DATABASE_URL`)."""
+    schema_name: str = DEFAULT_SCHEMA
+    """The schema of the tables (`INTERCOM_ASSETS_SCHEMA`)."""
 
     @property
     def resolved_url(self) -> str:
-        return self.url or env(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+        return DATABASE_URL.check(self.url)
 
     @property
     def resolved_schema(self) -> str:
-        return self.schema_name or env(SCHEMA_ENV) or DEFAULT_SCHEMA
+        return SCHEMA.check(self.schema_name)
 
     def connect(self) -> Warehouse:
         """An open warehouse (close it, or use it as a context manager)."""
         return connect(self.resolved_url, schema=self.resolved_schema)
+
+
+class AlertWebhookResource(dg.ConfigurableResource):
+    """A Slack-compatible webhook that freshness alerts are posted to; None: log only."""
+
+    url: str | None = None
+    """`INTERCOM_ASSETS_ALERT_WEBHOOK_URL`; a secret (never logged)."""
+    timeout_seconds: float = WEBHOOK_TIMEOUT_SECONDS
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+    def post(self, text: str) -> str | None:
+        """Posts `{"text": text}`; returns an error text (without the URL) or None.
+
+        Without a URL there is nothing to post and the result is None.
+        """
+        if not self.url:
+            return None
+        url = ALERT_WEBHOOK_URL.check(self.url)
+        try:
+            response = httpx.post(url, json={"text": text}, timeout=self.timeout_seconds)
+            response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            return f"HTTPStatusError: the webhook answered HTTP {exc.response.status_code}"
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {str(exc).replace(url, '<webhook>')}"
+        return None
+
+
+def resources_from_env(environ: Environ | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The code location's resources, each field wired to its variable.
+
+    A set variable becomes `dg.EnvVar(name)` (its value is checked now, and resolved by
+    Dagster when a run or tick starts); an unset optional one passes its default. The token
+    is always an `EnvVar`: without it, runs and change-sensor ticks fail saying so.
+    """
+    return {
+        "intercom": IntercomResource(
+            access_token=dg.EnvVar(ACCESS_TOKEN.variable),
+            region=REGION.field(environ),
+            base_url=BASE_URL.field(environ),
+            api_version=API_VERSION_SETTING.field(environ),
+        ),
+        "warehouse": WarehouseResource(
+            url=DATABASE_URL.field(environ), schema_name=SCHEMA.field(environ)
+        ),
+        "alert_webhook": AlertWebhookResource(url=ALERT_WEBHOOK_URL.field(environ)),
+    }

@@ -8,12 +8,10 @@ cannot: deletes, merges and tag changes that do not move `updated_at`.
 """
 
 from datetime import datetime, timedelta
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition as AssetJob,
-)
 
 from intercom_assets.assets import GROUP, asset_key
 
@@ -28,6 +26,10 @@ WEEKLY_CRON = "0 3 * * 0"
 """Sunday 03:00, after the daily run: the quietest hour for a long sweep."""
 FULL_SWEEP_STREAMS = ("companies", "contacts")
 MODE_TAG = "intercom_assets/mode"
+
+AssetJob: TypeAlias = Any
+"""What `dg.define_asset_job` returns: a job resolved when the definitions load. Dagster does
+not export its class, so it is typed as `Any` here."""
 
 
 def build_jobs() -> tuple[AssetJob, ...]:

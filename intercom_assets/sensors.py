@@ -11,7 +11,8 @@ or at the latest by the daily schedule that closes yesterday after the index lag
 
 The freshness alert sensor turns the freshness states that Dagster's FreshnessDaemon records
 into alerts: one per transition into WARN or FAIL and one on recovery to PASS, logged and
-posted as `{"text": ...}` to a Slack-compatible webhook when one is configured.
+posted as `{"text": ...}` through the `alert_webhook` resource (a Slack-compatible webhook)
+when it has a URL.
 """
 
 import json
@@ -21,28 +22,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import httpx
 
 from intercom_assets.api import IntercomError, RetryPolicy
 from intercom_assets.assets import asset_key
-from intercom_assets.resources import IntercomResource
-from intercom_assets.settings import env
+from intercom_assets.resources import AlertWebhookResource, IntercomResource
+from intercom_assets.settings import (
+    DEFAULT_CHANGE_INTERVAL_SECONDS,
+    DEFAULT_FRESHNESS_FAIL_HOURS,
+    DEFAULT_FRESHNESS_WARN_HOURS,
+    FRESHNESS_FAIL_ENV,
+    FRESHNESS_WARN_ENV,
+    SettingError,
+)
 from intercom_assets.streams import STREAMS, SearchStream, Stream
 
 CHANGE_SENSOR = "intercom_change_sensor"
 FRESHNESS_ALERT_SENSOR = "intercom_freshness_alert_sensor"
 
-CHANGE_INTERVAL_ENV = "INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS"
-ALERT_WEBHOOK_ENV = "INTERCOM_ASSETS_ALERT_WEBHOOK_URL"
-FRESHNESS_WARN_ENV = "INTERCOM_ASSETS_FRESHNESS_WARN_HOURS"
-FRESHNESS_FAIL_ENV = "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS"
-
-DEFAULT_CHANGE_INTERVAL_SECONDS = 300
-DEFAULT_FRESHNESS_WARN_HOURS = 26.0
-"""A stream is refreshed at least daily (00:30 run of yesterday): 26 h leaves 2 h for that run."""
-DEFAULT_FRESHNESS_FAIL_HOURS = 30.0
 FRESHNESS_ALERT_INTERVAL_SECONDS = 60
-WEBHOOK_TIMEOUT_SECONDS = 10.0
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 """Run config of the sensor's runs: a day's changes are small, so all steps run in the run's
 own process (no process per step); the `intercom_api` pool is still honoured."""
@@ -52,62 +49,26 @@ PROBE_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=20.0, base_delay=0.5
 log = logging.getLogger("intercom_assets.sensors")
 
 
-# --- settings -----------------------------------------------------------------------------
-
-
-def change_interval_seconds() -> int:
-    """Seconds between change-sensor ticks (`INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS`)."""
-    raw = env(CHANGE_INTERVAL_ENV)
-    if raw is None:
-        return DEFAULT_CHANGE_INTERVAL_SECONDS
-    try:
-        seconds = int(raw)
-    except ValueError:
-        seconds = 0
-    if seconds < 1:
-        raise ValueError(
-            f"{CHANGE_INTERVAL_ENV} must be a whole number of seconds >= 1, got {raw!r}"
-        )
-    return seconds
+# --- freshness policy -------------------------------------------------------------------
 
 
 def freshness_policy(
-    warn_hours: float | None = None, fail_hours: float | None = None
+    warn_hours: float = DEFAULT_FRESHNESS_WARN_HOURS,
+    fail_hours: float = DEFAULT_FRESHNESS_FAIL_HOURS,
 ) -> dg.FreshnessPolicy:
     """The freshness policy of every stream asset: WARN after `warn_hours`, FAIL after `fail_hours`.
 
-    Unset arguments come from `INTERCOM_ASSETS_FRESHNESS_WARN_HOURS` / `_FAIL_HOURS` (26 and 30).
+    The code location passes `AutomationSettings` (`INTERCOM_ASSETS_FRESHNESS_WARN_HOURS`,
+    `INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS`), checked when it was built.
     """
-    warn = (
-        warn_hours
-        if warn_hours is not None
-        else _hours(FRESHNESS_WARN_ENV, DEFAULT_FRESHNESS_WARN_HOURS)
-    )
-    fail = (
-        fail_hours
-        if fail_hours is not None
-        else _hours(FRESHNESS_FAIL_ENV, DEFAULT_FRESHNESS_FAIL_HOURS)
-    )
-    if not 0 < warn < fail:
-        raise ValueError(
-            f"freshness windows need 0 < warn < fail hours, got warn={warn} fail={fail}"
-            f" ({FRESHNESS_WARN_ENV}, {FRESHNESS_FAIL_ENV})"
+    if not 0 < warn_hours < fail_hours:
+        raise SettingError(
+            f"freshness windows need 0 < warn < fail hours, got warn={warn_hours:g}"
+            f" fail={fail_hours:g} ({FRESHNESS_WARN_ENV}, {FRESHNESS_FAIL_ENV})"
         )
     return dg.FreshnessPolicy.time_window(
-        fail_window=timedelta(hours=fail), warn_window=timedelta(hours=warn)
+        fail_window=timedelta(hours=fail_hours), warn_window=timedelta(hours=warn_hours)
     )
-
-
-def _hours(name: str, default: float) -> float:
-    raw = env(name)
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(
-            f"{name} must be a number of hours such as 26 or 0.5, got {raw!r}"
-        ) from None
 
 
 # --- change sensor ------------------------------------------------------------------------
@@ -195,10 +156,13 @@ def build_change_sensor(
     partitions: dg.DailyPartitionsDefinition,
     streams: Sequence[Stream] = STREAMS,
     *,
-    interval_seconds: int | None = None,
+    interval_seconds: int = DEFAULT_CHANGE_INTERVAL_SECONDS,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
 ) -> dg.SensorDefinition:
     """The sensor that loads today's partition of the windowed streams that changed.
+
+    `interval_seconds` is the minimum time between ticks (the code location passes
+    `INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS`).
 
     The first tick only records the high-water marks: it cannot tell what changed before it
     looked, and loading history is a backfill's job, not a sensor's.
@@ -213,7 +177,7 @@ def build_change_sensor(
             " tick and loads today's partition of what changed plus everything downstream,"
             " in one run."
         ),
-        minimum_interval_seconds=interval_seconds or change_interval_seconds(),
+        minimum_interval_seconds=interval_seconds,
         target=dg.AssetSelection.assets(*(asset_key(s.name) for s in streams)),
         default_status=default_status,
     )
@@ -258,16 +222,6 @@ def alert_text(key: str, old: str | None, new: str) -> str | None:
     return None
 
 
-def post_alert(url: str, text: str) -> str | None:
-    """Posts `{"text": text}` to a Slack-compatible webhook; returns an error text or None."""
-    try:
-        response = httpx.post(url, json={"text": text}, timeout=WEBHOOK_TIMEOUT_SECONDS)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
 def build_freshness_alert_sensor(
     asset_keys: Sequence[dg.AssetKey],
     *,
@@ -276,7 +230,8 @@ def build_freshness_alert_sensor(
 ) -> dg.SensorDefinition:
     """The sensor that alerts once per freshness transition of `asset_keys`.
 
-    Its cursor holds the last state announced per asset. A post that fails is logged and
+    Its cursor holds the last state announced per asset. Each alert is logged and posted
+    through the `alert_webhook` resource when it has a URL; a post that fails is logged and
     not recorded, so the same transition is posted again on the next tick (while it holds).
     """
     keys = list(asset_keys)
@@ -284,16 +239,17 @@ def build_freshness_alert_sensor(
     @dg.sensor(
         name=FRESHNESS_ALERT_SENSOR,
         description=(
-            "Alerts (log, and the webhook in INTERCOM_ASSETS_ALERT_WEBHOOK_URL) once when an "
-            "Intercom asset turns WARN or FAIL, and once when it recovers."
+            "Alerts (log, and the alert_webhook resource: INTERCOM_ASSETS_ALERT_WEBHOOK_URL) "
+            "once when an Intercom asset turns WARN or FAIL, and once when it recovers."
         ),
         minimum_interval_seconds=interval_seconds,
         default_status=default_status,
     )
-    def intercom_freshness_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def intercom_freshness_alert_sensor(
+        context: dg.SensorEvaluationContext, alert_webhook: AlertWebhookResource
+    ) -> dg.SensorResult:
         announced: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         records = context.instance.get_freshness_state_records(keys)
-        url = env(ALERT_WEBHOOK_ENV)
         sent, failed = [], []
         for key, record in records.items():
             name, state = key.to_user_string(), record.freshness_state.value
@@ -302,7 +258,7 @@ def build_freshness_alert_sensor(
                 announced[name] = state
                 continue
             context.log.warning(text)
-            error = post_alert(url, text) if url else None
+            error = alert_webhook.post(text)
             if error is None:
                 announced[name] = state
                 sent.append(f"{name}={state}")

@@ -1,43 +1,320 @@
-"""Configuration: every environment variable the project reads, in one place.
+"""Configuration: every environment variable the project reads, typed, with its default.
 
-Read when definitions load (they shape the partitions):
+Nothing here is read when a module imports. The code location's `@dg.definitions` function
+(`intercom_assets.definitions.defs`) reads the environment once, when Dagster loads it:
 
-- `INTERCOM_ASSETS_START_DATE` (default `2024-01-01`): the first daily partition; it also
-  covers everything before it.
-- `INTERCOM_ASSETS_TIMEZONE` (default `UTC`): the IANA zone where partition days start;
-  set it to the workspace's time zone.
+- settings that shape the definitions (`read="load"`: partition start and time zone, the
+  change sensor's interval, the freshness windows) become `PartitionSettings` and
+  `AutomationSettings`;
+- settings of resources (`read="run"`) are wired into the resources as `dg.EnvVar(name)` when
+  the variable is set, so the UI shows which variable feeds each field and Dagster resolves
+  the value when a run (or a sensor tick) starts; an unset optional variable passes its
+  default instead (an `EnvVar` on an unset variable fails at run time).
 
-Read when a run starts (resources):
+Every value is checked where it is read, and again by the resource when it is used: a wrong
+one raises `SettingError`, one line that names the variable and the form it expects (never
+the value of a secret).
 
-- `INTERCOM_ACCESS_TOKEN` (required): the access token, resolved by `dg.EnvVar`.
-- `INTERCOM_REGION` (default `US`): `US`, `EU` or `AU` picks Intercom's host.
-- `INTERCOM_BASE_URL`: an explicit API base URL (wins over the region; e.g. a sandbox).
-- `INTERCOM_API_VERSION` (default `2.14`): sent as `Intercom-Version`.
-- `INTERCOM_ASSETS_DATABASE_URL` (default `duckdb:///intercom.duckdb`):
-  `postgresql://user@host:port/db` or `duckdb:///path/file.duckdb`.
-- `INTERCOM_ASSETS_SCHEMA` (default `intercom`): the schema the tables live in.
-
-A value set on a resource in code wins over its variable.
+`SETTINGS` lists every variable; `configuration_table()` renders them as the README's
+configuration table.
 """
 
 import os
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-START_DATE_ENV = "INTERCOM_ASSETS_START_DATE"
-TIMEZONE_ENV = "INTERCOM_ASSETS_TIMEZONE"
-TOKEN_ENV = "INTERCOM_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a secret
-REGION_ENV = "INTERCOM_REGION"
-BASE_URL_ENV = "INTERCOM_BASE_URL"
-API_VERSION_ENV = "INTERCOM_API_VERSION"
-DATABASE_URL_ENV = "INTERCOM_ASSETS_DATABASE_URL"
-SCHEMA_ENV = "INTERCOM_ASSETS_SCHEMA"
+import dagster as dg
 
-DEFAULT_START_DATE = "2024-01-01"
-DEFAULT_TIMEZONE = "UTC"
+from intercom_assets.api import DEFAULT_API_VERSION
+
+T = TypeVar("T")
+Environ = Mapping[str, str]
+
+
+class SettingError(ValueError):
+    """A setting holds a value of the wrong form. The message is one line and names the
+    variable and the expected form."""
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One environment variable: its name, type (through `parse`), default and meaning."""
+
+    variable: str
+    default: T | None
+    """None: no default (the token is required; without a base URL the region decides)."""
+    expected: str
+    """The expected form, as error messages name it: "a date like 2024-01-01"."""
+    parse: Callable[[str], T]
+    """Text to value; raises ValueError (any message) for a wrong form."""
+    read: Literal["load", "run"]
+    meaning: str
+    secret: bool = False
+    """Its value never appears in an error (the token; URLs that may carry credentials)."""
+
+    def raw(self, environ: Environ | None = None) -> str | None:
+        """The variable's text, or None when it is unset or blank."""
+        value = (os.environ if environ is None else environ).get(self.variable, "").strip()
+        return value or None
+
+    def check(self, text: str) -> T:
+        """`text` parsed, or a `SettingError` naming the variable and the expected form."""
+        try:
+            return self.parse(text.strip())
+        except (ValueError, TypeError):
+            got = "" if self.secret else f", got {text!r}"
+            raise SettingError(f"{self.variable} must be {self.expected}{got}") from None
+
+    def value(self, environ: Environ | None = None) -> T | None:
+        """The variable's value, parsed, or the default when it is unset."""
+        raw = self.raw(environ)
+        return self.default if raw is None else self.check(raw)
+
+    def get(self, environ: Environ | None = None) -> T:
+        """The variable's value, parsed, or the default; a `SettingError` without either."""
+        value = self.value(environ)
+        if value is None:
+            raise SettingError(f"{self.variable} must be set to {self.expected}")
+        return value
+
+    def field(self, environ: Environ | None = None) -> Any:
+        """What to give the resource field this variable feeds: `dg.EnvVar(variable)` when
+        it is set (after checking its value now, so a wrong one fails when the definitions
+        load), else the default."""
+        raw = self.raw(environ)
+        if raw is None:
+            return self.default
+        self.check(raw)
+        return dg.EnvVar(self.variable)
+
+
+# --- parsers (each raises ValueError for a wrong form) ------------------------------------
+
+REGIONS = ("US", "EU", "AU")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+API_VERSION = re.compile(r"\d+\.\d+|Unstable")
+
+
+def _date(text: str) -> str:
+    date.fromisoformat(text)
+    if len(text) != 10:
+        raise ValueError(text)
+    return text
+
+
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(text) from exc
+    return text
+
+
+def _region(text: str) -> str:
+    if text.upper() not in REGIONS:
+        raise ValueError(text)
+    return text.upper()
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    return text
+
+
+def _api_version(text: str) -> str:
+    if not API_VERSION.fullmatch(text):
+        raise ValueError(text)
+    return text
+
+
+def _database_url(text: str) -> str:
+    if text.startswith(("postgresql://", "postgres://")):
+        return text  # libpq reads the rest (a socket directory or a default host is fine)
+    if text.startswith("duckdb:///") and len(text) > len("duckdb:///"):
+        return text
+    raise ValueError("unknown database URL")
+
+
+def _identifier(text: str) -> str:
+    if not IDENTIFIER.fullmatch(text):
+        raise ValueError(text)
+    return text
+
+
+def _token(text: str) -> str:
+    if not text or any(c.isspace() for c in text):
+        raise ValueError("blank or contains whitespace")
+    return text
+
+
+def _positive_int(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number
+
+
+def _positive_hours(text: str) -> float:
+    number = float(text)
+    if not 0 < number < float("inf"):
+        raise ValueError(text)
+    return number
+
+
+# --- defaults ------------------------------------------------------------------------------
+
+DEFAULT_REGION = "US"
 DEFAULT_DATABASE_URL = "duckdb:///intercom.duckdb"
 DEFAULT_SCHEMA = "intercom"
+DEFAULT_START_DATE = "2024-01-01"
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_CHANGE_INTERVAL_SECONDS = 300
+DEFAULT_FRESHNESS_WARN_HOURS = 26.0
+"""A stream is refreshed at least daily (00:30 run of yesterday): 26 h leaves 2 h for that run."""
+DEFAULT_FRESHNESS_FAIL_HOURS = 30.0
+
+
+# --- the settings --------------------------------------------------------------------------
+
+ACCESS_TOKEN: Setting[str] = Setting(
+    "INTERCOM_ACCESS_TOKEN",
+    None,
+    "an Intercom access token (no spaces)",
+    _token,
+    "run",
+    "access token (the UI shows only the name)",
+    secret=True,
+)
+REGION: Setting[str] = Setting(
+    "INTERCOM_REGION",
+    DEFAULT_REGION,
+    "one of US, EU or AU",
+    _region,
+    "run",
+    "`US`, `EU` or `AU`: picks Intercom's host",
+)
+BASE_URL: Setting[str] = Setting(
+    "INTERCOM_BASE_URL",
+    None,
+    "an http(s) URL such as https://api.intercom.io",
+    _http_url,
+    "run",
+    "explicit API base URL, wins over the region (e.g. a sandbox)",
+)
+API_VERSION_SETTING: Setting[str] = Setting(
+    "INTERCOM_API_VERSION",
+    DEFAULT_API_VERSION,
+    "an Intercom API version such as 2.14 (or Unstable)",
+    _api_version,
+    "run",
+    "sent as `Intercom-Version`",
+)
+DATABASE_URL: Setting[str] = Setting(
+    "INTERCOM_ASSETS_DATABASE_URL",
+    DEFAULT_DATABASE_URL,
+    "postgresql://user@host:port/db or duckdb:///path/file.duckdb",
+    _database_url,
+    "run",
+    "`postgresql://...` or `duckdb:///path`: the warehouse",
+    secret=True,
+)
+SCHEMA: Setting[str] = Setting(
+    "INTERCOM_ASSETS_SCHEMA",
+    DEFAULT_SCHEMA,
+    "an SQL identifier such as intercom (letters, digits, _)",
+    _identifier,
+    "run",
+    "schema of the tables",
+)
+ALERT_WEBHOOK_URL: Setting[str] = Setting(
+    "INTERCOM_ASSETS_ALERT_WEBHOOK_URL",
+    None,
+    "an http(s) URL such as https://hooks.slack.com/services/...",
+    _http_url,
+    "run",
+    "Slack-compatible webhook for freshness alerts (resolved each tick); unset: log only",
+    secret=True,
+)
+START_DATE: Setting[str] = Setting(
+    "INTERCOM_ASSETS_START_DATE",
+    DEFAULT_START_DATE,
+    "a date like 2024-01-01",
+    _date,
+    "load",
+    "first partition (`YYYY-MM-DD`); it also covers everything before it",
+)
+TIMEZONE: Setting[str] = Setting(
+    "INTERCOM_ASSETS_TIMEZONE",
+    DEFAULT_TIMEZONE,
+    "an IANA time zone such as Europe/Berlin",
+    _zone,
+    "load",
+    "partition days' time zone: set the workspace's",
+)
+CHANGE_SENSOR_INTERVAL: Setting[int] = Setting(
+    "INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS",
+    DEFAULT_CHANGE_INTERVAL_SECONDS,
+    "a whole number of seconds >= 1",
+    _positive_int,
+    "load",
+    "minimum seconds between change-sensor ticks",
+)
+FRESHNESS_WARN_HOURS: Setting[float] = Setting(
+    "INTERCOM_ASSETS_FRESHNESS_WARN_HOURS",
+    DEFAULT_FRESHNESS_WARN_HOURS,
+    "a number of hours above 0 such as 26 or 0.5",
+    _positive_hours,
+    "load",
+    "an asset not materialized for this long is WARN",
+)
+FRESHNESS_FAIL_HOURS: Setting[float] = Setting(
+    "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS",
+    DEFAULT_FRESHNESS_FAIL_HOURS,
+    "a number of hours above 0 such as 30 (more than the WARN hours)",
+    _positive_hours,
+    "load",
+    "... and FAIL after this long (must be more than WARN)",
+)
+
+SETTINGS: tuple[Setting[Any], ...] = (
+    ACCESS_TOKEN,
+    REGION,
+    BASE_URL,
+    API_VERSION_SETTING,
+    DATABASE_URL,
+    SCHEMA,
+    ALERT_WEBHOOK_URL,
+    START_DATE,
+    TIMEZONE,
+    CHANGE_SENSOR_INTERVAL,
+    FRESHNESS_WARN_HOURS,
+    FRESHNESS_FAIL_HOURS,
+)
+"""Every variable the project reads (README's configuration table lists the same)."""
+
+# The variables' names, for code and tests that name them.
+TOKEN_ENV = ACCESS_TOKEN.variable
+REGION_ENV = REGION.variable
+BASE_URL_ENV = BASE_URL.variable
+API_VERSION_ENV = API_VERSION_SETTING.variable
+DATABASE_URL_ENV = DATABASE_URL.variable
+SCHEMA_ENV = SCHEMA.variable
+START_DATE_ENV = START_DATE.variable
+TIMEZONE_ENV = TIMEZONE.variable
+CHANGE_INTERVAL_ENV = CHANGE_SENSOR_INTERVAL.variable
+ALERT_WEBHOOK_ENV = ALERT_WEBHOOK_URL.variable
+FRESHNESS_WARN_ENV = FRESHNESS_WARN_HOURS.variable
+FRESHNESS_FAIL_ENV = FRESHNESS_FAIL_HOURS.variable
+
+
+# --- settings that shape the definitions ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -48,30 +325,53 @@ class PartitionSettings:
     timezone: str = DEFAULT_TIMEZONE
 
     def __post_init__(self) -> None:
-        try:
-            date.fromisoformat(self.start_date)
-        except ValueError:
-            raise ValueError(
-                f"{START_DATE_ENV} must be a date like 2024-01-01, got {self.start_date!r}"
-            ) from None
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{TIMEZONE_ENV} must be an IANA time zone such as Europe/Berlin,"
-                f" got {self.timezone!r}"
-            ) from None
+        START_DATE.check(self.start_date)
+        TIMEZONE.check(self.timezone)
 
     @classmethod
-    def from_env(cls) -> "PartitionSettings":
+    def from_env(cls, environ: Environ | None = None) -> "PartitionSettings":
+        """The settings from the environment, with defaults for unset variables."""
+        return cls(start_date=START_DATE.get(environ), timezone=TIMEZONE.get(environ))
+
+
+@dataclass(frozen=True)
+class AutomationSettings:
+    """The change sensor's interval and the stream assets' freshness windows."""
+
+    change_interval_seconds: int = DEFAULT_CHANGE_INTERVAL_SECONDS
+    freshness_warn_hours: float = DEFAULT_FRESHNESS_WARN_HOURS
+    freshness_fail_hours: float = DEFAULT_FRESHNESS_FAIL_HOURS
+
+    def __post_init__(self) -> None:
+        CHANGE_SENSOR_INTERVAL.check(str(self.change_interval_seconds))
+        FRESHNESS_WARN_HOURS.check(str(self.freshness_warn_hours))
+        FRESHNESS_FAIL_HOURS.check(str(self.freshness_fail_hours))
+        if self.freshness_warn_hours >= self.freshness_fail_hours:
+            raise SettingError(
+                f"{FRESHNESS_FAIL_HOURS.variable} must be more than"
+                f" {FRESHNESS_WARN_HOURS.variable}, got warn={self.freshness_warn_hours:g}"
+                f" fail={self.freshness_fail_hours:g}"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Environ | None = None) -> "AutomationSettings":
         """The settings from the environment, with defaults for unset variables."""
         return cls(
-            start_date=env(START_DATE_ENV) or DEFAULT_START_DATE,
-            timezone=env(TIMEZONE_ENV) or DEFAULT_TIMEZONE,
+            change_interval_seconds=CHANGE_SENSOR_INTERVAL.get(environ),
+            freshness_warn_hours=FRESHNESS_WARN_HOURS.get(environ),
+            freshness_fail_hours=FRESHNESS_FAIL_HOURS.get(environ),
         )
 
 
-def env(name: str) -> str | None:
-    """A variable's value, or None when it is unset or blank."""
-    value = os.environ.get(name, "").strip()
-    return value or None
+def configuration_table() -> str:
+    """The configuration table in Markdown (README's copy is checked against it)."""
+    lines = ["| variable | default | read | meaning |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        if s is ACCESS_TOKEN:
+            shown = "required"
+        elif s.default is None:
+            shown = ""
+        else:
+            shown = f"`{s.default:g}`" if isinstance(s.default, float) else f"`{s.default}`"
+        lines.append(f"| `{s.variable}` | {shown} | {s.read} | {s.meaning} |")
+    return "\n".join(lines)

@@ -1,8 +1,193 @@
+"""The code location and its configuration: one typed mechanism, read when Dagster loads it."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
 import dagster as dg
+import pytest
 
 from intercom_assets.definitions import defs
+from intercom_assets.resources import (
+    AlertWebhookResource,
+    IntercomResource,
+    WarehouseResource,
+    resources_from_env,
+)
+from intercom_assets.sensors import CHANGE_SENSOR
+from intercom_assets.settings import (
+    SETTINGS,
+    AutomationSettings,
+    SettingError,
+    configuration_table,
+)
+
+VARIABLES = [s.variable for s in SETTINGS]
 
 
-def test_definitions_load_and_validate() -> None:
-    assert isinstance(defs, dg.Definitions)
-    dg.Definitions.validate_loadable(defs)
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No project variable set."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def shown_in_ui(resource: dg.ConfigurableResource) -> dict[str, object]:
+    """The configured values the UI shows for a resource (`{"env": NAME}` for an EnvVar)."""
+    schema = resource.get_resource_definition().config_schema
+    return json.loads(schema.default_value_as_json_str)
+
+
+def test_definitions_load_and_validate(clean_env: pytest.MonkeyPatch) -> None:
+    loaded = defs()
+    assert isinstance(loaded, dg.Definitions)
+    dg.Definitions.validate_loadable(loaded)
+
+
+def test_importing_reads_nothing_and_loading_names_a_bad_variable() -> None:
+    """Wrong values everywhere: the import succeeds, loading fails on one line naming one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERCOM_", "DAGSTER_"))}
+    env |= {
+        "INTERCOM_ASSETS_START_DATE": "01/03/2026",
+        "INTERCOM_ASSETS_FRESHNESS_WARN_HOURS": "soon",
+        "INTERCOM_REGION": "Mars",
+    }
+    code = (
+        "import intercom_assets.definitions as m, intercom_assets.sensors, "
+        "intercom_assets.schedules, intercom_assets.cli\n"
+        "print('imported')\n"
+        "m.defs()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "imported"
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (
+        "intercom_assets.settings.SettingError: INTERCOM_ASSETS_START_DATE must be a date like"
+        " 2024-01-01, got '01/03/2026'"
+    )
+
+
+def test_set_variables_are_env_vars_in_the_ui_and_unset_ones_their_defaults(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("INTERCOM_ACCESS_TOKEN", "tok-s3cret")
+    clean_env.setenv("INTERCOM_REGION", "eu")
+    clean_env.setenv("INTERCOM_ASSETS_DATABASE_URL", "postgresql://loader:pw@db:5432/analytics")
+    clean_env.setenv("INTERCOM_ASSETS_ALERT_WEBHOOK_URL", "https://hooks.example.com/T0/B0/x")
+    resources = resources_from_env()
+    intercom, warehouse = resources["intercom"], resources["warehouse"]
+    webhook = resources["alert_webhook"]
+    assert shown_in_ui(intercom) == {
+        "access_token": {"env": "INTERCOM_ACCESS_TOKEN"},
+        "region": {"env": "INTERCOM_REGION"},
+        "api_version": "2.14",
+    }
+    assert shown_in_ui(warehouse) == {
+        "url": {"env": "INTERCOM_ASSETS_DATABASE_URL"},
+        "schema_name": "intercom",
+    }
+    assert shown_in_ui(webhook)["url"] == {"env": "INTERCOM_ASSETS_ALERT_WEBHOOK_URL"}
+    everything = json.dumps([shown_in_ui(r) for r in resources.values()])
+    assert "s3cret" not in everything and "pw@" not in everything and "hooks." not in everything
+
+    # The loaded code location carries the same wiring and the load-time settings.
+    clean_env.setenv("INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS", "45")
+    clean_env.setenv("INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "2")
+    clean_env.setenv("INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS", "3.5")
+    clean_env.setenv("INTERCOM_ASSETS_TIMEZONE", "Europe/Berlin")
+    loaded = defs()
+    assert loaded.resolve_sensor_def(CHANGE_SENSOR).minimum_interval_seconds == 45
+    spec = next(iter(loaded.resolve_assets_def(dg.AssetKey(["intercom", "tags"])).specs))
+    assert spec.freshness_policy == dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=3.5), warn_window=timedelta(hours=2)
+    )
+    partitions = loaded.resolve_assets_def(dg.AssetKey(["intercom", "tags"])).partitions_def
+    assert isinstance(partitions, dg.DailyPartitionsDefinition)
+    assert partitions.timezone == "Europe/Berlin"
+    assert shown_in_ui(loaded.resources["intercom"])["region"] == {"env": "INTERCOM_REGION"}
+
+
+def test_a_run_resolves_env_vars_when_it_starts(clean_env: pytest.MonkeyPatch) -> None:
+    """Values come from the variables at run time, typed and checked by the resource."""
+    clean_env.setenv("INTERCOM_REGION", "au")
+    clean_env.setenv("INTERCOM_ASSETS_SCHEMA", "analytics")
+    resources = resources_from_env()
+    seen: dict[str, str] = {}
+
+    @dg.asset
+    def probe(intercom: IntercomResource, warehouse: WarehouseResource) -> None:
+        client = intercom.new_client()
+        seen["base_url"] = str(client.base_url)
+        seen["schema"] = warehouse.resolved_schema
+        client.close()
+
+    clean_env.setenv("INTERCOM_ACCESS_TOKEN", "tok")
+    assert dg.materialize([probe], resources=resources).success
+    assert seen == {"base_url": "https://api.au.intercom.io", "schema": "analytics"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("INTERCOM_REGION", "Mars", "INTERCOM_REGION must be one of US, EU or AU, got 'Mars'"),
+        ("INTERCOM_BASE_URL", "localhost:8000", "INTERCOM_BASE_URL must be an http(s) URL"),
+        ("INTERCOM_API_VERSION", "latest", "INTERCOM_API_VERSION must be an Intercom API"),
+        ("INTERCOM_ASSETS_SCHEMA", "my-schema", "INTERCOM_ASSETS_SCHEMA must be an SQL"),
+        ("INTERCOM_ASSETS_START_DATE", "2026-02-30", "INTERCOM_ASSETS_START_DATE must be a date"),
+        ("INTERCOM_ASSETS_TIMEZONE", "Mars/Olympus", "INTERCOM_ASSETS_TIMEZONE must be an IANA"),
+        ("INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS", "5m", "whole number of seconds"),
+        ("INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS", "-1", "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS must"),
+        ("INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "40", "must be more than INTERCOM_ASSETS_FRESH"),
+    ],
+)
+def test_a_wrong_value_fails_the_load_in_one_line_naming_the_variable(
+    clean_env: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    clean_env.setenv(name, value)
+    with pytest.raises(SettingError) as caught:
+        defs()
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("INTERCOM_ASSETS_DATABASE_URL", "mysql://loader:hunter2@db/analytics"),
+        ("INTERCOM_ASSETS_ALERT_WEBHOOK_URL", "hooks.example.com/hunter2"),
+    ],
+)
+def test_a_wrong_secret_is_named_but_never_shown(
+    clean_env: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    clean_env.setenv(name, value)
+    with pytest.raises(SettingError, match=name) as caught:
+        defs()
+    assert "hunter2" not in str(caught.value)
+
+
+def test_resources_check_values_given_in_code_when_used() -> None:
+    with pytest.raises(SettingError, match="INTERCOM_REGION must be one of US, EU or AU"):
+        IntercomResource(access_token="t", region="moon").new_client()
+    with pytest.raises(SettingError, match="INTERCOM_ASSETS_DATABASE_URL must be"):
+        WarehouseResource(url="sqlite:///x.db").connect()
+    assert AlertWebhookResource().post("nothing to post to") is None
+
+
+def test_blank_variables_count_as_unset(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("INTERCOM_BASE_URL", "  ")
+    clean_env.setenv("INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "")
+    assert "base_url" not in shown_in_ui(resources_from_env()["intercom"])
+    assert AutomationSettings.from_env() == AutomationSettings()
+
+
+def test_readme_lists_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert configuration_table() in readme

@@ -18,12 +18,9 @@ from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.freshness import FreshnessDaemon
 
 from intercom_assets.assets import asset_key
-from intercom_assets.sensors import (
-    ALERT_WEBHOOK_ENV,
-    DEFAULT_FRESHNESS_FAIL_HOURS,
-    DEFAULT_FRESHNESS_WARN_HOURS,
-    build_freshness_alert_sensor,
-)
+from intercom_assets.resources import AlertWebhookResource
+from intercom_assets.sensors import build_freshness_alert_sensor
+from intercom_assets.settings import DEFAULT_FRESHNESS_FAIL_HOURS, DEFAULT_FRESHNESS_WARN_HOURS
 from intercom_assets.streams import STREAMS
 
 from .conftest import Receiver
@@ -53,9 +50,8 @@ def test_stale_asset_alerts_once_per_transition(
     instance: dg.DagsterInstance,
     workspace: object,
     receiver: Receiver,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(ALERT_WEBHOOK_ENV, receiver.url)
+    webhook = AlertWebhookResource(url=receiver.url)
     daemon = FreshnessDaemon()
     sensor = build_freshness_alert_sensor(KEYS)
     cursor: str | None = None
@@ -68,7 +64,9 @@ def test_stale_asset_alerts_once_per_transition(
         with freeze_time(at):
             list(daemon.run_iteration(workspace))
             for _ in range(2):
-                with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+                with dg.build_sensor_context(
+                    instance=instance, cursor=cursor, resources={"alert_webhook": webhook}
+                ) as context:
                     cursor = sensor(context).cursor
         records = instance.get_freshness_state_records(KEYS)
         return {k.path[-1]: r.freshness_state.value for k, r in records.items()}

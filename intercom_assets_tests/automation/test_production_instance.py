@@ -30,7 +30,8 @@ import httpx
 import psycopg
 import pytest
 
-from intercom_assets.sensors import CHANGE_INTERVAL_ENV, CHANGE_SENSOR
+from intercom_assets.sensors import CHANGE_SENSOR
+from intercom_assets.settings import CHANGE_INTERVAL_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -20,6 +20,9 @@ from intercom_assets.sensors import CHANGE_SENSOR
 from intercom_assets.settings import PartitionSettings
 from intercom_assets.streams import STREAMS
 from intercom_assets.warehouse import Warehouse, connect
+from intercom_assets_tests.dagster.throwaway_postgres import (  # the fixture, for test modules
+    throwaway_postgres as throwaway_postgres,
+)
 
 TIMEZONE = "America/New_York"
 START_DATE = "2025-12-31"
