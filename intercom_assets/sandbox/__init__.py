@@ -26,8 +26,20 @@ sb.advance(days=1)        # -> ChangeLog; sb.truth() -> the ground truth
   `deleted_team_ids`
 """
 
-from intercom_assets.sandbox.churn import ChangeLog, Churn
+from intercom_assets.sandbox.churn import ChangeLog, Churn, Churning
 from intercom_assets.sandbox.faults import FaultConfig
+from intercom_assets.sandbox.resource import Generation, Resource
+from intercom_assets.sandbox.resources import DEFAULT_RESOURCES
 from intercom_assets.sandbox.sandbox import DEFAULT_START, Sandbox
 
-__all__ = ["DEFAULT_START", "ChangeLog", "Churn", "FaultConfig", "Sandbox"]
+__all__ = [
+    "DEFAULT_RESOURCES",
+    "DEFAULT_START",
+    "ChangeLog",
+    "Churn",
+    "Churning",
+    "FaultConfig",
+    "Generation",
+    "Resource",
+    "Sandbox",
+]
