@@ -23,11 +23,25 @@ sb.advance(days=1)        # -> ChangeLog; sb.truth() -> the ground truth
   contacts without listable events are left out
 - `deleted_contact_ids`, `archived_contact_ids`, `merged_contact_ids` (`{source: target}`),
   `deleted_company_ids`, `deleted_admin_ids`, `deleted_tag_ids`, `deleted_segment_ids`,
-  `deleted_team_ids`
+  `deleted_team_ids`, `deleted_conversation_ids`, `deleted_conversations` (as the 2.16
+  `GET /conversations/deleted` lists them)
+- plus the keys of any resource added with `Sandbox(resources=[*DEFAULT_RESOURCES, ...])`
 """
 
-from intercom_assets.sandbox.churn import ChangeLog, Churn
+from intercom_assets.sandbox.churn import ChangeLog, Churn, Churning
 from intercom_assets.sandbox.faults import FaultConfig
+from intercom_assets.sandbox.resource import Generation, Resource
+from intercom_assets.sandbox.resources import DEFAULT_RESOURCES
 from intercom_assets.sandbox.sandbox import DEFAULT_START, Sandbox
 
-__all__ = ["DEFAULT_START", "ChangeLog", "Churn", "FaultConfig", "Sandbox"]
+__all__ = [
+    "DEFAULT_RESOURCES",
+    "DEFAULT_START",
+    "ChangeLog",
+    "Churn",
+    "Churning",
+    "FaultConfig",
+    "Generation",
+    "Resource",
+    "Sandbox",
+]

@@ -7,7 +7,7 @@ rate limit, check `Intercom-Version`, roll the fault dice, run the endpoint unde
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from intercom_assets.sandbox import control
-from intercom_assets.sandbox.endpoints import ROUTES, Call, Handler
+from intercom_assets.sandbox.endpoints import Call, Handler
 from intercom_assets.sandbox.errors import ApiError, error_body, new_request_id
 from intercom_assets.sandbox.faults import FaultInjector
 from intercom_assets.sandbox.ratelimit import RateLimiter
@@ -58,11 +58,15 @@ class Route:
         return f"{self.method} {self.template}"
 
 
-def compile_routes() -> tuple[dict[tuple[str, str], Route], list[Route]]:
+def compile_routes(
+    routes: Iterable[tuple[str, str, Handler]],
+) -> tuple[dict[tuple[str, str], Route], list[Route]]:
     """Static routes by (method, path), and templated ones to try in order."""
     static: dict[tuple[str, str], Route] = {}
     templated: list[Route] = []
-    for method, template, handler in ROUTES:
+    for method, template, handler in routes:
+        if (method, template) in static or any(r.key == f"{method} {template}" for r in templated):
+            raise ValueError(f"two resources serve {method} {template}")
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$"
         route = Route(method, template, re.compile(regex), handler)
         if "{" in template:
@@ -72,9 +76,6 @@ def compile_routes() -> tuple[dict[tuple[str, str], Route], list[Route]]:
     return static, templated
 
 
-STATIC_ROUTES, TEMPLATED_ROUTES = compile_routes()
-
-
 class SandboxCore:
     """State and request handling of one sandbox workspace."""
 
@@ -82,6 +83,7 @@ class SandboxCore:
         self,
         store: Store,
         *,
+        routes: Iterable[tuple[str, str, Handler]],
         token: str,
         rate_limit_per_minute: int,
         search_lag_seconds: int,
@@ -92,6 +94,7 @@ class SandboxCore:
         truth: Callable[[], dict[str, Any]],
     ) -> None:
         self.store = store
+        self.static_routes, self.templated_routes = compile_routes(routes)
         self.token = token
         self.search_lag_seconds = search_lag_seconds
         self.scroll_page_size = scroll_page_size
@@ -177,10 +180,10 @@ class SandboxCore:
         return reply
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
-        route = STATIC_ROUTES.get((method, path))
+        route = self.static_routes.get((method, path))
         if route is not None:
             return route, {}
-        for candidate in TEMPLATED_ROUTES:
+        for candidate in self.templated_routes:
             if candidate.method == method:
                 found = candidate.pattern.match(path)
                 if found:
@@ -214,7 +217,7 @@ class SandboxCore:
         cached = self._searchable.get(kind)
         if cached is not None and cached[0] == stamp:
             return cached[1], key
-        table: dict[str, Record] = getattr(store, kind)
+        table = store.tables[kind]
         records = [table[i] for i in store.sorted_ids(kind)]
         if self.search_lag_seconds:
             records = [
@@ -223,12 +226,13 @@ class SandboxCore:
         self._searchable[kind] = (stamp, records)
         return records, key
 
-    def custom_attribute_types(self) -> dict[str, str]:
-        """Contact custom attribute name -> data type (date ones match whole days in search)."""
+    def custom_attribute_types(self, model: str) -> dict[str, str]:
+        """Custom attribute name -> data type of a model (date ones match whole days in contact
+        search)."""
         return {
             a["name"]: a["data_type"]
             for a in self.store.data_attributes
-            if a["model"] == "contact" and a["custom"]
+            if a["model"] == model and a["custom"]
         }
 
     def find_contact(self, identifier: str, value: str) -> Record | None:

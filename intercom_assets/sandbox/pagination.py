@@ -17,7 +17,8 @@ def per_page(query: Query, default: int) -> int:
     return bounded_per_page(query.get("per_page"), default)
 
 
-def bounded_per_page(raw: object, default: int) -> int:
+def bounded_per_page(raw: object, default: int, maximum: int = MAX_PER_PAGE) -> int:
+    """A `per_page` value: `default` when absent, 1..maximum, else 400."""
     if raw is None or raw == "":
         return default
     try:
@@ -26,9 +27,9 @@ def bounded_per_page(raw: object, default: int) -> int:
         raise ApiError(
             400, "parameter_invalid", f"per_page must be an integer, got {raw!r}"
         ) from None
-    if not 1 <= value <= MAX_PER_PAGE:
+    if not 1 <= value <= maximum:
         raise ApiError(
-            400, "parameter_invalid", f"per_page must be between 1 and {MAX_PER_PAGE}, got {value}"
+            400, "parameter_invalid", f"per_page must be between 1 and {maximum}, got {value}"
         )
     return value
 

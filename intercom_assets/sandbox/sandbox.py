@@ -1,7 +1,8 @@
 """`Sandbox`: one generated workspace, its simulated clock, and the ways to reach it."""
 
+import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,8 +12,12 @@ from starlette.applications import Starlette
 from intercom_assets.sandbox.app import build_app, serve
 from intercom_assets.sandbox.churn import ChangeLog, Churn, apply_churn
 from intercom_assets.sandbox.core import SandboxCore
+from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.faults import FaultConfig
-from intercom_assets.sandbox.generator import generate
+from intercom_assets.sandbox.resource import Generation, Resource
+from intercom_assets.sandbox.resources import DEFAULT_RESOURCES
+from intercom_assets.sandbox.sizes import SIZES
+from intercom_assets.sandbox.store import Store
 from intercom_assets.sandbox.transport import SandboxTransport
 from intercom_assets.sandbox.truth import build_truth
 
@@ -24,7 +29,9 @@ class Sandbox:
     """A faithful local Intercom REST API 2.14 over a deterministic generated workspace.
 
     `clock` is the real-time source for rate-limit windows and scroll expiry (tests may pass a
-    fake one); the simulated clock (`now`) only moves with `advance()`.
+    fake one); the simulated clock (`now`) only moves with `advance()`. `resources` are the
+    `Resource` classes the workspace is built from, in generation order (default
+    `DEFAULT_RESOURCES`; add one with `resources=[*DEFAULT_RESOURCES, Widgets]`).
     """
 
     def __init__(
@@ -41,12 +48,23 @@ class Sandbox:
         scroll_page_size: int = 50,
         churn: Churn | None = None,
         clock: Callable[[], float] = time.time,
+        resources: Sequence[type[Resource]] = DEFAULT_RESOURCES,
     ) -> None:
         _check_timezone(timezone)
+        if size not in SIZES:
+            raise ValueError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
         self.size, self.seed, self.churn = size, seed, churn or Churn()
-        self.store, self._factory = generate(size, seed, timezone, start)
+        self.resources: tuple[Resource, ...] = tuple(kind() for kind in resources)
+        self.store = Store(now=start, timezone=timezone)
+        self._factory = Factory(self.store, random.Random(seed))
+        generation = Generation(self.store, self._factory, size, SIZES[size], start)
+        for resource in self.resources:
+            for table, numeric_ids in resource.tables.items():
+                self.store.add_table(table, numeric_ids)
+            resource.generate(generation)
         self.core = SandboxCore(
             self.store,
+            routes=[route for resource in self.resources for route in resource.routes],
             token=token,
             rate_limit_per_minute=rate_limit_per_minute,
             search_lag_seconds=search_lag_seconds,
@@ -103,7 +121,9 @@ class Sandbox:
         if total < 0:
             raise ValueError(f"the clock only moves forward; got days={days}, seconds={seconds}")
         with self.core.lock:
-            return apply_churn(self.store, self._factory, total, churn or self.churn)
+            return apply_churn(
+                self.resources, self.store, self._factory, total, churn or self.churn
+            )
 
     def set_faults(self, config: FaultConfig) -> None:
         """Replace the fault configuration (and reset burst and scroll-fault state)."""
@@ -123,7 +143,7 @@ class Sandbox:
     def truth(self) -> dict[str, Any]:
         """The ground truth (shape in the package docstring)."""
         with self.core.lock:
-            return build_truth(self.store)
+            return build_truth(self.store, self.resources)
 
 
 def _check_timezone(name: str) -> None:

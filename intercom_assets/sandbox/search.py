@@ -43,21 +43,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
-Model = Literal["contact", "conversation"]
 Record = Mapping[str, Any]
 Predicate = Callable[[Record], bool]
 Getter = Callable[[Record], Any]
 OrderKey = tuple[bool, int, Any, str]  # (is null, type rank, value, id)
 
 MAX_PER_PAGE = 150
-DEFAULT_PER_PAGE: dict[str, int] = {"contact": 50, "conversation": 20}
 MAX_GROUP_DEPTH = 2
 MAX_GROUP_SIZE = 15
 DEFAULT_SORT_FIELD = "updated_at"
@@ -70,22 +69,6 @@ ORDER_OPS = frozenset({">", "<"})
 STRING_OPS = frozenset({"~", "!~", "^", "$"})
 ALL_OPS = SCALAR_OPS | ORDER_OPS | STRING_OPS | {">=", "<="}
 
-CONTACT_OPS: dict[str, frozenset[str]] = {
-    STRING: SCALAR_OPS | STRING_OPS,
-    INTEGER: SCALAR_OPS | ORDER_OPS | {">=", "<="},
-    DATE: frozenset({"=", ">", "<"}),
-    BOOLEAN: SCALAR_OPS,
-    IDS: SCALAR_OPS,
-}
-CONVERSATION_OPS: dict[str, frozenset[str]] = {
-    STRING: SCALAR_OPS | STRING_OPS,
-    INTEGER: SCALAR_OPS | ORDER_OPS,
-    DATE: SCALAR_OPS | ORDER_OPS,
-    BOOLEAN: SCALAR_OPS,
-    IDS: SCALAR_OPS | STRING_OPS,
-    TEXT: SCALAR_OPS | STRING_OPS,
-}
-TAG_ID_OPS = frozenset({"=", "!="})
 KIND_NAMES = {
     STRING: "a string",
     INTEGER: "an integer",
@@ -131,7 +114,7 @@ class Field:
 # --- reading records ---------------------------------------------------------------------------
 
 
-def _path_getter(path: str) -> Getter:
+def path_getter(path: str) -> Getter:
     keys = path.split(".")
     if len(keys) == 1:
         (key,) = keys
@@ -156,9 +139,9 @@ def _custom_getter(name: str) -> Getter:
     return get
 
 
-def _ids_getter(private: str | None, path: str | None, list_key: str | None) -> Getter:
+def ids_getter(private: str | None, path: str | None, list_key: str | None) -> Getter:
     """Reads an id list from a private list field, else from ``record[path][list_key][*].id``."""
-    outer = _path_getter(path) if path else None
+    outer = path_getter(path) if path else None
 
     def get(record: Record) -> list[Any]:
         if private is not None:
@@ -176,147 +159,10 @@ def _ids_getter(private: str | None, path: str | None, list_key: str | None) -> 
     return get
 
 
-def _avatar(record: Record) -> Any:
-    avatar = record.get("avatar")
-    return avatar.get("image_url") if isinstance(avatar, Mapping) else avatar
-
-
-def _fields(kinds: Mapping[str, str], **special: tuple[str, Getter]) -> dict[str, Field]:
-    fields = {name: Field(name, kind, _path_getter(name)) for name, kind in kinds.items()}
+def make_fields(kinds: Mapping[str, str], **special: tuple[str, Getter]) -> dict[str, Field]:
+    fields = {name: Field(name, kind, path_getter(name)) for name, kind in kinds.items()}
     fields.update({name: Field(name, kind, get) for name, (kind, get) in special.items()})
     return fields
-
-
-_DEVICE = ("app_name", "app_version", "device", "os_version", "sdk_version")
-CONTACT_FIELDS = _fields(
-    {
-        **dict.fromkeys(
-            [
-                "id",
-                "role",
-                "name",
-                "email",
-                "email_domain",
-                "phone",
-                "external_id",
-                "language_override",
-                "browser",
-                "browser_version",
-                "browser_language",
-                "os",
-                "location.country",
-                "location.region",
-                "location.city",
-                *(f"{p}_{f}" for p in ("ios", "android") for f in _DEVICE),
-            ],
-            STRING,
-        ),
-        "owner_id": INTEGER,
-        **dict.fromkeys(
-            [
-                "created_at",
-                "signed_up_at",
-                "updated_at",
-                "last_seen_at",
-                "last_contacted_at",
-                "last_replied_at",
-                "last_email_opened_at",
-                "last_email_clicked_at",
-                "ios_last_seen_at",
-                "android_last_seen_at",
-            ],
-            DATE,
-        ),
-        **dict.fromkeys(
-            ["unsubscribed_from_emails", "marked_email_as_spam", "has_hard_bounced"], BOOLEAN
-        ),
-    },
-    avatar=(STRING, _avatar),
-    andoid_sdk_version=(STRING, _path_getter("android_sdk_version")),  # spelled so in the docs
-    tag_id=(IDS, _ids_getter("_tag_ids", "tags", "data")),
-    segment_id=(IDS, _ids_getter("_segment_ids", None, None)),
-)
-
-_STAT_DATES = [
-    "first_contact_reply_at",
-    "first_assignment_at",
-    "first_admin_reply_at",
-    "first_close_at",
-    "last_assignment_at",
-    "last_assignment_admin_reply_at",
-    "last_contact_reply_at",
-    "last_admin_reply_at",
-    "last_close_at",
-]
-_STAT_INTEGERS = [
-    "time_to_assignment",
-    "time_to_admin_reply",
-    "time_to_first_close",
-    "time_to_last_close",
-    "median_time_to_reply",
-    "count_reopens",
-    "count_assignments",
-    "count_conversation_parts",
-    "handling_time",
-    "adjusted_handling_time",
-]
-CONVERSATION_FIELDS = _fields(
-    {
-        **dict.fromkeys(
-            [
-                "id",
-                "source.type",
-                "source.id",
-                "source.delivered_as",
-                "source.subject",
-                "source.author.id",
-                "source.author.type",
-                "source.author.name",
-                "source.author.email",
-                "source.url",
-                "channel_initiated",
-                "state",
-                "priority",
-                "statistics.last_closed_by_id",
-                "conversation_rating.remark",
-                *(
-                    f"ai_agent.{f}"
-                    for f in (
-                        "resolution_state",
-                        "last_answer_type",
-                        "rating_remark",
-                        "source_type",
-                        "source_title",
-                    )
-                ),
-            ],
-            STRING,
-        ),
-        **dict.fromkeys(["created_at", "updated_at", "waiting_since", "snoozed_until"], DATE),
-        **dict.fromkeys([f"statistics.{f}" for f in _STAT_DATES], DATE),
-        **dict.fromkeys([f"statistics.{f}" for f in _STAT_INTEGERS], INTEGER),
-        **dict.fromkeys(["admin_assignee_id", "team_assignee_id", "ai_agent.rating"], INTEGER),
-        **dict.fromkeys(["open", "read", "ai_agent_participated"], BOOLEAN),
-    },
-    **{"source.body": (TEXT, _path_getter("source.body"))},
-    contact_ids=(IDS, _ids_getter("_contact_ids", "contacts", "contacts")),
-    teammate_ids=(IDS, _ids_getter("_teammate_ids", "teammates", "teammates")),
-    tag_ids=(IDS, _ids_getter("_tag_ids", "tags", "tags")),
-    **{
-        "conversation_rating.score": (INTEGER, _path_getter("conversation_rating.rating")),
-        "conversation_rating.contact_id": (STRING, _path_getter("conversation_rating.contact.id")),
-        "conversation_rating.admin_d": (STRING, _path_getter("conversation_rating.teammate.id")),
-    },
-)
-
-FIELDS: dict[str, dict[str, Field]] = {
-    "contact": CONTACT_FIELDS,
-    "conversation": CONVERSATION_FIELDS,
-}
-OPERATORS: dict[str, dict[str, frozenset[str]]] = {
-    "contact": CONTACT_OPS,
-    "conversation": CONVERSATION_OPS,
-}
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -397,9 +243,30 @@ def _query_value(field: Field, value: Any) -> Any:
 # --- compiling filters -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class SearchModel:
+    """A searchable resource: its fields, the operators each field kind takes, its defaults.
+
+    Compiled queries are cached per model object, so build one model per resource, once.
+    """
+
+    name: str
+    """The model's name in error messages (`contact`, `conversation`)."""
+    fields: Mapping[str, Field] = dataclass_field(repr=False)
+    operators: Mapping[str, frozenset[str]] = dataclass_field(repr=False)
+    """Field kind -> the operators it takes."""
+    default_per_page: int = 20
+    whole_day_dates: bool = False
+    """Dates match whole days in the workspace time zone (contacts), else exact seconds."""
+    custom_attributes: bool = False
+    """`custom_attributes.<name>` fields are searchable (typed by the data attributes)."""
+    field_operators: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
+    """Per-field operator sets that replace the kind's (contacts' `tag_id`)."""
+
+
 @dataclass(frozen=True)
 class _Context:
-    model: str
+    model: SearchModel
     tz: ZoneInfo
     custom_types: Mapping[str, str]
 
@@ -407,10 +274,14 @@ class _Context:
 def _resolve_field(name: Any, ctx: _Context, value: Any) -> Field:
     if not isinstance(name, str) or not name:
         raise SearchError("parameter_invalid", f"field must be a non-empty string, not {name!r}")
-    known = FIELDS[ctx.model].get(name)
+    known = ctx.model.fields.get(name)
     if known is not None:
         return known
-    if ctx.model == "contact" and name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX):
+    if (
+        ctx.model.custom_attributes
+        and name.startswith(CUSTOM_PREFIX)
+        and len(name) > len(CUSTOM_PREFIX)
+    ):
         attr = name[len(CUSTOM_PREFIX) :]
         data_type = ctx.custom_types.get(attr)
         if data_type is not None:
@@ -418,7 +289,7 @@ def _resolve_field(name: Any, ctx: _Context, value: Any) -> Field:
         else:
             kind = _infer_kind(value)
         return Field(name, kind, _custom_getter(attr))
-    raise SearchError("parameter_invalid", f"'{name}' is not a searchable {ctx.model} field")
+    raise SearchError("parameter_invalid", f"'{name}' is not a searchable {ctx.model.name} field")
 
 
 def _infer_kind(value: Any) -> str:
@@ -450,11 +321,10 @@ def _compile_filter(node: Mapping[str, Any], ctx: _Context) -> Predicate:
         raise SearchError("parameter_invalid", f"filter on {node.get('field')!r} needs a 'value'")
     value = node["value"]
     field = _resolve_field(node.get("field"), ctx, value)
-    allowed = OPERATORS[ctx.model].get(field.kind, frozenset())
-    if ctx.model == "contact" and field.name == "tag_id":
-        allowed = TAG_ID_OPS
+    special = ctx.model.field_operators.get(field.name)
+    allowed = special if special is not None else ctx.model.operators.get(field.kind, frozenset())
     if op not in allowed:
-        kind = "tag_id" if field.name == "tag_id" and ctx.model == "contact" else field.kind
+        kind = field.name if special is not None else field.kind
         raise SearchError(
             "parameter_invalid",
             f"operator '{op}' is not supported for field '{field.name}' ({kind}); "
@@ -475,7 +345,7 @@ def _compile_filter(node: Mapping[str, Any], ctx: _Context) -> Predicate:
             f"value for field '{field.name}' must be {KIND_NAMES[field.kind]}, not an array",
         )
     converted = _query_value(field, value)
-    if field.kind == DATE and ctx.model == "contact":
+    if field.kind == DATE and ctx.model.whole_day_dates:
         return _contact_date(field, op, converted, ctx.tz)
     if field.kind == IDS:
         return _ids_filter(field.get, op, converted)
@@ -675,7 +545,7 @@ class _Query:
 class SearchPlan:
     """A checked search request: predicate, order and the page asked for."""
 
-    model: str
+    model: SearchModel
     query: _Query
     per_page: int
     starting_after: tuple[Any, str] | None
@@ -695,7 +565,7 @@ class SearchPlan:
 def compile_search(
     body: Any,
     *,
-    model: Model,
+    model: SearchModel,
     timezone: str,
     custom_attribute_types: Mapping[str, str] | None = None,
 ) -> SearchPlan:
@@ -705,8 +575,6 @@ def compile_search(
     ``data_type`` (``date`` ones then match whole days); an undeclared attribute takes its type
     from the value searched for.
     """
-    if model not in FIELDS:
-        raise ValueError(f"model must be 'contact' or 'conversation', not {model!r}")
     if not isinstance(body, Mapping):
         raise SearchError("parameter_invalid", "the request body must be a JSON object")
     if "query" not in body:
@@ -716,19 +584,25 @@ def compile_search(
         raise SearchError("parameter_invalid", "sort must be an object")
     try:
         signature = orjson.dumps(
-            [model, timezone, body["query"], sort, sorted((custom_attribute_types or {}).items())],
+            [
+                model.name,
+                timezone,
+                body["query"],
+                sort,
+                sorted((custom_attribute_types or {}).items()),
+            ],
             option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
         )
     except TypeError as exc:
         raise SearchError("parameter_invalid", "the query must be plain JSON") from exc
-    query = _compile_query(signature)
+    query = _compile_query(model, signature)
     per_page, starting_after = _pagination(body.get("pagination"), model)
     return SearchPlan(model, query, per_page, starting_after)
 
 
 @lru_cache(maxsize=256)
-def _compile_query(signature: bytes) -> _Query:
-    model, timezone, query, sort, custom_types = orjson.loads(signature)
+def _compile_query(model: SearchModel, signature: bytes) -> _Query:
+    _name, timezone, query, sort, custom_types = orjson.loads(signature)
     ctx = _Context(model, ZoneInfo(timezone), dict(custom_types))
     predicate = _compile_node(query, ctx, 0)
     sort = sort or {}
@@ -745,12 +619,12 @@ def _compile_query(signature: bytes) -> _Query:
     return _Query(signature, predicate, sort_field, field.get, order == "descending")
 
 
-def _pagination(pagination: Any, model: str) -> tuple[int, tuple[Any, str] | None]:
+def _pagination(pagination: Any, model: SearchModel) -> tuple[int, tuple[Any, str] | None]:
     if pagination is None:
-        return DEFAULT_PER_PAGE[model], None
+        return model.default_per_page, None
     if not isinstance(pagination, Mapping):
         raise SearchError("parameter_invalid", "pagination must be an object")
-    per_page = pagination.get("per_page", DEFAULT_PER_PAGE[model])
+    per_page = pagination.get("per_page", model.default_per_page)
     if isinstance(per_page, str) and per_page.isdigit():
         per_page = int(per_page)
     if isinstance(per_page, bool) or not isinstance(per_page, int):

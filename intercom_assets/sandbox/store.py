@@ -18,7 +18,6 @@ import orjson
 
 EMBED_LIMIT = 10
 PARTS_LIMIT = 500
-EVENT_RETENTION_SECONDS = 90 * 86_400
 
 Record = dict[str, Any]
 
@@ -26,6 +25,11 @@ Record = dict[str, Any]
 def public(record: Record) -> Record:
     """The record without its private `_` keys (a shallow copy)."""
     return {k: v for k, v in record.items() if k[0] != "_"}
+
+
+def numeric_id(record_id: str) -> tuple[int, str]:
+    """Sort key of a numeric id kept as a string ("9" before "10")."""
+    return (len(record_id), record_id)
 
 
 def lookup(record: Record, path: str) -> Any:
@@ -67,10 +71,34 @@ class Store:
         self.deleted_tag_ids: set[str] = set()
         self.deleted_segment_ids: set[str] = set()
         self.deleted_team_ids: set[str] = set()
+        self.deleted_conversations: dict[str, Record] = {}
+        """Deleted conversation id -> its entry in the 2.16 deleted-conversations feed."""
+        self.tables: dict[str, dict[str, Record]] = {
+            "admins": self.admins,
+            "teams": self.teams,
+            "tags": self.tags,
+            "segments": self.segments,
+            "companies": self.companies,
+            "contacts": self.contacts,
+            "notes": self.notes,
+            "conversations": self.conversations,
+        }
+        self._numeric_ids: set[str] = set()
         self.version = 0
         self._json: dict[tuple[str, str], bytes] = {}
         self._sorted: dict[str, list[str]] = {}
         self._segment_counts: tuple[int, dict[str, int]] = (-1, {})
+
+    def add_table(self, kind: str, numeric_ids: bool = False) -> dict[str, Record]:
+        """The table of a kind of record, created empty if new; `numeric_ids` sorts its ids
+        by number."""
+        if numeric_ids:
+            self._numeric_ids.add(kind)
+        return self.tables.setdefault(kind, {})
+
+    def numeric_ids(self, kind: str) -> bool:
+        """Whether the ids of a kind sort as numbers."""
+        return kind in self._numeric_ids
 
     # -- caches -------------------------------------------------------------------------------
 
@@ -97,11 +125,8 @@ class Store:
         sort by number."""
         ids = self._sorted.get(kind)
         if ids is None:
-            table: dict[str, Record] = getattr(self, kind)
-            if kind in ("conversations", "admins", "teams", "tags", "notes"):
-                ids = sorted(table, key=lambda i: (len(i), i))
-            else:
-                ids = sorted(table)
+            table = self.tables[kind]
+            ids = sorted(table, key=numeric_id) if kind in self._numeric_ids else sorted(table)
             self._sorted[kind] = ids
         return ids
 
@@ -212,13 +237,6 @@ class Store:
             "total_count": len(parts),
         }
         return out
-
-    # -- events -------------------------------------------------------------------------------
-
-    def listable_events(self, contact_id: str) -> list[Record]:
-        """Events of a contact younger than 90 days of the simulated clock, newest first."""
-        cutoff = self.now - EVENT_RETENTION_SECONDS
-        return [e for e in reversed(self.events.get(contact_id, ())) if e["created_at"] > cutoff]
 
     # -- vanishing metadata ---------------------------------------------------------------------
 

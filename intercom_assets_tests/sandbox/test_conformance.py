@@ -16,6 +16,7 @@ import pytest
 
 SPEC_FOLDER = Path("shared", "reference", "intercom-openapi")
 SPEC_NAME = "2.14.yaml"
+SPEC_216_NAME = "2.16.yaml"
 PER_PAGE = 25
 
 # Where the 2.14 description contradicts itself or the real API, the sandbox follows the real API
@@ -67,15 +68,16 @@ SPEC_EXCEPTIONS: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-def _spec_path() -> Path | None:
+def _spec_path(name: str = SPEC_NAME) -> Path | None:
     for folder in Path(__file__).resolve().parents:
-        candidate = folder / SPEC_FOLDER / SPEC_NAME
+        candidate = folder / SPEC_FOLDER / name
         if candidate.is_file():
             return candidate
     return None
 
 
 SPEC_FILE = _spec_path()
+SPEC_216_FILE = _spec_path(SPEC_216_NAME)
 pytestmark = pytest.mark.skipif(
     SPEC_FILE is None,
     reason=f"no parent folder holds the official OpenAPI description {SPEC_FOLDER / SPEC_NAME}",
@@ -100,12 +102,14 @@ def _pointer(*parts: str) -> str:
 class Spec:
     """The OpenAPI description with SPEC_EXCEPTIONS applied, and one validator per schema."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, exceptions: list[tuple[str, dict[str, Any], str]] = SPEC_EXCEPTIONS
+    ) -> None:
         import yaml
 
         with path.open("rb") as handle:
             document = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        for schema_path, patch, _reason in SPEC_EXCEPTIONS:
+        for schema_path, patch, _reason in exceptions:
             node = _node(document, schema_path)
             for key, value in patch.items():
                 if value is None:
@@ -577,3 +581,39 @@ def test_the_sdk_client_reads_the_sandbox(sandbox):
     conversations = _sdk_search_ids(sdk.conversations.search, group, 9)
     assert sorted(conversations) == sorted(c["id"] for c in truth["conversations"])
     assert {a.id for a in sdk.admins.list().admins or []} == {a["id"] for a in truth["admins"]}
+
+
+# --- 2.16: the deleted-conversations feed -------------------------------------------------------
+
+
+@pytest.mark.skipif(SPEC_216_FILE is None, reason=f"no {SPEC_FOLDER / SPEC_216_NAME}")
+def test_the_deleted_conversations_feed_matches_the_216_description():
+    """`GET /conversations/deleted` (new in 2.16) against the 2.16 description, unrelaxed."""
+    from dataclasses import fields, replace
+
+    from intercom_assets.sandbox import Churn, Sandbox
+
+    assert SPEC_216_FILE is not None
+    spec = Spec(SPEC_216_FILE, exceptions=[])
+    sb = Sandbox(size="tiny", seed=2)
+    sb.advance(days=3, churn=replace(Churn(**{f.name: 0.0 for f in fields(Churn)}),
+                                     conversation_delete=0.2))  # fmt: skip
+    template = "/conversations/deleted"
+    headers = {"Authorization": "Bearer sandbox", "Intercom-Version": "2.16"}
+    with httpx.Client(transport=sb.transport(), base_url=sb.base_url, headers=headers) as http:
+        c = Collector(http)
+        for params in ({}, {"per_page": 2, "order": "asc"}, {"per_page": 60, "page": 1}):
+            page = c.call("feed", template, "GET", template, params=params)
+            while (page["pages"] or {}).get("next"):
+                page = c.call("feed", template, "GET", page["pages"]["next"])
+        c.call("feed", template, "GET", template, params={"page": 99})
+        c.call("feed", template, "GET", template, headers={"Intercom-Version": "2.14"}, expect=400)
+        c.call("feed", template, "GET", template, headers={"Authorization": "x"}, expect=401)
+    replies = c.replies["feed"]
+    assert sum(len(r.body.get("conversations", [])) for r in replies) >= 3 * 5
+    problems = [
+        f"{reply.method} {reply.url} [{reply.status}] {error}"
+        for reply in replies
+        for error in spec.errors(reply)
+    ]
+    assert not problems, f"{len(problems)} schema violations:\n" + "\n".join(problems[:20])

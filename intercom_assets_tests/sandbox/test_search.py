@@ -8,12 +8,16 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from intercom_assets.sandbox.resources.contacts import SEARCH as CONTACT
+from intercom_assets.sandbox.resources.conversations import SEARCH as CONVERSATION
 from intercom_assets.sandbox.search import (
     SearchError,
     compile_search,
     paginate,
     search_page,
 )
+
+MODELS = {"contact": CONTACT, "conversation": CONVERSATION}
 
 NY = ZoneInfo("America/New_York")
 
@@ -30,7 +34,7 @@ def walk(records: list[dict], body: dict, *, model: str = "contact", tz: str = "
     pagination = dict(body.get("pagination", {}))
     for _ in range(10_000):
         body["pagination"] = pagination
-        plan = compile_search(body, model=model, timezone=tz)
+        plan = compile_search(body, model=MODELS[model], timezone=tz)
         items, cursor, _total = paginate(records, plan, **kw)
         seen.extend(r["id"] for r in items)
         if cursor is None:
@@ -50,7 +54,7 @@ def flt(field: str, op: str, value: Any) -> dict:
 
 def error_of(body: Any, model: str = "contact", **kw: Any) -> SearchError:
     with pytest.raises(SearchError) as info:
-        plan = compile_search(body, model=model, timezone=kw.pop("tz", "UTC"), **kw)
+        plan = compile_search(body, model=MODELS[model], timezone=kw.pop("tz", "UTC"), **kw)
         paginate([], plan)
     return info.value
 
@@ -303,13 +307,13 @@ def test_declared_date_custom_attribute_matches_whole_days():
     body = {"query": flt("custom_attributes.renewal", "=", NOON)}
     types = {"renewal": "date"}
     plan = compile_search(
-        body, model="contact", timezone="America/New_York", custom_attribute_types=types
+        body, model=CONTACT, timezone="America/New_York", custom_attribute_types=types
     )
     assert {r["id"] for r in paginate(records, plan)[0]} == {"x", "y"}
     with pytest.raises(SearchError):
         compile_search(
             {"query": flt("custom_attributes.renewal", ">=", NOON)},
-            model="contact",
+            model=CONTACT,
             timezone="UTC",
             custom_attribute_types={"renewal": "date"},
         )
@@ -513,7 +517,7 @@ EVERYONE = flt("id", "!=", "nobody")
 
 
 def test_default_order_is_updated_at_descending_ties_by_id_nulls_last():
-    plan = compile_search({"query": EVERYONE}, model="contact", timezone="UTC")
+    plan = compile_search({"query": EVERYONE}, model=CONTACT, timezone="UTC")
     assert plan.sort_field == "updated_at" and plan.descending
     assert [r["id"] for r in paginate(TIES, plan)[0]] == ["e", "d", "c", "b", "a", "f"]
 
@@ -545,19 +549,19 @@ def test_cursor_walk_sees_every_record_exactly_once(per_page, order, cached):
 
 def test_cursor_looks_like_intercoms_keyset_and_pages_are_counted():
     body = {"query": EVERYONE, "pagination": {"per_page": 2}}
-    plan = compile_search(body, model="contact", timezone="UTC")
+    plan = compile_search(body, model=CONTACT, timezone="UTC")
     page = search_page(TIES, plan)
     assert page.next_cursor is not None and page.next_cursor.startswith("Wz")
     assert orjson.loads(base64.b64decode(page.next_cursor)) == [2, "d"]
     assert (page.page, page.per_page, page.total_pages, page.total_count) == (1, 2, 3, 6)
     body["pagination"]["starting_after"] = page.next_cursor
-    second = search_page(TIES, compile_search(body, model="contact", timezone="UTC"))
+    second = search_page(TIES, compile_search(body, model=CONTACT, timezone="UTC"))
     assert second.page == 2 and [r["id"] for r in second.items] == ["c", "b"]
 
 
 def test_default_page_sizes():
-    assert compile_search({"query": EVERYONE}, model="contact", timezone="UTC").per_page == 50
-    plan = compile_search({"query": flt("id", "=", "1")}, model="conversation", timezone="UTC")
+    assert compile_search({"query": EVERYONE}, model=CONTACT, timezone="UTC").per_page == 50
+    plan = compile_search({"query": flt("id", "=", "1")}, model=CONVERSATION, timezone="UTC")
     assert plan.per_page == 20
 
 
@@ -568,7 +572,7 @@ def test_record_edited_between_pages_comes_back_later_and_nothing_is_skipped():
         "pagination": {"per_page": 3},
         "sort": {"field": "updated_at", "order": "ascending"},
     }
-    plan = compile_search(body, model="contact", timezone="UTC")
+    plan = compile_search(body, model=CONTACT, timezone="UTC")
     first, cursor, _ = paginate(records, plan, cache_key=("edit", 1))
     assert [r["id"] for r in first] == ["r0", "r1", "r2"]
     records[1] = {"id": "r1", "updated_at": T0 + 100}  # edited: moves to the end
@@ -577,7 +581,7 @@ def test_record_edited_between_pages_comes_back_later_and_nothing_is_skipped():
     version = 2
     while cursor:
         body["pagination"]["starting_after"] = cursor
-        plan = compile_search(body, model="contact", timezone="UTC")
+        plan = compile_search(body, model=CONTACT, timezone="UTC")
         items, cursor, _ = paginate(records, plan, cache_key=("edit", version))
         seen.extend(r["id"] for r in items)
     assert seen.count("r1") == 2 and seen[-1] == "r1"
@@ -587,7 +591,7 @@ def test_record_edited_between_pages_comes_back_later_and_nothing_is_skipped():
 
 def test_cache_key_controls_reuse_of_the_match_list():
     records = [{"id": "a", "updated_at": 1}, {"id": "b", "updated_at": 2}]
-    plan = compile_search({"query": EVERYONE}, model="contact", timezone="UTC")
+    plan = compile_search({"query": EVERYONE}, model=CONTACT, timezone="UTC")
     assert paginate(records, plan, cache_key=("cache", 1))[2] == 2
     records.append({"id": "c", "updated_at": 3})
     assert paginate(records, plan, cache_key=("cache", 1))[2] == 2  # same key: the cached list
