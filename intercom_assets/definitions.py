@@ -8,7 +8,7 @@ freshness windows), and which resource fields are fed by a variable (`dg.EnvVar`
 when a run or tick starts) or take their default. See `intercom_assets.settings`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
@@ -23,6 +23,7 @@ from intercom_assets.sensors import (
     freshness_policy,
 )
 from intercom_assets.settings import AutomationSettings, PartitionSettings
+from intercom_assets.streams import STREAMS, Stream
 
 
 def build_definitions(
@@ -31,8 +32,9 @@ def build_definitions(
     *,
     automation: AutomationSettings | None = None,
     retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
+    streams: Sequence[Stream] = STREAMS,
 ) -> dg.Definitions:
-    """The definitions for these settings.
+    """The definitions of these streams (all of Intercom's by default) for these settings.
 
     `resources` default to `resources_from_env()`; given ones without `alert_webhook` get a
     webhook without URL (alerts are logged only).
@@ -42,18 +44,20 @@ def build_definitions(
     policy = freshness_policy(automation.freshness_warn_hours, automation.freshness_fail_hours)
     assets = dg.map_asset_specs(
         lambda spec: spec.replace_attributes(freshness_policy=policy),
-        build_assets(partitions, retry_policy=retry_policy),
+        build_assets(partitions, streams, retry_policy=retry_policy),
     )
     jobs = build_jobs()
     if resources is None:
         resources = resources_from_env()
     return dg.Definitions(
         assets=assets,
-        asset_checks=build_checks(),
+        asset_checks=build_checks(streams),
         jobs=jobs,
         schedules=build_schedules(partitions, jobs),
         sensors=[
-            build_change_sensor(partitions, interval_seconds=automation.change_interval_seconds),
+            build_change_sensor(
+                partitions, streams, interval_seconds=automation.change_interval_seconds
+            ),
             build_freshness_alert_sensor([a.key for a in assets]),
         ],
         resources={"alert_webhook": AlertWebhookResource(), **resources},
