@@ -46,7 +46,7 @@ def build_definitions(
         lambda spec: spec.replace_attributes(freshness_policy=policy),
         build_assets(partitions, streams, retry_policy=retry_policy),
     )
-    jobs = build_jobs()
+    jobs = build_jobs(streams)
     if resources is None:
         resources = resources_from_env()
     return dg.Definitions(

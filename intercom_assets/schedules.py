@@ -1,12 +1,14 @@
-"""Schedules: close yesterday's partition daily, and sweep contacts and companies weekly.
+"""The daily schedule: close yesterday's partition, and sweep what no window can see.
 
-Both run in the workspace time zone (the partitions' zone). The daily run starts after
-midnight plus a buffer for Intercom's search index lag, and reloads all of yesterday for
-every stream, so records the change sensor saw late (or never) still land in their day.
-The weekly run loads contacts and companies in full mode, which catches what a window
-cannot: deletes, merges and tag changes that do not move `updated_at`.
+It runs in the workspace time zone (the partitions' zone), after midnight plus a buffer for
+Intercom's search index lag. It reloads all of yesterday for every stream, so records the
+change sensor saw late (or never) still land in their day, and it runs the searched streams
+(contacts, conversations) in full mode: a sweep of every record, which catches what a window
+cannot (deletes, archives, merges, tags changed without moving `updated_at`). So every kind of
+change reaches the warehouse within a day; docs/change-matrix.md lists each with its bound.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
@@ -14,17 +16,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from intercom_assets.assets import GROUP, asset_key
+from intercom_assets.streams import STREAMS, SearchStream, Stream
 
 DAILY_JOB = "intercom_daily"
-FULL_SWEEP_JOB = "intercom_full_sweep"
 DAILY_SCHEDULE = "intercom_daily_schedule"
-FULL_SWEEP_SCHEDULE = "intercom_weekly_full_sweep_schedule"
 
 DAILY_CRON = "30 0 * * *"
 """00:30: the day is over and the search index (lag: minutes) has caught up."""
-WEEKLY_CRON = "0 3 * * 0"
-"""Sunday 03:00, after the daily run: the quietest hour for a long sweep."""
-FULL_SWEEP_STREAMS = ("companies", "contacts")
 MODE_TAG = "intercom_assets/mode"
 
 AssetJob: TypeAlias = Any
@@ -32,22 +30,20 @@ AssetJob: TypeAlias = Any
 not export its class, so it is typed as `Any` here."""
 
 
-def build_jobs() -> tuple[AssetJob, ...]:
-    """The daily job (every stream) and the full-sweep job (contacts and companies, `full`)."""
+def build_jobs(streams: Sequence[Stream] = STREAMS) -> tuple[AssetJob, ...]:
+    """The daily job: every stream for one day, the searched ones in full mode (sweeps)."""
+    swept = [s.name for s in streams if isinstance(s, SearchStream)]
     daily = dg.define_asset_job(
         DAILY_JOB,
         selection=dg.AssetSelection.groups(GROUP),
-        tags={MODE_TAG: "window"},
-        description="Every Intercom stream for one day, in load order.",
+        config={"ops": {_op_name(n): {"config": {"full": True}} for n in swept}},
+        tags={MODE_TAG: "daily"},
+        description=(
+            "Every Intercom stream for one day, in load order; "
+            f"{', '.join(swept)} swept in full (deletes, merges, silent tag changes)."
+        ),
     )
-    sweep = dg.define_asset_job(
-        FULL_SWEEP_JOB,
-        selection=dg.AssetSelection.assets(*(asset_key(n) for n in FULL_SWEEP_STREAMS)),
-        config={"ops": {_op_name(n): {"config": {"full": True}} for n in FULL_SWEEP_STREAMS}},
-        tags={MODE_TAG: "full"},
-        description="Contacts and companies in full mode: deletes, merges, tag drift.",
-    )
-    return daily, sweep
+    return (daily,)
 
 
 def build_schedules(
@@ -56,8 +52,8 @@ def build_schedules(
     *,
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
 ) -> list[dg.ScheduleDefinition]:
-    """The daily schedule of yesterday's partition and the weekly full sweep."""
-    daily, sweep = jobs
+    """The daily schedule of yesterday's partition."""
+    (daily,) = jobs
     timezone = partitions.timezone or "UTC"
 
     @dg.schedule(
@@ -66,27 +62,14 @@ def build_schedules(
         cron_schedule=DAILY_CRON,
         execution_timezone=timezone,
         default_status=default_status,
-        description="Reloads yesterday's partition for every stream after the index lag.",
+        description="Yesterday's partition of every stream, with sweeps, after the index lag.",
     )
     def intercom_daily_schedule(
         context: dg.ScheduleEvaluationContext,
     ) -> dg.RunRequest | dg.SkipReason:
         return _yesterday_request(partitions, context.scheduled_execution_time)
 
-    @dg.schedule(
-        name=FULL_SWEEP_SCHEDULE,
-        job=sweep,
-        cron_schedule=WEEKLY_CRON,
-        execution_timezone=timezone,
-        default_status=default_status,
-        description="Weekly full-mode sweep of contacts and companies.",
-    )
-    def intercom_weekly_full_sweep_schedule(
-        context: dg.ScheduleEvaluationContext,
-    ) -> dg.RunRequest | dg.SkipReason:
-        return _yesterday_request(partitions, context.scheduled_execution_time)
-
-    return [intercom_daily_schedule, intercom_weekly_full_sweep_schedule]
+    return [intercom_daily_schedule]
 
 
 def yesterday_key(partitions: dg.DailyPartitionsDefinition, at: datetime) -> str:

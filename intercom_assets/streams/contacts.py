@@ -102,16 +102,6 @@ Full = dict[str, dict[str, list[Any]]]
 LIVE_COUNT = LiveCount("contacts", "/contacts")
 
 
-def count_differs(run: Run) -> bool:
-    """Whether Intercom's contact count differs from the stored one (a contact vanished or
-    was missed): one `GET /contacts?per_page=1`."""
-    total, live = LIVE_COUNT.intercom_total(run.client), LIVE_COUNT.stored(run.warehouse)
-    run.report.pages += 1
-    run.note("probe_total_count", total)
-    run.note("probe_live_count", live)
-    return total != live
-
-
 def write_contacts(run: Run, batch: Sequence[RawRecord]) -> pl.Series:
     """Fetch the full lists of contacts embedding only 10, then write the batch."""
     return STREAM.write(run, batch)
@@ -265,5 +255,5 @@ STREAM = SearchStream(
     extra_tables=MERGES.specs(),
     complete=full_memberships,
     sweep=sweep,
-    needs_sweep=count_differs,
+    sweep_when_counts_differ=True,
 )

@@ -7,14 +7,18 @@ batch first (contacts fetch their full tag and company lists), and answer the tw
 the Dagster layer asks of a stream: the newest change since a mark (`newest_change`, the
 change sensor's probe) and how many live records Intercom holds (`live_count`, a check).
 
-A sweep (`sweep`) finds what no window can see: records deleted or changed without their
-`updated_at` moving. It runs in full mode (`StreamContext.full`) and where the stream's own
-`needs_sweep` says so.
+A sweep lists the whole resource and finds what no window can see: records deleted, or
+changed without their `updated_at` moving. By default it is the search itself over all time
+(every record, ascending), then the ids not seen are soft-deleted; a stream can bring its own
+(contacts list `GET /contacts` and classify merges). A run sweeps in full mode
+(`StreamContext.full`: the daily run that closes a day) and, where a stream asks for it,
+whenever Intercom's count of live records differs from the warehouse's (`live_count`, one
+request after the window).
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -28,6 +32,8 @@ from .sync import Run
 
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 """Search start when a window has none (`updated_at` is never earlier)."""
+SWEEP_MARGIN = timedelta(days=1)
+"""A sweep searches up to a day past the clock: nothing updated during the walk is missed."""
 
 Complete = Callable[[Run, Sequence[RawRecord]], Mapping[str, Mapping[Any, Sequence[Any]]]]
 """Fetches what a batch's records embed only in part: `{link table: {id: every member}}`."""
@@ -47,9 +53,11 @@ class SearchStream:
     """Tables the stream writes besides its shape's (contact merges, ...)."""
     complete: Complete | None = None
     sweep: Callable[[Run], None] | None = None
-    """Lists the whole resource: upserts, rebuilds memberships, soft-deletes the vanished."""
-    needs_sweep: Callable[[Run], bool] | None = None
-    """Asked after a window run: whether this run must sweep too (full mode always does)."""
+    """Lists the whole resource: upserts, rebuilds memberships, soft-deletes the vanished
+    (default: `sweep_by_search`)."""
+    sweep_when_counts_differ: bool = False
+    """Also sweep after a window run whose `live_count` differs from Intercom's (one request):
+    worth it where the sweep does not read the search index (which lags by minutes)."""
     windowed: bool = True
     tables: tuple[TableSpec, ...] = field(init=False)
 
@@ -64,10 +72,37 @@ class SearchStream:
             for batch in run.raw_batches(search.iter_pages()):
                 self.write(run, batch)
             run.note("search_scanned", search.scanned)
-        wanted = ctx.full or (self.needs_sweep is not None and self.needs_sweep(run))
-        if wanted and self.sweep is not None:
-            self.sweep(run)
+        if ctx.full or (self.sweep_when_counts_differ and self.count_differs(run)):
+            (self.sweep or self.sweep_by_search)(run)
         return run.finish()
+
+    def count_differs(self, run: Run) -> bool:
+        """Whether Intercom's count of live records differs from the warehouse's (a record
+        vanished or was missed): one request; False without a `live_count`."""
+        if self.live_count is None:
+            return False
+        run.wait()
+        total = self.live_count.intercom_total(run.client)
+        live = self.live_count.stored(run.warehouse)
+        run.report.pages += 1
+        run.note("probe_total_count", total)
+        run.note("probe_live_count", live)
+        return total != live
+
+    def sweep_by_search(self, run: Run) -> None:
+        """Every record through the search (all time, ascending), written like a window's;
+        then the live ids not seen are soft-deleted."""
+        end = datetime.now(UTC) + SWEEP_MARGIN
+        search = SearchWindow(
+            run.client, self.search, EPOCH, end, workspace_timezone=run.ctx.workspace.timezone
+        )
+        seen: list[pl.Series] = [
+            self.write(run, batch) for batch in run.raw_batches(search.iter_pages())
+        ]
+        ids = pl.concat(seen) if seen else pl.Series(self.shape.key, [], dtype=pl.String)
+        deleted = run.soft_delete_missing(self.shape.table, ids.unique())
+        run.note(f"{self.shape.table}_swept", len(ids))
+        run.note(f"{self.shape.table}_vanished", deleted)
 
     def window(self, client: IntercomClient, window: Window, timezone: str | None) -> SearchWindow:
         """The records updated in `window` (for a day-granular search: whole days asked in

@@ -97,6 +97,10 @@ class Run:
         if self.ctx.progress is not None:
             self.ctx.progress(self.name, self.report.fetched)
 
+    def wait(self) -> None:
+        """Wait until every submitted batch is committed (raising a batch's error)."""
+        self.warehouse.wait()
+
     def finish(self) -> StreamReport:
         """Wait for the last submitted batch (raising its error) and return the report."""
         self.warehouse.wait()

@@ -1,4 +1,4 @@
-"""The daily and weekly schedules: which partition they ask for, and what the weekly sweep does."""
+"""The daily schedule: which partition it asks for, and what its sweeps catch."""
 
 from dataclasses import fields, replace
 from datetime import UTC, datetime
@@ -11,11 +11,7 @@ from intercom_assets.definitions import build_definitions
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import WarehouseResource
 from intercom_assets.sandbox import Churn
-from intercom_assets.schedules import (
-    DAILY_SCHEDULE,
-    FULL_SWEEP_JOB,
-    FULL_SWEEP_SCHEDULE,
-)
+from intercom_assets.schedules import DAILY_JOB, DAILY_SCHEDULE
 from intercom_assets.settings import PartitionSettings
 from intercom_assets.warehouse import connect
 
@@ -65,9 +61,7 @@ def test_no_run_before_the_first_partition() -> None:
     assert not result.run_requests and result.skip_message
 
 
-def test_weekly_full_sweep_soft_deletes_what_a_window_cannot_see(
-    served: Served, duckdb_path: Path
-) -> None:
+def test_the_daily_run_sweeps_what_a_window_cannot_see(served: Served, duckdb_path: Path) -> None:
     defs = build_definitions(
         SETTINGS,
         resources={
@@ -75,16 +69,18 @@ def test_weekly_full_sweep_soft_deletes_what_a_window_cannot_see(
             "warehouse": WarehouseResource(url=f"duckdb:///{duckdb_path}"),
         },
     )
-    sunday = datetime(2026, 1, 4, 8, 0, tzinfo=UTC)  # 03:00 in New York
-    [request] = evaluate(defs, FULL_SWEEP_SCHEDULE, sunday)
+    night = datetime(2026, 1, 4, 5, 30, tzinfo=UTC)  # 00:30 in New York
+    [request] = evaluate(defs, DAILY_SCHEDULE, night)
     assert request.partition_key == "2026-01-03"
-    job = defs.resolve_job_def(FULL_SWEEP_JOB)
+    job = defs.resolve_job_def(DAILY_JOB)
     with dg.instance_for_test() as instance:
         assert job.execute_in_process(instance=instance, partition_key="2026-01-03").success
         quiet = Churn(**{f.name: 0.0 for f in fields(Churn)})
-        log = served.sb.advance(days=1, churn=replace(quiet, contact_delete=0.1))
+        churn = replace(quiet, contact_delete=0.1, conversation_delete=0.1)
+        log = served.sb.advance(days=1, churn=churn)
         deleted = log.ids["contacts_deleted"]
-        assert deleted
+        deleted_conversations = log.ids["conversations_deleted"]
+        assert deleted and deleted_conversations
         result = job.execute_in_process(instance=instance, partition_key="2026-01-03")
         assert result.success
     contacts = next(
@@ -96,4 +92,8 @@ def test_weekly_full_sweep_soft_deletes_what_a_window_cannot_see(
         gone = wh.query("SELECT id FROM intercom.contacts WHERE _deleted_at IS NOT NULL")[
             "id"
         ].to_list()
+        gone_conversations = wh.query(
+            "SELECT id FROM intercom.conversations WHERE _deleted_at IS NOT NULL"
+        )["id"].to_list()
     assert sorted(gone) == sorted(deleted)
+    assert sorted(gone_conversations) == sorted(deleted_conversations)
