@@ -49,5 +49,8 @@ def read_table(warehouse: Queryable, table: str) -> StoredTable | None:
         f"CAST({_quote(c)} AS TEXT) AS {_quote(c)}" if t in ("json", "jsonb") else _quote(c)
         for c, t in types.items()
     )
-    frame = warehouse.query(f"SELECT {select} FROM {_quote(warehouse.schema)}.{_quote(table)}")
+    (database,) = warehouse.query("SELECT current_database()").row(0)
+    # Qualified by the database too: a DuckDB file named like its schema is ambiguous.
+    name = ".".join(map(_quote, (database, warehouse.schema, table)))
+    frame = warehouse.query(f"SELECT {select} FROM {name}")
     return StoredTable(table, types, frame.to_dicts())
