@@ -10,7 +10,7 @@ import pytest
 from intercom_assets.sandbox import Sandbox
 from intercom_assets.warehouse import connect
 from intercom_assets_tests.dagster.conftest import E2E_CHURN, SANDBOX_START, START_DATE, TIMEZONE
-from intercom_assets_tests.truth import assert_matches_truth
+from intercom_assets_tests.oracle import assert_matches_truth
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'

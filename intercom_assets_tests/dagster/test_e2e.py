@@ -6,7 +6,6 @@ streams it selects, and at 00:30 on D+1 the daily schedule loads partition D aga
 stream. After every run the warehouse equals the sandbox's truth for the streams it loaded.
 """
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -14,11 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import polars as pl
 import pytest
 
 from intercom_assets.sandbox import Churn
-from intercom_assets.streams import STREAMS, get_stream
+from intercom_assets.streams import STREAMS
 from intercom_assets_tests.dagster.conftest import (
     START_DATE,
     TIMEZONE,
@@ -26,17 +24,16 @@ from intercom_assets_tests.dagster.conftest import (
     rows_written,
     stream_metadata,
 )
-from intercom_assets_tests.truth import assert_matches_truth, sublist_calls, ts
+from intercom_assets_tests.oracle import assert_matches_truth, ts
+from intercom_assets_tests.oracle.calls import (
+    EVENTS_PAGE,
+    SCROLL_PAGE,
+    SEARCH_MAX_PAGE,
+    pages,
+    sublist_calls,
+)
+from intercom_assets_tests.oracle.stored import read_table
 
-SEARCH_PAGE = 150
-"""Contact and conversation search pages (the most Intercom returns), and contact sweep pages."""
-SCROLL_PAGE = 50
-"""Company scroll pages (fixed by Intercom)."""
-"""`GET /contacts/{id}/companies` pages."""
-EVENTS_PAGE = 15
-"""`GET /events` pages (Intercom's default page)."""
-SNAPSHOT_CALLS = {"tags": 1, "segments": 1, "admins": 1, "teams": 1, "data_attributes": 3}
-"""One unpaginated list each; data attributes once per model (contact, company, conversation)."""
 ENTITY_TABLES = ("tags", "segments", "admins", "teams", "companies", "contacts", "conversations")
 DAYS = 5
 HOUR = 3600
@@ -206,69 +203,62 @@ def window(day: str) -> tuple[int, int]:
 def minimum_calls(
     last: dict[str, dict[str, Any]], truth: dict[str, Any], day: str, streams: list[str]
 ) -> dict[str, int]:
-    """The fewest requests a run of `streams` over partition `day` needs, per kind.
+    """The fewest requests a run of `streams` over partition `day` needs, one term a line.
 
-    `last[stream]` is the truth when the stream last ran (what the warehouse then held for
-    it), `truth` the truth now. Snapshot streams: one list each, companies every scroll page.
-    Contacts and conversations: the search pages over the window's records, the contacts'
-    full tag and company lists, and a sweep when contacts vanished. Parts: one GET per
-    conversation that moved. Events: the walks of the contacts whose activity moved.
+    Written from Intercom's API limits (`oracle.calls`) and the truth alone: `last[stream]`
+    is the truth when the stream last ran (what the warehouse then held for it), `truth` the
+    truth now. A term is only counted for the streams the run loads.
+
     Not counted, so they must fit in the budget's 10%: `GET /me` and the vanished-contact
     probe (one each per run), extra search pages over the day before the window (contact
     search matches whole days), and the sensor's probes (ticks are not runs).
     """
     start, end = window(day)
-    in_window = {
-        kind: [r for r in truth[kind] if start <= r["updated_at"] < end]
-        for kind in ("contacts", "conversations")
-    }
-    least: dict[str, int] = {}
-    if "tags" in streams:  # the snapshot streams run together (the daily run)
-        least |= SNAPSHOT_CALLS
-    if "companies" in streams:
-        # Every page of the scroll, and the empty page that says it is over.
-        least["companies"] = math.ceil(len(truth["companies"]) / SCROLL_PAGE) + 1
-    if "contacts" in streams:
-        # The window is read again in full: a record the search index showed late must still
-        # land in its day. A contact read embeds 10 tags and companies at most: the full
-        # lists of heavier contacts are needed (memberships move without `updated_at`).
-        contacts = in_window["contacts"]
-        least["contact search"] = pages(len(contacts), SEARCH_PAGE)
-        least["contact sub-lists"] = sublist_calls(contacts)
-        gone = removed(last["contacts"]["contacts"], truth["contacts"])
-        if gone:
-            # Intercom lists no deletions: finding the vanished takes the whole listing (with
-            # the full lists of its heavy contacts, as for any contact read), and each
-            # vanished id needs one GET (on 2.16) to tell a merge from a delete.
-            least["contact sweep"] = pages(len(truth["contacts"]), SEARCH_PAGE)
-            least["contact sweep sub-lists"] = sublist_calls(truth["contacts"])
-            least["vanished contacts"] = len(gone)
-    if "conversations" in streams:
-        least["conversation search"] = pages(len(in_window["conversations"]), SEARCH_PAGE)
-    if "conversation_parts" in streams:
+    contacts = [c for c in truth["contacts"] if start <= c["updated_at"] < end]
+    conversations = [c for c in truth["conversations"] if start <= c["updated_at"] < end]
+    gone = removed(last["contacts"]["contacts"], truth["contacts"])
+    sweep = int(bool(gone))
+    loaded_at = {c["id"]: c["updated_at"] for c in last["conversation_parts"]["conversations"]}
+    since = last["events"]["now"]
+    seen = {e["id"] for listed in last["events"]["events"].values() for e in listed}
+    active = [c for c in contacts if max(c["updated_at"], c["last_seen_at"] or 0) > since]
+    terms = {
+        # One unpaginated list each; data attributes once per model (3).
+        "tags": ("tags", 1),
+        "segments": ("segments", 1),
+        "admins": ("admins", 1),
+        "teams": ("teams", 1),
+        "data_attributes": ("data_attributes", 3),
+        # Every scroll page, and the empty page that says it is over.
+        "companies": ("companies", pages(len(truth["companies"]), SCROLL_PAGE) + 1),
+        # The window's contacts, 150 a page (the window is read again in full: a record the
+        # search index showed late must still land in its day).
+        "contact search": ("contacts", pages(len(contacts), SEARCH_MAX_PAGE)),
+        # Full tag / company lists of the window's contacts embedding only the first 10.
+        "contact sub-lists": ("contacts", sublist_calls(contacts)),
+        # Intercom lists no deletions: when contacts vanished, the whole listing with the
+        # full lists of its heavy contacts, and one GET (2.16) per vanished id (merge or not).
+        "contact sweep": ("contacts", sweep * pages(len(truth["contacts"]), SEARCH_MAX_PAGE)),
+        "contact sweep sub-lists": ("contacts", sweep * sublist_calls(truth["contacts"])),
+        "vanished contacts": ("contacts", len(gone)),
+        "conversation search": ("conversations", pages(len(conversations), SEARCH_MAX_PAGE)),
         # One GET per conversation whose `updated_at` moved since its parts were loaded.
-        loaded = last["conversation_parts"]["conversations"]
-        old = {c["id"]: c["updated_at"] for c in loaded}
-        moved = [c for c in in_window["conversations"] if old.get(c["id"]) != c["updated_at"]]
-        least["conversation parts"] = len(moved)
-    if "events" in streams:
-        # One walk per contact whose activity moved since the previous run: one page, or
-        # more when it has more new events than a page holds (a new contact's first walk).
-        since = last["events"]["now"]
-        old_events = {e["id"] for listed in last["events"]["events"].values() for e in listed}
-        walks = 0
-        for contact in in_window["contacts"]:
-            if max(contact["updated_at"], contact["last_seen_at"] or 0) <= since:
-                continue
-            new = [e for e in truth["events"].get(contact["id"], []) if e["id"] not in old_events]
-            walks += pages(len(new), EVENTS_PAGE)
-        least["events"] = walks
-    return least
+        "conversation parts": (
+            "conversation_parts",
+            sum(1 for c in conversations if loaded_at.get(c["id"]) != c["updated_at"]),
+        ),
+        # One walk per contact whose activity moved since the events last ran: the pages
+        # of its events not listed then (one page to learn there are none).
+        "events": (
+            "events",
+            sum(pages(len(new_events(truth, c["id"], seen)), EVENTS_PAGE) for c in active),
+        ),
+    }
+    return {term: n for term, (stream, n) in terms.items() if stream in streams and n}
 
 
-def pages(records: int, size: int) -> int:
-    """Pages to read `records` (one, to learn that there are none)."""
-    return max(1, math.ceil(records / size))
+def new_events(truth: dict[str, Any], contact_id: str, seen: set[str]) -> list[dict[str, Any]]:
+    return [e for e in truth["events"].get(contact_id, []) if e["id"] not in seen]
 
 
 def removed(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> set[str]:
@@ -329,6 +319,6 @@ def test_records_the_search_index_shows_late_land_with_the_after_midnight_run(
 def stored_updated_at(p: Pipeline, table: str) -> dict[str, Any]:
     """`{id: updated_at}` of the live rows of `table`."""
     with p.warehouse() as wh:
-        wh.ensure_tables(get_stream(table).tables)
-        rows = wh.table(table).filter(pl.col("_deleted_at").is_null())
-    return dict(rows.select("id", "updated_at").iter_rows())
+        stored = read_table(wh, table)
+    rows = stored.rows if stored else []
+    return {r["id"]: r["updated_at"] for r in rows if r["_deleted_at"] is None}

@@ -3,8 +3,8 @@ merges recorded from 2.16's 410 answers, and the shapes of link tables."""
 
 from intercom_assets.sandbox import Churn
 from intercom_assets.streams.contacts import canonical_target
+from intercom_assets_tests.oracle import assert_matches_truth
 from intercom_assets_tests.streams.conftest import Harness
-from intercom_assets_tests.truth import assert_matches_truth
 
 UPSTREAM = ("tags", "segments", "admins", "teams", "data_attributes", "companies")
 DRIFT = Churn(

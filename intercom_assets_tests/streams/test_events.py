@@ -1,8 +1,8 @@
 """events: the first run lists every contact's events; later runs resume from cursors."""
 
 from intercom_assets.sandbox import Churn
+from intercom_assets_tests.oracle import assert_matches_truth
 from intercom_assets_tests.streams.conftest import Harness
-from intercom_assets_tests.truth import assert_matches_truth
 
 
 def test_events_resume_from_cursors(harness: Harness) -> None:

@@ -3,8 +3,8 @@
 import httpx
 
 from intercom_assets.sandbox import Churn
+from intercom_assets_tests.oracle import assert_matches_truth
 from intercom_assets_tests.streams.conftest import Harness, make_client
-from intercom_assets_tests.truth import assert_matches_truth
 
 
 class FailAfter(httpx.BaseTransport):

@@ -12,8 +12,8 @@ import pytest
 from intercom_assets.sandbox import Churn
 from intercom_assets.streams import STREAMS
 from intercom_assets.warehouse import Warehouse, connect
+from intercom_assets_tests.oracle import assert_matches_truth, sublist_calls
 from intercom_assets_tests.streams.conftest import Harness, make_harness
-from intercom_assets_tests.truth import assert_matches_truth, sublist_calls
 
 SCROLL_PAGE = 50
 QUIET = Churn(

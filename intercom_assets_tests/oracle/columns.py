@@ -1,0 +1,739 @@
+"""What every warehouse column must hold, stated by hand from the API records.
+
+One declaration per table: column -> how to read it from the truth record (the record as the
+API returns it, see `Sandbox.truth()`), with its kind. Nothing here comes from the loader:
+the paths are read off the Intercom 2.14 records (`docs/streams.md` names the columns). Kinds
+fix both the SQL type family the column must have and the Python type of every value:
+
+- `text(path)`: a string (or null) at `path`; an int there is an oracle error.
+- `id_text(path)`: an id the API sends as a number or a string, stored as text.
+- `integer`, `number` (float; the API may send 499 for 499.0), `boolean`.
+- `timestamp(path)`: unix seconds in the API, an aware UTC datetime in the warehouse.
+- `json(path)`: any JSON value, compared parsed (types kept: 1, 1.0 and true differ).
+- `context(name)`: a value the record does not hold (a part's conversation id).
+- `NOT_NULL`: a value the oracle cannot know (hashes, wall-clock times) but that must be set.
+"""
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+Record = Mapping[str, Any]
+Context = Mapping[str, Any]
+EVENT_RETENTION_SECONDS = 90 * 86_400
+
+
+class OracleError(Exception):
+    """The truth does not have the shape the oracle declares (a bug in the oracle)."""
+
+
+class _NotNull:
+    """Expected value: anything but null (values the API does not determine)."""
+
+    def __repr__(self) -> str:
+        return "<any non-null>"
+
+
+NOT_NULL: Any = _NotNull()
+
+KINDS = ("text", "int", "float", "bool", "timestamp", "json")
+SQL_TYPES: dict[str, frozenset[str]] = {
+    "text": frozenset({"varchar", "text", "character varying"}),
+    "int": frozenset({"bigint"}),
+    "float": frozenset({"double", "double precision"}),
+    "bool": frozenset({"boolean"}),
+    "timestamp": frozenset({"timestamp with time zone"}),
+    "json": frozenset({"json", "jsonb"}),
+}
+"""The SQL types (DuckDB, PostgreSQL; lower case) a column of each kind may have."""
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column: its kind and how to read its expected value."""
+
+    kind: str
+    read: Callable[[Record, Context], Any]
+    source: str
+    """Where the value comes from, for messages (`location.city`)."""
+
+
+def at(record: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path`; null when a key is absent or a parent is not an object."""
+    value = record
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def ts(value: Any) -> datetime | None:
+    """Unix seconds as the warehouse stores them (aware, UTC)."""
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise OracleError(f"timestamp {value!r} is not unix seconds")
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _typed(
+    kind: str, path: tuple[str, ...], allowed: tuple[type, ...], convert: Callable[[Any], Any]
+) -> Col:
+    source = ".".join(path)
+
+    def read(record: Record, _: Context) -> Any:
+        value = at(record, path)
+        if value is None:
+            return None
+        if type(value) not in allowed:
+            raise OracleError(
+                f"{source} is {type(value).__name__} {value!r} in the API record, "
+                f"the oracle expects {'/'.join(t.__name__ for t in allowed)}"
+            )
+        return convert(value)
+
+    return Col(kind, read, source)
+
+
+def _path(first: str, rest: tuple[str, ...]) -> tuple[str, ...]:
+    return (first, *rest)
+
+
+def text(first: str, *rest: str) -> Col:
+    return _typed("text", _path(first, rest), (str,), lambda v: v)
+
+
+def id_text(first: str, *rest: str) -> Col:
+    return _typed("text", _path(first, rest), (str, int), str)
+
+
+def integer(first: str, *rest: str) -> Col:
+    return _typed("int", _path(first, rest), (int,), lambda v: v)
+
+
+def number(first: str, *rest: str) -> Col:
+    return _typed("float", _path(first, rest), (int, float), float)
+
+
+def boolean(first: str, *rest: str) -> Col:
+    return _typed("bool", _path(first, rest), (bool,), lambda v: v)
+
+
+def timestamp(first: str, *rest: str) -> Col:
+    return _typed("timestamp", _path(first, rest), (int,), ts)
+
+
+def json(first: str, *rest: str) -> Col:
+    path = _path(first, rest)
+    return Col("json", lambda record, _: at(record, path), ".".join(path))
+
+
+def context(name: str, kind: str = "text") -> Col:
+    return Col(kind, lambda _, ctx: ctx[name], f"<{name}>")
+
+
+def derived(kind: str, source: str, read: Callable[[Record], Any]) -> Col:
+    """A value computed by hand from the whole record (`source` says how)."""
+    return Col(kind, lambda record, _: read(record), source)
+
+
+def not_null(kind: str) -> Col:
+    return Col(kind, lambda *_: NOT_NULL, "<set by the loader>")
+
+
+# -- the tables -----------------------------------------------------------------------------
+
+Rows = Iterator[tuple[Record, Context]]
+"""A table's source records, each with the context its columns may read."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One warehouse table: its columns, key, meta columns and source records in the truth."""
+
+    name: str
+    columns: Mapping[str, Col]
+    sources: Callable[[Mapping[str, Any]], Rows]
+    key: tuple[str, ...] = ("id",)
+    raw: Callable[[Record, Context], Any] | None = None
+    """What `_raw` holds, parsed (None: the table has no `_raw`)."""
+    entity: bool = True
+    """Entity tables have `_deleted_at`; link and child tables do not."""
+    live_only: bool = True
+    """Compare only rows not soft-deleted (`_deleted_at` null); else every row."""
+    parent: tuple[str, str] | None = None
+    """(column, truth list): rows whose parent is not live in the truth are not compared."""
+    deleted_ids: Callable[[Mapping[str, Any]], set[str]] | None = None
+    """The ids the truth says were deleted: the only ids that may be soft-deleted."""
+
+    def meta(self) -> dict[str, Col]:
+        meta: dict[str, Col] = {}
+        if self.raw is not None:
+            raw = self.raw
+            meta["_raw"] = Col("json", raw, "<the API record>")
+        meta["_hash"] = not_null("int")
+        meta["_synced_at"] = not_null("timestamp")
+        if self.entity:
+            meta["_deleted_at"] = Col("timestamp", lambda *_: None, "<live row>")
+        return meta
+
+    def all_columns(self) -> dict[str, Col]:
+        return {**self.columns, **self.meta()}
+
+
+def the_record(record: Record, _: Context) -> Any:
+    return record
+
+
+def records(key: str) -> Callable[[Mapping[str, Any]], Rows]:
+    def sources(truth: Mapping[str, Any]) -> Rows:
+        for record in truth[key]:
+            yield record, {}
+
+    return sources
+
+
+def link(parent: str, member: str, pairs: Callable[[Mapping[str, Any]], Iterator[tuple]]) -> Any:
+    """A link table's rows: one synthesized `{parent: p, member: m}` per membership."""
+
+    def sources(truth: Mapping[str, Any]) -> Rows:
+        for p, m in pairs(truth):
+            yield {parent: p, member: m}, {}
+
+    return sources
+
+
+def _embedded(list_key: str, outer: str, inner: str) -> Callable[[Mapping[str, Any]], Iterator]:
+    """`(record id, member id)` for every member embedded at `record[outer][inner]`."""
+
+    def pairs(truth: Mapping[str, Any]) -> Iterator[tuple[Any, Any]]:
+        for record in truth[list_key]:
+            for member in record[outer][inner]:
+                yield record["id"], member["id"]
+
+    return pairs
+
+
+def _full_membership(key: str) -> Callable[[Mapping[str, Any]], Iterator]:
+    def pairs(truth: Mapping[str, Any]) -> Iterator[tuple[Any, Any]]:
+        for parent, members in truth[key].items():
+            for member in members:
+                yield parent, member
+
+    return pairs
+
+
+def _team_admins(truth: Mapping[str, Any]) -> Iterator[tuple[Any, Any]]:
+    for team in truth["teams"]:
+        for admin_id in team["admin_ids"]:
+            yield team["id"], admin_id
+
+
+def _parts(truth: Mapping[str, Any]) -> Rows:
+    for conversation_id, parts in truth["conversation_parts"].items():
+        for part in parts:
+            yield part, {"conversation_id": conversation_id}
+
+
+def _loads(truth: Mapping[str, Any]) -> Rows:
+    """One load per live conversation: its parts as the GET returned them, the true count."""
+    for conversation in truth["conversations"]:
+        conversation_id = conversation["id"]
+        returned = len(truth["conversation_parts"][conversation_id])
+        total = truth["conversation_part_counts"][conversation_id]
+        yield (
+            {
+                "id": conversation_id,
+                "conversation_updated_at": conversation["updated_at"],
+                "parts_returned": returned,
+                "total_count": total,
+                "count_conversation_parts": conversation["statistics"]["count_conversation_parts"],
+                "truncated": total > returned,
+            },
+            {},
+        )
+
+
+def _events(truth: Mapping[str, Any]) -> Rows:
+    for events in truth["events"].values():
+        for event in events:
+            yield event, {}
+
+
+def _merges(truth: Mapping[str, Any]) -> Rows:
+    """Merges of the contacts the warehouse holds (`stored_contact_ids`, added by the caller:
+    a contact merged before any run saw it is not the warehouse's to record)."""
+    known = truth["stored_contact_ids"]
+    for source, target in truth["merged_contact_ids"].items():
+        if source in known:
+            yield {"id": source, "target_id": target}, {}
+
+
+def _deleted(*keys: str) -> Callable[[Mapping[str, Any]], set[str]]:
+    def ids(truth: Mapping[str, Any]) -> set[str]:
+        out: set[str] = set()
+        for key in keys:
+            out |= {str(i) for i in truth[key]}
+        return out
+
+    return ids
+
+
+_DEVICE = ("app_name", "app_version", "device", "os_version", "sdk_version")
+_STAT_SECONDS = (
+    "time_to_assignment",
+    "time_to_admin_reply",
+    "time_to_first_close",
+    "time_to_last_close",
+    "median_time_to_reply",
+    "handling_time",
+    "adjusted_handling_time",
+)
+_STAT_TIMES = (
+    "first_contact_reply_at",
+    "first_assignment_at",
+    "first_admin_reply_at",
+    "first_close_at",
+    "last_assignment_at",
+    "last_assignment_admin_reply_at",
+    "last_contact_reply_at",
+    "last_admin_reply_at",
+    "last_close_at",
+)
+_STAT_COUNTS = ("count_reopens", "count_assignments", "count_conversation_parts")
+
+TAGS = Table(
+    "tags",
+    {"id": text("id"), "type": text("type"), "name": text("name")},
+    records("tags"),
+    raw=the_record,
+    deleted_ids=_deleted("deleted_tag_ids"),
+)
+
+SEGMENTS = Table(
+    "segments",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "name": text("name"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+        "person_type": text("person_type"),
+        "count": integer("count"),
+    },
+    records("segments"),
+    raw=the_record,
+    deleted_ids=_deleted("deleted_segment_ids"),
+)
+
+ADMINS = Table(
+    "admins",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "name": text("name"),
+        "email": text("email"),
+        "job_title": text("job_title"),
+        "away_mode_enabled": boolean("away_mode_enabled"),
+        "away_mode_reassign": boolean("away_mode_reassign"),
+        "away_status_reason_id": id_text("away_status_reason_id"),
+        "has_inbox_seat": boolean("has_inbox_seat"),
+        "team_ids": json("team_ids"),
+        "avatar": text("avatar"),
+        "team_priority_level": json("team_priority_level"),
+    },
+    records("admins"),
+    raw=the_record,
+    deleted_ids=_deleted("deleted_admin_ids"),
+)
+
+TEAMS = Table(
+    "teams",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "name": text("name"),
+        "admin_ids": json("admin_ids"),
+        "admin_priority_level": json("admin_priority_level"),
+        "assignment_limit": integer("assignment_limit"),
+        "distribution_method": text("distribution_method"),
+    },
+    records("teams"),
+    raw=the_record,
+    deleted_ids=_deleted("deleted_team_ids"),
+)
+
+TEAM_ADMINS = Table(
+    "team_admins",
+    {"team_id": text("team_id"), "admin_id": id_text("admin_id")},
+    link("team_id", "admin_id", _team_admins),
+    key=("team_id", "admin_id"),
+    entity=False,
+    live_only=False,
+    parent=("team_id", "teams"),
+)
+
+DATA_ATTRIBUTES = Table(
+    "data_attributes",
+    {
+        "id": derived("text", "<model>:<full_name>", lambda r: f"{r['model']}:{r['full_name']}"),
+        "attribute_id": integer("id"),
+        "type": text("type"),
+        "model": text("model"),
+        "name": text("name"),
+        "full_name": text("full_name"),
+        "label": text("label"),
+        "description": text("description"),
+        "data_type": text("data_type"),
+        "options": json("options"),
+        "api_writable": boolean("api_writable"),
+        "messenger_writable": boolean("messenger_writable"),
+        "ui_writable": boolean("ui_writable"),
+        "custom": boolean("custom"),
+        "archived": boolean("archived"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+        "admin_id": id_text("admin_id"),
+    },
+    records("data_attributes"),
+    raw=the_record,
+)
+
+COMPANIES = Table(
+    "companies",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "company_id": text("company_id"),
+        "app_id": text("app_id"),
+        "name": text("name"),
+        "plan_id": id_text("plan", "id"),
+        "plan_name": text("plan", "name"),
+        "remote_created_at": timestamp("remote_created_at"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+        "last_request_at": timestamp("last_request_at"),
+        "size": integer("size"),
+        "website": text("website"),
+        "industry": text("industry"),
+        "monthly_spend": number("monthly_spend"),
+        "session_count": integer("session_count"),
+        "user_count": integer("user_count"),
+        "custom_attributes": json("custom_attributes"),
+    },
+    records("companies"),
+    raw=the_record,
+    deleted_ids=_deleted("deleted_company_ids"),
+)
+
+COMPANY_TAGS = Table(
+    "company_tags",
+    {"company_id": text("company_id"), "tag_id": id_text("tag_id")},
+    link("company_id", "tag_id", _embedded("companies", "tags", "tags")),
+    key=("company_id", "tag_id"),
+    entity=False,
+    live_only=False,
+    parent=("company_id", "companies"),
+)
+
+COMPANY_SEGMENTS = Table(
+    "company_segments",
+    {"company_id": text("company_id"), "segment_id": id_text("segment_id")},
+    link("company_id", "segment_id", _embedded("companies", "segments", "segments")),
+    key=("company_id", "segment_id"),
+    entity=False,
+    live_only=False,
+    parent=("company_id", "companies"),
+)
+
+CONTACTS = Table(
+    "contacts",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "external_id": text("external_id"),
+        "workspace_id": text("workspace_id"),
+        "role": text("role"),
+        "email": text("email"),
+        "email_domain": text("email_domain"),
+        "phone": text("phone"),
+        "name": text("name"),
+        "owner_id": id_text("owner_id"),
+        "has_hard_bounced": boolean("has_hard_bounced"),
+        "marked_email_as_spam": boolean("marked_email_as_spam"),
+        "unsubscribed_from_emails": boolean("unsubscribed_from_emails"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+        "signed_up_at": timestamp("signed_up_at"),
+        "last_seen_at": timestamp("last_seen_at"),
+        "last_replied_at": timestamp("last_replied_at"),
+        "last_contacted_at": timestamp("last_contacted_at"),
+        "last_email_opened_at": timestamp("last_email_opened_at"),
+        "last_email_clicked_at": timestamp("last_email_clicked_at"),
+        "language_override": text("language_override"),
+        "browser": text("browser"),
+        "browser_version": text("browser_version"),
+        "browser_language": text("browser_language"),
+        "os": text("os"),
+        **{f"android_{n}": text(f"android_{n}") for n in _DEVICE},
+        "android_last_seen_at": timestamp("android_last_seen_at"),
+        **{f"ios_{n}": text(f"ios_{n}") for n in _DEVICE},
+        "ios_last_seen_at": timestamp("ios_last_seen_at"),
+        "avatar_image_url": text("avatar", "image_url"),
+        "location_country": text("location", "country"),
+        "location_region": text("location", "region"),
+        "location_city": text("location", "city"),
+        "social_profiles": json("social_profiles", "data"),
+        "custom_attributes": json("custom_attributes"),
+        "tags_total_count": integer("tags", "total_count"),
+        "companies_total_count": integer("companies", "total_count"),
+        "notes_total_count": integer("notes", "total_count"),
+    },
+    records("contacts"),
+    raw=the_record,
+    deleted_ids=_deleted("deleted_contact_ids", "archived_contact_ids", "merged_contact_ids"),
+)
+
+CONTACT_TAGS = Table(
+    "contact_tags",
+    {"contact_id": text("contact_id"), "tag_id": id_text("tag_id")},
+    link("contact_id", "tag_id", _full_membership("contact_tags")),
+    key=("contact_id", "tag_id"),
+    entity=False,
+    live_only=False,
+    parent=("contact_id", "contacts"),
+)
+
+CONTACT_COMPANIES = Table(
+    "contact_companies",
+    {"contact_id": text("contact_id"), "company_id": id_text("company_id")},
+    link("contact_id", "company_id", _full_membership("contact_companies")),
+    key=("contact_id", "company_id"),
+    entity=False,
+    live_only=False,
+    parent=("contact_id", "contacts"),
+)
+
+CONTACT_MERGES = Table(
+    "contact_merges",
+    {
+        "id": text("id"),
+        "target_id": text("target_id"),
+        "detected_at": not_null("timestamp"),  # the loader's clock, not the API's
+    },
+    _merges,
+    raw=lambda r, _: {"id": r["id"], "target_id": r["target_id"], "detected_at": NOT_NULL},
+    live_only=False,
+)
+
+CONVERSATIONS = Table(
+    "conversations",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "title": text("title"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+        "waiting_since": timestamp("waiting_since"),
+        "snoozed_until": timestamp("snoozed_until"),
+        "open": boolean("open"),
+        "state": text("state"),
+        "read": boolean("read"),
+        "priority": text("priority"),
+        "admin_assignee_id": id_text("admin_assignee_id"),
+        "team_assignee_id": id_text("team_assignee_id"),
+        "conversation_rating_rating": integer("conversation_rating", "rating"),
+        "conversation_rating_remark": text("conversation_rating", "remark"),
+        "conversation_rating_created_at": timestamp("conversation_rating", "created_at"),
+        "conversation_rating_updated_at": timestamp("conversation_rating", "updated_at"),
+        "conversation_rating_contact_id": id_text("conversation_rating", "contact", "id"),
+        "conversation_rating_teammate_id": id_text("conversation_rating", "teammate", "id"),
+        "source_type": text("source", "type"),
+        "source_id": id_text("source", "id"),
+        "source_delivered_as": text("source", "delivered_as"),
+        "source_subject": text("source", "subject"),
+        "source_body": text("source", "body"),
+        "source_url": text("source", "url"),
+        "source_redacted": boolean("source", "redacted"),
+        "source_author_type": text("source", "author", "type"),
+        "source_author_id": id_text("source", "author", "id"),
+        "source_author_name": text("source", "author", "name"),
+        "source_author_email": text("source", "author", "email"),
+        "source_attachments": json("source", "attachments"),
+        "teammates": json("teammates", "teammates"),
+        "custom_attributes": json("custom_attributes"),
+        "first_contact_reply_created_at": timestamp("first_contact_reply", "created_at"),
+        "first_contact_reply_type": text("first_contact_reply", "type"),
+        "first_contact_reply_url": text("first_contact_reply", "url"),
+        **{f"statistics_{n}": integer("statistics", n) for n in _STAT_SECONDS},
+        **{f"statistics_{n}": timestamp("statistics", n) for n in _STAT_TIMES},
+        "statistics_last_closed_by_id": id_text("statistics", "last_closed_by_id"),
+        **{f"statistics_{n}": integer("statistics", n) for n in _STAT_COUNTS},
+        "statistics_assigned_team_first_response_time": json(
+            "statistics", "assigned_team_first_response_time"
+        ),
+        "sla_applied": json("sla_applied"),
+        "linked_objects": json("linked_objects", "data"),
+        "ai_agent_participated": boolean("ai_agent_participated"),
+        "ai_agent": json("ai_agent"),
+    },
+    records("conversations"),
+    raw=the_record,
+)
+
+CONVERSATION_TAGS = Table(
+    "conversation_tags",
+    {"conversation_id": text("conversation_id"), "tag_id": id_text("tag_id")},
+    link("conversation_id", "tag_id", _embedded("conversations", "tags", "tags")),
+    key=("conversation_id", "tag_id"),
+    entity=False,
+    live_only=False,
+    parent=("conversation_id", "conversations"),
+)
+
+CONVERSATION_CONTACTS = Table(
+    "conversation_contacts",
+    {"conversation_id": text("conversation_id"), "contact_id": id_text("contact_id")},
+    link("conversation_id", "contact_id", _embedded("conversations", "contacts", "contacts")),
+    key=("conversation_id", "contact_id"),
+    entity=False,
+    live_only=False,
+    parent=("conversation_id", "conversations"),
+)
+
+CONVERSATION_PARTS = Table(
+    "conversation_parts",
+    {
+        "id": text("id"),
+        "conversation_id": context("conversation_id"),
+        "type": text("type"),
+        "part_type": text("part_type"),
+        "body": text("body"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+        "notified_at": timestamp("notified_at"),
+        "assigned_to_type": text("assigned_to", "type"),
+        "assigned_to_id": id_text("assigned_to", "id"),
+        "author_type": text("author", "type"),
+        "author_id": id_text("author", "id"),
+        "author_name": text("author", "name"),
+        "author_email": text("author", "email"),
+        "attachments": json("attachments"),
+        "external_id": text("external_id"),
+        "redacted": boolean("redacted"),
+        "state": text("state"),
+        "tags": json("tags"),
+        "metadata": json("metadata"),
+        "event_details": json("event_details"),
+        "email_message_metadata": json("email_message_metadata"),
+        "app_package_code": text("app_package_code"),
+    },
+    _parts,
+    raw=the_record,
+    entity=False,
+    live_only=False,
+    parent=("conversation_id", "conversations"),
+)
+
+CONVERSATION_PART_LOADS = Table(
+    "conversation_part_loads",
+    {
+        "id": text("id"),
+        "conversation_updated_at": timestamp("conversation_updated_at"),
+        "parts_returned": integer("parts_returned"),
+        "total_count": integer("total_count"),
+        "count_conversation_parts": integer("count_conversation_parts"),
+        "truncated": boolean("truncated"),
+    },
+    _loads,
+    raw=the_record,  # the load as recorded, times in unix seconds
+    live_only=False,
+    parent=("id", "conversations"),
+)
+
+EVENTS = Table(
+    "events",
+    {
+        "id": text("id"),
+        "contact_id": text("intercom_user_id"),
+        "type": text("type"),
+        "event_name": text("event_name"),
+        "created_at": timestamp("created_at"),
+        "user_id": text("user_id"),
+        "email": text("email"),
+        "metadata": json("metadata"),
+    },
+    _events,
+    raw=the_record,
+    live_only=False,
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        TAGS,
+        SEGMENTS,
+        ADMINS,
+        TEAMS,
+        TEAM_ADMINS,
+        DATA_ATTRIBUTES,
+        COMPANIES,
+        COMPANY_TAGS,
+        COMPANY_SEGMENTS,
+        CONTACTS,
+        CONTACT_TAGS,
+        CONTACT_COMPANIES,
+        CONTACT_MERGES,
+        CONVERSATIONS,
+        CONVERSATION_TAGS,
+        CONVERSATION_CONTACTS,
+        CONVERSATION_PARTS,
+        CONVERSATION_PART_LOADS,
+        EVENTS,
+    )
+}
+
+STREAM_TABLES: dict[str, tuple[str, ...]] = {
+    "tags": ("tags",),
+    "segments": ("segments",),
+    "admins": ("admins",),
+    "teams": ("teams", "team_admins"),
+    "data_attributes": ("data_attributes",),
+    "companies": ("companies", "company_tags", "company_segments"),
+    "contacts": ("contacts", "contact_tags", "contact_companies", "contact_merges"),
+    "conversations": ("conversations", "conversation_tags", "conversation_contacts"),
+    "conversation_parts": ("conversation_parts", "conversation_part_loads"),
+    "events": ("events",),
+}
+"""The tables each stream writes (docs/streams.md), in load order."""
+
+assert {t for ts_ in STREAM_TABLES.values() for t in ts_} == set(TABLES)
+assert all(c.kind in KINDS for t in TABLES.values() for c in t.all_columns().values())
+
+
+@dataclass
+class Expected:
+    """A table's expected rows by key, each with its source record (for classifiers)."""
+
+    table: Table
+    rows: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    records: dict[tuple[Any, ...], Record] = field(default_factory=dict)
+
+
+def expected_rows(table: Table, truth: Mapping[str, Any]) -> Expected:
+    """Every expected row of `table`, every column (meta included) read from the truth."""
+    out = Expected(table)
+    columns = table.all_columns()
+    for record, ctx in table.sources(truth):
+        row = {}
+        for name, col in columns.items():
+            try:
+                row[name] = col.read(record, ctx)
+            except OracleError as exc:
+                raise OracleError(f"{table.name}.{name}: {exc}") from None
+        key = tuple(row[k] for k in table.key)
+        out.rows[key] = row
+        out.records[key] = record
+    return out
