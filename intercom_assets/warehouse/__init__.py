@@ -67,6 +67,7 @@ from .errors import (
 from .hashing import with_row_hash
 from .results import TableCounts, TableTotals, WriteResult
 from .spec import JSON, Column, TableSpec
+from .state import StateUpdate
 from .warehouse import Warehouse
 
 DUCKDB_PREFIX = "duckdb://"
@@ -92,6 +93,7 @@ __all__ = [
     "JSON",
     "Column",
     "SchemaMismatchError",
+    "StateUpdate",
     "TableCounts",
     "TableSpec",
     "TableTotals",
