@@ -64,7 +64,7 @@ class CompaniesStream:
     windowed: bool = False
 
     def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables(self.tables)
+        ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         scroll = CompanyScroll(ctx.client)
         seen: set[str] = set()

@@ -112,7 +112,7 @@ class ContactsStream:
     windowed: bool = True
 
     def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables(self.tables)
+        ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         if not ctx.full:
             search = search_window(ctx.client, ctx.window, ctx.workspace.timezone)

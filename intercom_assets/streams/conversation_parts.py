@@ -78,7 +78,8 @@ class ConversationPartsStream:
 
     def run(self, ctx: StreamContext) -> StreamReport:
         wh = ctx.warehouse
-        wh.ensure_tables((CONVERSATIONS.specs()[0], *self.tables))
+        wh.register(CONVERSATIONS.specs()[:1])  # read only
+        wh.migrate(self.tables)
         run = Run(ctx, self.name)
         todo = stale_conversations(run)
         run.note("conversations_to_load", len(todo))

@@ -101,7 +101,7 @@ class ConversationsStream:
     windowed: bool = True
 
     def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables(self.tables)
+        ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         window = ctx.window
         search = SearchWindow(ctx.client, "conversations", window.start or EPOCH, window.end)

@@ -2,19 +2,23 @@
 
 Intercom has no workspace-wide event listing. A contact is checked when its `updated_at` or
 `last_seen_at` moved past the mark stored with its cursor (every contact at first, every
-live contact in full mode); its events are read from the stored `pages.since` URL (all
-listable events the first time) and the new `since` URL is stored with the mark in the
-warehouse's event cursors, in the same transaction as the events. Events are never
-soft-deleted. Intercom lists only events younger than 90 days: older ones are out of reach.
+live contact in full mode); its events are read from the stored `pages.since` cursor (all
+listable events the first time) and the new cursor is stored with the mark under the
+contact's id in the `events` stream's state, in the same transaction as the events. A
+cursor keeps only `/events?<query>`: the client resolves it against its own base URL, so a
+changed base URL (region, proxy, another port) keeps working, and absolute URLs stored by
+earlier versions are rebased the same way when read. Events are never soft-deleted.
+Intercom lists only events younger than 90 days: older ones are out of reach.
 """
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-import orjson
 import polars as pl
 
 from intercom_assets.api import EventsWalk, IntercomNotFound, fan_out
+from intercom_assets.warehouse import StateUpdate
 
 from .base import StreamContext, StreamReport
 from .contacts import SHAPE as CONTACTS
@@ -55,7 +59,8 @@ class EventsStream:
     windowed: bool = False
 
     def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables((CONTACTS.specs()[0], *self.tables))
+        ctx.warehouse.register(CONTACTS.specs()[:1])  # read only
+        ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         todo = contacts_to_check(run, full=ctx.full)
         run.note("contacts_checked", len(todo))
@@ -80,7 +85,7 @@ class EventsStream:
 
         marks = {contact_id: mark for contact_id, _, mark in todo}
         events: list[dict[str, Any]] = []
-        cursors: list[tuple[str, str]] = []
+        cursors: dict[str, dict[str, Any]] = {}
         failure: Exception | None = None
         gone = 0
         for result in fan_out(todo, walk, max_in_flight=ctx.max_in_flight):
@@ -94,11 +99,11 @@ class EventsStream:
             run.report.pages += checked.pages
             run.report.fetched += len(checked.events)
             events.extend(checked.events)
-            cursor = {"since": checked.since_url, "mark": marks[checked.contact_id]}
-            cursors.append((checked.contact_id, orjson.dumps(cursor).decode()))
+            since = cursor_path(checked.since_url)
+            cursors[checked.contact_id] = {"since": since, "mark": marks[checked.contact_id]}
             if len(events) >= ctx.batch_size or len(cursors) >= ctx.batch_size:
                 write_events(run, events, cursors)
-                events, cursors = [], []
+                events, cursors = [], {}
         if cursors:
             write_events(run, events, cursors)
         run.note("contacts_gone", gone)
@@ -108,7 +113,7 @@ class EventsStream:
 
 
 def contacts_to_check(run: Run, *, full: bool) -> list[tuple[str, str | None, int]]:
-    """(contact id, stored since URL, activity mark) of the contacts to check, by id."""
+    """(contact id, stored since cursor, activity mark) of the contacts to check, by id."""
     contacts = read_columns(run.warehouse, "contacts", ["id", "updated_at", "last_seen_at"])
     marks = contacts.select(
         "id",
@@ -116,16 +121,20 @@ def contacts_to_check(run: Run, *, full: bool) -> list[tuple[str, str | None, in
         .fill_null(0)
         .alias("mark"),
     )
-    stored = run.warehouse.event_cursors()
+    ids: list[str] = []
     since: list[str | None] = []
     stored_mark: list[int | None] = []
-    for text in stored.get_column("cursor").to_list():
-        cursor = parse_cursor(text)
-        since.append(cursor.get("since"))
+    for contact_id, value in run.warehouse.read_state(run.name).items():
+        cursor = parse_cursor(value)
+        ids.append(contact_id)
+        since.append(cursor_path(cursor.get("since")))
         stored_mark.append(cursor.get("mark"))
-    stored = stored.select("id").with_columns(
-        pl.Series("since", since, dtype=pl.String),
-        pl.Series("stored_mark", stored_mark, dtype=pl.Int64),
+    stored = pl.DataFrame(
+        {
+            "id": pl.Series(ids, dtype=pl.String),
+            "since": pl.Series(since, dtype=pl.String),
+            "stored_mark": pl.Series(stored_mark, dtype=pl.Int64),
+        }
     )
     joined = marks.join(stored, on="id", how="left")
     if not full:
@@ -135,25 +144,29 @@ def contacts_to_check(run: Run, *, full: bool) -> list[tuple[str, str | None, in
     return list(joined.sort("id").select("id", "since", "mark").iter_rows())
 
 
-def parse_cursor(text: str | None) -> dict[str, Any]:
-    """A stored cursor: `{"since": URL, "mark": unix seconds}` (a bare URL is accepted)."""
-    if not text:
-        return {}
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return {"since": text}
-    return value if isinstance(value, dict) else {"since": text}
+def parse_cursor(value: Any) -> dict[str, Any]:
+    """A stored cursor: `{"since": "/events?...", "mark": unix seconds}` (a bare URL, as
+    earlier versions stored, is accepted)."""
+    if isinstance(value, dict):
+        return value
+    return {"since": value} if isinstance(value, str) and value else {}
 
 
-def write_events(run: Run, events: list[dict[str, Any]], cursors: list[tuple[str, str]]) -> None:
+def cursor_path(url: str | None) -> str | None:
+    """The cursor to store for a `pages.since` URL: `/events?<query>`, without scheme, host
+    or path prefix, so the client resolves it against its current base URL."""
+    if not url:
+        return None
+    query = urlsplit(url).query
+    return f"/events?{query}" if query else None
+
+
+def write_events(
+    run: Run, events: list[dict[str, Any]], cursors: dict[str, dict[str, Any]]
+) -> None:
     """The events and their contacts' cursors, in one transaction."""
     frames, _ = SHAPE.frames(events)
-    ids, texts = zip(*cursors, strict=True)
-    cursor_frame = pl.DataFrame(
-        {"id": pl.Series(ids, dtype=pl.String), "cursor": pl.Series(texts, dtype=pl.String)}
-    )
-    run.write(frames, event_cursors=cursor_frame)
+    run.write(frames, state=StateUpdate(run.name, cursors))
 
 
 STREAM = EventsStream()

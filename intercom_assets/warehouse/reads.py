@@ -44,9 +44,10 @@ class Reads:
         self._existing: set[str] = set()
 
     def _exists(self, s: Session, table: str) -> bool:
-        if table not in self._existing:
-            if table in self.db.backend.columns(s, self.db.schema, [table]):
-                self._existing.add(table)
+        if table not in self._existing and table in self.db.backend.columns(
+            s, self.db.schema, [table]
+        ):
+            self._existing.add(table)
         return table in self._existing
 
     def read_state(self, stream: str, keys: Sequence[str] | None = None) -> dict[str, Any]:

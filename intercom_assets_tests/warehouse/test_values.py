@@ -87,5 +87,6 @@ with connect(url) as wh:
     wh.migrate([CONTACTS])
     for batch in range(5):
         rows = [{"id": f"w{number}-{batch}-{i}"} for i in range(20)]
-        wh.write({"contacts": contacts_frame(rows)}, state=StateUpdate(f"w{number}", {"batch": batch}))
+        state = StateUpdate(f"w{number}", {"batch": batch})
+        wh.write({"contacts": contacts_frame(rows)}, state=state)
 """

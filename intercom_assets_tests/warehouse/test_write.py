@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from intercom_assets.warehouse import (
-    StateUpdate,
     Column,
     SchemaMismatchError,
+    StateUpdate,
     TableCounts,
     TableSpec,
     Warehouse,
