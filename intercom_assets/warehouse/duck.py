@@ -24,6 +24,10 @@ from .session import Backend, Session
 from .sql import DUCKDB, quote
 
 LOCK_MESSAGE = "lock"
+BEING_CREATED_MESSAGE = "not a valid duckdb database file"
+BEING_CREATED_SECONDS = 10.0
+"""How long a file that is not (yet) a DuckDB database is taken for one another process is
+creating: it exists from its `open` until its header is written."""
 KEEP_OPEN_SECONDS = 0.5
 MAX_HOLD_SECONDS = 5.0
 
@@ -101,7 +105,8 @@ class DuckDBBackend(Backend):
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout
+        started = time.monotonic()
+        deadline = started + self.lock_timeout
         delay = 0.02
         while True:
             try:
@@ -110,7 +115,13 @@ class DuckDBBackend(Backend):
                 conn.execute("PRAGMA disable_checkpoint_on_shutdown")
                 return conn
             except duckdb.IOException as exc:
-                if LOCK_MESSAGE not in str(exc).lower():
+                message = str(exc).lower()
+                # Another process may have created the file and not written its header yet
+                # (seen when several processes open a new file at once): wait for it, briefly.
+                being_created = BEING_CREATED_MESSAGE in message
+                if being_created and time.monotonic() - started >= BEING_CREATED_SECONDS:
+                    raise
+                if not being_created and LOCK_MESSAGE not in message:
                     raise
                 if time.monotonic() >= deadline:
                     raise WarehouseLockedError(
