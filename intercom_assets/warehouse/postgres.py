@@ -66,7 +66,8 @@ class PostgresSession(Session):
 
     def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
         # A temporary table per name and column list, kept by the connection and emptied at
-        # every commit: creating and dropping one per batch cost ~5 ms of catalog writes.
+        # every commit: creating and dropping one per batch costs catalog writes (see
+        # docs/warehouse.md).
         # `IF NOT EXISTS` also recreates it after a rolled-back transaction dropped it.
         columns = ", ".join(f"{quote(c)} {types[c]}" for c in frame.columns)
         shape = hashlib.blake2b(columns.encode(), digest_size=6).hexdigest()
