@@ -17,7 +17,7 @@ For N contacts (35 columns, one JSON column) it measures, side by side in one ru
 
 Each scenario runs in a fresh child process, so its peak RSS is its own.
 
-    .venv/bin/python bench/warehouse.py [--quick]
+    .venv/bin/python bench/warehouse.py [--quick]   # --quick: 10k rows, results printed only
     .venv/bin/python bench/warehouse.py --rerun 100000   # side-by-side rerun, added to the json
 """
 
@@ -160,7 +160,7 @@ def run_warehouse(
     load = os.getloadavg()[0]
     files = spill(n, day, batch, workdir)
     wh = connect(warehouse_url(backend, workdir, n), schema=schema)
-    wh.ensure_tables([spec()])
+    wh.migrate([spec()])
 
     def add(result) -> None:
         counts = result.tables["contacts"]
@@ -173,7 +173,7 @@ def run_warehouse(
     wh.close()
     seconds = time.perf_counter() - started
     with connect(warehouse_url(backend, workdir, n), schema=schema) as wh:
-        wh.ensure_tables([spec()])
+        wh.register([spec()])
         live = wh.count_live("contacts")
     return {
         "seconds": seconds,
@@ -345,6 +345,9 @@ def main() -> None:
         "sizes": rows,
         "small_batches": {"rows": SMALL_BATCH_ROWS, "runs": small},
     }
+    if args.quick:  # a smoke run never replaces the recorded results
+        print(f"load average {load_before} -> {os.getloadavg()}; --quick: nothing recorded")
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"load average {load_before} -> {os.getloadavg()}; written {RESULTS}")

@@ -31,7 +31,7 @@ from intercom_assets.api import (
 )
 from intercom_assets.partitions import stream_window
 from intercom_assets.resources import IntercomResource, WarehouseResource
-from intercom_assets.settings import TOKEN_ENV, SettingError
+from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
 from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
 from intercom_assets.warehouse import SchemaMismatchError, TableSpec, WarehouseInputError
 from intercom_assets.warehouse.spec import DELETED_AT, HASH, RAW, SYNCED_AT, type_key
@@ -174,7 +174,7 @@ def run_stream(
     client = intercom.client()
     before = client.snapshot()
     with warehouse.connect() as wh:
-        wh.ensure_tables(stream.tables)
+        wh.migrate(stream.tables)  # the run's one migration; the stream's own is a no-op
         ctx = StreamContext(
             client=client,
             warehouse=wh,
@@ -182,6 +182,8 @@ def run_stream(
             workspace=intercom.workspace(),
             full=full,
             max_in_flight=intercom.max_in_flight,
+            events_recheck_days=EVENTS_RECHECK_DAYS.check(str(intercom.events_recheck_days)),
+            allow_empty_listings=intercom.allow_empty_listings,
             progress=_report_progress,
             **({"log": log} if log is not None else {}),
         )

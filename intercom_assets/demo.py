@@ -112,7 +112,7 @@ def summarize(result: dg.ExecuteInProcessResult, url: str) -> list[TableLine]:
     lines: list[TableLine] = []
     with connect(url, schema=DEMO_SCHEMA) as wh:
         for stream in STREAMS:
-            wh.ensure_tables(stream.tables)
+            wh.register(stream.tables)
             events = result.asset_materializations_for_node(f"intercom__{stream.name}")
             metadata = {k: v.value for k, v in events[0].metadata.items()} if events else {}
             tables: dict[str, Any] = metadata.get("tables", {})

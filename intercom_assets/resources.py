@@ -18,13 +18,16 @@ from intercom_assets.api import IntercomClient, Workspace
 from intercom_assets.settings import (
     ACCESS_TOKEN,
     ALERT_WEBHOOK_URL,
+    ALLOW_EMPTY_LISTINGS,
     API_VERSION_SETTING,
     BASE_URL,
     DATABASE_URL,
     DEFAULT_API_VERSION,
     DEFAULT_DATABASE_URL,
+    DEFAULT_EVENTS_RECHECK_DAYS,
     DEFAULT_REGION,
     DEFAULT_SCHEMA,
+    EVENTS_RECHECK_DAYS,
     REGION,
     SCHEMA,
     Environ,
@@ -48,6 +51,12 @@ class IntercomResource(dg.ConfigurableResource):
     max_in_flight: int = 8
     """Concurrent requests for per-record fan-out (conversation parts, events)."""
     timeout_seconds: float = 30.0
+    events_recheck_days: int = DEFAULT_EVENTS_RECHECK_DAYS
+    """Every contact's events are re-read at least this often
+    (`INTERCOM_ASSETS_EVENTS_RECHECK_DAYS`)."""
+    allow_empty_listings: bool = False
+    """Let an empty complete listing soft-delete a whole table
+    (`INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS`)."""
 
     _client: IntercomClient | None = PrivateAttr(default=None)
     _workspace: Workspace | None = PrivateAttr(default=None)
@@ -144,6 +153,8 @@ def resources_from_env(environ: Environ | None = None) -> dict[str, dg.Configura
             region=REGION.field(environ),
             base_url=BASE_URL.field(environ),
             api_version=API_VERSION_SETTING.field(environ),
+            events_recheck_days=EVENTS_RECHECK_DAYS.field(environ),
+            allow_empty_listings=ALLOW_EMPTY_LISTINGS.field(environ),
         ),
         "warehouse": WarehouseResource(
             url=DATABASE_URL.field(environ), schema_name=SCHEMA.field(environ)

@@ -161,6 +161,15 @@ def _positive_int(text: str) -> int:
     return number
 
 
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
 def _positive_hours(text: str) -> float:
     number = float(text)
     if not 0 < number < float("inf"):
@@ -179,6 +188,8 @@ DEFAULT_CHANGE_INTERVAL_SECONDS = 300
 DEFAULT_FRESHNESS_WARN_HOURS = 26.0
 """A stream is refreshed at least daily (00:30 run of yesterday): 26 h leaves 2 h for that run."""
 DEFAULT_FRESHNESS_FAIL_HOURS = 30.0
+DEFAULT_EVENTS_RECHECK_DAYS = 7
+"""Well inside Intercom's 90-day event listing; costs about 1/7 of the contacts a day."""
 
 
 # --- the settings --------------------------------------------------------------------------
@@ -242,6 +253,22 @@ ALERT_WEBHOOK_URL: Setting[str] = Setting(
     "Slack-compatible webhook for freshness alerts (resolved each tick); unset: log only",
     secret=True,
 )
+EVENTS_RECHECK_DAYS: Setting[int] = Setting(
+    "INTERCOM_ASSETS_EVENTS_RECHECK_DAYS",
+    DEFAULT_EVENTS_RECHECK_DAYS,
+    "a whole number of days >= 1",
+    _positive_int,
+    "run",
+    "every contact's events are re-read at least this often (events that move no timestamp)",
+)
+ALLOW_EMPTY_LISTINGS: Setting[bool] = Setting(
+    "INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS",
+    False,
+    "true or false",
+    _boolean,
+    "run",
+    "let an empty complete listing soft-delete a whole table (refused otherwise)",
+)
 START_DATE: Setting[str] = Setting(
     "INTERCOM_ASSETS_START_DATE",
     DEFAULT_START_DATE,
@@ -291,6 +318,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL,
     SCHEMA,
     ALERT_WEBHOOK_URL,
+    EVENTS_RECHECK_DAYS,
+    ALLOW_EMPTY_LISTINGS,
     START_DATE,
     TIMEZONE,
     CHANGE_SENSOR_INTERVAL,

@@ -88,6 +88,8 @@ def test_set_variables_are_env_vars_in_the_ui_and_unset_ones_their_defaults(
         "access_token": {"env": "INTERCOM_ACCESS_TOKEN"},
         "region": {"env": "INTERCOM_REGION"},
         "api_version": "2.14",
+        "events_recheck_days": 7,
+        "allow_empty_listings": False,
     }
     assert shown_in_ui(warehouse) == {
         "url": {"env": "INTERCOM_ASSETS_DATABASE_URL"},

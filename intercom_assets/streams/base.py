@@ -50,6 +50,9 @@ class StreamContext:
     """Full mode: sweep the whole resource (deletes, merges, membership drift)."""
     max_in_flight: int = 8
     allow_empty_listings: bool = False
+    events_recheck_days: int = 7
+    """Every contact's events are re-read at least this often (events that move neither
+    `updated_at` nor `last_seen_at` arrive within this bound)."""
     """Let an empty complete listing soft-delete every stored row (refused otherwise)."""
     batch_size: int = DEFAULT_BATCH_SIZE
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("intercom_assets"))

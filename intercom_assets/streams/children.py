@@ -53,7 +53,8 @@ class ChildStream(Generic[Parent, Fetched]):
     live_count: LiveCount | None = None
 
     def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables((*self.reads, *self.tables))
+        ctx.warehouse.register(self.reads)  # read only
+        ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         todo = self.todo(run)
         run.note(f"{self.parents}_to_fetch", len(todo))

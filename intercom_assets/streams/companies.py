@@ -68,7 +68,7 @@ class CompaniesStream:
     live_count: LiveCount | None = LIVE_COUNT
 
     def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables(self.tables)
+        ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         scroll = CompanyScroll(ctx.client)
         seen: set[str] = set()

@@ -1,25 +1,34 @@
 """Data events: `GET /events?type=user&intercom_user_id=…` per contact, from its own cursor.
 
 Intercom has no workspace-wide event listing. A contact is checked when its `updated_at` or
-`last_seen_at` moved past the mark stored with its cursor (every contact at first, every
-live contact in full mode); its events are read from the stored `pages.since` URL (all
-listable events the first time) and the new `since` URL is stored with the mark in the
-warehouse's event cursors, in the same transaction as the events. Events are never
-soft-deleted. Intercom lists only events younger than 90 days: older ones are out of reach.
+`last_seen_at` moved past the mark stored with its cursor, when its last check is
+`events_recheck_days` old (events that move neither timestamp reach the warehouse within that
+bound; first checks are spread over the period, so about 1/N of the contacts are due a day),
+on its first run, and in full mode. Its events are read from the stored `pages.since` cursor
+(all listable events the first time) and the new cursor is stored with the mark and the time
+of the check under the contact's id in the `events` stream's state, in the same transaction
+as the events. A
+cursor keeps only `/events?<query>`: the client resolves it against its own base URL, so a
+changed base URL (region, proxy, another port) keeps working, and absolute URLs stored by
+earlier versions are rebased the same way when read. Events are never soft-deleted.
+Intercom lists only events younger than 90 days: older ones are out of reach.
 """
 
+import zlib
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import urlsplit
 
-import orjson
 import polars as pl
 
 from intercom_assets.api import EventsWalk, IntercomClient, IntercomNotFound
+from intercom_assets.warehouse import StateUpdate
 
 from .children import ChildStream
 from .contacts import SHAPE as CONTACTS
 from .shape import JSON, TIMESTAMP, Shape, field
 from .sync import Run, read_columns
+
+DAY = 86_400
 
 SHAPE = Shape(
     "events",
@@ -37,25 +46,32 @@ SHAPE = Shape(
 
 
 @dataclass(frozen=True)
-class Checked:
-    """One contact's walk: its events, the cursor to store and the pages read."""
+class Due:
+    """A contact to check: its stored cursor, its activity mark and the time of this check."""
 
     contact_id: str
-    events: list[bytes]
-    since_url: str | None
-    pages: int
+    since: str | None
     mark: int
-    """The contact's activity mark when it was checked (stored with its cursor)."""
+    checked: int
 
 
-def walk(client: IntercomClient, todo: tuple[str, str | None, int]) -> Checked | None:
-    """One contact's new events, from its stored `since` URL (all listable ones at first);
+@dataclass(frozen=True)
+class Checked:
+    """One contact's walk: its events (raw records), the cursor to store and the pages read."""
+
+    due: Due
+    events: list[bytes]
+    since: str | None
+    pages: int
+
+
+def walk(client: IntercomClient, due: Due) -> Checked | None:
+    """One contact's new events, from its stored cursor (all listable ones at first);
     None when the contact is gone (404)."""
-    contact_id, since_url, mark = todo
-    if since_url:
-        events = EventsWalk(client, since_url=since_url)
+    if due.since:
+        events = EventsWalk(client, since_url=due.since)
     else:
-        events = EventsWalk(client, params={"type": "user", "intercom_user_id": contact_id})
+        events = EventsWalk(client, params={"type": "user", "intercom_user_id": due.contact_id})
     found: list[bytes] = []
     pages = 0
     try:
@@ -64,11 +80,18 @@ def walk(client: IntercomClient, todo: tuple[str, str | None, int]) -> Checked |
             pages += 1
     except IntercomNotFound:
         return None
-    return Checked(contact_id, found, events.since_url, pages, mark)
+    return Checked(due, found, cursor_path(events.since_url), pages)
 
 
-def contacts_to_check(run: Run, *, full: bool) -> list[tuple[str, str | None, int]]:
-    """(contact id, stored since URL, activity mark) of the contacts to check, by id."""
+def contacts_to_check(run: Run) -> list[Due]:
+    """The contacts to check in this run, by id: new ones, those whose activity moved, those
+    whose last check is `events_recheck_days` old, and every live one in full mode.
+
+    The run's clock is its window's end: the day a daily run closes, or the end of today for
+    an intraday run (a contact due later today is checked in today's first run).
+    """
+    now = int(run.ctx.window.end.timestamp())
+    period = run.ctx.events_recheck_days * DAY
     contacts = read_columns(run.warehouse, "contacts", ["id", "updated_at", "last_seen_at"])
     marks = contacts.select(
         "id",
@@ -76,34 +99,68 @@ def contacts_to_check(run: Run, *, full: bool) -> list[tuple[str, str | None, in
         .fill_null(0)
         .alias("mark"),
     )
-    stored = run.warehouse.event_cursors()
-    since: list[str | None] = []
-    stored_mark: list[int | None] = []
-    for text in stored.get_column("cursor").to_list():
-        cursor = parse_cursor(text)
-        since.append(cursor.get("since"))
-        stored_mark.append(cursor.get("mark"))
-    stored = stored.select("id").with_columns(
-        pl.Series("since", since, dtype=pl.String),
-        pl.Series("stored_mark", stored_mark, dtype=pl.Int64),
-    )
+    stored = stored_cursors(run)
     joined = marks.join(stored, on="id", how="left")
-    if not full:
-        joined = joined.filter(
-            pl.col("stored_mark").is_null() | (pl.col("mark") > pl.col("stored_mark"))
-        )
-    return list(joined.sort("id").select("id", "since", "mark").iter_rows())
+    new = pl.col("stored_mark").is_null()
+    moved = pl.col("mark") > pl.col("stored_mark")
+    due = pl.col("checked") <= now - period
+    if not run.ctx.full:
+        joined = joined.filter(new | moved | due)
+    run.note("contacts_new", joined.filter(new).height)
+    run.note("contacts_moved", joined.filter(~new & moved).height)
+    run.note("contacts_due", joined.filter(~new & ~moved & due).height)
+    rows = joined.sort("id").select("id", "since", "mark", "checked").iter_rows()
+    return [
+        Due(contact_id, since, mark, _checked_at(contact_id, checked, now, period))
+        for contact_id, since, mark, checked in rows
+    ]
 
 
-def parse_cursor(text: str | None) -> dict[str, Any]:
-    """A stored cursor: `{"since": URL, "mark": unix seconds}` (a bare URL is accepted)."""
-    if not text:
-        return {}
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return {"since": text}
-    return value if isinstance(value, dict) else {"since": text}
+def _checked_at(contact_id: str, previous: int | None, now: int, period: int) -> int:
+    """The check time to store: now; for a first check, now less a phase derived from the id
+    (so first checks spread the next ones over the period instead of one day)."""
+    if previous is None:
+        return now - zlib.crc32(contact_id.encode()) % period
+    return max(now, previous)
+
+
+def stored_cursors(run: Run) -> pl.DataFrame:
+    """id, since, stored_mark, checked of every contact with a stored cursor."""
+    ids: list[str] = []
+    since: list[str | None] = []
+    marks: list[int | None] = []
+    checked: list[int | None] = []
+    for contact_id, value in run.warehouse.read_state(run.name).items():
+        cursor = parse_cursor(value)
+        ids.append(contact_id)
+        since.append(cursor_path(cursor.get("since")))
+        marks.append(cursor.get("mark"))
+        checked.append(cursor.get("checked", 0))
+    return pl.DataFrame(
+        {
+            "id": pl.Series(ids, dtype=pl.String),
+            "since": pl.Series(since, dtype=pl.String),
+            "stored_mark": pl.Series(marks, dtype=pl.Int64),
+            "checked": pl.Series(checked, dtype=pl.Int64),
+        }
+    )
+
+
+def parse_cursor(value: object) -> dict[str, object]:
+    """A stored cursor: `{"since": "/events?...", "mark": s, "checked": s}` (a bare URL, as
+    earlier versions stored, is accepted; a cursor without `checked` is due)."""
+    if isinstance(value, dict):
+        return value
+    return {"since": value} if isinstance(value, str) and value else {}
+
+
+def cursor_path(url: object) -> str | None:
+    """The cursor to store for a `pages.since` URL: `/events?<query>`, without scheme, host
+    or path prefix, so the client resolves it against its current base URL."""
+    if not isinstance(url, str) or not url:
+        return None
+    query = urlsplit(url).query
+    return f"/events?{query}" if query else None
 
 
 def write_events(run: Run, checked: list[Checked]) -> None:
@@ -111,25 +168,20 @@ def write_events(run: Run, checked: list[Checked]) -> None:
     raws = [raw for contact in checked for raw in contact.events]
     run.report.fetched += len(raws)
     frames, _ = SHAPE.frames(raws)
-    cursors = pl.DataFrame(
-        {
-            "id": pl.Series([c.contact_id for c in checked], dtype=pl.String),
-            "cursor": pl.Series(
-                [orjson.dumps({"since": c.since_url, "mark": c.mark}).decode() for c in checked],
-                dtype=pl.String,
-            ),
-        }
-    )
-    run.write(frames, event_cursors=cursors)
+    cursors = {
+        c.due.contact_id: {"since": c.since, "mark": c.due.mark, "checked": c.due.checked}
+        for c in checked
+    }
+    run.write(frames, state=StateUpdate(run.name, cursors))
 
 
-STREAM = ChildStream[tuple[str, str | None, int], Checked](
+STREAM = ChildStream[Due, Checked](
     name="events",
     description="Intercom data events per contact, resumed from per-contact cursors",
     parents="contacts",
     tables=SHAPE.specs(),
     reads=CONTACTS.specs()[:1],
-    todo=lambda run: contacts_to_check(run, full=run.ctx.full),
+    todo=contacts_to_check,
     fetch=walk,
     write=write_events,
     rows=lambda checked: 1 + len(checked.events),

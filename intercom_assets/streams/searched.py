@@ -65,7 +65,7 @@ class SearchStream:
         object.__setattr__(self, "tables", (*self.shape.specs(), *self.extra_tables))
 
     def run(self, ctx: StreamContext) -> StreamReport:
-        ctx.warehouse.ensure_tables(self.tables)
+        ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         if not ctx.full:
             search = self.window(ctx.client, ctx.window, ctx.workspace.timezone)

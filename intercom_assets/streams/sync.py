@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from intercom_assets.api import IntercomClient, Page
-from intercom_assets.warehouse import TableSpec, Warehouse, WriteResult
+from intercom_assets.warehouse import StateUpdate, TableSpec, Warehouse, WriteResult
 from intercom_assets.warehouse.spec import frame_dtype
 
 from .base import LiveCount, StreamContext, StreamReport
@@ -27,9 +27,6 @@ T = TypeVar("T")
 
 class EmptyListingError(RuntimeError):
     """A complete listing came back empty for a table that holds live rows."""
-
-
-State = tuple[str, Mapping[str, Any]]
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -83,15 +80,13 @@ class Run:
         frames: Mapping[str, pl.DataFrame],
         *,
         parents: Mapping[str, pl.Series | Sequence[Any]] | None = None,
-        state: State | None = None,
-        event_cursors: pl.DataFrame | None = None,
+        state: StateUpdate | None = None,
     ) -> None:
         """Submit one batch (one transaction); its counts join the report once committed."""
         self.warehouse.submit(
             frames,
             parents=parents,
             state=state,
-            event_cursors=event_cursors,
             on_written=self.report.add,
         )
         if self.ctx.progress is not None:
@@ -169,7 +164,7 @@ class SnapshotStream:
         object.__setattr__(self, "tables", self.shape.specs())
 
     def run(self, ctx: StreamContext) -> Any:
-        ctx.warehouse.ensure_tables(self.tables)
+        ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         seen: list[pl.Series] = []
         for batch in run.raw_batches(self.fetch(ctx.client)):

@@ -5,7 +5,7 @@ default) implement the same behaviour.
 
 Declare tables::
 
-    from intercom_assets.warehouse import JSON, Column, TableSpec, connect
+    from intercom_assets.warehouse import JSON, Column, StateUpdate, TableSpec, connect
 
     contacts = TableSpec(
         "contacts",
@@ -18,18 +18,35 @@ Declare tables::
         primary_key=("contact_id", "tag_id"), parent_key="contact_id",
     )                                   # link/child table: its rows are replaced per parent
 
+A `Warehouse` (from `connect`) is a small facade over three parts, each its own module:
+
+- `schema` (`wh.tables`): `register(specs)` records specs in memory (no SQL);
+  `migrate(specs)` creates the schema, the state table and missing tables, adds the
+  columns a spec gained and refuses type changes (`SchemaMismatchError`), under a
+  per-schema migration lock, so concurrent migrations are safe. Run it once per asset run.
+- `writer` (`wh.writer`): `write` / `submit` (pipelined on one writer thread) / `wait`,
+  and `soft_delete_missing`.
+- `reads` (`wh.reads`): `read_state`, `stored_hashes`, `live_ids`, `read_columns`,
+  `table`, `totals`, `count_live`, the check queries `duplicate_keys`, `null_keys`,
+  `orphans`, and `query` for anything else. Reads run no DDL and need only registered
+  specs; a table not created yet reads as empty (zero counts, no rows).
+
 Write batches::
 
     with connect("duckdb:///path/file.duckdb", schema="intercom") as wh:  # or postgresql://...
-        wh.ensure_tables([contacts, contact_tags])     # create / add columns / refuse type changes
+        wh.migrate([contacts, contact_tags])           # once per run: DDL, under a lock
         result = wh.write(
             {"contacts": contacts_frame, "contact_tags": tags_frame},
             parents={"contact_tags": contact_ids},     # parents covered by this batch
-            state=("contacts", {"cursor": 123}),       # the stream's progress, same transaction
-            event_cursors=cursor_frame,                # optional: columns id, cursor (text)
+            state=StateUpdate("contacts", {"cursor": 123}),  # same transaction
         )
         result.tables["contacts"].inserted  # .updated .unchanged .revived .duplicates
-        wh.soft_delete_missing("contacts", seen_ids, state=("contacts", {...}))  # end of snapshot
+        wh.soft_delete_missing("contacts", seen_ids, state=StateUpdate("contacts", {...}))
+        wh.read_state("contacts")            # {"cursor": 123}
+
+    with connect(url) as wh:                 # a reader (an asset check): no DDL
+        wh.register([contacts])
+        wh.count_live("contacts")
 
 - An entity frame carries the declared columns plus `_raw` (the whole source record as
   compact JSON text). The warehouse casts and checks it (missing or undeclared column,
@@ -42,14 +59,13 @@ Write batches::
   Only parents whose stored set differs are rewritten (delete + insert).
 - `soft_delete_missing` sets `_deleted_at` on live rows whose id a complete snapshot did
   not contain; a row seen again later is revived.
+- State (`state`): per stream, string keys mapped to JSON values, in one table `_state`.
+  A `StateUpdate(stream, {key: value, ...})` sets the keys it names (others keep theirs)
+  in the transaction of its batch; many keys cost one staged insert. `read_state(stream,
+  keys=None)` returns `{key: value}`. `migrate` moves the previous version's `_sync_state`
+  and `_event_cursors` tables into it (see `legacy`).
 - Every `write` / `soft_delete_missing` is one transaction including the state; a crash
   leaves the last committed batch.
-
-Reads: `get_state(stream)`, `event_cursors(ids)`, `stored_hashes(table, ids)`,
-`read_columns(table, columns, live_only=True)` (typed as declared), `live_ids(table)`,
-`totals(table)` (live, deleted), `count_live(table)`; checks:
-`duplicate_keys`, `null_keys`, `orphans(table, column, parent_table)`; `query(sql, params)`
-and `table(name)` for anything else.
 
 DuckDB connections are opened for a call, kept open for a short idle window (so back-to-back
 calls share one), closed without a checkpoint, and retried while another process holds the
@@ -67,6 +83,7 @@ from .errors import (
 from .hashing import with_row_hash
 from .results import TableCounts, TableTotals, WriteResult
 from .spec import JSON, Column, TableSpec
+from .state import StateUpdate
 from .warehouse import Warehouse
 
 DUCKDB_PREFIX = "duckdb://"
@@ -92,6 +109,7 @@ __all__ = [
     "JSON",
     "Column",
     "SchemaMismatchError",
+    "StateUpdate",
     "TableCounts",
     "TableSpec",
     "TableTotals",

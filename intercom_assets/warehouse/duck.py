@@ -24,6 +24,10 @@ from .session import Backend, Session
 from .sql import DUCKDB, quote
 
 LOCK_MESSAGE = "lock"
+BEING_CREATED_MESSAGE = "not a valid duckdb database file"
+BEING_CREATED_SECONDS = 10.0
+"""How long a file that is not (yet) a DuckDB database is taken for one another process is
+creating: it exists from its `open` until its header is written."""
 KEEP_OPEN_SECONDS = 0.5
 MAX_HOLD_SECONDS = 5.0
 
@@ -101,7 +105,8 @@ class DuckDBBackend(Backend):
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout
+        started = time.monotonic()
+        deadline = started + self.lock_timeout
         delay = 0.02
         while True:
             try:
@@ -110,7 +115,13 @@ class DuckDBBackend(Backend):
                 conn.execute("PRAGMA disable_checkpoint_on_shutdown")
                 return conn
             except duckdb.IOException as exc:
-                if LOCK_MESSAGE not in str(exc).lower():
+                message = str(exc).lower()
+                # Another process may have created the file and not written its header yet
+                # (seen when several processes open a new file at once): wait for it, briefly.
+                being_created = BEING_CREATED_MESSAGE in message
+                if being_created and time.monotonic() - started >= BEING_CREATED_SECONDS:
+                    raise
+                if not being_created and LOCK_MESSAGE not in message:
                     raise
                 if time.monotonic() >= deadline:
                     raise WarehouseLockedError(
@@ -165,10 +176,45 @@ class DuckDBBackend(Backend):
             self._uses += 1
             self._close_connection()
 
-    def existing_columns(self, session: Session, schema: str, table: str) -> dict[str, str]:
+    @contextmanager
+    def migration(self, schema: str) -> Iterator[Session]:
+        # Other processes wait for the file lock; threads of this process share one DuckDB
+        # instance per file, and their concurrent catalog changes conflict: take turns.
+        with migration_lock(self.path), self.session() as s:
+            yield s
+
+    def schema_exists(self, session: Session, schema: str) -> bool:
         rows = session.query(
-            "SELECT column_name, data_type FROM information_schema.columns"
-            " WHERE table_catalog = current_database() AND table_schema = %s AND table_name = %s",
-            (schema, table),
+            "SELECT 1 FROM information_schema.schemata"
+            " WHERE catalog_name = current_database() AND schema_name = %s",
+            (schema,),
         )
-        return dict(rows.iter_rows())
+        return rows.height > 0
+
+    def columns(
+        self, session: Session, schema: str, tables: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        if not tables:
+            return {}
+        marks = ", ".join("%s" for _ in tables)
+        rows = session.query(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"
+            " WHERE table_catalog = current_database() AND table_schema = %s"
+            f" AND table_name IN ({marks})",
+            (schema, *tables),
+        )
+        found: dict[str, dict[str, str]] = {}
+        for table, column, data_type in rows.iter_rows():
+            found.setdefault(table, {})[column] = data_type
+        return found
+
+
+_MIGRATION_LOCKS: dict[str, threading.Lock] = {}
+_MIGRATION_LOCKS_GUARD = threading.Lock()
+
+
+def migration_lock(path: Path) -> threading.Lock:
+    """The process-wide lock serialising migrations of one DuckDB file."""
+    key = str(path.resolve())
+    with _MIGRATION_LOCKS_GUARD:
+        return _MIGRATION_LOCKS.setdefault(key, threading.Lock())

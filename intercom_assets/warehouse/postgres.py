@@ -66,7 +66,8 @@ class PostgresSession(Session):
 
     def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
         # A temporary table per name and column list, kept by the connection and emptied at
-        # every commit: creating and dropping one per batch cost ~5 ms of catalog writes.
+        # every commit: creating and dropping one per batch costs catalog writes (see
+        # docs/warehouse.md).
         # `IF NOT EXISTS` also recreates it after a rolled-back transaction dropped it.
         columns = ", ".join(f"{quote(c)} {types[c]}" for c in frame.columns)
         shape = hashlib.blake2b(columns.encode(), digest_size=6).hexdigest()
@@ -159,18 +160,44 @@ class PostgresBackend(Backend):
         with conn.transaction():
             yield PostgresSession(conn)
 
-    def existing_columns(self, session: Session, schema: str, table: str) -> dict[str, str]:
+    @contextmanager
+    def migration(self, schema: str) -> Iterator[Session]:
+        # Concurrent CREATE SCHEMA / CREATE TABLE IF NOT EXISTS are not safe in PostgreSQL
+        # (both may pass the check, one fails on a catalog unique index): a transaction-
+        # scoped advisory lock per schema makes migrations take turns.
+        with self.session() as s:
+            s.execute("SELECT pg_advisory_xact_lock(%s)", (migration_lock_key(schema),))
+            yield s
+
+    def schema_exists(self, session: Session, schema: str) -> bool:
+        rows = session.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,))
+        return rows.height > 0
+
+    def columns(
+        self, session: Session, schema: str, tables: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        if not tables:
+            return {}
         rows = session.query(
-            "SELECT column_name, data_type FROM information_schema.columns"
-            " WHERE table_schema = %s AND table_name = %s",
-            (schema, table),
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = %s AND table_name = ANY(%s)",
+            (schema, list(tables)),
         )
-        return dict(rows.iter_rows())
+        found: dict[str, dict[str, str]] = {}
+        for table, column, data_type in rows.iter_rows():
+            found.setdefault(table, {})[column] = data_type
+        return found
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def migration_lock_key(schema: str) -> int:
+    """The advisory lock key of a schema's migrations: a stable signed 64-bit hash."""
+    digest = hashlib.blake2b(f"intercom_assets.warehouse:{schema}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 def array_literal(values: pl.Series) -> str:

@@ -55,8 +55,20 @@ class Backend(ABC):
         """A transaction: committed when the block ends, rolled back when it raises."""
 
     @abstractmethod
-    def existing_columns(self, session: Session, schema: str, table: str) -> dict[str, str]:
-        """Stored column name -> reported data type, empty when the table is missing."""
+    def migration(self, schema: str) -> AbstractContextManager[Session]:
+        """A transaction holding the schema's migration lock: concurrent migrations (threads
+        or processes) of one schema run one after another, each reading the catalog inside
+        the lock, so none creates what another just created."""
+
+    @abstractmethod
+    def schema_exists(self, session: Session, schema: str) -> bool:
+        """Whether the schema exists."""
+
+    @abstractmethod
+    def columns(
+        self, session: Session, schema: str, tables: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        """Stored column name -> reported data type, per table of `tables` that exists."""
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release connections held between calls (if any)."""

@@ -5,9 +5,6 @@ from dataclasses import dataclass, field
 
 from .spec import DELETED_AT, HASH, RAW, SYNCED_AT, TableSpec, type_key
 
-STATE_TABLE = "_sync_state"
-EVENT_CURSORS_TABLE = "_event_cursors"
-
 
 def quote(identifier: str) -> str:
     """Quote an identifier (doubling embedded quotes). `%` and NUL are refused."""
@@ -121,17 +118,6 @@ def create_table(dialect: Dialect, schema: str, spec: TableSpec, catalog: str | 
     lines.append(f"PRIMARY KEY ({quote_all(spec.primary_key)}){include}")
     body = ",\n  ".join(lines)
     return f"CREATE TABLE IF NOT EXISTS {table_name(schema, spec.name, catalog)} (\n  {body}\n)"
-
-
-def create_meta_tables(dialect: Dialect, schema: str, catalog: str | None) -> list[str]:
-    """DDL of the stream state and event cursor tables."""
-    text, json, ts = dialect.types["string"], dialect.types["json"], dialect.types["timestamp"]
-    return [
-        f"CREATE TABLE IF NOT EXISTS {table_name(schema, STATE_TABLE, catalog)} ("
-        f'"stream" {text} PRIMARY KEY, "state" {json} NOT NULL, "updated_at" {ts} NOT NULL)',
-        f"CREATE TABLE IF NOT EXISTS {table_name(schema, EVENT_CURSORS_TABLE, catalog)} ("
-        f'"id" {text} PRIMARY KEY, "cursor" {text}, "updated_at" {ts} NOT NULL)',
-    ]
 
 
 def upsert_tail(spec: TableSpec) -> str:

@@ -1,8 +1,13 @@
 """events: the first run lists every contact's events; later runs resume from cursors."""
 
+from dataclasses import fields, replace
+
 from intercom_assets.sandbox import Churn
 from intercom_assets_tests.oracle import assert_matches_truth
 from intercom_assets_tests.streams.conftest import Harness
+
+RECHECK_DAYS = 7
+"""`StreamContext.events_recheck_days`' default."""
 
 
 def test_events_resume_from_cursors(harness: Harness) -> None:
@@ -28,13 +33,50 @@ def test_events_resume_from_cursors(harness: Harness) -> None:
         for c in truth["contacts"]
         if max(c["updated_at"], c["last_seen_at"] or 0) >= start.timestamp()
     }
-    assert harness.sb.request_counts()["GET /events"] == len(moved)
+    # the moved contacts, plus the ones whose periodic re-check fell due (about 1/7 a day)
+    assert report.extra["contacts_moved"] + report.extra["contacts_new"] == len(moved)
+    assert harness.sb.request_counts()["GET /events"] == len(moved) + report.extra["contacts_due"]
     assert report.fetched == len(log.ids["events_created"])  # no old event listed again
     assert report.tables["events"].inserted == len(log.ids["events_created"])
     assert_matches_truth(harness.warehouse, truth, streams=("events",))
 
 
-def test_events_that_do_not_move_the_contact_wait_for_full_mode(harness: Harness) -> None:
+def test_events_that_move_no_timestamp_arrive_within_the_recheck_period(
+    harness: Harness,
+) -> None:
+    harness.run("contacts")
+    harness.run("events")
+    contacts = {c["id"] for c in harness.sb.truth()["contacts"]}
+    quiet = Churn(**{f.name: 0.0 for f in fields(Churn)})
+    silent = replace(quiet, event_contacts=0.3, event_bumps_contact=0.0)
+    log = harness.sb.advance(days=1, churn=silent)
+    silent = len(log.ids["events_created"])  # one contact id per event created
+    assert silent
+    rechecked: list[str] = []
+    reports = []
+    for day in range(RECHECK_DAYS):
+        if day:
+            harness.sb.advance(days=1, churn=quiet)
+        harness.sb.reset_request_counts()
+        report = harness.run("events")
+        reports.append(report)
+        assert report.extra["contacts_moved"] == report.extra["contacts_new"] == 0
+        calls = harness.sb.request_counts().get("GET /events", 0)
+        assert calls == report.extra["contacts_due"]
+        # spread over the period: no day re-reads much more than its share
+        assert calls <= 3 * len(contacts) / RECHECK_DAYS
+        rechecked += [
+            k
+            for k, v in harness.warehouse.read_state("events").items()
+            if v["checked"] > harness.now().timestamp() - 86_400
+        ]
+    # every contact re-checked exactly once in the period, and every silent event arrived
+    assert sorted(rechecked) == sorted(contacts)
+    assert sum(r.fetched for r in reports) == silent
+    assert_matches_truth(harness.warehouse, harness.sb.truth(), streams=("events",))
+
+
+def test_full_mode_reads_every_contact_at_once(harness: Harness) -> None:
     harness.run("contacts")
     harness.run("events")
     start = harness.now()
@@ -43,8 +85,6 @@ def test_events_that_do_not_move_the_contact_wait_for_full_mode(harness: Harness
     )
     assert log.ids["events_created"]
     harness.run("contacts", start)
-    quiet = harness.run("events")
-    assert quiet.fetched == 0
     full = harness.run("events", full=True)
     assert full.fetched == len(log.ids["events_created"])
     assert_matches_truth(harness.warehouse, harness.sb.truth(), streams=("events",))

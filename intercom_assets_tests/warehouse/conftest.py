@@ -61,7 +61,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
 @pytest.fixture
 def wh(target: Target) -> Iterator[Warehouse]:
     with target.connect() as warehouse:
-        warehouse.ensure_tables(SPECS)
+        warehouse.migrate(SPECS)
         yield warehouse
 
 

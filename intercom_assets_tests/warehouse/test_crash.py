@@ -56,7 +56,7 @@ def wait_until_blocked_on_lock(target: Target, timeout: float = 30.0) -> None:
             waiting = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                 " AND query LIKE %s",
-                (f"%{target.schema}%_sync_state%",),
+                (f"%{target.schema}%_state%",),
             ).fetchone()
             if waiting and waiting[0]:
                 return
@@ -66,8 +66,8 @@ def wait_until_blocked_on_lock(target: Target, timeout: float = 30.0) -> None:
 
 def assert_batches_committed(target: Target, last: int, rows: int) -> None:
     with target.connect() as wh:
-        wh.ensure_tables([CONTACTS, CONTACT_TAGS])
-        assert wh.get_state(STREAM) == {"batch": last}
+        wh.migrate([CONTACTS, CONTACT_TAGS])
+        assert wh.read_state(STREAM) == {"batch": last}
         contacts = wh.table("contacts")
         expected_ids = {f"b{n}-{i}" for n in range(1, last + 1) for i in range(rows)}
         assert set(contacts.get_column("id")) == expected_ids | {"shared"}
@@ -87,7 +87,7 @@ def test_sigkill_mid_batch_keeps_the_last_commit(target: Target, wh: Warehouse) 
         # Hold the state row so the writer blocks after writing batch 2, then kill it there.
         with psycopg.connect(target.url) as blocker:
             blocker.execute(
-                f'SELECT * FROM "{target.schema}"."_sync_state" WHERE stream = %s FOR UPDATE',
+                f'SELECT * FROM "{target.schema}"."_state" WHERE stream = %s FOR UPDATE',
                 (STREAM,),
             )
             writer = start_writer(target, 2, 3, BIG)

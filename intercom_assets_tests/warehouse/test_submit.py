@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from intercom_assets.warehouse import Warehouse, WarehouseInputError, WriteResult
+from intercom_assets.warehouse import StateUpdate, Warehouse, WarehouseInputError, WriteResult
 from intercom_assets.warehouse.sql import table_name
 
 from .conftest import contacts_frame, tags_frame
@@ -25,13 +25,13 @@ def test_submitted_batches_commit_in_order_and_reads_wait_for_them(wh: Warehouse
     futures = [
         wh.submit(
             {"contacts": contacts_frame(rows)},
-            state=("contacts", {"batch": n}),
+            state=StateUpdate("contacts", {"batch": n}),
             on_written=record,
         )
         for n, rows in enumerate(batches)
     ]
     # a read waits for the batch in flight: it sees the last submitted state
-    assert wh.get_state("contacts") == {"batch": 2}
+    assert wh.read_state("contacts") == {"batch": 2}
     assert [outcome for _, outcome in written] == [
         {"inserted": 2},
         {"updated": 1, "inserted": 1},
@@ -47,29 +47,29 @@ def test_submitted_batches_commit_in_order_and_reads_wait_for_them(wh: Warehouse
 
 
 def test_a_bad_frame_raises_in_the_caller_and_nothing_is_in_flight(wh: Warehouse) -> None:
-    wh.submit({"contacts": contacts_frame([contact("a")])}, state=("contacts", {"n": 1}))
+    wh.submit({"contacts": contacts_frame([contact("a")])}, state=StateUpdate("contacts", {"n": 1}))
     bad = contacts_frame([contact("b")]).drop("email")
     with pytest.raises(WarehouseInputError, match="missing column"):
-        wh.submit({"contacts": bad}, state=("contacts", {"n": 2}))
-    assert wh.get_state("contacts") == {"n": 1}
+        wh.submit({"contacts": bad}, state=StateUpdate("contacts", {"n": 2}))
+    assert wh.read_state("contacts") == {"n": 1}
     assert wh.totals("contacts").live == 1
 
 
 def test_a_failed_transaction_raises_once_and_keeps_the_last_commit(wh: Warehouse) -> None:
-    wh.submit({"contacts": contacts_frame([contact("a")])}, state=("contacts", {"n": 1}))
+    wh.submit({"contacts": contacts_frame([contact("a")])}, state=StateUpdate("contacts", {"n": 1}))
     wh.wait()
     tags = table_name(wh.schema, "contact_tags", wh.backend.catalog)
     with wh.backend.session() as s:  # the table vanishes behind the warehouse's back
         s.execute(f"DROP TABLE {tags}")
     future = wh.submit(
         {"contacts": contacts_frame([contact("b")]), "contact_tags": tags_frame([("b", "t")])},
-        state=("contacts", {"n": 2}),
+        state=StateUpdate("contacts", {"n": 2}),
     )
     with pytest.raises(Exception, match="contact_tags"):
         wh.wait()
     assert future.exception() is not None
     wh.wait()  # reported once
-    assert wh.get_state("contacts") == {"n": 1}
+    assert wh.read_state("contacts") == {"n": 1}
     assert wh.table("contacts").get_column("id").to_list() == ["a"]
 
 

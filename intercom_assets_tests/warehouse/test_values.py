@@ -72,7 +72,6 @@ def test_duckdb_writers_in_several_processes_take_turns(tmp_path: Path) -> None:
         _, errors = writer.communicate(timeout=120)
         assert writer.returncode == 0, errors
     with target.connect() as wh:
-        wh.ensure_tables([])
         ids = wh.query('SELECT "id" FROM "intercom"."contacts"').get_column("id")
     assert sorted(ids) == sorted(
         f"w{w}-{b}-{i}" for w in range(3) for b in range(5) for i in range(20)
@@ -81,12 +80,13 @@ def test_duckdb_writers_in_several_processes_take_turns(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from intercom_assets.warehouse import connect
+from intercom_assets.warehouse import StateUpdate, connect
 from intercom_assets_tests.warehouse.conftest import CONTACTS, contacts_frame
 url, number = sys.argv[1], int(sys.argv[2])
 with connect(url) as wh:
-    wh.ensure_tables([CONTACTS])
+    wh.migrate([CONTACTS])
     for batch in range(5):
         rows = [{"id": f"w{number}-{batch}-{i}"} for i in range(20)]
-        wh.write({"contacts": contacts_frame(rows)}, state=(f"w{number}", {"batch": batch}))
+        state = StateUpdate(f"w{number}", {"batch": batch})
+        wh.write({"contacts": contacts_frame(rows)}, state=state)
 """

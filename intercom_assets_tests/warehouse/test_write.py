@@ -9,6 +9,7 @@ import pytest
 from intercom_assets.warehouse import (
     Column,
     SchemaMismatchError,
+    StateUpdate,
     TableCounts,
     TableSpec,
     Warehouse,
@@ -172,27 +173,52 @@ def test_child_rows_follow_their_parent(wh: Warehouse) -> None:
     }
 
 
-def test_state_and_event_cursors_commit_with_the_batch(wh: Warehouse) -> None:
-    assert wh.get_state("contacts") is None
-    cursors = pl.DataFrame({"id": ["a", "b"], "cursor": ["https://x/?since=1", "17"]})
+def test_state_keys_commit_with_the_batch(wh: Warehouse) -> None:
+    assert wh.read_state("contacts") == {}
     wh.write(
         {"contacts": contacts_frame([contact("a")])},
-        state=("contacts", {"cursor": 1, "nested": {"k": [1, "é"]}}),
-        event_cursors=cursors,
+        state=StateUpdate("contacts", {"cursor": 1, "nested": {"k": [1, "é"]}, "none": None}),
     )
-    assert wh.get_state("contacts") == {"cursor": 1, "nested": {"k": [1, "é"]}}
-    wh.write(
-        {},
-        state=("contacts", {"cursor": 2}),
-        event_cursors=cursors.head(1).with_columns(cursor=pl.lit("2")),
-    )
-    assert wh.get_state("contacts") == {"cursor": 2}
-    stored = wh.event_cursors(["a", "b", "zz"]).sort("id")
-    assert stored.rows() == [("a", "2"), ("b", "17")]
+    assert wh.read_state("contacts") == {"cursor": 1, "nested": {"k": [1, "é"]}, "none": None}
+    # an update sets the keys it names; the others keep their values
+    wh.write({}, state=StateUpdate("contacts", {"cursor": 2}))
+    assert wh.read_state("contacts") == {"cursor": 2, "nested": {"k": [1, "é"]}, "none": None}
+    assert wh.read_state("contacts", ["cursor", "zz"]) == {"cursor": 2}
+    assert wh.read_state("contacts", []) == {}
+    assert wh.read_state("other") == {}
+
+
+def test_many_state_keys_in_one_batch(wh: Warehouse) -> None:
+    cursors = {f"c{i:05d}": {"since": f"/events?since={i}", "mark": i} for i in range(20_000)}
+    awkward = {"": 0, "it's \\N\t%s": "x\ny", "é" * 300: [1.5, True, None]}
+    wh.submit({}, state=StateUpdate("events", cursors | awkward))
+    wh.write({}, state=StateUpdate("events", {"c00007": {"mark": -1}}))
+    stored = wh.read_state("events")
+    assert stored == cursors | awkward | {"c00007": {"mark": -1}}
+    assert wh.read_state("events", ["c00007", "c19999", "nope"]) == {
+        "c00007": {"mark": -1},
+        "c19999": cursors["c19999"],
+    }
+
+
+def test_bad_state_raises_before_anything_is_written(wh: Warehouse) -> None:
+    for bad in (
+        StateUpdate("contacts", {"k": object()}),
+        StateUpdate("contacts", {1: "x"}),  # type: ignore[dict-item]
+        StateUpdate("", {"k": 1}),
+    ):
+        with pytest.raises(WarehouseInputError, match="state"):
+            wh.write({"contacts": contacts_frame([contact("a")])}, state=bad)
+    with pytest.raises(WarehouseInputError, match="StateUpdate"):
+        wh.write({}, state=("contacts", {"k": 1}))  # type: ignore[arg-type]
+    assert wh.totals("contacts").live == 0
+    assert wh.read_state("contacts") == {}
 
 
 def test_bad_input_raises_before_anything_is_written(wh: Warehouse) -> None:
-    wh.write({"contacts": contacts_frame([contact("a")])}, state=("contacts", {"cursor": 1}))
+    wh.write(
+        {"contacts": contacts_frame([contact("a")])}, state=StateUpdate("contacts", {"cursor": 1})
+    )
     good = contacts_frame([contact("b")])
     bad_frames = {
         "frame is missing column": good.drop("email"),
@@ -204,11 +230,11 @@ def test_bad_input_raises_before_anything_is_written(wh: Warehouse) -> None:
         with pytest.raises(WarehouseInputError, match=message):
             wh.write(
                 {"contact_tags": tags_frame([("b", "t")]), "contacts": bad},
-                state=("contacts", {"cursor": 2}),
+                state=StateUpdate("contacts", {"cursor": 2}),
             )
     assert wh.totals("contacts").live == 1
     assert wh.table("contact_tags").height == 0
-    assert wh.get_state("contacts") == {"cursor": 1}
+    assert wh.read_state("contacts") == {"cursor": 1}
     with pytest.raises(WarehouseInputError, match="unknown table"):
         wh.write({"nope": good})
 
@@ -219,7 +245,7 @@ def test_spec_growth_adds_columns_and_type_changes_are_refused(
     wh.write({"contacts": contacts_frame([contact("a")])})
     grown = CONTACTS.with_columns(Column("phone", pl.String))
     with target.connect() as other:
-        other.ensure_tables([grown])
+        other.migrate([grown])
         frame = contacts_frame([contact("a")]).with_columns(phone=pl.lit("+1 555"))
         result = other.write({"contacts": frame})
         assert counts(result.tables["contacts"]) == {"updated": 1}  # the new column is filled
@@ -231,7 +257,7 @@ def test_spec_growth_adds_columns_and_type_changes_are_refused(
             ("id",),
         )
         with pytest.raises(SchemaMismatchError, match=r"contacts\.email"):
-            other.ensure_tables([changed, PARTS])
+            other.migrate([changed, PARTS])
         assert other.table("contacts").get_column("email").to_list() == ["a@example.com"]
 
 
@@ -271,12 +297,12 @@ def test_postgres_accepts_jsonb_for_json_columns(postgres_url: str, postgres_sch
     from intercom_assets.warehouse import connect
 
     with connect(postgres_url, schema=postgres_schema) as wh:
-        wh.ensure_tables([CONTACTS])
+        wh.migrate([CONTACTS])
         table = f'"{postgres_schema}"."contacts"'
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             for column in ("custom_attributes", "_raw"):
                 conn.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE jsonb")
-        wh.ensure_tables([CONTACTS])
+        wh.migrate([CONTACTS])
         frame = contacts_frame([contact("a", custom_attributes='{"b": [1, 2]}')])
         assert wh.write({"contacts": frame}).tables["contacts"].inserted == 1
         assert wh.write({"contacts": frame}).tables["contacts"].unchanged == 1
@@ -322,7 +348,7 @@ def test_range_reads_stay_exact_under_a_collation_that_is_not_byte_order(
 
     ids = [f"{prefix}{i:04d}" for i in range(1_000) for prefix in ("a", "B", "c", "É")]
     with connect(postgres_url, schema=postgres_schema) as wh:
-        wh.ensure_tables([CONTACTS])
+        wh.migrate([CONTACTS])
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             icu = "SELECT 1 FROM pg_collation WHERE collname = 'en-US-x-icu'"
             if conn.execute(icu).fetchone() is None:
@@ -331,7 +357,7 @@ def test_range_reads_stay_exact_under_a_collation_that_is_not_byte_order(
                 f'ALTER TABLE "{postgres_schema}"."contacts"'
                 ' ALTER COLUMN id TYPE text COLLATE "en-US-x-icu"'
             )
-        wh.ensure_tables([CONTACTS])
+        wh.migrate([CONTACTS])
         first = wh.write({"contacts": contacts_frame([contact(i) for i in ids])})
         assert counts(first.tables["contacts"]) == {"inserted": 4_000}
         # polars' bounds are B0000 and É0999 (byte order); in the ICU order that range holds

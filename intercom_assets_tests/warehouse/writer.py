@@ -7,7 +7,7 @@ import sys
 
 import polars as pl
 
-from intercom_assets.warehouse import connect
+from intercom_assets.warehouse import StateUpdate, connect
 
 from .conftest import CONTACT_TAGS, CONTACTS
 
@@ -39,12 +39,12 @@ def batch(number: int, rows: int) -> dict[str, pl.DataFrame]:
 
 def main(url: str, schema: str, first: int, last: int, rows: int) -> None:
     with connect(url, schema=schema) as wh:
-        wh.ensure_tables([CONTACTS, CONTACT_TAGS])
-        state = wh.get_state(STREAM) or {"batch": 0}
+        wh.migrate([CONTACTS, CONTACT_TAGS])
+        state = wh.read_state(STREAM) or {"batch": 0}
         for number in range(max(first, state["batch"] + 1), last + 1):
             frames = batch(number, rows)
             print(f"begin {number}", flush=True)
-            wh.write(frames, state=(STREAM, {"batch": number}))
+            wh.write(frames, state=StateUpdate(STREAM, {"batch": number}))
             print(f"committed {number}", flush=True)
 
 

@@ -1,0 +1,122 @@
+"""The tables a warehouse knows: specs registered in memory, and the migration that makes the
+database hold them.
+
+`register` only records specs (no SQL): reads, checks and writes look tables up here.
+`migrate` brings the database up to date: it creates the schema, the state table and
+missing tables, adds the columns a spec gained (never drops one), refuses a stored column
+whose type differs from its spec (`SchemaMismatchError`, before any DDL runs) and moves the
+previous version's state tables into the state store (see `legacy`). It first looks without
+a lock; when something is missing it takes the schema's migration lock (see
+`Backend.migration`), looks again inside it and changes only what is still missing, so
+migrations starting together in several threads or processes do not collide. A spec this
+warehouse already migrated is not looked at again.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .database import Database
+from .errors import SchemaMismatchError, WarehouseInputError
+from .legacy import LEGACY_TABLES, move_legacy_state
+from .session import Session
+from .spec import TableSpec
+from .sql import create_table, quote, schema_name, stored_type_key
+from .state import STATE_TABLE, create_state_table
+
+
+@dataclass
+class _Plan:
+    """What a migration still has to do."""
+
+    statements: list[str] = field(default_factory=list)
+    legacy: dict[str, str] = field(default_factory=dict)
+    """Legacy state tables present (name -> quoted name)."""
+
+    def __bool__(self) -> bool:
+        return bool(self.statements or self.legacy)
+
+
+class Schema:
+    """Registered specs of one database schema, and its migration."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.specs: dict[str, TableSpec] = {}
+        self._migrated: dict[str, TableSpec] = {}
+        self._state_ready = False
+
+    def register(self, specs: Iterable[TableSpec]) -> None:
+        """Know these tables (replacing a spec of the same name). Runs no SQL."""
+        for spec in specs:
+            if not isinstance(spec, TableSpec):
+                raise TypeError(f"expected a TableSpec, got {type(spec).__name__}")
+            self.specs[spec.name] = spec
+
+    def spec(self, table: str) -> TableSpec:
+        """The registered spec of a table."""
+        try:
+            return self.specs[table]
+        except KeyError:
+            raise WarehouseInputError(
+                f"unknown table {table!r}: register() or migrate() its spec first"
+            ) from None
+
+    def migrate(self, specs: Iterable[TableSpec] = ()) -> None:
+        """Make the database hold `specs` (and the state table), then register them.
+
+        Raises SchemaMismatchError (naming schema, table and column) when a stored column's
+        type differs from its spec; nothing is changed (or registered) then.
+        """
+        specs = list(specs)
+        pending = [spec for spec in specs if self._migrated.get(spec.name) != spec]
+        if not pending and self._state_ready:
+            return
+        with self.db.session() as s:
+            needed = self._plan(s, pending)
+        if needed:
+            self.db.wait()
+            with self.db.backend.migration(self.db.schema) as s:
+                plan = self._plan(s, pending)  # again: another migration may have run
+                for statement in plan.statements:
+                    s.execute(statement)
+                if plan.legacy:
+                    move_legacy_state(
+                        s, self.db.backend.dialect, plan.legacy, self.db.table(STATE_TABLE)
+                    )
+        self.register(specs)
+        self._migrated.update({spec.name: spec for spec in pending})
+        self._state_ready = True
+
+    def _plan(self, s: Session, specs: list[TableSpec]) -> _Plan:
+        backend, schema = self.db.backend, self.db.schema
+        dialect = backend.dialect
+        plan = _Plan()
+        if not backend.schema_exists(s, schema):
+            plan.statements.append(
+                f"CREATE SCHEMA IF NOT EXISTS {schema_name(schema, backend.catalog)}"
+            )
+        names = [STATE_TABLE, *LEGACY_TABLES, *(spec.name for spec in specs)]
+        found = backend.columns(s, schema, names)
+        if STATE_TABLE not in found:
+            plan.statements.append(create_state_table(dialect, self.db.table(STATE_TABLE)))
+        plan.legacy = {name: self.db.table(name) for name in LEGACY_TABLES if name in found}
+        for spec in specs:
+            existing = found.get(spec.name)
+            if not existing:
+                plan.statements.append(create_table(dialect, schema, spec, backend.catalog))
+                continue
+            for name in spec.stored_columns():
+                key = stored_type_key(spec, name)
+                stored = existing.get(name)
+                if stored is None:
+                    plan.statements.append(
+                        f"ALTER TABLE {self.db.table(spec.name)}"
+                        f" ADD COLUMN {quote(name)} {dialect.column_type(spec, name)}"
+                    )
+                elif not dialect.accepts(key, stored):
+                    raise SchemaMismatchError(
+                        f"{schema}.{spec.name}.{name} is stored as {stored} but the spec"
+                        f" declares {dialect.reported[key]}; migrate the column (the data is"
+                        " kept in _raw)"
+                    )
+        return plan
