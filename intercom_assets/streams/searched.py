@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from intercom_assets.api import IntercomClient, SearchSemantics, SearchWindow
-from intercom_assets.warehouse import TableSpec
+from intercom_assets.warehouse import StateUpdate, TableSpec
 
 from .base import LiveCount, StreamContext, StreamReport, Window
 from .shape import RawRecord, Shape
@@ -32,6 +32,8 @@ from .sync import Run
 
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 """Search start when a window has none (`updated_at` is never earlier)."""
+RESUME_KEY = "search"
+"""State key of an unfinished window search: `{"window": [start, end], "after": seconds}`."""
 SWEEP_MARGIN = timedelta(days=1)
 """A sweep searches up to a day past the clock: nothing updated during the walk is missed."""
 
@@ -68,10 +70,7 @@ class SearchStream:
         ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         if not ctx.full:
-            search = self.window(ctx.client, ctx.window, ctx.workspace.timezone)
-            for batch in run.raw_batches(search.iter_pages()):
-                self.write(run, batch)
-            run.note("search_scanned", search.scanned)
+            self.search_window(run)
         if ctx.full or (self.sweep_when_counts_differ and self.count_differs(run)):
             (self.sweep or self.sweep_by_search)(run)
         return run.finish()
@@ -104,17 +103,47 @@ class SearchStream:
         run.note(f"{self.shape.table}_swept", len(ids))
         run.note(f"{self.shape.table}_vanished", deleted)
 
-    def window(self, client: IntercomClient, window: Window, timezone: str | None) -> SearchWindow:
-        """The records updated in `window` (for a day-granular search: whole days asked in
-        the workspace's time zone, exact seconds kept)."""
-        start = window.start or EPOCH
-        return SearchWindow(client, self.search, start, window.end, workspace_timezone=timezone)
+    def search_window(self, run: Run) -> None:
+        """Write the records updated in the run's window, batch by batch, resuming after the
+        last batch an interrupted run of the same window committed.
 
-    def write(self, run: Run, batch: Sequence[RawRecord]) -> pl.Series:
-        """Complete the batch where its records embed only part of a list, write it; return
-        the ids written."""
+        Each batch commits with the window and the newest `updated_at` it holds (state key
+        `search`); the search is ascending, so everything up to that second is stored, and a
+        re-run of the window starts there (records edited since moved later, so none is
+        skipped). A completed window clears the mark.
+        """
+        window = run.ctx.window
+        key = _window_key(window)
+        mark = run.warehouse.read_state(self.name).get(RESUME_KEY)
+        start = window.start or EPOCH
+        if isinstance(mark, dict) and mark.get("window") == key:
+            start = max(start, datetime.fromtimestamp(int(mark["after"]), UTC))
+            run.note("resumed_from", start.isoformat())
+        if start >= window.end:
+            return
+        search = SearchWindow(
+            run.client, self.search, start, window.end,
+            workspace_timezone=run.ctx.workspace.timezone,
+        )  # fmt: skip
+        for batch in run.raw_batches(search.iter_pages()):
+            self.write(run, batch, resume=key)
+        run.write({}, state=StateUpdate(self.name, {RESUME_KEY: None}))
+        run.note("search_scanned", search.scanned)
+
+    def write(
+        self, run: Run, batch: Sequence[RawRecord], *, resume: list[str | None] | None = None
+    ) -> pl.Series:
+        """Complete the batch where its records embed only part of a list, write it (with the
+        resume mark of window `resume`, when given); return the ids written."""
         full = self.complete(run, batch) if self.complete is not None else None
-        return run.write_records(self.shape, batch, full)
+        frames, parents = self.shape.frames(batch, full)
+        state = None
+        newest = frames[self.shape.table].get_column(self.search.field).max()
+        if resume is not None and isinstance(newest, datetime):
+            mark = {"window": resume, "after": int(newest.timestamp())}
+            state = StateUpdate(self.name, {RESUME_KEY: mark})
+        run.write(frames, parents=parents, state=state)
+        return frames[self.shape.table].get_column(self.shape.key)
 
     def newest_change(
         self, client: IntercomClient, since: int | None, timezone: str | None
@@ -142,3 +171,7 @@ class SearchStream:
         records = page.get("data") or page.get(self.shape.table) or []
         newest = records[0].get(search.field) if records else None
         return int(newest) if isinstance(newest, int | float) else None
+
+
+def _window_key(window: Window) -> list[str | None]:
+    return [window.start.isoformat() if window.start else None, window.end.isoformat()]

@@ -67,7 +67,8 @@ def make_client(sb: Sandbox, transport: object | None = None) -> IntercomClient:
 
 
 def make_harness(warehouse: Warehouse, **sandbox: object) -> Harness:
-    sb = Sandbox(size="tiny", seed=int(sandbox.pop("seed", 1)), **sandbox)  # type: ignore[arg-type]
+    size = str(sandbox.pop("size", "tiny"))
+    sb = Sandbox(size=size, seed=int(sandbox.pop("seed", 1)), **sandbox)  # type: ignore[arg-type]
     client = make_client(sb)
     return Harness(sb, client, warehouse, client.me())
 
