@@ -121,6 +121,10 @@ class Warehouse:
             table, seen_ids, state=state, allow_empty=allow_empty
         )
 
+    def follow_parent_deletes(self, table: str, column: str, parent_table: str) -> TableCounts:
+        """Soft-delete (revive) rows whose parent is soft-deleted (live) (see `Writer`)."""
+        return self.writer.follow_parent_deletes(table, column, parent_table)
+
     # -- reads -----------------------------------------------------------------------------
 
     def read_state(self, stream: str, keys: Sequence[str] | None = None) -> dict[str, Any]:
