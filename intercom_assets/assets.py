@@ -28,11 +28,13 @@ from intercom_assets.api import (
     IntercomBadRequest,
     IntercomPlanError,
     IntercomScrollExists,
+    IntercomWindowFieldError,
 )
 from intercom_assets.partitions import stream_window
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
 from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
+from intercom_assets.streams.shape import ShapeError
 from intercom_assets.warehouse import SchemaMismatchError, TableSpec, WarehouseInputError
 from intercom_assets.warehouse.spec import DELETED_AT, HASH, RAW, SYNCED_AT, type_key
 
@@ -55,6 +57,8 @@ PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (IntercomAuthError, f"Intercom refused the access token ({TOKEN_ENV})"),
     (IntercomPlanError, "the workspace's Intercom plan does not include this API"),
     (IntercomBadRequest, "Intercom rejected a request as invalid"),
+    (IntercomWindowFieldError, "Intercom returned a record that no window can place"),
+    (ShapeError, "Intercom returned a record that does not fit its declared columns"),
     (SettingError, "bad configuration"),
     (SchemaMismatchError, "a stored column does not match its table spec"),
     (WarehouseInputError, "a batch does not fit its table"),

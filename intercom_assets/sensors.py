@@ -15,7 +15,6 @@ posted as `{"text": ...}` through the `alert_webhook` resource (a Slack-compatib
 when it has a URL.
 """
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
+import msgspec
 
 from intercom_assets.api import IntercomError, RetryPolicy
 from intercom_assets.assets import asset_key
@@ -98,8 +98,8 @@ def read_marks(cursor: str | None) -> dict[str, int]:
     if not cursor:
         return {}
     try:
-        data = json.loads(cursor)
-    except json.JSONDecodeError:
+        data = msgspec.json.decode(cursor)
+    except msgspec.DecodeError:
         log.warning("change sensor cursor is not JSON; starting over: %.80s", cursor)
         return {}
     if not isinstance(data, dict):
@@ -128,7 +128,7 @@ def evaluate_changes(
         elif newest > old:
             changed.append(probe.stream)
             new_marks[probe.stream] = newest
-    cursor = json.dumps(new_marks, sort_keys=True)
+    cursor = msgspec.json.encode(new_marks, order="sorted").decode()
     problems = f"; probe failed, cursor kept: {'; '.join(failed)}" if failed else ""
     if not changed:
         if recorded:
@@ -252,7 +252,7 @@ def build_freshness_alert_sensor(
     def intercom_freshness_alert_sensor(
         context: dg.SensorEvaluationContext, alert_webhook: AlertWebhookResource
     ) -> dg.SensorResult:
-        announced: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        announced: dict[str, str] = msgspec.json.decode(context.cursor) if context.cursor else {}
         records = context.instance.get_freshness_state_records(keys)
         sent, failed = [], []
         for key, record in records.items():
@@ -272,6 +272,8 @@ def build_freshness_alert_sensor(
         reason = f"alerted: {', '.join(sent)}" if sent else "no freshness transitions"
         if failed:
             reason += f"; webhook failed for {', '.join(failed)} (retried next tick)"
-        return dg.SensorResult(skip_reason=reason, cursor=json.dumps(announced, sort_keys=True))
+        return dg.SensorResult(
+            skip_reason=reason, cursor=msgspec.json.encode(announced, order="sorted").decode()
+        )
 
     return intercom_freshness_alert_sensor

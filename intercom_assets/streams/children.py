@@ -48,6 +48,8 @@ class ChildStream(Generic[Parent, Fetched]):
     """Rows a fetched parent adds to a batch (to keep batches near `batch_size` rows)."""
     pages: Callable[[Fetched], int] = lambda _: 1
     """API pages a fetched parent took."""
+    finish: Callable[[Run], None] | None = None
+    """Runs after the last batch is written (e.g. a cascade from the parents' table)."""
     deps: tuple[str, ...] = ()
     windowed: bool = False
     live_count: LiveCount | None = None
@@ -87,4 +89,7 @@ class ChildStream(Generic[Parent, Fetched]):
         if failure is not None:
             run.finish()
             raise failure
+        if self.finish is not None:
+            run.wait()
+            self.finish(run)
         return run.finish()

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
-import orjson
 import polars as pl
 
 from intercom_assets.api import (
@@ -130,7 +129,7 @@ def _lists(raw: RawRecord) -> _Lists:
     try:
         return _LISTS.decode(raw)
     except msgspec.ValidationError:  # a list field of another shape: read it the slow way
-        record = orjson.loads(raw)
+        record = msgspec.json.decode(raw)
         lists = {
             key: _Listed(value.get("has_more"), value.get("url"))
             for key in ("tags", "companies")

@@ -10,8 +10,9 @@ of the check under the contact's id in the `events` stream's state, in the same 
 as the events. A
 cursor keeps only `/events?<query>`: the client resolves it against its own base URL, so a
 changed base URL (region, proxy, another port) keeps working, and absolute URLs stored by
-earlier versions are rebased the same way when read. Events are never soft-deleted.
-Intercom lists only events younger than 90 days: older ones are out of reach.
+earlier versions are rebased the same way when read. Events are never dropped:
+Intercom lists only events younger than 90 days, and the warehouse keeps older ones (it is the
+history). Events of a soft-deleted contact are soft-deleted with it (and revived with it).
 """
 
 import zlib
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from intercom_assets.api import EventsWalk, IntercomClient, IntercomNotFound
-from intercom_assets.warehouse import StateUpdate
+from intercom_assets.warehouse import StateUpdate, WriteResult
 
 from .children import ChildStream
 from .contacts import SHAPE as CONTACTS
@@ -184,6 +185,13 @@ def write_events(run: Run, checked: list[Checked]) -> None:
     run.write(frames, state=StateUpdate(run.name, cursors))
 
 
+def follow_contacts(run: Run) -> None:
+    """Events of soft-deleted contacts are soft-deleted too (kept, marked as not live), and
+    revived with their contact."""
+    counts = run.warehouse.follow_parent_deletes(SHAPE.table, "contact_id", CONTACTS.table)
+    run.report.add(WriteResult({SHAPE.table: counts}))
+
+
 STREAM = ChildStream[Due, Checked](
     name="events",
     description="Intercom data events per contact, resumed from per-contact cursors",
@@ -195,5 +203,6 @@ STREAM = ChildStream[Due, Checked](
     write=write_events,
     rows=lambda checked: 1 + len(checked.events),
     pages=lambda checked: checked.pages,
+    finish=follow_contacts,
     deps=("contacts",),
 )

@@ -12,7 +12,7 @@ holds keeps its value.
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
+import msgspec
 import polars as pl
 
 from .session import Session
@@ -41,7 +41,7 @@ def move_legacy_state(
             schema={"stream": pl.String(), "state": pl.String(), "updated_at": UTC_MICROS},
         )
         moved = [
-            (stream, key, orjson.dumps(value).decode(), at)
+            (stream, key, msgspec.json.encode(value).decode(), at)
             for stream, state, at in rows.iter_rows()
             for key, value in _as_object(state).items()
         ]
@@ -67,7 +67,7 @@ def move_legacy_state(
 def _as_object(text: str | None) -> dict[str, Any]:
     """A stored state object (the previous API only took mappings; anything else is kept
     under the key `state`)."""
-    value = orjson.loads(text) if text else None
+    value = msgspec.json.decode(text) if text else None
     return value if isinstance(value, dict) else {"state": value}
 
 
@@ -77,9 +77,9 @@ def _json_value(text: str | None) -> str:
     if text is None:
         return "null"
     try:
-        return orjson.dumps(orjson.loads(text)).decode()
-    except orjson.JSONDecodeError:
-        return orjson.dumps(text).decode()
+        return msgspec.json.encode(msgspec.json.decode(text)).decode()
+    except msgspec.DecodeError:
+        return msgspec.json.encode(text).decode()
 
 
 def _frame(rows: list[tuple[str, str, str, Any]]) -> pl.DataFrame:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
+import msgspec
 import polars as pl
 
 from .errors import WarehouseInputError
@@ -36,8 +36,8 @@ class StateUpdate:
             raise WarehouseInputError(f"state: stream must be a non-empty string: {self.stream!r}")
         try:
             keys = [_key(k) for k in self.values]
-            values = [orjson.dumps(v).decode() for v in self.values.values()]
-        except (TypeError, orjson.JSONEncodeError) as exc:
+            values = [msgspec.json.encode(v).decode() for v in self.values.values()]
+        except (TypeError, msgspec.EncodeError) as exc:
             message = f"state of {self.stream!r}: keys must be strings, values JSON: {exc}"
             raise WarehouseInputError(message) from exc
         return pl.DataFrame(
@@ -122,7 +122,7 @@ def read_state(
         sql += f" AND {condition}"
         params += extra
     rows = s.query_many(sql, params, schema={"key": pl.String(), "value": pl.String()})
-    loads = orjson.loads
+    loads = msgspec.json.decode
     keys_out, values = rows.get_column("key").to_list(), rows.get_column("value").to_list()
     return {
         key: None if value is None else loads(value)

@@ -87,6 +87,7 @@ class Warehouse:
     submit = _forward("writer", Writer.submit)
     wait = _forward("writer", Writer.wait)
     soft_delete_missing = _forward("writer", Writer.soft_delete_missing)
+    follow_parent_deletes = _forward("writer", Writer.follow_parent_deletes)
 
     read_state = _forward("reads", Reads.read_state)
     stored_hashes = _forward("reads", Reads.stored_hashes)

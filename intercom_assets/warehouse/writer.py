@@ -141,6 +141,31 @@ class Writer:
             self._put_state(s, encoded, now)
         return TableCounts(deleted=deleted)
 
+    def follow_parent_deletes(self, table: str, column: str, parent_table: str) -> TableCounts:
+        """Make the rows of entity `table` live exactly when their parent row is: soft-delete
+        live rows whose `column` names a soft-deleted row of `parent_table`, and revive
+        soft-deleted rows whose parent is live again (one transaction; `deleted`, `revived`).
+        Rows whose parent is not stored at all are left as they are."""
+        spec, parent = self.schema.spec(table), self.schema.spec(parent_table)
+        if not spec.is_entity or not parent.is_entity:
+            raise WarehouseInputError(f"{table}, {parent_table}: both must be entity tables")
+        target, parents = self.db.table(table), self.db.table(parent_table)
+        gone, key = quote(DELETED_AT), quote(parent.key)
+        now = _now()
+        with self.db.session() as s:
+            deleted = s.execute(
+                f"UPDATE {target} AS t SET {gone} = %s WHERE t.{gone} IS NULL AND EXISTS"
+                f" (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
+                f" AND p.{gone} IS NOT NULL)",
+                (now,),
+            )
+            revived = s.execute(
+                f"UPDATE {target} AS t SET {gone} = NULL WHERE t.{gone} IS NOT NULL AND EXISTS"
+                f" (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
+                f" AND p.{gone} IS NULL)"
+            )
+        return TableCounts(deleted=deleted, revived=revived)
+
     def close(self) -> None:
         """Wait for the batch in flight and stop the writer thread (raises a failed batch's
         error)."""

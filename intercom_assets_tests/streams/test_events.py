@@ -88,3 +88,21 @@ def test_full_mode_reads_every_contact_at_once(harness: Harness) -> None:
     full = harness.run("events", full=True)
     assert full.fetched == len(log.ids["events_created"])
     assert_matches_truth(harness.warehouse, harness.sb.truth(), streams=("events",))
+
+
+def test_events_of_a_deleted_contact_are_kept_but_not_live(harness: Harness) -> None:
+    harness.run("contacts")
+    harness.run("events")
+    quiet = Churn(**{f.name: 0.0 for f in fields(Churn)})
+    log = harness.sb.advance(days=1, churn=replace(quiet, contact_delete=0.2))
+    gone = set(log.ids["contacts_deleted"])
+    assert gone
+    harness.run("contacts", full=True)
+    report = harness.run("events")
+    rows = harness.warehouse.query(
+        "SELECT contact_id, _deleted_at IS NOT NULL AS deleted FROM intercom.events"
+    )
+    of_gone = rows.filter(rows["contact_id"].is_in(list(gone)))
+    assert of_gone.height > 0 and of_gone["deleted"].all()
+    assert not rows.filter(~rows["contact_id"].is_in(list(gone)))["deleted"].any()
+    assert report.tables["events"].deleted == of_gone.height

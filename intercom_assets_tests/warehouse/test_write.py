@@ -368,3 +368,43 @@ def test_range_reads_stay_exact_under_a_collation_that_is_not_byte_order(
         again = wh.write({"contacts": contacts_frame(changed)})
         assert counts(again.tables["contacts"]) == {"unchanged": 4_000}
         assert wh.totals("contacts").live == 4_000
+
+
+NOTES = TableSpec(
+    "notes",
+    (
+        Column("id", pl.String, nullable=False),
+        Column("contact_id", pl.String),
+        Column("body", pl.String),
+    ),
+    primary_key=("id",),
+)
+"""An entity table whose rows belong to a contact (like events)."""
+
+
+def notes_frame(rows: list[tuple[str, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "id": [n for n, _ in rows],
+            "contact_id": [c for _, c in rows],
+            "body": ["text"] * len(rows),
+            "_raw": [orjson.dumps({"id": n}).decode() for n, _ in rows],
+        },
+        schema={"id": pl.String, "contact_id": pl.String, "body": pl.String, "_raw": pl.String},
+    )
+
+
+def test_rows_follow_their_parents_deletes_and_revivals(target: Target) -> None:
+    with target.connect() as wh:
+        wh.migrate([CONTACTS, NOTES])
+        wh.write({"contacts": contacts_frame([contact("a"), contact("b"), contact("c")])})
+        notes = [("n1", "a"), ("n2", "a"), ("n3", "b"), ("n4", "zz"), ("n5", None)]
+        wh.write({"notes": notes_frame(notes)})
+        wh.soft_delete_missing("contacts", ["b", "c"])  # a goes
+        assert counts(wh.follow_parent_deletes("notes", "contact_id", "contacts")) == {"deleted": 2}
+        live = sorted(wh.live_ids("notes").to_list())
+        assert live == ["n3", "n4", "n5"]  # no stored parent, or none: left as they are
+        assert counts(wh.follow_parent_deletes("notes", "contact_id", "contacts")) == {}
+        wh.write({"contacts": contacts_frame([contact("a")])})  # a comes back
+        assert counts(wh.follow_parent_deletes("notes", "contact_id", "contacts")) == {"revived": 2}
+        assert sorted(wh.live_ids("notes").to_list()) == ["n1", "n2", "n3", "n4", "n5"]
