@@ -119,7 +119,7 @@ def _body(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> Any:
         config: StreamRunConfig,
         intercom: IntercomResource,
         warehouse: WarehouseResource,
-    ) -> dg.MaterializeResult:
+    ) -> dg.MaterializeResult[Any]:
         span = context.partition_time_window
         window = stream_window(partitions, span.start, span.end)
         try:
@@ -189,8 +189,9 @@ def run_stream(
             events_recheck_days=EVENTS_RECHECK_DAYS.check(str(intercom.events_recheck_days)),
             allow_empty_listings=intercom.allow_empty_listings,
             progress=_report_progress,
-            **({"log": log} if log is not None else {}),
         )
+        if log is not None:
+            ctx.log = log
         report = stream.run(ctx)
         live = wh.count_live(stream.tables[0].name)
     calls = counter_delta(before, client.snapshot())

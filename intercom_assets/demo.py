@@ -114,8 +114,10 @@ def summarize(result: dg.ExecuteInProcessResult, url: str) -> list[TableLine]:
         for stream in STREAMS:
             wh.register(stream.tables)
             events = result.asset_materializations_for_node(f"intercom__{stream.name}")
-            metadata = {k: v.value for k, v in events[0].metadata.items()} if events else {}
-            tables: dict[str, Any] = metadata.get("tables", {})
+            metadata: dict[str, Any] = (
+                {k: v.value for k, v in events[0].metadata.items()} if events else {}
+            )
+            tables = metadata.get("tables", {})
             for index, spec in enumerate(stream.tables):
                 counts = tables.get(spec.name, {})
                 lines.append(

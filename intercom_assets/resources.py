@@ -8,13 +8,13 @@ Each resource checks its values when it is used and raises `SettingError` (one l
 the variable and the expected form) for a wrong one.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import dagster as dg
 import httpx
 from pydantic import PrivateAttr
 
-from intercom_assets.api import IntercomClient, Workspace
+from intercom_assets.api import DEFAULT_API_VERSION, IntercomClient, Workspace
 from intercom_assets.settings import (
     ACCESS_TOKEN,
     ALERT_WEBHOOK_URL,
@@ -22,7 +22,6 @@ from intercom_assets.settings import (
     API_VERSION_SETTING,
     BASE_URL,
     DATABASE_URL,
-    DEFAULT_API_VERSION,
     DEFAULT_DATABASE_URL,
     DEFAULT_EVENTS_RECHECK_DAYS,
     DEFAULT_REGION,
@@ -36,8 +35,16 @@ from intercom_assets.warehouse import Warehouse, connect
 
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 
+if TYPE_CHECKING:
+    # The base is generic in the value a resource provides (for these, the resource itself).
+    ConfigurableResource: TypeAlias = dg.ConfigurableResource[Any]
+else:
+    # At run time the bare base, as Dagster documents: subscripting it would put a
+    # parameterised pydantic class into every resource's MRO.
+    ConfigurableResource = dg.ConfigurableResource
 
-class IntercomResource(dg.ConfigurableResource):
+
+class IntercomResource(ConfigurableResource):
     """Creates `IntercomClient`s for one workspace. `base_url` (e.g. a sandbox) wins over
     `region`."""
 
@@ -90,7 +97,7 @@ class IntercomResource(dg.ConfigurableResource):
             self._client = None
 
 
-class WarehouseResource(dg.ConfigurableResource):
+class WarehouseResource(ConfigurableResource):
     """The database the tables are written to: PostgreSQL or a DuckDB file."""
 
     url: str = DEFAULT_DATABASE_URL
@@ -111,7 +118,7 @@ class WarehouseResource(dg.ConfigurableResource):
         return connect(self.resolved_url, schema=self.resolved_schema)
 
 
-class AlertWebhookResource(dg.ConfigurableResource):
+class AlertWebhookResource(ConfigurableResource):
     """A Slack-compatible webhook that freshness alerts are posted to; None: log only."""
 
     url: str | None = None
@@ -140,7 +147,7 @@ class AlertWebhookResource(dg.ConfigurableResource):
         return None
 
 
-def resources_from_env(environ: Environ | None = None) -> dict[str, dg.ConfigurableResource]:
+def resources_from_env(environ: Environ | None = None) -> dict[str, ConfigurableResource]:
     """The code location's resources, each field wired to its variable.
 
     A set variable becomes `dg.EnvVar(name)` (its value is checked now, and resolved by

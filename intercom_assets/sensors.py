@@ -19,6 +19,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 import msgspec
@@ -40,7 +41,7 @@ CHANGE_SENSOR = "intercom_change_sensor"
 FRESHNESS_ALERT_SENSOR = "intercom_freshness_alert_sensor"
 
 FRESHNESS_ALERT_INTERVAL_SECONDS = 60
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+IN_PROCESS: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
 """Run config of the sensor's runs: a day's changes are small, so all steps run in the run's
 own process (no process per step); the `intercom_api` pool is still honoured."""
 PROBE_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=20.0, base_delay=0.5, max_delay=5.0)
@@ -107,7 +108,10 @@ def read_marks(cursor: str | None) -> dict[str, int]:
 
 
 def evaluate_changes(
-    probes: Sequence[Probe], marks: Mapping[str, int], today: str, streams: Sequence[Stream]
+    probes: Sequence[Probe],
+    marks: Mapping[str, int],
+    today: str | None,
+    streams: Sequence[Stream],
 ) -> dg.SensorResult:
     """The tick's result from its probes: new cursor, and one run request or a skip reason."""
     new_marks = dict(marks)

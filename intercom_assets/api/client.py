@@ -5,11 +5,12 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, TypeVar, overload
+from typing import Any, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+from typing_extensions import TypeVar
 
 from intercom_assets.api.config import (
     DEFAULT_API_VERSION,
@@ -40,7 +41,10 @@ def _project_version() -> str:
 
 USER_AGENT = f"intercom-assets/{_project_version()}"
 Params = Mapping[str, str | int | float | bool | None]
-T = TypeVar("T")
+Body = TypeVar("Body", default=dict[str, Any])
+"""What a request returns: `decode`'s result; the JSON object (a dict) when there is none."""
+Decoder: TypeAlias = Callable[[bytes], Body]
+"""A `decode=` callable: the 2xx body's bytes in, the request's result out."""
 
 
 class BodyNotAnObject(ValueError):
@@ -184,34 +188,20 @@ class IntercomClient:
             raw=body,
         )
 
-    @overload
-    def get(
-        self, path: str, params: Params | None = None, *, route: str | None = None
-    ) -> dict[str, Any]: ...
-    @overload
     def get(
         self,
         path: str,
         params: Params | None = None,
         *,
         route: str | None = None,
-        decode: Callable[[bytes], T],
-    ) -> T: ...
-    def get(
-        self,
-        path: str,
-        params: Params | None = None,
-        *,
-        route: str | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> Any:
+        decode: Decoder[Body] | None = None,
+    ) -> Body:
         """GET `path` (relative, or an absolute URL on the same host) and return its JSON.
 
         With `decode`, the 2xx body goes through `decode(body)` instead (see `request`).
         """
         return self.request("GET", path, params=params, route=route, decode=decode)
 
-    @overload
     def post(
         self,
         path: str,
@@ -219,30 +209,11 @@ class IntercomClient:
         params: Params | None = None,
         *,
         route: str | None = None,
-    ) -> dict[str, Any]: ...
-    @overload
-    def post(
-        self,
-        path: str,
-        json: Any,
-        params: Params | None = None,
-        *,
-        route: str | None = None,
-        decode: Callable[[bytes], T],
-    ) -> T: ...
-    def post(
-        self,
-        path: str,
-        json: Any,
-        params: Params | None = None,
-        *,
-        route: str | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> Any:
+        decode: Decoder[Body] | None = None,
+    ) -> Body:
         """POST a JSON body to `path` and return the response's JSON (or `decode(body)`)."""
         return self.request("POST", path, params=params, json=json, route=route, decode=decode)
 
-    @overload
     def request(
         self,
         method: str,
@@ -252,30 +223,8 @@ class IntercomClient:
         json: Any = None,
         route: str | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]: ...
-    @overload
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        route: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        decode: Callable[[bytes], T],
-    ) -> T: ...
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        route: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> Any:
+        decode: Decoder[Body] | None = None,
+    ) -> Body:
         """Send one API request with rate limiting and retries; return the decoded JSON object.
 
         With `decode`, a 2xx body is passed to `decode(body)` instead of `json_object` and
@@ -304,7 +253,8 @@ class IntercomClient:
             )
             failure = outcome.failure
             if failure is None:
-                return outcome.data
+                # what `decode` returned, or `json_object`'s dict (Body's default) without one
+                return cast(Body, outcome.data)
             if attempt >= policy.max_attempts or time.monotonic() >= deadline:
                 failure.attempts = attempt
                 raise failure
@@ -327,7 +277,7 @@ class IntercomClient:
         params: dict[str, str],
         content: bytes | None,
         headers: dict[str, str],
-        decode: Callable[[bytes], Any] | None = None,
+        decode: Decoder[Any] | None = None,
     ) -> "_Outcome":
         """One HTTP exchange; raises at once for statuses that are never retried."""
         started = time.monotonic()

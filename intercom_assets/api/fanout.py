@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from intercom_assets.api.client import IntercomClient
 
@@ -29,7 +29,8 @@ class FanOutResult(Generic[T, R]):
         """The value, or raise the item's error."""
         if self.error is not None:
             raise self.error
-        return self.value  # type: ignore[return-value]
+        # without an error the call returned `value`, which may itself be None (R may allow it)
+        return cast(R, self.value)
 
 
 def fan_out(

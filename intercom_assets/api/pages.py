@@ -127,9 +127,9 @@ def page_decoder(items_key: str | None, *, if_present: bool = False) -> Callable
             raws = values[0]
         else:
             raws = next((value for value in values if isinstance(value, list)), [])
-        return PageBody(
-            env.type, env.pages, env.total_count, env.scroll_param, [bytes(r) for r in raws]
-        )
+        # the envelope's class is made at run time: its fields are read by name
+        fields = {key: getattr(env, key) for key in ENVELOPE_KEYS}
+        return PageBody(**fields, raw_items=[bytes(r) for r in raws])
 
     return decode
 
@@ -271,8 +271,9 @@ class EventsWalk:
             number += 1
             page = body.page(number)
             self.client.counters.page()
-            if number == 1 and isinstance((page.pages or {}).get("since"), str):
-                self.since_url = page.pages["since"]  # type: ignore[index]
+            since = (page.pages or {}).get("since")
+            if number == 1 and isinstance(since, str):
+                self.since_url = since
             yield page
             nxt = (page.pages or {}).get("next")
             if not isinstance(nxt, str) or not nxt or not page.items:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from intercom_assets.sandbox.factory import Factory
-from intercom_assets.sandbox.store import Store
+from intercom_assets.sandbox.store import Record, Store
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.resource import Resource
@@ -123,6 +123,19 @@ class Churning:
             self._ops.append(
                 (self.rng.randint(self.start + 1, self.end), len(self._ops), op, target)
             )
+
+    def created(self, kind: str, record: Record) -> None:
+        """Add a new record to its kind's table and log it as `<kind>_created`."""
+        self.store.tables[kind][record["id"]] = record
+        self.store.reordered(kind)
+        self.log.add(f"{kind}_created", record["id"])
+
+    def deleted(self, kind: str, record_id: str, remove: Callable[[str], None]) -> None:
+        """Delete a record that still exists with `remove` (the store's method that also
+        detaches it from others) and log it as `<kind>_deleted`; a vanished one is skipped."""
+        if record_id in self.store.tables[kind]:
+            remove(record_id)
+            self.log.add(f"{kind}_deleted", record_id)
 
     def run(self) -> None:
         """Apply every planned change in time order (plan order breaks ties)."""

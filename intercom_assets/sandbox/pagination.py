@@ -22,11 +22,11 @@ def bounded_per_page(raw: object, default: int, maximum: int = MAX_PER_PAGE) -> 
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise ApiError(
-            400, "parameter_invalid", f"per_page must be an integer, got {raw!r}"
-        ) from None
+        value = int(raw) if isinstance(raw, str | int | float) else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise ApiError(400, "parameter_invalid", f"per_page must be an integer, got {raw!r}")
     if not 1 <= value <= maximum:
         raise ApiError(
             400, "parameter_invalid", f"per_page must be between 1 and {maximum}, got {value}"

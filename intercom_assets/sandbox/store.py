@@ -12,6 +12,7 @@ Every mutation goes through a method here so derived values (embedded lists, seg
 membership, company `user_count`, cached JSON bytes) stay consistent.
 """
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -22,7 +23,7 @@ PARTS_LIMIT = 500
 Record = dict[str, Any]
 
 
-def public(record: Record) -> Record:
+def public(record: Mapping[str, Any]) -> Record:
     """The record without its private `_` keys (a shallow copy)."""
     return {k: v for k, v in record.items() if k[0] != "_"}
 
@@ -112,7 +113,7 @@ class Store:
         self.version += 1
         self._sorted.pop(kind, None)
 
-    def json_of(self, kind: str, record: Record) -> bytes:
+    def json_of(self, kind: str, record: Mapping[str, Any]) -> bytes:
         """The public JSON of a record, cached until it changes."""
         key = (kind, record["id"])
         cached = self._json.get(key)
@@ -214,10 +215,8 @@ class Store:
         self.companies.pop(company_id)
         self.reordered("companies")
         self.deleted_company_ids.add(company_id)
-        for contact in self.contacts.values():
-            if company_id in contact["_company_ids"]:
-                contact["_company_ids"] = [c for c in contact["_company_ids"] if c != company_id]
-                self.refresh_contact(contact)
+        for contact in _strip(self.contacts.values(), "_company_ids", company_id):
+            self.refresh_contact(contact)
         self.changed("companies", company_id)
 
     # -- conversations --------------------------------------------------------------------------
@@ -244,21 +243,15 @@ class Store:
         """Delete a tag everywhere it was applied (no `updated_at` moves)."""
         self.tags.pop(tag_id)
         self.deleted_tag_ids.add(tag_id)
-        for contact in self.contacts.values():
-            if tag_id in contact["_tag_ids"]:
-                contact["_tag_ids"] = [t for t in contact["_tag_ids"] if t != tag_id]
-                self.refresh_contact(contact)
-        for company in self.companies.values():
-            if tag_id in company["_tag_ids"]:
-                company["_tag_ids"] = [t for t in company["_tag_ids"] if t != tag_id]
-                self.refresh_company(company)
-        for conversation in self.conversations.values():
-            if tag_id in conversation["_tag_ids"]:
-                conversation["_tag_ids"] = [t for t in conversation["_tag_ids"] if t != tag_id]
-                conversation["tags"]["tags"] = [
-                    t for t in conversation["tags"]["tags"] if t["id"] != tag_id
-                ]
-                self.changed("conversations", conversation["id"])
+        for contact in _strip(self.contacts.values(), "_tag_ids", tag_id):
+            self.refresh_contact(contact)
+        for company in _strip(self.companies.values(), "_tag_ids", tag_id):
+            self.refresh_company(company)
+        for conversation in _strip(self.conversations.values(), "_tag_ids", tag_id):
+            conversation["tags"]["tags"] = [
+                t for t in conversation["tags"]["tags"] if t["id"] != tag_id
+            ]
+            self.changed("conversations", conversation["id"])
         self.reordered("tags")
 
     def recompute_company_segments(self) -> None:
@@ -290,18 +283,24 @@ class Store:
     def remove_admin(self, admin_id: str) -> None:
         self.admins.pop(admin_id)
         self.deleted_admin_ids.add(admin_id)
-        for team in self.teams.values():
-            if int(admin_id) in team["admin_ids"]:
-                team["admin_ids"] = [a for a in team["admin_ids"] if a != int(admin_id)]
+        _strip(self.teams.values(), "admin_ids", int(admin_id))
         self.reordered("admins")
 
     def remove_team(self, team_id: str) -> None:
         self.teams.pop(team_id)
         self.deleted_team_ids.add(team_id)
-        for admin in self.admins.values():
-            if int(team_id) in admin["team_ids"]:
-                admin["team_ids"] = [t for t in admin["team_ids"] if t != int(team_id)]
+        _strip(self.admins.values(), "team_ids", int(team_id))
         self.reordered("teams")
+
+
+def _strip(records: Iterable[Record], key: str, value: str | int) -> list[Record]:
+    """Take `value` out of the id list `key` of every record; the records that held it."""
+    stripped = []
+    for record in records:
+        if value in record[key]:
+            record[key] = [x for x in record[key] if x != value]
+            stripped.append(record)
+    return stripped
 
 
 def _addressable(contact_id: str, plural: str, item_type: str, ids: list[str]) -> Record:

@@ -19,4 +19,5 @@ def build_truth(store: Store, resources: Iterable[Resource]) -> dict[str, Any]:
             raise ValueError(f"{type(resource).__name__} repeats truth keys {sorted(clash)}")
         out.update(part)
     # One round trip so the caller owns an independent copy of every nested value.
-    return orjson.loads(orjson.dumps(out))
+    copy: dict[str, Any] = orjson.loads(orjson.dumps(out))
+    return copy

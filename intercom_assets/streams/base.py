@@ -50,10 +50,10 @@ class StreamContext:
     """Full mode: sweep the whole resource (deletes, merges, membership drift)."""
     max_in_flight: int = 8
     allow_empty_listings: bool = False
+    """Let an empty complete listing soft-delete every stored row (refused otherwise)."""
     events_recheck_days: int = 7
     """Every contact's events are re-read at least this often (events that move neither
     `updated_at` nor `last_seen_at` arrive within this bound)."""
-    """Let an empty complete listing soft-delete every stored row (refused otherwise)."""
     batch_size: int = DEFAULT_BATCH_SIZE
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("intercom_assets"))
     progress: Callable[[str, int], None] | None = None
@@ -108,20 +108,40 @@ class LiveCount:
 
 
 class Stream(Protocol):
-    """One Intercom resource, synced into its tables."""
+    """One Intercom resource, synced into its tables.
 
-    name: str
-    """Short snake_case name; the asset key is `intercom/<name>`."""
-    description: str
-    """One line for the asset's description."""
-    tables: tuple[TableSpec, ...]
-    """The tables it writes; the first is its entity table."""
-    deps: tuple[str, ...]
-    """Streams that must be loaded first (load order)."""
-    windowed: bool
-    """True when a run fetches only records changed in its window (search by updated_at)."""
-    live_count: LiveCount | None
-    """How to compare the stored live rows with Intercom's count, where Intercom has one."""
+    Its members are read-only (properties here), so frozen dataclasses implement it.
+    """
+
+    @property
+    def name(self) -> str:
+        """Short snake_case name; the asset key is `intercom/<name>`."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """One line for the asset's description."""
+        ...
+
+    @property
+    def tables(self) -> tuple[TableSpec, ...]:
+        """The tables it writes; the first is its entity table."""
+        ...
+
+    @property
+    def deps(self) -> tuple[str, ...]:
+        """Streams that must be loaded first (load order)."""
+        ...
+
+    @property
+    def windowed(self) -> bool:
+        """True when a run fetches only records changed in its window (search by updated_at)."""
+        ...
+
+    @property
+    def live_count(self) -> LiveCount | None:
+        """How to compare the stored live rows with Intercom's count, where Intercom has one."""
+        ...
 
     def run(self, ctx: StreamContext) -> StreamReport:
         """Fetches what the run covers and makes the tables match it."""

@@ -17,6 +17,7 @@ history). Events of a soft-deleted contact are soft-deleted with it (and revived
 
 import zlib
 from dataclasses import dataclass
+from typing import TypedDict, cast
 from urllib.parse import urlsplit
 
 import polars as pl
@@ -147,11 +148,19 @@ def stored_cursors(run: Run) -> pl.DataFrame:
     )
 
 
-def parse_cursor(value: object) -> dict[str, object]:
+class StoredCursor(TypedDict, total=False):
+    """A contact's events cursor as `write_events` stores it."""
+
+    since: str
+    mark: int
+    checked: int
+
+
+def parse_cursor(value: object) -> StoredCursor:
     """A stored cursor: `{"since": "/events?...", "mark": s, "checked": s}` (a bare URL, as
     earlier versions stored, is accepted; a cursor without `checked` is due)."""
     if isinstance(value, dict):
-        return value
+        return cast(StoredCursor, value)  # written by `write_events` in this shape
     return {"since": value} if isinstance(value, str) and value else {}
 
 

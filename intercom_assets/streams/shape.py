@@ -20,12 +20,13 @@ text column are kept as their JSON text.
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import msgspec
 import polars as pl
 
-from intercom_assets.warehouse import JSON, Column, TableSpec
+from intercom_assets.warehouse import JSON as JSON  # re-exported: the streams' vocabulary
+from intercom_assets.warehouse import Column, TableSpec
 from intercom_assets.warehouse.spec import ColumnType, frame_dtype
 
 STRING = pl.String()
@@ -169,9 +170,13 @@ class _Plan:
     """Reads the JSON columns as raw text; None when there are none."""
 
 
+_DtypeTree: TypeAlias = dict[str, "_DtypeTree | pl.DataType"]
+"""The reader's schema being built: a name maps to a column type or to a nested object."""
+
+
 @functools.lru_cache(maxsize=128)
 def _plan(fields: tuple[Field, ...], members: tuple[MemberPath, ...]) -> _Plan:
-    tree: dict[str, Any] = {}
+    tree: _DtypeTree = {}
     for f in fields:
         if f.derive is None and f.dtype is not JSON:
             _place(tree, f.path, INT if f.dtype == TIMESTAMP else frame_dtype(f.dtype))
@@ -183,7 +188,7 @@ def _plan(fields: tuple[Field, ...], members: tuple[MemberPath, ...]) -> _Plan:
     return _Plan({k: _to_dtype(v) for k, v in tree.items()}, decoder)
 
 
-def _place(tree: dict[str, Any], path: tuple[str, ...], dtype: pl.DataType) -> None:
+def _place(tree: _DtypeTree, path: tuple[str, ...], dtype: pl.DataType) -> None:
     *parents, last = path
     node = tree
     for key in parents:
@@ -196,7 +201,7 @@ def _place(tree: dict[str, Any], path: tuple[str, ...], dtype: pl.DataType) -> N
     node[last] = dtype
 
 
-def _to_dtype(node: Any) -> pl.DataType:
+def _to_dtype(node: "_DtypeTree | pl.DataType") -> pl.DataType:
     if isinstance(node, dict):
         return pl.Struct({k: _to_dtype(v) for k, v in node.items()})
     return node

@@ -58,8 +58,8 @@ class DuckDBSession(Session):
     def query(
         self, sql: str, params: Sequence[Any] = (), schema: Mapping[str, pl.DataType] | None = None
     ) -> pl.DataFrame:
-        frame = self.conn.sql(sql.replace("%s", "?"), params=list(params)).pl()
-        return frame.cast(dict(schema)) if schema else frame
+        frame: pl.DataFrame = self.conn.sql(sql.replace("%s", "?"), params=list(params)).pl()
+        return frame.cast({name: dtype for name, dtype in schema.items()}) if schema else frame
 
     def stage(self, name: str, frame: pl.DataFrame, types: Mapping[str, str]) -> str:
         self.staged += 1
@@ -191,22 +191,14 @@ class DuckDBBackend(Backend):
         )
         return rows.height > 0
 
-    def columns(
-        self, session: Session, schema: str, tables: Sequence[str]
-    ) -> dict[str, dict[str, str]]:
-        if not tables:
-            return {}
+    def columns_query(self, schema: str, tables: Sequence[str]) -> tuple[str, Sequence[Any]]:
         marks = ", ".join("%s" for _ in tables)
-        rows = session.query(
+        return (
             "SELECT table_name, column_name, data_type FROM information_schema.columns"
             " WHERE table_catalog = current_database() AND table_schema = %s"
             f" AND table_name IN ({marks})",
             (schema, *tables),
         )
-        found: dict[str, dict[str, str]] = {}
-        for table, column, data_type in rows.iter_rows():
-            found.setdefault(table, {})[column] = data_type
-        return found
 
 
 _MIGRATION_LOCKS: dict[str, threading.Lock] = {}

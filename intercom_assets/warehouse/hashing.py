@@ -23,8 +23,8 @@ import functools
 import operator
 
 import polars as pl
-import polars_hash  # noqa: F401  (registers the `nchash` namespace)
 import pyarrow as pa
+from polars_hash import NonCryptographicHashingNameSpace as NCHash
 
 from .spec import HASH, JSONType, TableSpec, type_key
 
@@ -74,7 +74,7 @@ def with_row_hash(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
     # one expression per column (polars runs them in parallel), then the XOR: a single nested
     # expression would hash the columns one after another (measured in docs/warehouse.md)
     parts = source.select(
-        canonical_text(name, kind).fill_null(NULL_BYTES).nchash.xxh3_64(seed=seed).alias(str(seed))
+        NCHash(canonical_text(name, kind).fill_null(NULL_BYTES)).xxh3_64(seed=seed).alias(str(seed))
         for seed, (name, kind) in enumerate(columns)
     )
     combined = functools.reduce(operator.xor, [pl.col(c) for c in parts.columns])

@@ -9,6 +9,7 @@ the old tables or the moved rows, never both or neither. A key the state store a
 holds keeps its value.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -82,7 +83,7 @@ def _json_value(text: str | None) -> str:
 
 
 def _frame(rows: list[tuple[str, str, str, Any]]) -> pl.DataFrame:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in _ROWS]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in _ROWS]
     return pl.DataFrame(
         [
             pl.Series(name, values, dtype=dtype)

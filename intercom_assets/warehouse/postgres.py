@@ -173,20 +173,12 @@ class PostgresBackend(Backend):
         rows = session.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,))
         return rows.height > 0
 
-    def columns(
-        self, session: Session, schema: str, tables: Sequence[str]
-    ) -> dict[str, dict[str, str]]:
-        if not tables:
-            return {}
-        rows = session.query(
+    def columns_query(self, schema: str, tables: Sequence[str]) -> tuple[str, Sequence[Any]]:
+        return (
             "SELECT table_name, column_name, data_type FROM information_schema.columns"
             " WHERE table_schema = %s AND table_name = ANY(%s)",
             (schema, list(tables)),
         )
-        found: dict[str, dict[str, str]] = {}
-        for table, column, data_type in rows.iter_rows():
-            found.setdefault(table, {})[column] = data_type
-        return found
 
     def close(self) -> None:
         if self._conn is not None:

@@ -64,11 +64,23 @@ class Backend(ABC):
     def schema_exists(self, session: Session, schema: str) -> bool:
         """Whether the schema exists."""
 
-    @abstractmethod
     def columns(
         self, session: Session, schema: str, tables: Sequence[str]
     ) -> dict[str, dict[str, str]]:
         """Stored column name -> reported data type, per table of `tables` that exists."""
+        if not tables:
+            return {}
+        found: dict[str, dict[str, str]] = {}
+        for table, column, data_type in session.query(
+            *self.columns_query(schema, tables)
+        ).iter_rows():
+            found.setdefault(table, {})[column] = data_type
+        return found
+
+    @abstractmethod
+    def columns_query(self, schema: str, tables: Sequence[str]) -> tuple[str, Sequence[Any]]:
+        """The catalog query behind `columns` (tables not empty): SQL and parameters that
+        select (table_name, column_name, data_type) of `tables` in `schema`."""
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release connections held between calls (if any)."""

@@ -1,20 +1,31 @@
 """The facade callers use: one object over the three parts (schema, writer, reads)."""
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future
+import functools
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
-
-import polars as pl
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .database import Database
 from .reads import Reads
-from .results import TableCounts, TableTotals, WriteResult
 from .schema import Schema
 from .session import Backend
 from .spec import TableSpec
-from .state import StateUpdate
-from .writer import Parents, Writer
+from .writer import Writer
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _forward(
+    part: str, method: Callable[Concatenate[Any, P], R]
+) -> Callable[Concatenate["Warehouse", P], R]:
+    """A `Warehouse` method that calls `method` on the warehouse's part named `part`."""
+
+    @functools.wraps(method)
+    def forwarded(self: "Warehouse", /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(getattr(self, part), *args, **kwargs)
+
+    return forwarded
 
 
 class Warehouse:
@@ -64,121 +75,28 @@ class Warehouse:
         finally:
             self.db.close()
 
-    # -- schema ----------------------------------------------------------------------------
+    # -- the parts' methods, forwarded (each keeps its part's signature and doc) ------------
 
-    def register(self, specs: Iterable[TableSpec]) -> None:
-        """Know these tables, for reads, checks and writes. Runs no SQL."""
-        self.tables.register(specs)
-
-    def migrate(self, specs: Iterable[TableSpec] = ()) -> None:
-        """Register `specs` and create / add columns / refuse type changes (see `schema`)."""
-        self.tables.migrate(specs)
-
+    register = _forward("tables", Schema.register)
+    migrate = _forward("tables", Schema.migrate)
     ensure_tables = migrate
     """The previous name of `migrate`."""
+    spec = _forward("tables", Schema.spec)
 
-    def spec(self, table: str) -> TableSpec:
-        """The registered spec of a table."""
-        return self.tables.spec(table)
+    write = _forward("writer", Writer.write)
+    submit = _forward("writer", Writer.submit)
+    wait = _forward("writer", Writer.wait)
+    soft_delete_missing = _forward("writer", Writer.soft_delete_missing)
+    follow_parent_deletes = _forward("writer", Writer.follow_parent_deletes)
 
-    # -- writes ----------------------------------------------------------------------------
-
-    def write(
-        self,
-        frames: Mapping[str, pl.DataFrame],
-        *,
-        parents: Parents | None = None,
-        state: StateUpdate | None = None,
-    ) -> WriteResult:
-        """Write one batch and the stream's state in one transaction (see `Writer.write`)."""
-        return self.writer.write(frames, parents=parents, state=state)
-
-    def submit(
-        self,
-        frames: Mapping[str, pl.DataFrame],
-        *,
-        parents: Parents | None = None,
-        state: StateUpdate | None = None,
-        on_written: Callable[[WriteResult], None] | None = None,
-    ) -> "Future[WriteResult]":
-        """`write()` on the writer thread (see `Writer.submit`)."""
-        return self.writer.submit(frames, parents=parents, state=state, on_written=on_written)
-
-    def wait(self) -> None:
-        """Wait for the batch in flight; raise its error if it failed."""
-        self.db.wait()
-
-    def soft_delete_missing(
-        self,
-        table: str,
-        seen_ids: pl.Series | Sequence[Any],
-        *,
-        state: StateUpdate | None = None,
-        allow_empty: bool = False,
-    ) -> TableCounts:
-        """Soft-delete live rows a complete snapshot did not see (see `Writer`)."""
-        return self.writer.soft_delete_missing(
-            table, seen_ids, state=state, allow_empty=allow_empty
-        )
-
-    def follow_parent_deletes(self, table: str, column: str, parent_table: str) -> TableCounts:
-        """Soft-delete (revive) rows whose parent is soft-deleted (live) (see `Writer`)."""
-        return self.writer.follow_parent_deletes(table, column, parent_table)
-
-    # -- reads -----------------------------------------------------------------------------
-
-    def read_state(self, stream: str, keys: Sequence[str] | None = None) -> dict[str, Any]:
-        """A stream's stored state: key -> value (for `keys`, or every key)."""
-        return self.reads.read_state(stream, keys)
-
-    def stored_hashes(self, table: str, ids: pl.Series | Sequence[Any]) -> pl.DataFrame:
-        """`id`, `_hash` and `_deleted` (bool) of the stored rows with these ids."""
-        return self.reads.stored_hashes(table, ids)
-
-    def live_ids(self, table: str) -> pl.Series:
-        """Keys of the rows not soft-deleted."""
-        return self.reads.live_ids(table)
-
-    def read_columns(
-        self, table: str, columns: Sequence[str], *, live_only: bool = True
-    ) -> pl.DataFrame:
-        """Some columns of every (live) row, typed as declared (JSON as text)."""
-        return self.reads.read_columns(table, columns, live_only=live_only)
-
-    def table(self, table: str) -> pl.DataFrame:
-        """The whole stored table, ordered by its key (for tests and small tables)."""
-        return self.reads.table(table)
-
-    def totals(self, table: str) -> TableTotals:
-        """Live and soft-deleted row counts."""
-        return self.reads.totals(table)
-
-    def count_live(self, table: str) -> int:
-        """Rows not soft-deleted."""
-        return self.reads.count_live(table)
-
-    def duplicate_keys(self, table: str) -> int:
-        """Primary-key values stored more than once."""
-        return self.reads.duplicate_keys(table)
-
-    def null_keys(self, table: str) -> int:
-        """Rows with a null in a primary-key column."""
-        return self.reads.null_keys(table)
-
-    def orphans(
-        self,
-        table: str,
-        column: str,
-        parent_table: str,
-        *,
-        parent_column: str = "id",
-        live_only: bool = True,
-    ) -> int:
-        """Rows of `table` whose `column` matches no (live) row of `parent_table`."""
-        return self.reads.orphans(
-            table, column, parent_table, parent_column=parent_column, live_only=live_only
-        )
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
-        """Run a read-only query (`%s` placeholders) and return a frame."""
-        return self.reads.query(sql, params)
+    read_state = _forward("reads", Reads.read_state)
+    stored_hashes = _forward("reads", Reads.stored_hashes)
+    live_ids = _forward("reads", Reads.live_ids)
+    read_columns = _forward("reads", Reads.read_columns)
+    table = _forward("reads", Reads.table)
+    totals = _forward("reads", Reads.totals)
+    count_live = _forward("reads", Reads.count_live)
+    duplicate_keys = _forward("reads", Reads.duplicate_keys)
+    null_keys = _forward("reads", Reads.null_keys)
+    orphans = _forward("reads", Reads.orphans)
+    query = _forward("reads", Reads.query)

@@ -261,6 +261,7 @@ def test_another_process_holding_the_scroll_lock_blocks_within_the_bound(
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
     assert len([c for page in scroll for c in page.items]) == len(company_ids(sb))
 
 

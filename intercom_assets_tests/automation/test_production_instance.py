@@ -77,6 +77,8 @@ def stop(proc: subprocess.Popen, grace: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 @pytest.fixture
@@ -247,4 +249,5 @@ def test_sensor_run_on_the_postgres_instance_loads_the_changes(
         )
         assert stored == wanted, resource
     assert checked, "no changed record to look for in the warehouse"
+    control.close()
     log.close()

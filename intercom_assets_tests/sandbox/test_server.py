@@ -78,3 +78,4 @@ def test_cli_serves_and_prints_the_base_url():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()

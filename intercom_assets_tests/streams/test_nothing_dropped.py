@@ -11,9 +11,7 @@ from intercom_assets_tests.streams.conftest import Harness, make_client
 
 
 @pytest.mark.parametrize("stream", ["contacts", "conversations"])
-def test_a_record_without_updated_at_fails_the_run_naming_it(
-    harness: Harness, stream: str
-) -> None:
+def test_a_record_without_updated_at_fails_the_run_naming_it(harness: Harness, stream: str) -> None:
     transport = AlterFirstSearchRecord(harness.sb, "updated_at")
     with (
         make_client(harness.sb, transport) as client,

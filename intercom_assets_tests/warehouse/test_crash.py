@@ -110,3 +110,6 @@ def test_sigkill_mid_batch_keeps_the_last_commit(target: Target, wh: Warehouse) 
     rerun = start_writer(target, 2, 3, 10)
     assert rerun.wait(timeout=120) == 0
     assert_batches_committed(target, 3, 10)
+    for process in (first, writer, rerun):
+        assert process.stdout is not None
+        process.stdout.close()

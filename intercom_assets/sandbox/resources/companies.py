@@ -88,16 +88,11 @@ def update_company(c: Churning, at: int, company_id: str) -> None:
 
 
 def create_company(c: Churning, at: int, _: object) -> None:
-    company = new_company(c.factory, at, at)
-    c.store.companies[company["id"]] = company
-    c.store.reordered("companies")
-    c.log.add("companies_created", company["id"])
+    c.created("companies", new_company(c.factory, at, at))
 
 
 def delete_company(c: Churning, at: int, company_id: str) -> None:
-    if company_id in c.store.companies:
-        c.store.remove_company(company_id)
-        c.log.add("companies_deleted", company_id)
+    c.deleted("companies", company_id, c.store.remove_company)
 
 
 def change_company_tags(c: Churning, at: int, company_id: str) -> None:

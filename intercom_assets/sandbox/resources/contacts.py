@@ -405,7 +405,7 @@ def link_page(call: Call, path: str, total: int) -> tuple[int, int, dict[str, ob
     page = positive_int(call.query, "page", 1)
     total_pages = math.ceil(total / size)
     nxt = f"{call.base_url}{path}?{urlencode({'page': page + 1, 'per_page': size})}"
-    pages = {
+    pages: dict[str, object] = {
         "type": "pages",
         "next": nxt if page < total_pages else None,
         "page": page,

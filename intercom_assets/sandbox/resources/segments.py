@@ -60,9 +60,7 @@ def create_segment(c: Churning, at: int, _: object) -> None:
 
 
 def delete_segment(c: Churning, at: int, segment_id: str) -> None:
-    if segment_id in c.store.segments:
-        c.store.remove_segment(segment_id)
-        c.log.add("segments_deleted", segment_id)
+    c.deleted("segments", segment_id, c.store.remove_segment)
 
 
 def segment_json(store: Store, segment: Record, with_count: bool) -> Record:

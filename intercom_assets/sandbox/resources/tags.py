@@ -24,16 +24,11 @@ def new_tag(f: Factory) -> Record:
 
 
 def create_tag(c: Churning, at: int, _: object) -> None:
-    tag = new_tag(c.factory)
-    c.store.tags[tag["id"]] = tag
-    c.store.reordered("tags")
-    c.log.add("tags_created", tag["id"])
+    c.created("tags", new_tag(c.factory))
 
 
 def delete_tag(c: Churning, at: int, tag_id: str) -> None:
-    if tag_id in c.store.tags:
-        c.store.remove_tag(tag_id)
-        c.log.add("tags_deleted", tag_id)
+    c.deleted("tags", tag_id, c.store.remove_tag)
 
 
 def toggle_tag(c: Churning, tag_ids: list[str]) -> str | None:
