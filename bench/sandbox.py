@@ -190,6 +190,9 @@ def main() -> None:
         "versions": versions(),
         "machine": {"cpus": os.cpu_count(), "platform": sys.platform},
     }
+    if args.quick:
+        print("--quick: results not recorded")
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}")
