@@ -1,22 +1,19 @@
 """Companies with their tags and segments: the full `GET /companies/scroll` on every run.
 
-The scroll is unordered and restarts from the beginning after a failure, so records are
-deduped by id across restarts; batches are written as they come, then companies missing
-from the complete walk are soft-deleted (`DELETE /companies/{id}` archives a company).
+The scroll (`CompanyScroll`) yields every company once, however often a fault makes it
+start a new pass; batches are written as they come, then companies missing from the
+complete walk are soft-deleted (`DELETE /companies/{id}` archives a company).
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-import msgspec
 import polars as pl
 
 from intercom_assets.api import CompanyScroll
 
 from .base import LiveCount, StreamContext, StreamReport
-from .shape import FLOAT, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, field, ids_at
-from .sync import Run, batched
+from .shape import FLOAT, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
+from .sync import Run
 
 SHAPE = Shape(
     "companies",
@@ -47,14 +44,6 @@ SHAPE = Shape(
 )
 
 
-class _Id(msgspec.Struct):
-    id: Any = None
-
-
-_ID = msgspec.json.Decoder(_Id)
-"""Reads a raw record's id only (for the dedupe across scroll restarts)."""
-
-
 LIVE_COUNT = LiveCount("companies", "/companies", positive_column="user_count")
 
 
@@ -71,21 +60,11 @@ class CompaniesStream:
         ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         scroll = CompanyScroll(ctx.client)
-        seen: set[str] = set()
-
-        def unseen() -> Iterator[RawRecord]:
-            for raw in run.raw_records(scroll):
-                key = _ID.decode(raw).id
-                if key in seen:
-                    continue
-                seen.add(key)
-                yield raw
-
-        for batch in batched(unseen(), ctx.batch_size):
-            run.write_records(SHAPE, batch)
-        run.soft_delete_missing("companies", pl.Series("id", sorted(seen), dtype=pl.String))
+        written = [run.write_records(SHAPE, batch) for batch in run.raw_batches(scroll)]
+        ids = pl.concat(written) if written else pl.Series("id", [], dtype=pl.String)
+        run.soft_delete_missing("companies", ids)
         run.note("scroll_restarts", scroll.restarts)
-        run.note("duplicates_skipped", run.report.fetched - len(seen))
+        run.note("scroll_pages_skipped", scroll.pages_skipped)
         return run.finish()
 
 
