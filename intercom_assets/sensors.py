@@ -16,6 +16,7 @@ when it has a URL.
 """
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import dagster as dg
 import msgspec
 
 from intercom_assets.alerts import (
+    ERROR_CHARS,
     FreshnessAlert,
     RunFailure,
     StepFailure,
@@ -417,18 +419,25 @@ WRAPPERS = frozenset(
         "DagsterExecutionStepExecutionError",
         "DagsterResourceFunctionError",
         "DagsterUserCodeProcessError",
+        "RetryRequestedFromPolicy",
     }
 )
 """Dagster's errors around the user's: the alert names the one inside."""
+RETRIES = re.compile(r"Exceeded max_retries of (\d+)")
 
 
 def error_line(error: ErrorInfo | None, secrets: Sequence[str]) -> str:
-    """An error as one redacted line: the user's exception rather than Dagster's wrapper."""
+    """An error as one redacted line: the user's exception rather than Dagster's wrapper
+    (and how often it was retried, when a retry policy gave up)."""
+    note = ""
     while error is not None and error.cause is not None and error.cls_name in WRAPPERS:
+        retries = RETRIES.match(error.message)
+        if retries and int(retries.group(1)):
+            note = f" (after {retries.group(1)} retries)"
         error = error.cause
     if error is None:
         return "no error recorded"
-    return one_line(redact(error.message, secrets))
+    return one_line(redact(error.message, secrets), ERROR_CHARS - len(note)) + note
 
 
 def describe_failure(
