@@ -1,4 +1,4 @@
-"""Sensors: the change sensor (intraday loads) and the freshness alert sensor.
+"""Sensors: the change sensor (intraday loads) and the alert sensors (freshness, run failures).
 
 The change sensor keeps one high-water mark per windowed stream (the newest `updated_at` it has
 seen) in its cursor as JSON, e.g. `{"contacts": 1764374400, "conversations": 1764374100}`. Each
@@ -9,10 +9,13 @@ holds inside the run. A record that the search index shows only after the mark h
 its `updated_at` is still loaded by the next run of its day (every run re-reads its whole day)
 or at the latest by the daily schedule that closes yesterday after the index lag.
 
-The freshness alert sensor turns the freshness states that Dagster's FreshnessDaemon records
-into alerts: one per transition into WARN or FAIL and one on recovery to PASS, logged and
-posted as `{"text": ...}` through the `alert_webhook` resource (a Slack-compatible webhook)
-when it has a URL.
+The freshness alert sensor judges every stream asset by the newest data loaded (the newest
+materialized partition's latest materialization, capped at that partition's end: a backfill
+of old days is not fresh data) and posts one digest per tick through the `alert_webhook`
+resource listing every transition into WARN or FAIL, every recovery to PASS, and every asset
+still never materialized after a grace period. The run-failure sensor posts each failed run
+of the code location: job, partitions, failing steps and one-line errors without secrets.
+Message formats: `intercom_assets.alerts`.
 """
 
 import logging

@@ -189,7 +189,8 @@ DEFAULT_START_DATE = "2024-01-01"
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_CHANGE_INTERVAL_SECONDS = 300
 DEFAULT_FRESHNESS_WARN_HOURS = 26.0
-"""A stream is refreshed at least daily (00:30 run of yesterday): 26 h leaves 2 h for that run."""
+"""A stream is refreshed at least daily (00:30 run of yesterday, whose data reaches midnight):
+the age peaks at 24.5 h before that run, so 26 h leaves it 1.5 h."""
 DEFAULT_FRESHNESS_FAIL_HOURS = 30.0
 DEFAULT_NEVER_LOADED_GRACE_HOURS = DEFAULT_FRESHNESS_WARN_HOURS
 """An asset never materialized alerts this long after the alert sensor first saw it."""
@@ -313,7 +314,8 @@ FRESHNESS_WARN_HOURS: Setting[float] = Setting(
     "a number of hours above 0 such as 26 or 0.5",
     _positive_hours,
     "load",
-    "an asset not materialized for this long is WARN",
+    "an asset whose newest loaded data is this old is WARN (alerts; the UI's badge counts"
+    " any materialization)",
 )
 FRESHNESS_FAIL_HOURS: Setting[float] = Setting(
     "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS",
