@@ -4,8 +4,9 @@ Nothing is read when this module imports. Dagster calls `defs` (a `@dg.definitio
 function) when it loads the code location (`dagster dev`, `dagster-daemon`,
 `dagster asset materialize -m intercom_assets.definitions`, `workspace.yaml`); that call reads
 the environment once: the settings that shape the definitions (partitions, sensor interval,
-freshness windows), and which resource fields are fed by a variable (`dg.EnvVar`, resolved
-when a run or tick starts) or take their default. See `intercom_assets.settings`.
+freshness windows, the never-loaded grace period), and which resource fields are fed by a
+variable (`dg.EnvVar`, resolved when a run or tick starts) or take their default. See
+`intercom_assets.settings`.
 """
 
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from intercom_assets.schedules import build_jobs, build_schedules
 from intercom_assets.sensors import (
     build_change_sensor,
     build_freshness_alert_sensor,
+    build_run_failure_sensor,
     freshness_policy,
 )
 from intercom_assets.settings import AutomationSettings, PartitionSettings
@@ -58,7 +60,14 @@ def build_definitions(
             build_change_sensor(
                 partitions, streams, interval_seconds=automation.change_interval_seconds
             ),
-            build_freshness_alert_sensor([a.key for a in assets]),
+            build_freshness_alert_sensor(
+                [a.key for a in assets],
+                partitions,
+                warn_hours=automation.freshness_warn_hours,
+                fail_hours=automation.freshness_fail_hours,
+                grace_hours=automation.never_loaded_grace_hours,
+            ),
+            build_run_failure_sensor(),
         ],
         resources={"alert_webhook": AlertWebhookResource(), **resources},
     )

@@ -8,6 +8,7 @@ Each resource checks its values when it is used and raises `SettingError` (one l
 the variable and the expected form) for a wrong one.
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import dagster as dg
@@ -29,6 +30,7 @@ from intercom_assets.settings import (
     EVENTS_RECHECK_DAYS,
     REGION,
     SCHEMA,
+    UI_BASE_URL,
     Environ,
 )
 from intercom_assets.warehouse import Warehouse, connect
@@ -119,18 +121,26 @@ class WarehouseResource(ConfigurableResource):
 
 
 class AlertWebhookResource(ConfigurableResource):
-    """A Slack-compatible webhook that freshness alerts are posted to; None: log only."""
+    """A Slack-compatible webhook that alerts are posted to; no URL: log only."""
 
     url: str | None = None
     """`INTERCOM_ASSETS_ALERT_WEBHOOK_URL`; a secret (never logged)."""
+    ui_base_url: str | None = None
+    """`INTERCOM_ASSETS_UI_BASE_URL`: the Dagster UI, for links in alerts; None: no links."""
     timeout_seconds: float = WEBHOOK_TIMEOUT_SECONDS
 
     @property
     def enabled(self) -> bool:
         return bool(self.url)
 
-    def post(self, text: str) -> str | None:
-        """Posts `{"text": text}`; returns an error text (without the URL) or None.
+    def link(self, path: str) -> str | None:
+        """The UI's page at `path` (e.g. `assets/intercom/tags`), or None without a base URL."""
+        if not self.ui_base_url:
+            return None
+        return f"{UI_BASE_URL.check(self.ui_base_url).rstrip('/')}/{path.lstrip('/')}"
+
+    def post(self, body: Mapping[str, Any]) -> str | None:
+        """Posts `body` as JSON; returns an error text (without the URL) or None.
 
         Without a URL there is nothing to post and the result is None.
         """
@@ -138,7 +148,7 @@ class AlertWebhookResource(ConfigurableResource):
             return None
         url = ALERT_WEBHOOK_URL.check(self.url)
         try:
-            response = httpx.post(url, json={"text": text}, timeout=self.timeout_seconds)
+            response = httpx.post(url, json=body, timeout=self.timeout_seconds)
             response.raise_for_status()
         except httpx.HTTPStatusError as exc:
             return f"HTTPStatusError: the webhook answered HTTP {exc.response.status_code}"
@@ -166,5 +176,7 @@ def resources_from_env(environ: Environ | None = None) -> dict[str, Configurable
         "warehouse": WarehouseResource(
             url=DATABASE_URL.field(environ), schema_name=SCHEMA.field(environ)
         ),
-        "alert_webhook": AlertWebhookResource(url=ALERT_WEBHOOK_URL.field(environ)),
+        "alert_webhook": AlertWebhookResource(
+            url=ALERT_WEBHOOK_URL.field(environ), ui_base_url=UI_BASE_URL.field(environ)
+        ),
     }

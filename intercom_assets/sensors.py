@@ -1,4 +1,4 @@
-"""Sensors: the change sensor (intraday loads) and the freshness alert sensor.
+"""Sensors: the change sensor (intraday loads) and the alert sensors (freshness, run failures).
 
 The change sensor keeps one high-water mark per windowed stream (the newest `updated_at` it has
 seen) in its cursor as JSON, e.g. `{"contacts": 1764374400, "conversations": 1764374100}`. Each
@@ -9,21 +9,43 @@ holds inside the run. A record that the search index shows only after the mark h
 its `updated_at` is still loaded by the next run of its day (every run re-reads its whole day)
 or at the latest by the daily schedule that closes yesterday after the index lag.
 
-The freshness alert sensor turns the freshness states that Dagster's FreshnessDaemon records
-into alerts: one per transition into WARN or FAIL and one on recovery to PASS, logged and
-posted as `{"text": ...}` through the `alert_webhook` resource (a Slack-compatible webhook)
-when it has a URL.
+The freshness alert sensor judges every stream asset by the newest data loaded (the newest
+materialized partition's latest materialization, capped at that partition's end: a backfill
+of old days is not fresh data) and posts one digest per tick through the `alert_webhook`
+resource listing every transition into WARN or FAIL, every recovery to PASS, and every asset
+still never materialized after a grace period. The run-failure sensor posts each failed run
+of the code location: job, partitions, failing steps and one-line errors without secrets.
+Message formats: `intercom_assets.alerts`.
 """
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Optional, Protocol
+from urllib.parse import quote
 
 import dagster as dg
 import msgspec
 
+from intercom_assets.alerts import (
+    ERROR_CHARS,
+    FreshnessAlert,
+    RunFailure,
+    StepFailure,
+    Thresholds,
+    freshness_message,
+    is_transition,
+    judge,
+    launched_by,
+    one_line,
+    partitions_of,
+    redact,
+    run_failure_message,
+    secrets_of,
+)
 from intercom_assets.api import IntercomError, RetryPolicy
 from intercom_assets.assets import asset_key
 from intercom_assets.resources import AlertWebhookResource, IntercomResource
@@ -31,14 +53,17 @@ from intercom_assets.settings import (
     DEFAULT_CHANGE_INTERVAL_SECONDS,
     DEFAULT_FRESHNESS_FAIL_HOURS,
     DEFAULT_FRESHNESS_WARN_HOURS,
+    DEFAULT_NEVER_LOADED_GRACE_HOURS,
     FRESHNESS_FAIL_ENV,
     FRESHNESS_WARN_ENV,
     SettingError,
+    secret_values,
 )
 from intercom_assets.streams import STREAMS, SearchStream, Stream
 
 CHANGE_SENSOR = "intercom_change_sensor"
 FRESHNESS_ALERT_SENSOR = "intercom_freshness_alert_sensor"
+RUN_FAILURE_SENSOR = "intercom_run_failure_sensor"
 
 FRESHNESS_ALERT_INTERVAL_SECONDS = 60
 IN_PROCESS: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
@@ -214,37 +239,115 @@ def build_change_sensor(
 
 # --- freshness alerts ---------------------------------------------------------------------
 
-ALERT_STATES = frozenset({"WARN", "FAIL"})
+Clock = Callable[[], datetime]
 
 
-def alert_text(key: str, old: str | None, new: str) -> str | None:
-    """The alert for a state change, or None when the change is not worth one."""
-    if new in ALERT_STATES and new != old:
-        return f"Intercom asset {key} is {new} (stale; was {old or 'not evaluated'})"
-    if new == "PASS" and old in ALERT_STATES:
-        return f"Intercom asset {key} recovered: PASS (was {old})"
-    return None
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AlertCursor:
+    """The freshness alert sensor's cursor: the state last announced per asset, and when the
+    sensor first saw each asset (the start of a never-loaded asset's grace period)."""
+
+    announced: dict[str, str] = field(default_factory=dict)
+    first_seen: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, cursor: str | None) -> "AlertCursor":
+        """The cursor's content; an unreadable one starts over. The older flat form
+        (`{"intercom/tags": "WARN"}`, only announced states) is read as such."""
+        if not cursor:
+            return cls()
+        try:
+            data = msgspec.json.decode(cursor)
+        except msgspec.DecodeError:
+            log.warning("freshness alert cursor is not JSON; starting over: %.80s", cursor)
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        if "announced" not in data and "first_seen" not in data:
+            return cls(announced={k: v for k, v in data.items() if isinstance(v, str)})
+        announced, first_seen = data.get("announced", {}), data.get("first_seen", {})
+        return cls(
+            announced={k: v for k, v in announced.items() if isinstance(v, str)},
+            first_seen={k: float(v) for k, v in first_seen.items() if isinstance(v, int | float)},
+        )
+
+    def encode(self) -> str:
+        return msgspec.json.encode(
+            {"announced": self.announced, "first_seen": self.first_seen}, order="sorted"
+        ).decode()
+
+
+def newest_load(
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    partitions: dg.TimeWindowPartitionsDefinition | None,
+) -> tuple[str | None, datetime | None, datetime | None]:
+    """The asset's newest materialized partition, that partition's latest materialization
+    time and the partition's end; all None when it was never materialized.
+
+    Unpartitioned: (None, the latest materialization's time, None).
+    """
+    if partitions is None:
+        event = instance.get_latest_materialization_event(key)
+        if event is None:
+            return None, None, None
+        return None, datetime.fromtimestamp(event.timestamp, UTC), None
+    windows = {}
+    for partition in instance.get_materialized_partitions(key):
+        try:
+            windows[partition] = partitions.time_window_for_partition_key(partition)
+        except ValueError:  # a key of an earlier partitioning: not this asset's data any more
+            continue
+    if not windows:
+        return None, None, None
+    newest = max(windows, key=lambda k: windows[k].start)
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[newest]), limit=1
+    ).records
+    if not records:
+        return None, None, None
+    return newest, datetime.fromtimestamp(records[0].timestamp, UTC), windows[newest].end
+
+
+def asset_path(key: dg.AssetKey) -> str:
+    """The asset's page in the UI, relative to its base URL."""
+    return "assets/" + "/".join(quote(part, safe="") for part in key.path)
 
 
 def build_freshness_alert_sensor(
     asset_keys: Sequence[dg.AssetKey],
+    partitions: dg.TimeWindowPartitionsDefinition | None,
     *,
+    warn_hours: float = DEFAULT_FRESHNESS_WARN_HOURS,
+    fail_hours: float = DEFAULT_FRESHNESS_FAIL_HOURS,
+    grace_hours: float = DEFAULT_NEVER_LOADED_GRACE_HOURS,
     interval_seconds: int = FRESHNESS_ALERT_INTERVAL_SECONDS,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    clock: Clock = utc_now,
 ) -> dg.SensorDefinition:
-    """The sensor that alerts once per freshness transition of `asset_keys`.
+    """The sensor that posts one digest per tick of the freshness transitions of `asset_keys`.
 
-    Its cursor holds the last state announced per asset. Each alert is logged and posted
-    through the `alert_webhook` resource when it has a URL; a post that fails is logged and
-    not recorded, so the same transition is posted again on the next tick (while it holds).
+    It judges freshness itself, from the newest data loaded (see `alerts.judge`), not from
+    Dagster's freshness states (those count a backfill of an old day as fresh). Its cursor
+    holds the last state announced per asset and when it first saw each asset. All of a
+    tick's transitions go out in one post through the `alert_webhook` resource (and to the
+    log); a post that fails records none of them, so they are posted again next tick (as
+    they then stand).
     """
     keys = list(asset_keys)
+    thresholds = Thresholds(warn_hours, fail_hours, grace_hours)
 
     @dg.sensor(
         name=FRESHNESS_ALERT_SENSOR,
         description=(
-            "Alerts (log, and the alert_webhook resource: INTERCOM_ASSETS_ALERT_WEBHOOK_URL) "
-            "once when an Intercom asset turns WARN or FAIL, and once when it recovers."
+            "Posts one message per tick (alert_webhook: INTERCOM_ASSETS_ALERT_WEBHOOK_URL) listing"
+            f" every Intercom asset that turned WARN ({warn_hours:g} h) or FAIL"
+            f" ({fail_hours:g} h) or recovered, judged by its newest partition's data; an asset"
+            f" never materialized alerts {grace_hours:g} h after this sensor first saw it."
         ),
         minimum_interval_seconds=interval_seconds,
         default_status=default_status,
@@ -252,28 +355,159 @@ def build_freshness_alert_sensor(
     def intercom_freshness_alert_sensor(
         context: dg.SensorEvaluationContext, alert_webhook: AlertWebhookResource
     ) -> dg.SensorResult:
-        announced: dict[str, str] = msgspec.json.decode(context.cursor) if context.cursor else {}
-        records = context.instance.get_freshness_state_records(keys)
-        sent, failed = [], []
-        for key, record in records.items():
-            name, state = key.to_user_string(), record.freshness_state.value
-            text = alert_text(name, announced.get(name), state)
-            if text is None:
-                announced[name] = state
-                continue
-            context.log.warning(text)
-            error = alert_webhook.post(text)
-            if error is None:
-                announced[name] = state
-                sent.append(f"{name}={state}")
+        now = clock()
+        cursor = AlertCursor.read(context.cursor)
+        alerts = []
+        for key in keys:
+            name = key.to_user_string()
+            first_seen = cursor.first_seen.setdefault(name, now.timestamp())
+            partition, materialized_at, end = newest_load(context.instance, key, partitions)
+            freshness = judge(
+                name,
+                now,
+                thresholds,
+                partition=partition,
+                materialized_at=materialized_at,
+                partition_end=end,
+                first_seen=datetime.fromtimestamp(first_seen, UTC),
+            )
+            old = cursor.announced.get(name)
+            if is_transition(old, freshness.state):
+                url = alert_webhook.link(asset_path(key))
+                alerts.append(FreshnessAlert(freshness, old, thresholds, url))
             else:
-                context.log.error(f"alert webhook failed, will retry next tick: {error}")
-                failed.append(f"{name}={state}")
-        reason = f"alerted: {', '.join(sent)}" if sent else "no freshness transitions"
-        if failed:
-            reason += f"; webhook failed for {', '.join(failed)} (retried next tick)"
-        return dg.SensorResult(
-            skip_reason=reason, cursor=msgspec.json.encode(announced, order="sorted").decode()
-        )
+                cursor.announced[name] = freshness.state
+        if not alerts:
+            return dg.SensorResult(skip_reason="no freshness transitions", cursor=cursor.encode())
+        body = freshness_message(alerts)
+        context.log.warning(body["text"])
+        listed = ", ".join(f"{a.freshness.asset}={a.freshness.state}" for a in alerts)
+        error = alert_webhook.post(body)
+        if error is not None:
+            context.log.error(f"alert webhook failed, will retry next tick: {error}")
+            reason = f"webhook failed for {listed} (retried next tick): {error}"
+            return dg.SensorResult(skip_reason=reason, cursor=cursor.encode())
+        for alert in alerts:
+            cursor.announced[alert.freshness.asset] = alert.freshness.state
+        sent = "alerted" if alert_webhook.enabled else "logged (no webhook URL)"
+        return dg.SensorResult(skip_reason=f"{sent}: {listed}", cursor=cursor.encode())
 
     return intercom_freshness_alert_sensor
+
+
+# --- run failure alerts -------------------------------------------------------------------
+
+WEBHOOK_ATTEMPTS = 3
+"""A run-failure alert is tried this many times in its tick (1 s, then 2 s apart): Dagster
+moves a run-failure sensor past a run whether or not its alert got through."""
+
+
+class AlertNotSent(Exception):
+    """The webhook refused a run-failure alert after every attempt (the tick shows this)."""
+
+
+class ErrorInfo(Protocol):
+    """What an error recorded by Dagster carries (its `SerializableErrorInfo`)."""
+
+    @property
+    def message(self) -> str: ...
+    @property
+    def cls_name(self) -> str | None: ...
+    @property
+    def cause(self) -> Optional["ErrorInfo"]: ...
+
+
+WRAPPERS = frozenset(
+    {
+        "DagsterExecutionStepExecutionError",
+        "DagsterResourceFunctionError",
+        "DagsterUserCodeProcessError",
+        "RetryRequestedFromPolicy",
+    }
+)
+"""Dagster's errors around the user's: the alert names the one inside."""
+RETRIES = re.compile(r"Exceeded max_retries of (\d+)")
+
+
+def error_line(error: ErrorInfo | None, secrets: Sequence[str]) -> str:
+    """An error as one redacted line: the user's exception rather than Dagster's wrapper
+    (and how often it was retried, when a retry policy gave up)."""
+    note = ""
+    while error is not None and error.cause is not None and error.cls_name in WRAPPERS:
+        retries = RETRIES.match(error.message)
+        if retries and int(retries.group(1)):
+            note = f" (after {retries.group(1)} retries)"
+        error = error.cause
+    if error is None:
+        return "no error recorded"
+    return one_line(redact(error.message, secrets), ERROR_CHARS - len(note)) + note
+
+
+def describe_failure(
+    context: dg.RunFailureSensorContext, secrets: Sequence[str], url: str | None
+) -> RunFailure:
+    """The failed run as the alert tells it: job, partitions, launcher, failed steps, error."""
+    run = context.dagster_run
+    steps: list[StepFailure] = []
+    for event in context.get_step_failure_events():
+        data = event.step_failure_data
+        steps.append(
+            StepFailure(event.step_key or "?", error_line(data.error if data else None, secrets))
+        )
+    run_error = context.failure_event.event_specific_data
+    error = getattr(run_error, "error", None)
+    message = (
+        error_line(error, secrets)
+        if error is not None
+        else one_line(redact(context.failure_event.message or "the run failed", secrets))
+    )
+    return RunFailure(
+        run_id=run.run_id,
+        job=run.job_name,
+        partitions=partitions_of(run.tags),
+        launched_by=launched_by(run.tags),
+        steps=steps,
+        error=message,
+        url=url,
+    )
+
+
+def build_run_failure_sensor(
+    *,
+    secrets: Callable[[], Sequence[str]] = secret_values,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    retry_delay_seconds: float = 1.0,
+) -> dg.SensorDefinition:
+    """The sensor that posts every failed run of this code location (the daily job, the
+    change sensor's runs, backfills, runs launched by hand) to the `alert_webhook`.
+
+    `secrets` gives the values to keep out of the post (by default the secret settings as
+    set in the environment at the tick); the webhook URL is always added.
+    """
+
+    @dg.run_failure_sensor(
+        name=RUN_FAILURE_SENSOR,
+        description=(
+            "Posts each failed run of this code location (alert_webhook:"
+            " INTERCOM_ASSETS_ALERT_WEBHOOK_URL): job, partitions, failing steps, one-line"
+            " errors without secrets."
+        ),
+        default_status=default_status,
+    )
+    def intercom_run_failure_sensor(
+        context: dg.RunFailureSensorContext, alert_webhook: AlertWebhookResource
+    ) -> None:
+        hidden = secrets_of([*secrets(), alert_webhook.url])
+        url = alert_webhook.link(f"runs/{context.dagster_run.run_id}")
+        body = run_failure_message(describe_failure(context, hidden, url))
+        context.log.error(body["text"])
+        error: str | None = None
+        for attempt in range(WEBHOOK_ATTEMPTS):
+            if attempt:
+                time.sleep(retry_delay_seconds * attempt)
+            error = alert_webhook.post(body)
+            if error is None:
+                return
+        raise AlertNotSent(f"run-failure alert for {context.dagster_run.run_id} not sent: {error}")
+
+    return intercom_run_failure_sensor

@@ -4,8 +4,8 @@ Nothing here is read when a module imports. The code location's `@dg.definitions
 (`intercom_assets.definitions.defs`) reads the environment once, when Dagster loads it:
 
 - settings that shape the definitions (`read="load"`: partition start and time zone, the
-  change sensor's interval, the freshness windows) become `PartitionSettings` and
-  `AutomationSettings`;
+  change sensor's interval, the freshness windows, the never-loaded grace period) become
+  `PartitionSettings` and `AutomationSettings`;
 - settings of resources (`read="run"`) are wired into the resources as `dg.EnvVar(name)` when
   the variable is set, so the UI shows which variable feeds each field and Dagster resolves
   the value when a run (or a sensor tick) starts; an unset optional variable passes its
@@ -14,6 +14,9 @@ Nothing here is read when a module imports. The code location's `@dg.definitions
 Every value is checked where it is read, and again by the resource when it is used: a wrong
 one raises `SettingError`, one line that names the variable and the form it expects (never
 the value of a secret).
+
+One exception: the run-failure alert sensor reads the secret variables (`secret_values()`) at
+each tick, only to cut their values out of error messages before posting them.
 
 `SETTINGS` lists every variable; `configuration_table()` renders them as the README's
 configuration table.
@@ -186,8 +189,11 @@ DEFAULT_START_DATE = "2024-01-01"
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_CHANGE_INTERVAL_SECONDS = 300
 DEFAULT_FRESHNESS_WARN_HOURS = 26.0
-"""A stream is refreshed at least daily (00:30 run of yesterday): 26 h leaves 2 h for that run."""
+"""A stream is refreshed at least daily (00:30 run of yesterday, whose data reaches midnight):
+the age peaks at 24.5 h before that run, so 26 h leaves it 1.5 h."""
 DEFAULT_FRESHNESS_FAIL_HOURS = 30.0
+DEFAULT_NEVER_LOADED_GRACE_HOURS = DEFAULT_FRESHNESS_WARN_HOURS
+"""An asset never materialized alerts this long after the alert sensor first saw it."""
 DEFAULT_EVENTS_RECHECK_DAYS = 7
 """Well inside Intercom's 90-day event listing; costs about 1/7 of the contacts a day."""
 
@@ -250,8 +256,17 @@ ALERT_WEBHOOK_URL: Setting[str] = Setting(
     "an http(s) URL such as https://hooks.slack.com/services/...",
     _http_url,
     "run",
-    "Slack-compatible webhook for freshness alerts (resolved each tick); unset: log only",
+    "Slack-compatible webhook for freshness and run-failure alerts (resolved each tick);"
+    " unset: log only",
     secret=True,
+)
+UI_BASE_URL: Setting[str] = Setting(
+    "INTERCOM_ASSETS_UI_BASE_URL",
+    None,
+    "an http(s) URL such as http://localhost:3000",
+    _http_url,
+    "run",
+    "the Dagster UI's address, for links to assets and runs in alerts; unset: no links",
 )
 EVENTS_RECHECK_DAYS: Setting[int] = Setting(
     "INTERCOM_ASSETS_EVENTS_RECHECK_DAYS",
@@ -299,7 +314,8 @@ FRESHNESS_WARN_HOURS: Setting[float] = Setting(
     "a number of hours above 0 such as 26 or 0.5",
     _positive_hours,
     "load",
-    "an asset not materialized for this long is WARN",
+    "an asset whose newest loaded data is this old is WARN (alerts; the UI's badge counts"
+    " any materialization)",
 )
 FRESHNESS_FAIL_HOURS: Setting[float] = Setting(
     "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS",
@@ -308,6 +324,14 @@ FRESHNESS_FAIL_HOURS: Setting[float] = Setting(
     _positive_hours,
     "load",
     "... and FAIL after this long (must be more than WARN)",
+)
+NEVER_LOADED_GRACE_HOURS: Setting[float] = Setting(
+    "INTERCOM_ASSETS_NEVER_LOADED_GRACE_HOURS",
+    DEFAULT_NEVER_LOADED_GRACE_HOURS,
+    "a number of hours above 0 such as 26",
+    _positive_hours,
+    "load",
+    "an asset never materialized alerts (FAIL) this long after the alert sensor first saw it",
 )
 
 SETTINGS: tuple[Setting[Any], ...] = (
@@ -318,6 +342,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL,
     SCHEMA,
     ALERT_WEBHOOK_URL,
+    UI_BASE_URL,
     EVENTS_RECHECK_DAYS,
     ALLOW_EMPTY_LISTINGS,
     START_DATE,
@@ -325,6 +350,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     CHANGE_SENSOR_INTERVAL,
     FRESHNESS_WARN_HOURS,
     FRESHNESS_FAIL_HOURS,
+    NEVER_LOADED_GRACE_HOURS,
 )
 """Every variable the project reads (README's configuration table lists the same)."""
 
@@ -341,6 +367,13 @@ CHANGE_INTERVAL_ENV = CHANGE_SENSOR_INTERVAL.variable
 ALERT_WEBHOOK_ENV = ALERT_WEBHOOK_URL.variable
 FRESHNESS_WARN_ENV = FRESHNESS_WARN_HOURS.variable
 FRESHNESS_FAIL_ENV = FRESHNESS_FAIL_HOURS.variable
+UI_BASE_URL_ENV = UI_BASE_URL.variable
+GRACE_ENV = NEVER_LOADED_GRACE_HOURS.variable
+
+
+def secret_values(environ: Environ | None = None) -> list[str]:
+    """The values of the secret settings that are set (to keep them out of alerts)."""
+    return [v for v in (s.raw(environ) for s in SETTINGS if s.secret) if v is not None]
 
 
 # --- settings that shape the definitions ---------------------------------------------------
@@ -365,16 +398,19 @@ class PartitionSettings:
 
 @dataclass(frozen=True)
 class AutomationSettings:
-    """The change sensor's interval and the stream assets' freshness windows."""
+    """The change sensor's interval, the stream assets' freshness windows and the grace
+    period of an asset never materialized."""
 
     change_interval_seconds: int = DEFAULT_CHANGE_INTERVAL_SECONDS
     freshness_warn_hours: float = DEFAULT_FRESHNESS_WARN_HOURS
     freshness_fail_hours: float = DEFAULT_FRESHNESS_FAIL_HOURS
+    never_loaded_grace_hours: float = DEFAULT_NEVER_LOADED_GRACE_HOURS
 
     def __post_init__(self) -> None:
         CHANGE_SENSOR_INTERVAL.check(str(self.change_interval_seconds))
         FRESHNESS_WARN_HOURS.check(str(self.freshness_warn_hours))
         FRESHNESS_FAIL_HOURS.check(str(self.freshness_fail_hours))
+        NEVER_LOADED_GRACE_HOURS.check(str(self.never_loaded_grace_hours))
         if self.freshness_warn_hours >= self.freshness_fail_hours:
             raise SettingError(
                 f"{FRESHNESS_FAIL_HOURS.variable} must be more than"
@@ -389,6 +425,7 @@ class AutomationSettings:
             change_interval_seconds=CHANGE_SENSOR_INTERVAL.get(environ),
             freshness_warn_hours=FRESHNESS_WARN_HOURS.get(environ),
             freshness_fail_hours=FRESHNESS_FAIL_HOURS.get(environ),
+            never_loaded_grace_hours=NEVER_LOADED_GRACE_HOURS.get(environ),
         )
 
 

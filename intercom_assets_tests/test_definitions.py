@@ -180,7 +180,7 @@ def test_resources_check_values_given_in_code_when_used() -> None:
         IntercomResource(access_token="t", region="moon").new_client()
     with pytest.raises(SettingError, match="INTERCOM_ASSETS_DATABASE_URL must be"):
         WarehouseResource(url="sqlite:///x.db").connect()
-    assert AlertWebhookResource().post("nothing to post to") is None
+    assert AlertWebhookResource().post({"text": "nothing to post to"}) is None
 
 
 def test_blank_variables_count_as_unset(clean_env: pytest.MonkeyPatch) -> None:

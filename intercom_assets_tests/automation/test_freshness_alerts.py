@@ -1,107 +1,192 @@
-"""Staleness end to end: the FreshnessDaemon turns an asset WARN then FAIL, and the alert sensor
-posts exactly one alert per transition to a webhook on loopback.
+"""Freshness alerts end to end: the alert sensor judges every stream asset from its newest
+partition's data and posts one digest per tick to a webhook on loopback.
 
-Dagster has no public hook to drive its FreshnessDaemon; like Dagster's own tests, this uses
-`dagster._core.test_utils` (pinned to the Dagster version in pyproject.toml).
+Materializations are real events in a test instance; the sensor's clock is moved forward
+instead of waiting a day. Only the recovery step needs an event dated in the future: it uses
+`dagster._core.test_utils.freeze_time` (Dagster has no public hook for an event's time).
 """
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.freshness import FreshnessState
-from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
-from dagster._core.workspace.load_target import ModuleTarget
-from dagster._daemon.freshness import FreshnessDaemon
+from dagster._core.test_utils import freeze_time
 
 from intercom_assets.assets import asset_key
+from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import AlertWebhookResource
 from intercom_assets.sensors import build_freshness_alert_sensor
-from intercom_assets.settings import DEFAULT_FRESHNESS_FAIL_HOURS, DEFAULT_FRESHNESS_WARN_HOURS
+from intercom_assets.settings import (
+    DEFAULT_FRESHNESS_FAIL_HOURS,
+    DEFAULT_FRESHNESS_WARN_HOURS,
+    DEFAULT_NEVER_LOADED_GRACE_HOURS,
+    PartitionSettings,
+)
 from intercom_assets.streams import STREAMS
 
-from .conftest import Receiver
+from .conftest import TIMEZONE, Receiver
 
 KEYS = [asset_key(s.name) for s in STREAMS]
-STALE = asset_key("tags")
+FRESH = ["admins", "tags", "segments"]
+BACKFILLED = "companies"
+UI = "http://dagster.example.test:3000"
+TOKEN = "tok-SECRET-7f3a9c"
+DB_URL = "postgresql://loader:pw-SECRET-41b2@db.internal:5432/analytics"
+PARTITIONS = daily_partitions(PartitionSettings(start_date="2024-01-01", timezone=TIMEZONE))
 
 
-@pytest.fixture
-def workspace(instance: dg.DagsterInstance) -> Iterator[object]:
-    target = ModuleTarget(
-        module_name="intercom_assets.definitions",
-        attribute=None,
-        working_directory=str(Path(__file__).resolve().parents[2]),
-        location_name="intercom_assets",
-    )
-    with create_test_daemon_workspace_context(target, instance) as context:
-        yield context
+def key_at(at: datetime, days_before: int = 0) -> str:
+    with dg.partition_loading_context(effective_dt=at):
+        keys = PARTITIONS.get_partition_keys()
+    return keys[-1 - days_before]
 
 
-def materialize(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> None:
-    for key in keys:
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+def materialize(instance: dg.DagsterInstance, name: str, partitions: list[str]) -> None:
+    for partition in partitions:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=asset_key(name), partition=partition)
+        )
 
 
-def test_stale_asset_alerts_once_per_transition(
-    instance: dg.DagsterInstance,
-    workspace: object,
-    receiver: Receiver,
+class Ticker:
+    """The alert sensor ticked at chosen times, its cursor carried from tick to tick."""
+
+    def __init__(self, instance: dg.DagsterInstance, webhook: AlertWebhookResource) -> None:
+        self.instance, self.webhook = instance, webhook
+        self.now = datetime.now(UTC)
+        self.cursor: str | None = None
+        self.sensor = build_freshness_alert_sensor(
+            KEYS,
+            PARTITIONS,
+            warn_hours=DEFAULT_FRESHNESS_WARN_HOURS,
+            fail_hours=DEFAULT_FRESHNESS_FAIL_HOURS,
+            grace_hours=DEFAULT_NEVER_LOADED_GRACE_HOURS,
+            clock=lambda: self.now,
+        )
+
+    def tick(self, at: datetime) -> str:
+        self.now = at
+        with dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursor, resources={"alert_webhook": self.webhook}
+        ) as context:
+            result = self.sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        self.cursor = result.cursor
+        reason = result.skip_reason
+        return reason.skip_message or "" if reason else ""
+
+
+def by_asset(post: dict[str, object]) -> dict[str, dict[str, object]]:
+    alerts = post["alerts"]
+    assert isinstance(alerts, list)
+    return {a["asset"]: a for a in alerts}
+
+
+def test_one_digest_per_tick_lists_every_transition(
+    instance: dg.DagsterInstance, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    webhook = AlertWebhookResource(url=receiver.url)
-    daemon = FreshnessDaemon()
-    sensor = build_freshness_alert_sensor(KEYS)
-    cursor: str | None = None
-    t0 = datetime.now(UTC)
-    others = [k for k in KEYS if k != STALE]
+    monkeypatch.setenv("INTERCOM_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("INTERCOM_ASSETS_DATABASE_URL", DB_URL)
+    webhook = AlertWebhookResource(url=receiver.url, ui_base_url=UI)
+    ticker = Ticker(instance, webhook)
+    t0 = ticker.now
+    today = key_at(t0)
 
-    def step(at: datetime) -> dict[str, str]:
-        """Freshness daemon, then two sensor ticks (the second must stay quiet), at `at`."""
-        nonlocal cursor
-        with freeze_time(at):
-            list(daemon.run_iteration(workspace))
-            for _ in range(2):
-                with dg.build_sensor_context(
-                    instance=instance, cursor=cursor, resources={"alert_webhook": webhook}
-                ) as context:
-                    cursor = sensor(context).cursor
-        records = instance.get_freshness_state_records(KEYS)
-        return {k.path[-1]: r.freshness_state.value for k, r in records.items()}
+    # Three streams load today's partition; companies only gets a backfill of old days (the
+    # newest event of all, so Dagster's own freshness would call it fresh); the rest nothing.
+    for name in FRESH:
+        materialize(instance, name, [today])
+    old_days = [key_at(t0, days) for days in (12, 11, 10)]
+    materialize(instance, BACKFILLED, old_days)
+    latest = instance.get_latest_materialization_event(asset_key(BACKFILLED))
+    assert latest is not None and latest.timestamp >= t0.timestamp() - 60
 
-    with freeze_time(t0):
-        materialize(instance, KEYS)
-    states = step(t0 + timedelta(minutes=1))
-    assert set(states.values()) == {FreshnessState.PASS.value}
-    assert receiver.received == []
+    # First tick: companies is FAIL (its newest data ends 10 days ago): one post, one alert.
+    ticker.tick(t0 + timedelta(minutes=1))
+    assert len(receiver.received) == 1
+    (companies,) = receiver.received[0]["alerts"]
+    assert companies["asset"] == "intercom/companies"
+    assert companies["state"] == "FAIL" and companies["reason"] == "stale"
+    assert companies["partition"] == old_days[-1]
+    assert companies["age_hours"] > 9 * 24
+    assert companies["url"] == f"{UI}/assets/intercom/companies"
 
-    # Every stream but tags is loaded again 20 hours later; tags is not.
-    with freeze_time(t0 + timedelta(hours=20)):
-        materialize(instance, others)
+    # Same time again: nothing new, nothing posted.
+    assert ticker.tick(t0 + timedelta(minutes=2)) == "no freshness transitions"
+    assert len(receiver.received) == 1
 
-    warn_at = t0 + timedelta(hours=DEFAULT_FRESHNESS_WARN_HOURS, minutes=1)
-    states = step(warn_at)
-    assert states["tags"] == "WARN"
-    assert {s for name, s in states.items() if name != "tags"} == {"PASS"}
-    assert [m["text"] for m in receiver.received] == [
-        "Intercom asset intercom/tags is WARN (stale; was PASS)"
-    ]
-
-    # The webhook fails once at the FAIL transition: the alert is retried on the next tick.
+    # A day and three hours later, with the webhook down once: nothing recorded, so the
+    # next tick posts the same digest. Three streams are WARN, the never-loaded ones FAIL
+    # (past the grace period since the first tick), all in ONE post.
+    later = t0 + timedelta(hours=27)
     receiver.fail_next = 1
-    fail_at = t0 + timedelta(hours=DEFAULT_FRESHNESS_FAIL_HOURS, minutes=1)
-    states = step(fail_at)
-    assert states["tags"] == "FAIL"
+    assert "retried next tick" in ticker.tick(later)
+    assert len(receiver.received) == 1
+    ticker.tick(later + timedelta(minutes=1))
     assert len(receiver.received) == 2
-    assert receiver.received[1]["text"].startswith("Intercom asset intercom/tags is FAIL")
+    digest = receiver.received[1]
+    alerts = by_asset(digest)
+    never = {k.to_user_string() for k in KEYS} - {f"intercom/{n}" for n in [*FRESH, BACKFILLED]}
+    assert set(alerts) == {f"intercom/{n}" for n in FRESH} | never
+    for name in FRESH:
+        alert = alerts[f"intercom/{name}"]
+        assert alert["state"] == "WARN" and alert["previous"] == "PASS"
+        assert alert["partition"] == today
+        materialized = datetime.fromisoformat(str(alert["last_materialization"]))
+        assert abs((materialized - t0).total_seconds()) < 60
+        assert 26.9 < float(str(alert["age_hours"])) < 27.1
+        assert alert["warn_hours"] == DEFAULT_FRESHNESS_WARN_HOURS
+        assert alert["fail_hours"] == DEFAULT_FRESHNESS_FAIL_HOURS
+        assert alert["url"] == f"{UI}/assets/intercom/{name}"
+        assert f"<{UI}/assets/intercom/{name}|intercom/{name}>" in json.dumps(digest["blocks"])
+        assert f"intercom/{name} is WARN (stale; was PASS)" in str(digest["text"])
+    for name in never:
+        alert = alerts[name]
+        assert alert["state"] == "FAIL" and alert["reason"] == "never materialized"
+        assert alert["last_materialization"] is None and alert["age_hours"] is None
+        assert alert["grace_hours"] == DEFAULT_NEVER_LOADED_GRACE_HOURS
+        assert abs(datetime.fromisoformat(str(alert["first_seen"])) - t0) < timedelta(minutes=2)
+    assert str(digest["text"]).startswith(f"Intercom freshness: {len(never)} FAIL, 3 WARN")
+    assert ticker.tick(later + timedelta(minutes=2)) == "no freshness transitions"
 
-    with freeze_time(fail_at + timedelta(minutes=5)):
-        materialize(instance, [STALE])
-    states = step(fail_at + timedelta(minutes=6))
-    assert states["tags"] == "PASS"
-    assert [m["text"] for m in receiver.received[2:]] == [
-        "Intercom asset intercom/tags recovered: PASS (was FAIL)"
-    ]
-    assert json.loads(cursor or "{}")["intercom/tags"] == "PASS"
+    # Another backfill of old days does not make companies look fresh.
+    materialize(instance, BACKFILLED, [key_at(t0, 20)])
+    ticker.tick(later + timedelta(minutes=3))
+    assert len(receiver.received) == 2
+
+    # Tags loads the partition of the (new) day: one post saying it recovered.
+    with freeze_time(later + timedelta(minutes=4)):
+        materialize(instance, "tags", [key_at(later)])
+    ticker.tick(later + timedelta(minutes=5))
+    assert len(receiver.received) == 3
+    (tags,) = receiver.received[2]["alerts"]
+    assert (tags["asset"], tags["state"], tags["previous"]) == ("intercom/tags", "PASS", "WARN")
+    assert tags["reason"] == "recovered" and float(tags["age_hours"]) < 0.1
+
+    everything = json.dumps(receiver.received)
+    assert "SECRET" not in everything and "pw-" not in everything
+
+
+def test_without_a_ui_base_url_alerts_have_no_link(
+    instance: dg.DagsterInstance, receiver: Receiver
+) -> None:
+    ticker = Ticker(instance, AlertWebhookResource(url=receiver.url))
+    ticker.tick(ticker.now)
+    ticker.tick(ticker.now + timedelta(hours=DEFAULT_NEVER_LOADED_GRACE_HOURS, minutes=1))
+    (digest,) = receiver.received
+    assert len(digest["alerts"]) == len(KEYS)
+    assert {a["url"] for a in digest["alerts"]} == {None}
+    assert "<http" not in json.dumps(digest["blocks"])
+
+
+def test_a_cursor_of_the_older_form_keeps_its_announced_states(
+    instance: dg.DagsterInstance, receiver: Receiver
+) -> None:
+    """Before the digest, the cursor was `{"intercom/tags": "WARN"}`: no second WARN alert."""
+    ticker = Ticker(instance, AlertWebhookResource(url=receiver.url))
+    materialize(instance, "tags", [key_at(ticker.now)])
+    ticker.cursor = json.dumps({"intercom/tags": "WARN"})
+    ticker.tick(ticker.now + timedelta(hours=27))
+    assert receiver.received == []
+    assert json.loads(ticker.cursor or "{}")["announced"]["intercom/tags"] == "WARN"
