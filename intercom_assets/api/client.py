@@ -4,6 +4,8 @@ import logging
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from importlib import metadata
 from typing import Any, TypeAlias, cast
 from urllib.parse import urlsplit
@@ -133,6 +135,7 @@ class IntercomClient:
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or limiter_for(self.base_url, token)
         self.counters = ClientCounters()
+        self._server_time: datetime | None = None
         self._origin = _origin(self.base_url)
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -173,6 +176,10 @@ class IntercomClient:
     def snapshot(self) -> dict[str, Any]:
         """The client's counters as a plain dict (for asset metadata)."""
         return self.counters.snapshot()
+
+    def server_time(self) -> datetime | None:
+        """Intercom's clock as of the latest answer (its `Date` header), None before any."""
+        return self._server_time
 
     def me(self) -> Workspace:
         """The workspace of the token: app id and name, region and time zone."""
@@ -297,6 +304,7 @@ class IntercomClient:
             return _Outcome(self._error(type(exc).__name__, method, path))
         body = response.content
         status = response.status_code
+        self._note_server_time(response.headers.get("date"))
         rate_limited = status == 429
         window_wait = self.limiter.release(response.headers, rate_limited=rate_limited)
         self.counters.request(route, len(body))
@@ -323,6 +331,17 @@ class IntercomClient:
         if status not in RETRY_STATUSES:
             raise error
         return _Outcome(error, window_wait=window_wait)
+
+    def _note_server_time(self, header: str | None) -> None:
+        if not header:
+            return
+        try:
+            stamp = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        self._server_time = stamp
 
     @staticmethod
     def _error(what: str, method: str, path: str, status: int | None = None) -> IntercomError:

@@ -75,7 +75,13 @@ def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, http=ResettableH11Protocol, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app,
+        http=ResettableH11Protocol,
+        log_level="warning",
+        lifespan="off",
+        date_header=False,  # the core sends the sandbox clock's Date
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -9,6 +9,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -44,6 +45,12 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
     delay: float = 0.0
     reset: bool = False
+
+    def dated(self, now: float) -> "Reply":
+        """This reply with a `Date` header from the simulated clock, as every HTTP server
+        sends one (clients can read the workspace's time from it)."""
+        self.headers = [*self.headers, ("date", formatdate(now, usegmt=True))]
+        return self
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,18 @@ class SandboxCore:
         base_url: str,
     ) -> Reply:
         """Answer one HTTP request. `headers` must have lower-case names."""
+        reply = self._answer(method, path, query_string, headers, body, base_url)
+        return reply.dated(self.store.now)
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        query_string: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        base_url: str,
+    ) -> Reply:
         if path.startswith("/_sandbox/"):
             return control.handle(self, method, path, body)
         route, params = self.match(method, path)

@@ -2,9 +2,10 @@
 
 Intercom has no workspace-wide event listing. A contact is checked when its `updated_at` or
 `last_seen_at` moved past the mark stored with its cursor, when its last check is
-`events_recheck_days` old (events that move neither timestamp reach the warehouse within that
-bound; first checks are spread over the period, so about 1/N of the contacts are due a day),
-on its first run, and in full mode. Its events are read from the stored `pages.since` cursor
+`events_recheck_days - 1` days old by Intercom's clock (so with the daily run, events that move
+neither timestamp reach the warehouse within `events_recheck_days`; first checks are spread
+evenly over the interval, so a fixed share of the contacts is due each day), on its first run,
+and in full mode. Its events are read from the stored `pages.since` cursor
 (all listable events the first time) and the new cursor is stored with the mark and the time
 of the check under the contact's id in the `events` stream's state, in the same transaction
 as the events. A
@@ -87,13 +88,17 @@ def walk(client: IntercomClient, due: Due) -> Checked | None:
 
 def contacts_to_check(run: Run) -> list[Due]:
     """The contacts to check in this run, by id: new ones, those whose activity moved, those
-    whose last check is `events_recheck_days` old, and every live one in full mode.
+    due for their periodic re-check, and every live one in full mode.
 
-    The run's clock is its window's end: the day a daily run closes, or the end of today for
-    an intraday run (a contact due later today is checked in today's first run).
+    A contact is due when its last check is `events_recheck_days - 1` days old: with a run
+    at least daily (the daily schedule), every contact's events are then read at least every
+    `events_recheck_days` days. The clock is Intercom's (the `Date` of the client's latest
+    answer; the window's end when there is none, or when that is earlier).
     """
-    now = int(run.ctx.window.end.timestamp())
-    period = run.ctx.events_recheck_days * DAY
+    server = run.client.server_time()
+    end = run.ctx.window.end
+    now = int((min(server, end) if server is not None else end).timestamp())
+    interval = max(run.ctx.events_recheck_days - 1, 0) * DAY
     contacts = read_columns(run.warehouse, "contacts", ["id", "updated_at", "last_seen_at"])
     marks = contacts.select(
         "id",
@@ -105,25 +110,28 @@ def contacts_to_check(run: Run) -> list[Due]:
     joined = marks.join(stored, on="id", how="left")
     new = pl.col("stored_mark").is_null()
     moved = pl.col("mark") > pl.col("stored_mark")
-    due = pl.col("checked") <= now - period
+    due = pl.col("checked") <= now - interval
     if not run.ctx.full:
         joined = joined.filter(new | moved | due)
     run.note("contacts_new", joined.filter(new).height)
     run.note("contacts_moved", joined.filter(~new & moved).height)
     run.note("contacts_due", joined.filter(~new & ~moved & due).height)
-    rows = joined.sort("id").select("id", "since", "mark", "checked").iter_rows()
-    return [
-        Due(contact_id, since, mark, _checked_at(contact_id, checked, now, period))
-        for contact_id, since, mark, checked in rows
-    ]
+    joined = joined.with_columns(checked=_check_times(joined, now, interval)).sort("id")
+    rows = joined.select("id", "since", "mark", "checked").iter_rows()
+    return [Due(contact_id, since, mark, checked) for contact_id, since, mark, checked in rows]
 
 
-def _checked_at(contact_id: str, previous: int | None, now: int, period: int) -> int:
-    """The check time to store: now; for a first check, now less a phase derived from the id
-    (so first checks spread the next ones over the period instead of one day)."""
-    if previous is None:
-        return now - zlib.crc32(contact_id.encode()) % period
-    return max(now, previous)
+def _check_times(contacts: pl.DataFrame, now: int, interval: int) -> pl.Series:
+    """The check time to store per contact: now; for first checks, now less a phase that
+    spreads them evenly over the interval (ranked by a hash of the id), so the next checks
+    fall due a share a day instead of all on one day."""
+    first = contacts.get_column("stored_mark").is_null().to_list()
+    ids = contacts.get_column("id").to_list()
+    newcomers = sorted((zlib.crc32(i.encode()), i) for i, f in zip(ids, first, strict=True) if f)
+    phase = {i: rank * interval // len(newcomers) for rank, (_, i) in enumerate(newcomers)}
+    return pl.Series(
+        "checked", [now - phase[i] if i in phase else now for i in ids], dtype=pl.Int64
+    )
 
 
 def stored_cursors(run: Run) -> pl.DataFrame:

@@ -122,7 +122,7 @@ def test_day_window_picks_up_exactly_the_changes(any_warehouse: Warehouse) -> No
     assert Counter(log.ids["events_created"]).keys() <= {c["id"] for c in active}
 
 
-def due_for_recheck(cursors: dict[str, Any], now: float, days: int = 7) -> set[str]:
+def due_for_recheck(cursors: dict[str, Any], now: float, days: int = 6) -> set[str]:
     """Contacts whose stored events cursor was last checked `days` or more before `now`."""
     return {k for k, v in cursors.items() if v.get("checked", 0) <= now - days * 86_400}
 
