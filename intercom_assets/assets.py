@@ -34,6 +34,7 @@ from intercom_assets.partitions import stream_window
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
 from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
+from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.streams.shape import ShapeError
 from intercom_assets.warehouse import SchemaMismatchError, TableSpec, WarehouseInputError
 from intercom_assets.warehouse.spec import DELETED_AT, HASH, RAW, SYNCED_AT, type_key
@@ -210,7 +211,12 @@ def run_stream(
 def run_metadata(
     report: StreamReport, calls: dict[str, Any], window: Window, seconds: float, live: int
 ) -> dict[str, Any]:
-    """The materialization's metadata: counts, API use, window, duration, live rows."""
+    """The materialization's metadata: counts, API use, window, duration, live rows.
+
+    A window the stream widened to the beginning (its history was not loaded yet) shows
+    `window_start: beginning` and the requested start as `window_widened_from`.
+    """
+    widened = WIDENED_KEY in report.extra
     metadata: dict[str, Any] = {
         "fetched": report.fetched,
         **{outcome: report.total(outcome) for outcome in OUTCOMES},
@@ -218,7 +224,7 @@ def run_metadata(
         "pages": report.pages,
         "retries": calls["retries"],
         "rate_limit_wait_seconds": round(calls["rate_limit_wait_seconds"], 3),
-        "window_start": window.start.isoformat() if window.start else "beginning",
+        "window_start": window.start.isoformat() if window.start and not widened else "beginning",
         "window_end": window.end.isoformat(),
         "seconds": round(seconds, 3),
         "dagster/row_count": live,

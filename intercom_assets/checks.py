@@ -2,7 +2,8 @@
 
 - every table: primary key unique and non-null (ERROR);
 - every link/child table: each row's parent exists in the parent's entity table (ERROR);
-- contacts, companies, conversations: live rows against Intercom's `total_count` (WARN);
+- contacts, companies, conversations: live rows against Intercom's `total_count` (WARN, or
+  ERROR when more are missing than the change matrix's bounds explain: `count_severity`);
 - conversation parts: conversations over Intercom's 500-part cap (WARN, with their count).
 """
 
@@ -18,6 +19,10 @@ from intercom_assets.warehouse import TableSpec, Warehouse
 PART_CAP = 500
 """Intercom returns at most the 500 newest parts of a conversation."""
 PART_LOADS = "conversation_part_loads"
+MISSING_ERROR_SHARE = 0.01
+MISSING_ERROR_RECORDS = 10
+"""`live_count` fails at ERROR when more than this share of Intercom's records, and more than
+this many, are missing from the warehouse; see `count_severity`."""
 """Per conversation: parts returned, Intercom's true count, `truncated`."""
 
 
@@ -81,8 +86,25 @@ def parent_check(stream: Stream, spec: TableSpec, parent: TableSpec) -> dg.Asset
     )
 
 
+def count_severity(live: int, total: int) -> dg.AssetCheckSeverity:
+    """ERROR when more records are missing than the change matrix's bounds explain, else WARN.
+
+    Within the bounds (docs/change-matrix.md) the stored count trails Intercom's by the records
+    created since the last window run (the change sensor's runs follow within minutes; the
+    search index lags minutes) and leads it by records deleted since the last sweep (at most a
+    day): both are small, and a WARN. Missing more than `MISSING_ERROR_SHARE` of Intercom's
+    records and more than `MISSING_ERROR_RECORDS` is days of creations (or history never
+    loaded): an ERROR. A surplus stays a WARN: the next daily sweep removes it.
+    """
+    missing = total - live
+    if missing > MISSING_ERROR_RECORDS and missing > MISSING_ERROR_SHARE * total:
+        return dg.AssetCheckSeverity.ERROR
+    return dg.AssetCheckSeverity.WARN
+
+
 def count_check(stream: Stream, count: LiveCount) -> dg.AssetChecksDefinition:
-    """`live_count`: live rows stored against Intercom's `total_count` (WARN)."""
+    """`live_count`: live rows stored against Intercom's `total_count` (WARN, or ERROR beyond
+    the bounds: `count_severity`)."""
 
     @dg.asset_check(
         asset=asset_key(stream.name),
@@ -96,11 +118,14 @@ def count_check(stream: Stream, count: LiveCount) -> dg.AssetChecksDefinition:
             live = count.stored(wh)
         return dg.AssetCheckResult(
             passed=live == total,
-            severity=dg.AssetCheckSeverity.WARN,
+            severity=count_severity(live, total),
             metadata={
                 "stored_live": live,
                 "intercom_total_count": total,
                 "difference": live - total,
+                "error_when_missing_over": max(
+                    MISSING_ERROR_RECORDS, int(MISSING_ERROR_SHARE * total)
+                ),
             },
         )
 

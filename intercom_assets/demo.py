@@ -24,7 +24,7 @@ import dagster as dg
 from intercom_assets.assets import OUTCOMES, build_assets, progress_log
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import IntercomResource, WarehouseResource
-from intercom_assets.sandbox import Sandbox
+from intercom_assets.sandbox import Sandbox, start_time
 from intercom_assets.sandbox.sizes import SIZES
 from intercom_assets.settings import PartitionSettings
 from intercom_assets.streams import STREAMS
@@ -71,7 +71,9 @@ def run_demo(
     assets = build_assets(partitions)
 
     echo(f"sandbox: generating the {size!r} workspace (clock one day behind real time)")
-    sb = Sandbox(size=size, seed=1, timezone=timezone, start=int(now.timestamp()) - DAY)
+    # as `intercom-assets sandbox --start now`, a day earlier: the partitions cover its days
+    clock = start_time("now", timezone, now=now.timestamp) - DAY
+    sb = Sandbox(size=size, seed=1, timezone=timezone, start=clock)
     summaries: list[list[TableLine]] = []
     with sb.serve(port=0) as served, instance_at(home) as instance, progress_to(echo):
         echo(f"sandbox: {served}   warehouse: {redact(url)} (schema {DEMO_SCHEMA})")

@@ -32,7 +32,7 @@ from intercom_assets.sandbox.churn import ChangeLog, Churn, Churning
 from intercom_assets.sandbox.faults import FaultConfig
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.resources import DEFAULT_RESOURCES
-from intercom_assets.sandbox.sandbox import DEFAULT_START, Sandbox
+from intercom_assets.sandbox.sandbox import DEFAULT_START, Sandbox, start_time
 
 __all__ = [
     "DEFAULT_RESOURCES",
@@ -44,4 +44,5 @@ __all__ = [
     "Generation",
     "Resource",
     "Sandbox",
+    "start_time",
 ]

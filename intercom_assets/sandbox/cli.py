@@ -5,7 +5,7 @@ import time
 import click
 
 from intercom_assets.sandbox.faults import FaultConfig
-from intercom_assets.sandbox.sandbox import Sandbox
+from intercom_assets.sandbox.sandbox import DEFAULT_START, Sandbox, start_time
 from intercom_assets.sandbox.sizes import SIZES
 
 
@@ -20,6 +20,13 @@ from intercom_assets.sandbox.sizes import SIZES
 @click.option("--search-lag", type=int, default=0, show_default=True, help="Index lag, seconds.")
 @click.option("--error-rate", type=float, default=0.0, show_default=True, help="Share of 5xx.")
 @click.option("--latency", type=float, default=0.0, show_default=True, help="Seconds per request.")
+@click.option(
+    "--start",
+    metavar="now|YYYY-MM-DD",
+    help="Where the simulated clock starts: now (the wall clock, so partitions of today's date"
+    " hold the changes made by advance) or that day's midnight in --timezone."
+    "  [default: 2026-01-01 00:00 UTC]",
+)
 def sandbox(
     size: str,
     seed: int,
@@ -31,8 +38,13 @@ def sandbox(
     search_lag: int,
     error_rate: float,
     latency: float,
+    start: str | None,
 ) -> None:
     """Serve a local Intercom API 2.14 sandbox until interrupted."""
+    try:
+        begins = DEFAULT_START if start is None else start_time(start, timezone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
     try:
         sb = Sandbox(
             size=size,
@@ -41,6 +53,7 @@ def sandbox(
             token=token,
             rate_limit_per_minute=rate_limit,
             search_lag_seconds=search_lag,
+            start=begins,
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None

@@ -146,6 +146,23 @@ class Sandbox:
             return build_truth(self.store, self.resources)
 
 
+def start_time(value: str, timezone: str, now: Callable[[], float] = time.time) -> int:
+    """Unix seconds where a sandbox clock starts: `now` is the wall clock, `YYYY-MM-DD` that
+    day's midnight in `timezone`; anything else is a `ValueError` of one line."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    if value == "now":
+        return int(now())
+    _check_timezone(timezone)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"start must be 'now' or a date YYYY-MM-DD, got {value!r}") from None
+    midnight = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone))
+    return int(midnight.timestamp())
+
+
 def _check_timezone(name: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

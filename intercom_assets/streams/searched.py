@@ -14,6 +14,14 @@ changed without their `updated_at` moving. By default it is the search itself ov
 (`StreamContext.full`: the daily run that closes a day) and, where a stream asks for it,
 whenever Intercom's count of live records differs from the warehouse's (`live_count`, one
 request after the window).
+
+History: the stream's state keeps how far back its stored history reaches (`HISTORY_KEY`).
+It becomes `BEGINNING` once a window open at the start (the first partition's) or a sweep ran
+completely. Until then a run whose window starts later would leave everything before its
+start unloaded and still succeed, so its window is widened to the beginning (and the report
+says so: `window_widened_from`). A stream whose table already holds rows but whose state has
+no `HISTORY_KEY` was loaded by a version that did not record it: its history counts as
+complete, and that is recorded (`history_recorded`).
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +42,15 @@ EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 """Search start when a window has none (`updated_at` is never earlier)."""
 RESUME_KEY = "search"
 """State key of an unfinished window search: `{"window": [start, end], "after": seconds}`."""
+HISTORY_KEY = "history_from"
+"""State key of how far back the stored history reaches: `BEGINNING` or `NOTHING`."""
+BEGINNING = "beginning"
+"""Every record up to the latest window was loaded: no run needs to look further back."""
+NOTHING = "nothing"
+"""No window from the beginning has completed yet (recorded before the stream's first batch,
+so rows of an unfinished first load are never taken for a complete history)."""
+WIDENED_KEY = "window_widened_from"
+"""Report figure: the requested window start of a run widened to the beginning."""
 SWEEP_MARGIN = timedelta(days=1)
 """A sweep searches up to a day past the clock: nothing updated during the walk is missed."""
 
@@ -69,11 +86,32 @@ class SearchStream:
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
+        history = self.history(run)
         if not ctx.full:
-            self.search_window(run)
+            self.search_window(run, history)
+            history = BEGINNING  # the window reached back as far as needed
         if ctx.full or (self.sweep_when_counts_differ and self.count_differs(run)):
             (self.sweep or self.sweep_by_search)(run)
+            if history != BEGINNING:  # a sweep lists every record
+                run.write({}, state=StateUpdate(self.name, {HISTORY_KEY: BEGINNING}))
         return run.finish()
+
+    def history(self, run: Run) -> str:
+        """How far back the stored history reaches (`BEGINNING` or `NOTHING`), recorded on the
+        stream's first run: rows already stored without a record came from a version that did
+        not keep one, and count as a complete history."""
+        stored = run.warehouse.read_state(self.name, [HISTORY_KEY])
+        if HISTORY_KEY in stored:
+            return BEGINNING if stored[HISTORY_KEY] == BEGINNING else NOTHING
+        totals = run.warehouse.totals(self.shape.table)
+        rows = totals.live + totals.deleted
+        found = BEGINNING if rows else NOTHING
+        run.write({}, state=StateUpdate(self.name, {HISTORY_KEY: found}))
+        run.note(
+            "history_recorded",
+            f"complete: the table already held {rows} rows" if rows else "nothing loaded yet",
+        )
+        return found
 
     def count_differs(self, run: Run) -> bool:
         """Whether Intercom's count of live records differs from the warehouse's (a record
@@ -103,9 +141,13 @@ class SearchStream:
         run.note(f"{self.shape.table}_swept", len(ids))
         run.note(f"{self.shape.table}_vanished", deleted)
 
-    def search_window(self, run: Run) -> None:
+    def search_window(self, run: Run, history: str = BEGINNING) -> None:
         """Write the records updated in the run's window, batch by batch, resuming after the
         last batch an interrupted run of the same window committed.
+
+        Unless the stored `history` reaches back to the beginning, a window with a start is
+        widened to the beginning (noted as `window_widened_from`); the completed window then
+        records `HISTORY_KEY: BEGINNING` in the transaction that clears the resume mark.
 
         Each batch commits with the window and the newest `updated_at` it holds (state key
         `search`); the search is ascending, so everything up to that second is stored, and a
@@ -113,6 +155,14 @@ class SearchStream:
         skipped). A completed window clears the mark.
         """
         window = run.ctx.window
+        if history != BEGINNING and window.start is not None:
+            run.ctx.log.warning(
+                "%s: history not loaded yet; widening the window from %s to the beginning",
+                self.name,
+                window.start.isoformat(),
+            )
+            run.note(WIDENED_KEY, window.start.isoformat())
+            window = Window(None, window.end)
         key = _window_key(window)
         mark = run.warehouse.read_state(self.name).get(RESUME_KEY)
         start = window.start or EPOCH
@@ -127,7 +177,10 @@ class SearchStream:
         )  # fmt: skip
         for batch in run.raw_batches(search.iter_pages()):
             self.write(run, batch, resume=key)
-        run.write({}, state=StateUpdate(self.name, {RESUME_KEY: None}))
+        done: dict[str, Any] = {RESUME_KEY: None}
+        if history != BEGINNING:
+            done[HISTORY_KEY] = BEGINNING
+        run.write({}, state=StateUpdate(self.name, done))
         run.note("search_scanned", search.scanned)
 
     def write(

@@ -137,7 +137,7 @@ def rows_written(metadata: dict[str, Any]) -> int:
     return sum(metadata[o] for o in OUTCOMES if o != "unchanged")
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def warehouse_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """(database URL, schema) on DuckDB and on PostgreSQL."""
     if request.param == "duckdb":

@@ -1,0 +1,63 @@
+"""The `live_count` checks against a served sandbox: ERROR when the warehouse misses more
+records than the change matrix's bounds explain, WARN for a difference within them."""
+
+from dataclasses import fields, replace
+
+import dagster as dg
+
+from intercom_assets.checks import count_severity
+from intercom_assets.sandbox import Churn
+from intercom_assets_tests.dagster.conftest import START_DATE, Pipeline
+
+QUIET = Churn(**{f.name: 0.0 for f in fields(Churn)})
+COUNTED = ("contacts", "conversations", "companies")
+
+
+def live_counts(p: Pipeline) -> dict[str, dg.AssetCheckResult]:
+    """Every `live_count` check of the code location, evaluated now."""
+    results = {}
+    for check in p.defs.asset_checks or []:
+        (key,) = check.check_keys
+        if key.name == "live_count":
+            result = check(intercom=p.resources["intercom"], warehouse=p.resources["warehouse"])
+            assert isinstance(result, dg.AssetCheckResult)
+            results[key.asset_key.path[-1]] = result
+    assert set(results) == set(COUNTED)
+    return results
+
+
+def metadata(result: dg.AssetCheckResult) -> dict[str, int]:
+    return {k: v.value for k, v in result.metadata.items()}  # type: ignore[misc]
+
+
+def test_missing_history_is_an_error_and_records_created_since_the_run_a_warning(
+    pipeline: Pipeline,
+) -> None:
+    p = pipeline
+    truth = p.sb.truth()
+    for name, result in live_counts(p).items():  # nothing loaded: the whole history missing
+        assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR, name
+        assert metadata(result)["stored_live"] == 0, name
+        if name != "companies":  # Intercom counts only companies with users
+            assert metadata(result)["intercom_total_count"] == len(truth[name]), name
+
+    assert p.materialize(START_DATE, p.day()).success
+    assert all(r.passed for r in live_counts(p).values())
+
+    log = p.sb.advance(days=1, churn=replace(QUIET, contact_create=0.05, conversation_create=0.05))
+    results = live_counts(p)
+    for name in ("contacts", "conversations"):
+        created = len(log.ids[f"{name}_created"])
+        assert 0 < created <= 10, (name, created)
+        assert not results[name].passed, name
+        assert results[name].severity == dg.AssetCheckSeverity.WARN, name
+        assert metadata(results[name])["difference"] == -created, name
+
+
+def test_the_error_threshold_is_more_than_one_percent_and_more_than_ten_records() -> None:
+    error, warn = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+    assert count_severity(live=0, total=10) == warn  # ten missing: not more than ten
+    assert count_severity(live=0, total=11) == error
+    assert count_severity(live=100_000 - 1_000, total=100_000) == warn  # exactly 1%
+    assert count_severity(live=100_000 - 1_001, total=100_000) == error
+    assert count_severity(live=500, total=40) == warn  # a surplus: the next sweep removes it

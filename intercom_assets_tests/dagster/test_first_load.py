@@ -1,0 +1,169 @@
+"""The first load: a range that misses the first partition cannot leave the history behind,
+and a warehouse whose history is loaded runs its intraday and daily runs exactly as before.
+
+Ranges are launched as the UI launches a single-run backfill: one run with the range tags
+`dagster/asset_partition_range_start` and `_end` (`Pipeline.materialize(first, last)`).
+"""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from intercom_assets.schedules import DAILY_JOB
+from intercom_assets.streams.searched import BEGINNING, HISTORY_KEY, WIDENED_KEY
+from intercom_assets_tests.dagster.conftest import (
+    START_DATE,
+    TIMEZONE,
+    Pipeline,
+    rows_written,
+    stream_metadata,
+)
+from intercom_assets_tests.dagster.test_e2e import (
+    AFTER_MIDNIGHT,
+    INTRADAY,
+    TO_MIDNIGHT,
+    assert_truth,
+    stream_names,
+    window,
+)
+from intercom_assets_tests.streams.test_history import forget_history
+
+WINDOWED = ("contacts", "conversations")
+
+INTRADAY_CALLS_BEFORE = {
+    "GET /contacts": 2,
+    "GET /contacts/{id}": 2,
+    "GET /contacts/{id}/companies": 4,
+    "GET /contacts/{id}/tags": 4,
+    "GET /conversations/{id}": 16,
+    "GET /events": 37,
+    "GET /me": 1,
+    "POST /contacts/search": 1,
+    "POST /conversations/search": 1,
+}
+DAILY_CALLS_BEFORE = {
+    "GET /admins": 1,
+    "GET /companies": 1,
+    "GET /companies/scroll": 2,
+    "GET /contacts": 2,
+    "GET /contacts/{id}": 1,
+    "GET /contacts/{id}/companies": 3,
+    "GET /contacts/{id}/tags": 3,
+    "GET /conversations": 1,
+    "GET /conversations/{id}": 5,
+    "GET /data_attributes": 3,
+    "GET /events": 12,
+    "GET /me": 1,
+    "GET /segments": 1,
+    "GET /tags": 1,
+    "GET /teams": 1,
+    "POST /conversations/search": 1,
+}
+"""The requests of the scenario's first intraday run and first daily run, measured with the
+version before the history record (same sandbox, seed and churn)."""
+
+
+def day_start(day: str) -> str:
+    """Partition `day`'s start as the metadata shows it."""
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=ZoneInfo(TIMEZONE))
+    return start.isoformat()
+
+
+def histories(p: Pipeline) -> dict[str, Any]:
+    with p.warehouse() as wh:
+        return {s: wh.read_state(s, [HISTORY_KEY]).get(HISTORY_KEY) for s in WINDOWED}
+
+
+def test_a_range_that_misses_the_first_partition_loads_the_whole_history_of_an_empty_warehouse(
+    pipeline: Pipeline,
+) -> None:
+    """A range like the UI's "Last N days" on a fresh warehouse: the run widens the windows of
+    contacts and conversations to the beginning (saying so), so the warehouse equals the
+    truth; a run of the same range afterwards is not widened and writes nothing."""
+    p = pipeline
+    p.sb.advance(days=3)
+    first, last = p.day(-2), p.day()
+    assert first > p.day(-3) > START_DATE  # the range misses the first partition
+    result = p.materialize(first, last)
+    assert result.success
+    assert_truth(p)
+    metadata = stream_metadata(result)
+    for name in WINDOWED:
+        assert metadata[name][WIDENED_KEY] == day_start(first), name
+        assert metadata[name]["window_start"] == "beginning", name
+    loaded = {m.partition for m in result.asset_materializations_for_node("intercom__contacts")}
+    assert loaded == {first, p.day(-1), last}
+    assert histories(p) == dict.fromkeys(WINDOWED, BEGINNING)
+
+    again = p.materialize(first, last)
+    assert again.success
+    for name, meta in stream_metadata(again).items():
+        assert WIDENED_KEY not in meta, name
+        assert rows_written(meta) == 0, (name, meta["tables"])
+        if name in WINDOWED:
+            assert meta["window_start"] == day_start(first), name
+    assert_truth(p)
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded", "previous_version"])
+def test_a_loaded_warehouse_runs_its_intraday_and_daily_runs_as_before(
+    pipeline: Pipeline, recorded: bool
+) -> None:
+    """After the history load (from the first partition), the change sensor's intraday run
+    and the daily job read only their day and make the same requests as before. The same
+    holds for a warehouse loaded by the previous version (rows, no history record): its
+    history is recorded as complete on the first run."""
+    p = pipeline
+    assert p.materialize(START_DATE, p.day()).success
+    assert histories(p) == dict.fromkeys(WINDOWED, BEGINNING)
+    if not recorded:
+        with p.warehouse() as wh:
+            for name in WINDOWED:
+                forget_history(wh, name)
+        assert histories(p) == dict.fromkeys(WINDOWED)
+    assert p.tick() == []
+
+    day = p.day()
+    p.sb.advance(seconds=INTRADAY)
+    streams = p.tick()
+    assert set(WINDOWED) <= set(streams)
+    p.sb.reset_request_counts()
+    intraday = p.materialize(day, streams=streams)
+    assert intraday.success
+    assert p.sb.request_counts() == INTRADAY_CALLS_BEFORE
+    truth = p.sb.truth()
+    assert_truth(p, truth, streams)
+    start, end = window(day)
+    metadata = stream_metadata(intraday, WINDOWED)
+    for name in WINDOWED:
+        meta = metadata[name]
+        assert WIDENED_KEY not in meta and meta["window_start"] == day_start(day), name
+        in_day = sum(1 for r in truth[name] if start <= r["updated_at"] < end)
+        if name == "conversations":
+            assert meta["search_scanned"] == in_day
+        else:  # contact search matches whole days; the client keeps the window's seconds
+            assert in_day <= meta["search_scanned"] < len(truth[name])
+        if recorded:
+            assert "history_recorded" not in meta, name
+        else:
+            rows = meta["history_recorded"]
+            assert rows.startswith("complete: the table already held"), (name, rows)
+    assert histories(p) == dict.fromkeys(WINDOWED, BEGINNING)
+
+    p.sb.advance(seconds=TO_MIDNIGHT + AFTER_MIDNIGHT)
+    assert p.daily_partition() == day
+    p.sb.reset_request_counts()
+    daily = p.defs.resolve_job_def(DAILY_JOB).execute_in_process(
+        partition_key=day, instance=p.instance
+    )
+    assert daily.success
+    assert p.sb.request_counts() == DAILY_CALLS_BEFORE
+    truth = p.sb.truth()
+    assert_truth(p, truth)
+    metadata = stream_metadata(daily, stream_names())
+    for name in WINDOWED:
+        meta = metadata[name]
+        assert WIDENED_KEY not in meta and meta["window_start"] == day_start(day), name
+        assert meta[f"{name}_swept"] == len(truth[name]), name
