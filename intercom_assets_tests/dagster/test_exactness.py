@@ -76,7 +76,7 @@ from intercom_assets_tests.dagster.exactness import (
 
 DAYS = 8
 SIZE = "demo"
-SEED = 11
+SEED = 2
 """A seed under which every kind issue 10 names happens in the eight days (asserted)."""
 
 pytestmark = pytest.mark.slow
@@ -111,8 +111,6 @@ def test_every_kind_of_change_reaches_the_warehouse_within_its_bound(
     scenario.run()  # asserts after every run; raises on a difference outside its bound
 
     assert len(scenario.log) == DAYS
-    over = [(d.day, d.calls, d.least) for d in scenario.log if d.calls > BUDGET * d.least]
-    assert not over, f"days over {BUDGET} times the minimum (day, calls, minimum): {over}"
     happened = {kind: scenario.changes[kind] for kind in SILENT_KINDS}
     assert all(happened.values()), f"the scenario should see every silent kind: {happened}"
     assert scenario.silent_events > 0, "the scenario should record events that move nothing"
@@ -120,3 +118,5 @@ def test_every_kind_of_change_reaches_the_warehouse_within_its_bound(
         "some silent event should have waited for the re-check"
     )
     assert any(step.classes["sweep"] for day in scenario.log for step in day.steps)
+    over = [(d.day, d.calls, d.least) for d in scenario.log if d.calls > BUDGET * d.least]
+    assert not over, f"days over {BUDGET} times the minimum (day, calls, minimum): {over}"
