@@ -1,0 +1,507 @@
+"""The exactness scenario (issue 10), shared by `test_exactness.py` and `bench/exactness.py`.
+
+Production's rhythm under the sandbox's default churn: the history as one range run, then per
+simulated day the change sensor's runs of today's partition at 14:00 and 20:00 (its own tick
+picks the streams) and the daily schedule's run of yesterday at 00:30 (its own tick picks the
+partition; the daily job's own run config sweeps contacts and conversations). After every run
+the whole warehouse is compared with the truth (`oracle.differences`) and every difference is
+put in a class by `Ledger.classify`, from the sandbox's change logs and earlier truths only
+(never from the loader): a difference no class explains, or whose class's bound has elapsed,
+fails the run. The classes and their bounds are the table in `test_exactness.py`'s
+docstring (docs/change-matrix.md).
+
+`minimum_calls` is the fewest API requests each run needs, one term a line, from the truth
+and Intercom's limits (`oracle.calls`); the scenario compares each day's requests with it.
+"""
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from intercom_assets.sandbox import ChangeLog, Churn
+from intercom_assets_tests.dagster.conftest import (
+    START_DATE,
+    TIMEZONE,
+    Pipeline,
+    stream_metadata,
+)
+from intercom_assets_tests.oracle import Difference, differences, format_differences
+from intercom_assets_tests.oracle.calls import (
+    EVENTS_PAGE,
+    SCROLL_PAGE,
+    SEARCH_MAX_PAGE,
+    pages,
+    sublist_calls,
+)
+from intercom_assets_tests.oracle.columns import STREAM_TABLES
+
+DAY = 86_400
+HOUR = 3600
+RUNS = (("14:00", 13 * HOUR + 1800), ("20:00", 6 * HOUR), ("daily", 4 * HOUR + 1800))
+"""Each simulated day from 00:30: (run, seconds the clock moves before it)."""
+BUDGET = 1.1
+DEFAULT_CHURN = Churn()
+NO_SILENT_EVENTS = Churn(event_bumps_contact=1.0)
+"""The defaults, except that every new event moves its contact's `last_seen_at`."""
+
+SNAPSHOT_STREAMS = ("tags", "segments", "admins", "teams", "data_attributes", "companies")
+WINDOW_KINDS = {
+    "contacts": ("contacts_created", "contacts_updated", "events_created"),
+    "conversations": ("conversations_created", "conversations_updated"),
+    "conversation_parts": ("conversations_created", "conversations_updated"),
+}
+"""Changes that move `updated_at` (or `last_seen_at`): the stream's next run loads them. An
+event moves its contact's timestamps unless it is silent (then the contact row is unchanged)."""
+SWEEP_KINDS = {
+    "contacts": (
+        "contacts_deleted",
+        "contacts_archived",
+        "contacts_merged",
+        "contact_tags_changed",
+        "contact_notes_added",
+    ),
+    "conversations": ("conversation_tags_changed", "conversations_deleted"),
+}
+"""Changes no window sees: the next daily run (full mode) sweeps them."""
+SILENT_KINDS = (
+    *SWEEP_KINDS["contacts"],
+    *SWEEP_KINDS["conversations"],
+    "tags_deleted",
+    "companies_deleted",
+    "company_tags_changed",
+)
+"""The kinds issue 10 is about (besides silent events): the scenario must see each happen."""
+TABLE_STREAM = {table: stream for stream, tables in STREAM_TABLES.items() for table in tables}
+
+
+def local_day(at: int, offset_days: int = 0) -> str:
+    moment = datetime.fromtimestamp(at, ZoneInfo(TIMEZONE)) + timedelta(days=offset_days)
+    return moment.strftime("%Y-%m-%d")
+
+
+def window(day: str) -> tuple[int, int]:
+    """Partition `day` as unix seconds `[start, end)` in the workspace zone."""
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=ZoneInfo(TIMEZONE))
+    return int(start.timestamp()), int((start + timedelta(days=1)).timestamp())
+
+
+def mark(contact: Mapping[str, Any]) -> int:
+    """A contact's activity mark: when its `updated_at` or `last_seen_at` last moved."""
+    return max(contact["updated_at"], contact["last_seen_at"] or 0)
+
+
+def by_id(records: Iterable[Mapping[str, Any]], key: Callable[[Any], str] | None = None) -> dict:
+    return {(key(r) if key else r["id"]): r for r in records}
+
+
+def record_index(truth: Mapping[str, Any], stream: str) -> dict[str, Any]:
+    """A snapshot stream's records in `truth` by the key its tables use for them."""
+    if stream == "data_attributes":
+        return by_id(truth["data_attributes"], lambda r: f"{r['model']}:{r['full_name']}")
+    return by_id(truth[stream])
+
+
+def memberships(truth: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """`{(kind, tag or company id): {contact or conversation ids}}` in `truth`."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for contact_id, tags in truth["contact_tags"].items():
+        for tag in tags:
+            out.setdefault(("contact_tag", str(tag)), set()).add(contact_id)
+    for contact_id, companies in truth["contact_companies"].items():
+        for company in companies:
+            out.setdefault(("contact_company", str(company)), set()).add(contact_id)
+    for conversation in truth["conversations"]:
+        for tag in conversation["tags"]["tags"]:
+            out.setdefault(("conversation_tag", str(tag["id"])), set()).add(conversation["id"])
+    return out
+
+
+@dataclass
+class Ledger:
+    """What the scenario knows besides the warehouse: the change logs, and per stream the time
+    and truth of its last run. Everything here comes from the sandbox."""
+
+    recheck_days: int
+    logs: list[ChangeLog] = field(default_factory=list)
+    last_run: dict[str, int] = field(default_factory=dict)
+    last_truth: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_full: int = 0
+    """When the searched streams last ran in full mode (the daily run)."""
+    links_since_full: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    """Every membership the truth showed since the last full run (what a tag or company
+    delete can leave behind in the warehouse until the next sweep)."""
+    event_marks: dict[str, int] = field(default_factory=dict)
+    """Each contact's activity mark in the truth when `events` last ran."""
+
+    def start(self, truth: dict[str, Any], streams: Iterable[str]) -> None:
+        self.after_run(truth, streams, full=True)
+
+    def after_run(self, truth: dict[str, Any], streams: Iterable[str], *, full: bool) -> None:
+        now = truth["now"]
+        for name in streams:
+            self.last_run[name] = now
+            self.last_truth[name] = truth
+        links = memberships(truth)
+        if full:
+            self.last_full = now
+            self.links_since_full = links
+        else:
+            for key, members in links.items():
+                self.links_since_full.setdefault(key, set()).update(members)
+        if "events" in streams:
+            self.event_marks = {c["id"]: mark(c) for c in truth["contacts"]}
+
+    def since(self, moment: int, kinds: Iterable[str]) -> set[str]:
+        """Ids of `kinds` changed after `moment` (logs are whole clock moves ending at runs)."""
+        out: set[str] = set()
+        for log in self.logs:
+            if log.end > moment:
+                for kind in kinds:
+                    out.update(log.ids[kind])
+        return out
+
+    def merge_targets(self, moment: int) -> set[str]:
+        return {t for log in self.logs if log.end > moment for t in log.merges.values()}
+
+    def classifier(self, truth: Mapping[str, Any]) -> Callable[[Difference], str | None]:
+        """`classify(difference)`: its class, or None when no class within its bound explains
+        it. Pending sets are computed once per comparison."""
+        now = truth["now"]
+        window_ids = {s: self.since(self.last_run[s], kinds) for s, kinds in WINDOW_KINDS.items()}
+        window_ids["contacts"] |= self.merge_targets(self.last_run["contacts"])
+        deleted_tags = self.since(self.last_full, ["tags_deleted"])
+        deleted_companies = self.since(self.last_full, ["companies_deleted"])
+        sweep_ids = {s: self.since(self.last_full, kinds) for s, kinds in SWEEP_KINDS.items()}
+        for kind, key in self.links_since_full:
+            family = "conversations" if kind == "conversation_tag" else "contacts"
+            gone = deleted_companies if kind == "contact_company" else deleted_tags
+            if key in gone:
+                sweep_ids[family] |= self.links_since_full[kind, key]
+        snapshot_changed = {
+            s: self._changed_records(s, truth) for s in SNAPSHOT_STREAMS if s in self.last_run
+        }
+        part_of: dict[str, str] = {}
+
+        def conversation_of(d: Difference) -> str:
+            if d.kind == "missing":
+                return str(d.expected["conversation_id"])
+            if d.kind == "extra":
+                return str(d.found["conversation_id"])
+            if not part_of:
+                for conversation_id, parts in truth["conversation_parts"].items():
+                    part_of.update((p["id"], conversation_id) for p in parts)
+            return part_of.get(d.id, "")
+
+        def classify(d: Difference) -> str | None:
+            if d.id is None:
+                return None  # a column's type or presence: never allowed
+            stream = TABLE_STREAM[d.table]
+            if stream == "events":
+                return self._event(d, now)
+            key = d.id[0] if isinstance(d.id, tuple) else d.id
+            if d.table == "conversation_parts":
+                key = conversation_of(d)
+            key = str(key)
+            if stream in SNAPSHOT_STREAMS:
+                return "snapshot" if key in snapshot_changed[stream] else None
+            if key in window_ids[stream]:
+                return "window"
+            if key in sweep_ids.get(stream, ()):
+                return "sweep"
+            return None
+
+        return classify
+
+    def _changed_records(self, stream: str, truth: Mapping[str, Any]) -> set[str]:
+        """Keys of the stream's records created, changed or deleted since its last run."""
+        before = record_index(self.last_truth[stream], stream)
+        after = record_index(truth, stream)
+        keys = before.keys() | after.keys()
+        return {str(k) for k in keys if before.get(k) != after.get(k)}
+
+    def _event(self, d: Difference, now: int) -> str | None:
+        if d.kind != "missing" or d.column is not None:
+            return None  # events never change, and no stored event may be extra
+        contact_id, created = d.expected["contact_id"], int(d.expected["created_at"].timestamp())
+        if created > self.last_run["events"]:
+            return "window"  # `events` has not run since
+        if self.event_marks.get(contact_id, 0) >= created:
+            return None  # its contact moved after it, before `events` last ran: same run
+        return "silent event" if now < created + self.recheck_days * DAY else None
+
+
+@dataclass
+class Step:
+    """One run of the scenario: what it loaded, what it cost, what still differs."""
+
+    name: str
+    day: str
+    partition: str
+    streams: list[str]
+    full: list[str]
+    calls: dict[str, int]
+    least: dict[str, int]
+    classes: Counter[str]
+    seconds: float
+    compare_seconds: float
+    extra: dict[str, dict[str, Any]]
+    """Each stream's materialization metadata (its report's figures and extras)."""
+
+
+@dataclass
+class Day:
+    day: str
+    steps: list[Step]
+    changes: dict[str, int]
+    recheck_least: int
+
+    @property
+    def calls(self) -> int:
+        return sum(sum(s.calls.values()) for s in self.steps)
+
+    @property
+    def least(self) -> int:
+        return sum(sum(s.least.values()) for s in self.steps) + self.recheck_least
+
+    @property
+    def ratio(self) -> float:
+        return self.calls / self.least
+
+
+def minimum_calls(
+    ledger: Ledger,
+    truth: Mapping[str, Any],
+    partition: str,
+    streams: list[str],
+    full: list[str],
+) -> dict[str, int]:
+    """The fewest requests a run of `streams` over `partition` needs, one term a line
+    (`full`: the streams it runs in full mode). `ledger` still holds each stream's previous
+    run. The events re-check is a per-day term (`recheck_minimum`).
+
+    Not counted, so they must fit in the budget's 10%: `GET /me` once a run, the contact
+    count probe once a window run, and the sensor's probes (ticks are not runs).
+    """
+    start, end = window(partition)
+    in_window = [c for c in truth["contacts"] if start <= c["updated_at"] < end]
+    sweep_contacts = "contacts" in full
+    listed = truth["contacts"] if sweep_contacts else in_window
+    gone = removed(ledger.last_truth["contacts"]["contacts"], truth["contacts"])
+    swept = sweep_contacts or bool(gone)  # intraday: a sweep when the counts differ
+    conversations = truth["conversations"]
+    in_window_conversations = [c for c in conversations if start <= c["updated_at"] < end]
+    sweep_conversations = "conversations" in full
+    seen_conversations = conversations if sweep_conversations else in_window_conversations
+    loaded_at = {
+        c["id"]: c["updated_at"] for c in ledger.last_truth["conversation_parts"]["conversations"]
+    }
+    events_since = ledger.last_run["events"]
+    seen_events = {
+        e["id"] for listed in ledger.last_truth["events"]["events"].values() for e in listed
+    }
+    moved = [c for c in listed if mark(c) > events_since]
+    terms = {
+        # One unpaginated list each; data attributes once per model (3).
+        "tags": ("tags", 1),
+        "segments": ("segments", 1),
+        "admins": ("admins", 1),
+        "teams": ("teams", 1),
+        "data_attributes": ("data_attributes", 3),
+        # Every scroll page, and the empty page that says it is over.
+        "companies": ("companies", pages(len(truth["companies"]), SCROLL_PAGE) + 1),
+        # Window run: the window's contacts, 150 a page, and the full tag / company lists of
+        # those embedding only the first 10.
+        "contact search": ("contacts", 0 if sweep_contacts else pages(len(in_window), 150)),
+        "contact sub-lists": ("contacts", 0 if sweep_contacts else sublist_calls(in_window)),
+        # Sweep (full mode, or contacts vanished): every contact, 150 a page, the full lists of
+        # the heavy ones, and one GET (2.16) per vanished contact (merged or not).
+        "contact sweep": ("contacts", swept * pages(len(truth["contacts"]), SEARCH_MAX_PAGE)),
+        "contact sweep sub-lists": ("contacts", swept * sublist_calls(truth["contacts"])),
+        "vanished contacts": ("contacts", len(gone)),
+        # Window run: the window's conversations; full mode: all of them (150 a page).
+        "conversation search": (
+            "conversations",
+            0 if sweep_conversations else pages(len(in_window_conversations), SEARCH_MAX_PAGE),
+        ),
+        "conversation sweep": (
+            "conversations",
+            sweep_conversations * pages(len(conversations), SEARCH_MAX_PAGE),
+        ),
+        # One GET per conversation the run lists whose `updated_at` moved since its parts
+        # were loaded.
+        "conversation parts": (
+            "conversation_parts",
+            sum(1 for c in seen_conversations if loaded_at.get(c["id"]) != c["updated_at"]),
+        ),
+        # One walk per contact the run lists whose activity moved since `events` last ran:
+        # the pages of its events not listed then (one page to learn there are none).
+        "events of moved contacts": (
+            "events",
+            sum(pages(len(new_events(truth, c["id"], seen_events)), EVENTS_PAGE) for c in moved),
+        ),
+    }
+    return {term: n for term, (stream, n) in terms.items() if stream in streams and n}
+
+
+def recheck_minimum(truth: Mapping[str, Any], recheck_days: int, first_check: int) -> int:
+    """The events re-check's share of a day, amortized: a contact whose activity has not
+    moved since it was last read (the history load at `first_check` reads every contact)
+    must be read again within N days, so at least 1/N of those quiet for N days or since the
+    history load a day (one call each)."""
+    cutoff = max(first_check, truth["now"] - recheck_days * DAY)
+    quiet = sum(1 for c in truth["contacts"] if mark(c) <= cutoff)
+    return math.ceil(quiet / recheck_days)
+
+
+def new_events(truth: Mapping[str, Any], contact_id: str, seen: set[str]) -> list[dict[str, Any]]:
+    return [e for e in truth["events"].get(contact_id, []) if e["id"] not in seen]
+
+
+def removed(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> set[str]:
+    return {r["id"] for r in before} - {r["id"] for r in after}
+
+
+@dataclass
+class Scenario:
+    """Runs the scenario on a pipeline; `days` of churn, silent events only in the first
+    `days - recheck_days` (so that N days after the last one the warehouse must be exact)."""
+
+    p: Pipeline
+    days: int
+    recheck_days: int
+    report: Callable[[str], None] = print
+    ledger: Ledger = field(init=False)
+    history_seconds: float = 0.0
+    history_at: int = 0
+    log: list[Day] = field(default_factory=list)
+    changes: Counter[str] = field(default_factory=Counter)
+    silent_events: int = 0
+
+    def __post_init__(self) -> None:
+        self.ledger = Ledger(self.recheck_days)
+
+    def run(self) -> None:
+        p = self.p
+        began = time.perf_counter()
+        result = p.materialize(START_DATE, p.day())
+        assert result.success
+        self.history_seconds = time.perf_counter() - began
+        truth = p.sb.truth()
+        self.history_at = truth["now"]
+        self.ledger.start(truth, [s for s in stream_metadata(result)])
+        self.check("history", truth, after_daily=True)
+        assert p.tick() == []  # the sensor's first tick records its marks
+        for index in range(self.days):
+            silent = index < self.days - self.recheck_days
+            self.one_day(DEFAULT_CHURN if silent else NO_SILENT_EVENTS)
+        final = differences_now(p)
+        assert not final, format_differences(final)
+        self.report(
+            f"history {self.history_seconds:.1f} s; per day: "
+            + ", ".join(
+                f"{d.day} runs {sum(s.seconds for s in d.steps):.1f} s compare "
+                f"{sum(s.compare_seconds for s in d.steps):.1f} s ratio {d.ratio:.3f}"
+                for d in self.log
+            )
+        )
+
+    def one_day(self, churn: Churn) -> None:
+        p = self.p
+        day = p.day()
+        steps: list[Step] = []
+        changes: Counter[str] = Counter()
+        for name, seconds in RUNS:
+            log = p.sb.advance(seconds=seconds, churn=churn)
+            truth = p.sb.truth()
+            self.ledger.logs.append(log)
+            changes.update(log.counts)
+            self.silent_events += silent_events(log, truth)
+            if name == "daily":
+                partition = p.daily_partition()
+                assert partition == day
+                full = [op.removeprefix("intercom__") for op in p.daily_job_ops()]
+                step = self.step(name, day, partition, None, full, truth)
+            else:
+                streams = p.tick()
+                if not streams:
+                    self.report(f"{day} {name}: the sensor skipped")
+                    continue
+                step = self.step(name, day, p.day(), streams, [], truth)
+            steps.append(step)
+        self.changes.update(changes)
+        recheck = recheck_minimum(truth, self.recheck_days, self.history_at)
+        record = Day(day, steps, dict(changes), recheck)
+        self.log.append(record)
+        self.report(
+            f"{day}: {record.calls} calls, minimum {record.least}, ratio {record.ratio:.3f}"
+            + "".join(f"\n  {s.name}: {s.calls}\n    minimum {s.least}" for s in steps)
+            + f"\n    events re-check minimum {record.recheck_least}"
+        )
+
+    def step(
+        self,
+        name: str,
+        day: str,
+        partition: str,
+        streams: list[str] | None,
+        full: list[str],
+        truth: dict[str, Any],
+    ) -> Step:
+        """One run (`streams` None: the daily run) at the clock of `truth`, and its check."""
+        p = self.p
+        chosen = streams if streams is not None else list(STREAM_TABLES)
+        least = minimum_calls(self.ledger, truth, partition, chosen, full)
+        p.sb.reset_request_counts()
+        began = time.perf_counter()
+        if streams is None:
+            result = p.daily_run(partition)
+        else:
+            result = p.materialize(partition, streams=streams)
+        assert result.success
+        seconds = time.perf_counter() - began
+        calls = p.sb.request_counts()
+        extra = stream_metadata(result, chosen)
+        self.ledger.after_run(truth, chosen, full=bool(full))
+        began = time.perf_counter()
+        classes = self.check(f"{day} {name}", truth, after_daily=streams is None)
+        compare = time.perf_counter() - began
+        return Step(
+            name, day, partition, chosen, full, calls, least, classes, seconds, compare, extra
+        )
+
+    def check(self, name: str, truth: dict[str, Any], *, after_daily: bool) -> Counter[str]:
+        """Every difference has a class within its bound; after a daily run only silent events
+        remain."""
+        with self.p.warehouse() as wh:
+            diffs = differences(wh, truth)
+        classify = self.ledger.classifier(truth)
+        classes = [classify(d) for d in diffs]
+        failing = [d for d, c in zip(diffs, classes, strict=True) if c is None]
+        assert not failing, f"{name}: outside every bound\n" + format_differences(failing)
+        counted = Counter(f"{c} ({d.table})" for d, c in zip(diffs, classes, strict=True))
+        if after_daily:
+            others = [d for d, c in zip(diffs, classes, strict=True) if c != "silent event"]
+            assert not others, f"{name}: after a daily run\n" + format_differences(others)
+        self.report(f"{name}: {sum(counted.values())} differences {dict(counted)}")
+        return Counter(c for c in classes if c is not None)
+
+
+def silent_events(log: ChangeLog, truth: Mapping[str, Any]) -> int:
+    """Contacts that recorded events in this clock move without their activity mark moving
+    (`truth` is the truth at the move's end)."""
+    contacts = by_id(truth["contacts"])
+    found = 0
+    for contact_id in set(log.ids["events_created"]):
+        contact = contacts.get(contact_id)
+        found += contact is not None and mark(contact) <= log.start
+    return found
+
+
+def differences_now(p: Pipeline) -> list[Difference]:
+    with p.warehouse() as wh:
+        return differences(wh, p.sb.truth())
