@@ -349,13 +349,15 @@ def minimum_calls(
 
 
 def recheck_minimum(truth: Mapping[str, Any], recheck_days: int, first_check: int) -> int:
-    """The events re-check's share of a day, amortized: a contact whose activity has not
-    moved since it was last read (the history load at `first_check` reads every contact)
-    must be read again within N days, so at least 1/N of those quiet for N days or since the
-    history load a day (one call each)."""
-    cutoff = max(first_check, truth["now"] - recheck_days * DAY)
+    """The events re-check's share of a day: a contact whose activity has not moved since it
+    was last read (the history load at `first_check` reads every contact) must be read again
+    within N days; with one run a day guaranteed (the daily run), that means every N - 1 days,
+    so at least 1/(N - 1) of those quiet for N - 1 days or since the history load a day (one
+    call each)."""
+    interval = max(recheck_days - 1, 1)
+    cutoff = max(first_check, truth["now"] - interval * DAY)
     quiet = sum(1 for c in truth["contacts"] if mark(c) <= cutoff)
-    return math.ceil(quiet / recheck_days)
+    return math.ceil(quiet / interval)
 
 
 def new_events(truth: Mapping[str, Any], contact_id: str, seen: set[str]) -> list[dict[str, Any]]:
