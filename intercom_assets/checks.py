@@ -5,6 +5,10 @@
 - contacts, companies, conversations: live rows against Intercom's `total_count` (WARN, or
   ERROR when more are missing than the change matrix's bounds explain: `count_severity`);
 - conversation parts: conversations over Intercom's 500-part cap (WARN, with their count).
+
+Every check is blocking: a failure at ERROR severity fails its run (the assets downstream of
+the checked one are not run on top of a broken table), so the run-failure alert posts it;
+a WARN failure is shown on the asset and does not stop anything.
 """
 
 from collections.abc import Callable, Sequence
@@ -110,6 +114,7 @@ def count_check(stream: Stream, count: LiveCount) -> dg.AssetChecksDefinition:
         asset=asset_key(stream.name),
         name="live_count",
         description=f"live {count.table} rows equal Intercom's total_count",
+        blocking=True,
     )
     def _check(intercom: IntercomResource, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         total = count.intercom_total(intercom.client())
@@ -159,7 +164,9 @@ def _warehouse_check(
     description: str,
     evaluate: Callable[[Warehouse], dg.AssetCheckResult],
 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset_key(stream.name), name=name, description=description)
+    @dg.asset_check(
+        asset=asset_key(stream.name), name=name, description=description, blocking=True
+    )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect() as wh:
             wh.register(specs)  # checks only read: no DDL

@@ -95,6 +95,7 @@ class Pipeline:
         checks: bool = False,
         full: bool = False,
         ops: Mapping[str, Any] | None = None,
+        raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         """One run over partition `first` or the range `first...last` (all streams by default).
 
@@ -112,6 +113,7 @@ class Pipeline:
             "resources": self.resources,
             "instance": self.instance,
             "run_config": run_config,
+            "raise_on_error": raise_on_error,
         }
         if streams is not None:
             options["selection"] = dg.AssetSelection.assets(*(a.key for a in chosen))

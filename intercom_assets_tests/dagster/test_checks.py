@@ -2,6 +2,7 @@
 records than the change matrix's bounds explain, WARN for a difference within them."""
 
 from dataclasses import fields, replace
+from pathlib import Path
 
 import dagster as dg
 
@@ -61,3 +62,74 @@ def test_the_error_threshold_is_more_than_one_percent_and_more_than_ten_records(
     assert count_severity(live=100_000 - 1_000, total=100_000) == warn  # exactly 1%
     assert count_severity(live=100_000 - 1_001, total=100_000) == error
     assert count_severity(live=500, total=40) == warn  # a surplus: the next sweep removes it
+
+
+def test_an_error_check_failure_fails_the_run_and_is_alerted(pipeline: Pipeline) -> None:
+    """A check failing at ERROR fails its run, and the run-failure alert names the check."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from intercom_assets.resources import AlertWebhookResource
+    from intercom_assets.sensors import RUN_FAILURE_SENSOR, build_run_failure_sensor
+
+    p = pipeline
+    assert p.materialize(START_DATE, p.day()).success
+    # most conversations lost, as if their history had never been loaded
+    duck = p.url.startswith("duckdb:")
+    path = p.url.removeprefix("duckdb:///")
+    schema = f'"{Path(path).stem}"."{p.schema}"' if duck else f'"{p.schema}"'
+    kept = f"(SELECT id FROM {schema}.conversations ORDER BY id LIMIT 5)"
+    deletes = [
+        f"DELETE FROM {schema}.{link} WHERE conversation_id NOT IN {kept}"
+        for link in ("conversation_tags", "conversation_contacts", "conversation_parts")
+    ] + [f"DELETE FROM {schema}.conversations WHERE id NOT IN {kept}"]
+    if duck:
+        import duckdb
+
+        with duckdb.connect(path) as conn:
+            for delete in deletes:
+                conn.execute(delete)
+    else:
+        import psycopg
+
+        with psycopg.connect(p.url, autocommit=True) as conn:
+            for delete in deletes:
+                conn.execute(delete)
+    received: list[bytes] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = p.materialize(
+            p.day(), streams=["conversations"], checks=True, raise_on_error=False
+        )
+        assert not result.success
+        evaluations = {
+            e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed
+        }
+        assert evaluations["live_count"].severity == dg.AssetCheckSeverity.ERROR
+        webhook = AlertWebhookResource(url=f"http://127.0.0.1:{server.server_address[1]}/h")
+        context = dg.build_run_status_sensor_context(
+            sensor_name=RUN_FAILURE_SENSOR,
+            dagster_event=result.get_run_failure_event(),
+            dagster_instance=p.instance,
+            dagster_run=result.dagster_run,
+            resources={"alert_webhook": webhook},
+        ).for_run_failure()
+        build_run_failure_sensor(retry_delay_seconds=0)(context)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(received) == 1
+    assert b"live_count" in received[0] and b"conversations" in received[0]
