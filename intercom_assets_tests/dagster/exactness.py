@@ -349,15 +349,25 @@ def minimum_calls(
 
 
 def recheck_minimum(truth: Mapping[str, Any], recheck_days: int, first_check: int) -> int:
-    """The events re-check's share of a day: a contact whose activity has not moved since it
-    was last read (the history load at `first_check` reads every contact) must be read again
-    within N days; with one run a day guaranteed (the daily run), that means every N - 1 days,
-    so at least 1/(N - 1) of those quiet for N - 1 days or since the history load a day (one
-    call each)."""
+    """The events re-check's share of the day that ends at `truth["now"]` (one call each).
+
+    Every contact must be read at least every N days; with one run a day guaranteed (the
+    daily run), that means a read every N - 1 days. Two terms, from the truth alone:
+
+    - contacts quiet since the history load (`first_check` read them all) are read again once
+      every N - 1 days, spread evenly: ceil(quiet / (N - 1)) a day;
+    - a contact whose activity last moved exactly N - 1 days ago (in that day's 24 hours, and
+      quiet since) was read then and must be read again today.
+    """
     interval = max(recheck_days - 1, 1)
-    cutoff = max(first_check, truth["now"] - interval * DAY)
-    quiet = sum(1 for c in truth["contacts"] if mark(c) <= cutoff)
-    return math.ceil(quiet / interval)
+    now = truth["now"]
+    quiet = sum(1 for c in truth["contacts"] if mark(c) <= first_check)
+    due_again = sum(
+        1
+        for c in truth["contacts"]
+        if first_check < mark(c) and now - (interval + 1) * DAY < mark(c) <= now - interval * DAY
+    )
+    return math.ceil(quiet / interval) + due_again
 
 
 def new_events(truth: Mapping[str, Any], contact_id: str, seen: set[str]) -> list[dict[str, Any]]:
