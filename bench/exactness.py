@@ -1,7 +1,7 @@
 """Exactness benchmark: the daily cost of each bounded path, in the issue 10 scenario.
 
 Runs `intercom_assets_tests/dagster/exactness.py`'s scenario headless (the `demo` workspace,
-the sandbox's default churn, production's rhythm: change-sensor runs at 14:00 and 20:00, the
+the sandbox's default churn, production's rhythm: a change-sensor run at 16:00, the
 daily job's run at 00:30 with contacts and conversations swept) on one backend, with every
 check of the test (a difference outside its bound fails the run), and records per day:
 

@@ -1,7 +1,7 @@
 """The exactness scenario (issue 10), shared by `test_exactness.py` and `bench/exactness.py`.
 
 Production's rhythm under the sandbox's default churn: the history as one range run, then per
-simulated day the change sensor's runs of today's partition at 14:00 and 20:00 (its own tick
+simulated day the change sensor's run of today's partition at 16:00 (its own tick
 picks the streams) and the daily schedule's run of yesterday at 00:30 (its own tick picks the
 partition; the daily job's own run config sweeps contacts and conversations). After every run
 the whole warehouse is compared with the truth (`oracle.differences`) and every difference is
@@ -42,7 +42,7 @@ from intercom_assets_tests.oracle.columns import STREAM_TABLES
 
 DAY = 86_400
 HOUR = 3600
-RUNS = (("14:00", 13 * HOUR + 1800), ("20:00", 6 * HOUR), ("daily", 4 * HOUR + 1800))
+RUNS = (("16:00", 15 * HOUR + 1800), ("daily", 8 * HOUR + 1800))
 """Each simulated day from 00:30: (run, seconds the clock moves before it)."""
 BUDGET = 1.1
 DEFAULT_CHURN = Churn()
