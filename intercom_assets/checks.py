@@ -164,9 +164,7 @@ def _warehouse_check(
     description: str,
     evaluate: Callable[[Warehouse], dg.AssetCheckResult],
 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset_key(stream.name), name=name, description=description, blocking=True
-    )
+    @dg.asset_check(asset=asset_key(stream.name), name=name, description=description, blocking=True)
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect() as wh:
             wh.register(specs)  # checks only read: no DDL
