@@ -180,7 +180,7 @@ def throughput(url: str, rss: PeakRss) -> dict[str, Any]:
     }
     try:
         with connect(PG_URL, schema=schema) as wh:
-            wh.ensure_tables(contacts.SHAPE.specs())
+            wh.migrate(contacts.SHAPE.specs())
             for label in ("all_new", "all_unchanged"):
                 checkpoint()
                 rss.reset()

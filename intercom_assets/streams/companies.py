@@ -7,13 +7,11 @@ complete walk are soft-deleted (`DELETE /companies/{id}` archives a company).
 
 from dataclasses import dataclass
 
-import polars as pl
-
 from intercom_assets.api import CompanyScroll
 
 from .base import LiveCount, StreamContext, StreamReport
 from .shape import FLOAT, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
-from .sync import Run
+from .sync import Run, concat_ids
 
 SHAPE = Shape(
     "companies",
@@ -61,8 +59,7 @@ class CompaniesStream:
         run = Run(ctx, self.name)
         scroll = CompanyScroll(ctx.client)
         written = [run.write_records(SHAPE, batch) for batch in run.raw_batches(scroll)]
-        ids = pl.concat(written) if written else pl.Series("id", [], dtype=pl.String)
-        run.soft_delete_missing("companies", ids)
+        run.soft_delete_missing("companies", concat_ids(written, self.tables[0]))
         run.note("scroll_restarts", scroll.restarts)
         run.note("scroll_pages_skipped", scroll.pages_skipped)
         return run.finish()

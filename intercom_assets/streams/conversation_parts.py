@@ -17,7 +17,7 @@ from intercom_assets.warehouse import TableSpec
 from .children import ChildStream
 from .conversations import SHAPE as CONVERSATIONS
 from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, encode, field
-from .sync import Run, read_columns
+from .sync import Run
 
 PART_FIELDS = (
     field("id", nullable=False),
@@ -72,10 +72,8 @@ LOADS = Shape(
 
 def stale_conversations(run: Run) -> list[str]:
     """Live conversations whose `updated_at` differs from the one their parts were loaded at."""
-    conversations = read_columns(run.warehouse, "conversations", ["id", "updated_at"])
-    loads = read_columns(
-        run.warehouse, "conversation_part_loads", ["id", "conversation_updated_at"]
-    )
+    conversations = run.warehouse.read_columns("conversations", ["id", "updated_at"])
+    loads = run.warehouse.read_columns("conversation_part_loads", ["id", "conversation_updated_at"])
     stale = conversations.join(loads, on="id", how="left").filter(
         pl.col("conversation_updated_at").is_null()
         | (pl.col("conversation_updated_at") != pl.col("updated_at"))

@@ -29,7 +29,7 @@ from intercom_assets.warehouse import StateUpdate, WriteResult
 from .children import ChildStream
 from .contacts import SHAPE as CONTACTS
 from .shape import JSON, TIMESTAMP, Shape, field
-from .sync import Run, read_columns
+from .sync import Run
 
 DAY = 86_400
 
@@ -99,7 +99,7 @@ def contacts_to_check(run: Run) -> list[Due]:
     end = run.ctx.window.end
     now = int((min(server, end) if server is not None else end).timestamp())
     interval = max(run.ctx.events_recheck_days - 1, 0) * DAY
-    contacts = read_columns(run.warehouse, "contacts", ["id", "updated_at", "last_seen_at"])
+    contacts = run.warehouse.read_columns("contacts", ["id", "updated_at", "last_seen_at"])
     marks = contacts.select(
         "id",
         pl.max_horizontal(pl.col("updated_at").dt.epoch("s"), pl.col("last_seen_at").dt.epoch("s"))

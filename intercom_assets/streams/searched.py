@@ -36,7 +36,7 @@ from intercom_assets.warehouse import StateUpdate, TableSpec
 
 from .base import LiveCount, StreamContext, StreamReport, Window
 from .shape import RawRecord, Shape
-from .sync import Run
+from .sync import Run, concat_ids
 
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 """Search start when a window has none (`updated_at` is never earlier)."""
@@ -133,10 +133,8 @@ class SearchStream:
         search = SearchWindow(
             run.client, self.search, EPOCH, end, workspace_timezone=run.ctx.workspace.timezone
         )
-        seen: list[pl.Series] = [
-            self.write(run, batch) for batch in run.raw_batches(search.iter_pages())
-        ]
-        ids = pl.concat(seen) if seen else pl.Series(self.shape.key, [], dtype=pl.String)
+        seen = [self.write(run, batch) for batch in run.raw_batches(search.iter_pages())]
+        ids = concat_ids(seen, self.tables[0])
         deleted = run.soft_delete_missing(self.shape.table, ids.unique())
         run.note(f"{self.shape.table}_swept", len(ids))
         run.note(f"{self.shape.table}_vanished", deleted)
@@ -164,7 +162,7 @@ class SearchStream:
             run.note(WIDENED_KEY, window.start.isoformat())
             window = Window(None, window.end)
         key = _window_key(window)
-        mark = run.warehouse.read_state(self.name).get(RESUME_KEY)
+        mark = run.warehouse.read_state(self.name, [RESUME_KEY]).get(RESUME_KEY)
         start = window.start or EPOCH
         if isinstance(mark, dict) and mark.get("window") == key:
             start = max(start, datetime.fromtimestamp(int(mark["after"]), UTC))

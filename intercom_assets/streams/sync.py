@@ -98,7 +98,7 @@ class Run:
 
     def finish(self) -> StreamReport:
         """Wait for the last submitted batch (raising its error) and return the report."""
-        self.warehouse.wait()
+        self.wait()
         return self.report
 
     def write_records(
@@ -169,18 +169,13 @@ class SnapshotStream:
         seen: list[pl.Series] = []
         for batch in run.raw_batches(self.fetch(ctx.client)):
             seen.append(run.write_records(self.shape, batch))
-        run.soft_delete_missing(self.shape.table, _concat(seen, self.tables[0]))
+        run.soft_delete_missing(self.shape.table, concat_ids(seen, self.tables[0]))
         return run.finish()
 
 
-def _concat(parts: list[pl.Series], spec: TableSpec) -> pl.Series:
+def concat_ids(parts: list[pl.Series], spec: TableSpec) -> pl.Series:
+    """The ids written batch by batch (`Run.write_records`' results) as one series, typed
+    as the table's key even when no batch came."""
     if not parts:
         return pl.Series(spec.key, [], dtype=frame_dtype(spec.column(spec.key).dtype))
     return pl.concat(parts)
-
-
-def read_columns(
-    warehouse: Warehouse, table: str, columns: Sequence[str], *, live_only: bool = True
-) -> pl.DataFrame:
-    """Some columns of every (live) row of a registered table, typed as declared."""
-    return warehouse.read_columns(table, columns, live_only=live_only)

@@ -1,6 +1,5 @@
 """Table specs: what a table holds, declared once and used for DDL, validation and hashing."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -152,8 +151,3 @@ class TableSpec:
         """The same spec with more columns (what a growing spec looks like)."""
         columns = (*self.columns, *more)
         return TableSpec(self.name, columns, self.primary_key, self.parent_key, self.raw)
-
-
-def sequence_of_specs(specs: Sequence[TableSpec] | TableSpec) -> tuple[TableSpec, ...]:
-    """Accept one spec or several."""
-    return (specs,) if isinstance(specs, TableSpec) else tuple(specs)

@@ -79,8 +79,6 @@ class Warehouse:
 
     register = _forward("tables", Schema.register)
     migrate = _forward("tables", Schema.migrate)
-    ensure_tables = migrate
-    """The previous name of `migrate`."""
     spec = _forward("tables", Schema.spec)
 
     write = _forward("writer", Writer.write)

@@ -35,9 +35,11 @@ def test_definitions_validate_without_any_variable(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.slow
-def test_asset_materialize_partition_range_against_a_served_sandbox(tmp_path: Path) -> None:
-    sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START, churn=E2E_CHURN)
+def materialize_range(
+    sb: Sandbox, tmp_path: Path, partition_range: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`dagster asset materialize` of every asset over `partition_range`, configured only by
+    environment variables, against `sb` served on loopback, into a fresh DuckDB file."""
     database = tmp_path / "intercom.duckdb"
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -50,9 +52,16 @@ def test_asset_materialize_partition_range_against_a_served_sandbox(tmp_path: Pa
             "INTERCOM_ASSETS_TIMEZONE": TIMEZONE,
         }
         command = [DAGSTER, "asset", "materialize", "-m", "intercom_assets.definitions"]
-        command += ["--select", "group:intercom", "--partition-range", f"{START_DATE}...2026-01-01"]
+        command += ["--select", "group:intercom", "--partition-range", partition_range]
         command += ["--config-json", IN_PROCESS]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    return done, database
+
+
+@pytest.mark.slow
+def test_asset_materialize_partition_range_against_a_served_sandbox(tmp_path: Path) -> None:
+    sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START, churn=E2E_CHURN)
+    done, database = materialize_range(sb, tmp_path, f"{START_DATE}...2026-01-01")
     assert done.returncode == 0, done.stderr[-4000:]
     assert "RUN_SUCCESS" in done.stderr
     with connect(database, schema="intercom") as wh:
@@ -68,21 +77,7 @@ def test_a_cli_range_that_misses_the_first_partition_still_loads_the_history(
     searched streams' windows to the beginning, so it never succeeds with a gap."""
     sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START, churn=E2E_CHURN)
     sb.advance(days=2)
-    database = tmp_path / "intercom.duckdb"
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with sb.serve(port=0) as url:
-        env = clean_env(home) | {
-            "INTERCOM_ACCESS_TOKEN": sb.token,
-            "INTERCOM_BASE_URL": url,
-            "INTERCOM_ASSETS_DATABASE_URL": f"duckdb:///{database}",
-            "INTERCOM_ASSETS_START_DATE": START_DATE,
-            "INTERCOM_ASSETS_TIMEZONE": TIMEZONE,
-        }
-        command = [DAGSTER, "asset", "materialize", "-m", "intercom_assets.definitions"]
-        command += ["--select", "group:intercom", "--partition-range", "2026-01-01...2026-01-02"]
-        command += ["--config-json", IN_PROCESS]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    done, database = materialize_range(sb, tmp_path, "2026-01-01...2026-01-02")
     assert done.returncode == 0, done.stderr[-4000:]
     assert "RUN_SUCCESS" in done.stderr
     assert "history not loaded yet; widening the window" in done.stderr
