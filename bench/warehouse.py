@@ -146,7 +146,7 @@ def peak_rss_mb() -> float:
 def warehouse_url(backend: str, workdir: str, n: int) -> str:
     if backend == "postgres":
         return PG_URL
-    return f"duckdb://{workdir}/bench_{n}.duckdb"
+    return f"duckdb:///{workdir}/bench_{n}.duckdb"
 
 
 def run_warehouse(

@@ -9,9 +9,11 @@ single partition key. The first partition also covers everything before it (see
 Failures: every stream asset carries `STREAM_RETRY_POLICY`, so a transient failure (the
 database or Intercom unreachable, 5xx or 429 after the client's own retries, a locked DuckDB
 file) is retried by Dagster with exponential backoff. A permanent one (Intercom refuses the
-token or the plan, a request Intercom calls invalid, bad configuration, a stored column of
-another type, a batch that does not fit its table) is raised as
-`dg.Failure(allow_retries=False)` with a short message: retrying cannot help.
+token or the plan, a request Intercom calls invalid, bad configuration, a partition range
+outside the partitions or reversed, a stored column of another type, a batch that does not
+fit its table) is raised as `dg.Failure(allow_retries=False)` with a short message: retrying
+cannot help. A transient one a person may have to fix (the database or Intercom unreachable)
+is retried as a `dg.Failure` carrying the short message of `intercom_assets.problems`.
 """
 
 import logging
@@ -31,6 +33,8 @@ from intercom_assets.api import (
     IntercomWindowFieldError,
 )
 from intercom_assets.partitions import stream_window
+from intercom_assets.problems import Refusal, explain
+from intercom_assets.ranges import check_range
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
 from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
@@ -61,6 +65,7 @@ PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (IntercomWindowFieldError, "Intercom returned a record that no window can place"),
     (ShapeError, "Intercom returned a record that does not fit its declared columns"),
     (SettingError, "bad configuration"),
+    (Refusal, "refused"),
     (SchemaMismatchError, "a stored column does not match its table spec"),
     (WarehouseInputError, "a batch does not fit its table"),
 )
@@ -121,15 +126,19 @@ def _body(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> Any:
         intercom: IntercomResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult[Any]:
-        span = context.partition_time_window
-        window = stream_window(partitions, span.start, span.end)
         try:
+            keys = context.partition_key_range
+            check_range(partitions, keys.start, keys.end)
+            span = context.partition_time_window
+            window = stream_window(partitions, span.start, span.end)
             report, calls, seconds, live = run_stream(
                 stream, window, intercom, warehouse, full=config.full, log=context.log
             )
             zone = intercom.workspace().timezone
         except Exception as exc:
-            failure = permanent_failure(exc)
+            policy = context.op_def.retry_policy
+            last_try = context.retry_number >= (policy.max_retries if policy else 0)
+            failure = permanent_failure(exc) or transient_failure(exc, last_try=last_try)
             if failure is None:
                 raise  # transient: the retry policy runs the step again after a backoff
             raise failure from exc
@@ -162,6 +171,21 @@ def permanent_failure(exc: BaseException) -> dg.Failure | None:
                 allow_retries=False,
             )
     return None
+
+
+def transient_failure(exc: BaseException, *, last_try: bool = False) -> dg.Failure | None:
+    """A `dg.Failure` whose description is the short message for an error a person may have
+    to fix (an unreachable database or Intercom), else None; the traceback stays in the
+    step's log. It is retried unless this was the `last_try` (then the step's failure shows
+    the message rather than "Exceeded max_retries")."""
+    message = explain(exc)
+    if message is None:
+        return None
+    return dg.Failure(
+        description=message,
+        metadata={"error": type(exc).__name__, "retried": not last_try},
+        allow_retries=not last_try,
+    )
 
 
 def run_stream(

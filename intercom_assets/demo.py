@@ -5,7 +5,8 @@ clock sits one day behind real time, materializes the whole history as one singl
 partition range, moves the sandbox one day forward (to real time) and materializes the last
 day: yesterday again, since the day changed, and today. Runs are recorded in a real Dagster
 instance under the home folder, so `dagster dev` started with that `DAGSTER_HOME` shows them.
-The tables go to schema `intercom_demo`, which each demo run replaces.
+The tables go to schema `intercom_demo`, which each demo run replaces; a schema of that name
+the demo did not create (it has no marker table) is refused, never dropped.
 """
 
 import logging
@@ -23,14 +24,18 @@ import dagster as dg
 
 from intercom_assets.assets import OUTCOMES, build_assets, progress_log
 from intercom_assets.partitions import daily_partitions
+from intercom_assets.problems import Refusal
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox, start_time
 from intercom_assets.sandbox.sizes import SIZES
-from intercom_assets.settings import PartitionSettings
+from intercom_assets.settings import DATABASE_URL, PartitionSettings
 from intercom_assets.streams import STREAMS
-from intercom_assets.warehouse import connect
+from intercom_assets.warehouse import connect, duckdb_path
 
 DEMO_SCHEMA = "intercom_demo"
+MARKER = "_intercom_assets_demo"
+"""A table in the demo's schema: the demo created it, so a later demo may drop it."""
+MARKER_NOTE = "created by `intercom-assets demo`, which replaces this schema on each run"
 HISTORY_DAYS = 7
 """Partitions in the history range; the first also covers everything before it."""
 DAY = 86_400
@@ -62,8 +67,12 @@ def run_demo(
     """Run the demo; returns the summary of each run (history, then the last day)."""
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-    url = database or f"duckdb:///{home / 'intercom.duckdb'}"
-    reset_schema(url, DEMO_SCHEMA)
+    url = (
+        DATABASE_URL.check(database, "--database")
+        if database
+        else f"duckdb:///{home / 'intercom.duckdb'}"
+    )
+    replaced = reset_schema(url, DEMO_SCHEMA)
     zone = ZoneInfo(timezone)
     now = datetime.now(zone)
     first = (now - timedelta(days=HISTORY_DAYS - 1)).strftime("%Y-%m-%d")
@@ -76,7 +85,8 @@ def run_demo(
     sb = Sandbox(size=size, seed=1, timezone=timezone, start=clock)
     summaries: list[list[TableLine]] = []
     with sb.serve(port=0) as served, instance_at(home) as instance, progress_to(echo):
-        echo(f"sandbox: {served}   warehouse: {redact(url)} (schema {DEMO_SCHEMA})")
+        what = "replaced: the previous demo's" if replaced else "new"
+        echo(f"sandbox: {served}   warehouse: {redact(url)} (schema {DEMO_SCHEMA}, {what})")
         resources = {
             "intercom": IntercomResource(access_token=sb.token, base_url=served),
             "warehouse": WarehouseResource(url=url, schema_name=DEMO_SCHEMA),
@@ -163,20 +173,55 @@ def render(lines: list[TableLine], seconds: float) -> str:
     )
 
 
-def reset_schema(url: str, schema: str) -> None:
-    """Drop the demo's schema so that every demo starts from empty tables."""
+class DemoSchemaError(Refusal):
+    """The demo's schema exists in the target database, but the demo did not create it."""
+
+
+def reset_schema(url: str, schema: str) -> bool:
+    """Make `schema` an empty schema of the demo's; True when it replaced a previous demo's.
+
+    The demo marks the schemas it creates with a table `MARKER` and drops only a marked one:
+    a schema of that name without the marker is refused (`DemoSchemaError`), never dropped.
+    """
     if url.startswith(("postgresql://", "postgres://")):
         import psycopg
 
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        return
+        with psycopg.connect(url, autocommit=True) as pg:
+
+            def on_postgres(sql: str, *params: Any) -> list[Any]:
+                cursor = pg.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
+
+            return _reset(on_postgres, url, schema)
     import duckdb
 
-    path = Path(url.removeprefix("duckdb://"))
-    if path.exists():
-        with duckdb.connect(str(path)) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    path = duckdb_path(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as duck:
+        return _reset(
+            lambda sql, *p: duck.execute(sql.replace("%s", "?"), p).fetchall(), url, schema
+        )
+
+
+def _reset(sql: Callable[..., list[Any]], url: str, schema: str) -> bool:
+    exists = sql("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", schema)
+    marked = sql(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+        schema,
+        MARKER,
+    )
+    if exists and not marked:
+        raise DemoSchemaError(
+            f"schema {schema} already exists in {redact(url)} and the demo did not create it,"
+            " so the demo does not drop it\n"
+            f"give --database another database, or rename or drop schema {schema} yourself"
+        )
+    if marked:
+        sql(f'DROP SCHEMA "{schema}" CASCADE')
+    sql(f'CREATE SCHEMA "{schema}"')
+    sql(f'CREATE TABLE "{schema}"."{MARKER}" (note text)')
+    sql(f'INSERT INTO "{schema}"."{MARKER}" VALUES (%s)', MARKER_NOTE)
+    return bool(marked)
 
 
 @contextmanager
@@ -222,7 +267,8 @@ def redact(url: str) -> str:
 @click.command("demo")
 @click.option(
     "--database",
-    help="postgresql://... to write there instead of a DuckDB file in the home folder.",
+    help="postgresql://user@host:port/db (or duckdb:///file.duckdb) to write there instead"
+    " of a DuckDB file in the home folder; schema intercom_demo, which the demo replaces.",
 )
 @click.option(
     "--home",

@@ -44,6 +44,11 @@ class SettingError(ValueError):
     variable and the expected form."""
 
 
+class Reason(ValueError):
+    """A parser's explanation of a wrong value that is safe to show even for a secret
+    setting (it never quotes the value): "unknown scheme 'mysql'"."""
+
+
 @dataclass(frozen=True)
 class Setting(Generic[T]):
     """One environment variable: its name, type (through `parse`), default and meaning."""
@@ -65,13 +70,17 @@ class Setting(Generic[T]):
         value = (os.environ if environ is None else environ).get(self.variable, "").strip()
         return value or None
 
-    def check(self, text: str) -> T:
-        """`text` parsed, or a `SettingError` naming the variable and the expected form."""
+    def check(self, text: str, name: str | None = None) -> T:
+        """`text` parsed, or a `SettingError` naming the variable (or `name`, e.g. a command
+        line option that gave the value) and the expected form."""
+        name = name or self.variable
+        got = "" if self.secret else f", got {text!r}"
         try:
             return self.parse(text.strip())
+        except Reason as reason:
+            raise SettingError(f"{name} must be {self.expected}{got} ({reason})") from None
         except (ValueError, TypeError):
-            got = "" if self.secret else f", got {text!r}"
-            raise SettingError(f"{self.variable} must be {self.expected}{got}") from None
+            raise SettingError(f"{name} must be {self.expected}{got}") from None
 
     def value(self, environ: Environ | None = None) -> T | None:
         """The variable's value, parsed, or the default when it is unset."""
@@ -137,12 +146,24 @@ def _api_version(text: str) -> str:
     return text
 
 
-def _database_url(text: str) -> str:
-    if text.startswith(("postgresql://", "postgres://")):
-        return text  # libpq reads the rest (a socket directory or a default host is fine)
-    if text.startswith("duckdb:///") and len(text) > len("duckdb:///"):
+def database_url(text: str) -> str:
+    """`text` if it is a warehouse URL, else a `Reason` (never quoting the URL, which may hold
+    a password): `postgresql://[user[:password]@][host][:port]/database` (libpq reads the
+    rest: a socket directory or a default host is fine) or `duckdb:///path` (relative to the
+    working directory; `duckdb:////abs/path` for an absolute one)."""
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        raise Reason("not a URL: expected a scheme such as postgresql:// or duckdb:///")
+    if scheme in ("postgresql", "postgres"):
+        path = urlsplit(text).path.strip("/")
+        if not path:
+            raise Reason("no database name after the host: add /<database>")
         return text
-    raise ValueError("unknown database URL")
+    if scheme == "duckdb":
+        if not rest.startswith("/") or not rest[1:] or rest[1:].endswith("/"):
+            raise Reason("no file after duckdb:///, e.g. duckdb:///intercom.duckdb")
+        return text
+    raise Reason(f"unknown scheme {scheme[:20]!r}: use postgresql:// or duckdb:///")
 
 
 def _identifier(text: str) -> str:
@@ -237,9 +258,10 @@ DATABASE_URL: Setting[str] = Setting(
     "INTERCOM_ASSETS_DATABASE_URL",
     DEFAULT_DATABASE_URL,
     "postgresql://user@host:port/db or duckdb:///path/file.duckdb",
-    _database_url,
+    database_url,
     "run",
-    "`postgresql://...` or `duckdb:///path`: the warehouse",
+    "`postgresql://user@host:port/db` or `duckdb:///path` (relative to the working"
+    " directory; `duckdb:////abs/path` is absolute): the warehouse",
     secret=True,
 )
 SCHEMA: Setting[str] = Setting(

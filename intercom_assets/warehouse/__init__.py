@@ -69,7 +69,8 @@ Write batches::
 
 DuckDB connections are opened for a call, kept open for a short idle window (so back-to-back
 calls share one), closed without a checkpoint, and retried while another process holds the
-file; PostgreSQL keeps one connection until `close()`.
+file; `close()` checkpoints, so the `.duckdb` file alone then holds the data. PostgreSQL
+keeps one connection until `close()`.
 """
 
 from pathlib import Path
@@ -86,12 +87,21 @@ from .spec import JSON, Column, TableSpec
 from .state import StateUpdate
 from .warehouse import Warehouse
 
-DUCKDB_PREFIX = "duckdb://"
+DUCKDB_PREFIX = "duckdb:///"
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
+def duckdb_path(url: str | Path) -> Path:
+    """The file of a DuckDB URL, as SQLAlchemy reads it: `duckdb:///intercom.duckdb` is
+    `intercom.duckdb` in the working directory, `duckdb:////srv/intercom.duckdb` is
+    `/srv/intercom.duckdb`; a plain path is itself."""
+    text = str(url)
+    return Path(text.removeprefix(DUCKDB_PREFIX) if text.startswith(DUCKDB_PREFIX) else text)
+
+
 def connect(url: str | Path, schema: str = "intercom") -> Warehouse:
-    """A warehouse for `postgresql://...`, `duckdb:///path/file.duckdb` or a plain file path."""
+    """A warehouse for `postgresql://...`, `duckdb:///path/file.duckdb` (relative to the
+    working directory; `duckdb:////abs/file.duckdb` is absolute) or a plain file path."""
     text = str(url)
     if text.startswith(POSTGRES_PREFIXES):
         from .postgres import PostgresBackend
@@ -99,8 +109,8 @@ def connect(url: str | Path, schema: str = "intercom") -> Warehouse:
         return Warehouse(PostgresBackend(text), schema)
     from .duck import DuckDBBackend
 
-    path = text.removeprefix(DUCKDB_PREFIX) if text.startswith(DUCKDB_PREFIX) else text
-    if not path or path == ":memory:":
+    path = duckdb_path(text)
+    if str(path) in ("", ".", ":memory:"):
         raise ValueError("DuckDB needs a file path (several processes share it)")
     return Warehouse(DuckDBBackend(path), schema)
 
@@ -119,5 +129,6 @@ __all__ = [
     "WarehouseLockedError",
     "WriteResult",
     "connect",
+    "duckdb_path",
     "with_row_hash",
 ]

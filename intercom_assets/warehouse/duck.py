@@ -80,8 +80,9 @@ class DuckDBBackend(Backend):
 
     An idle connection closes after `keep_open` seconds, and a connection open for
     `max_hold` seconds closes when its call ends, so other processes get their turn.
-    Closing does not checkpoint: DuckDB checkpoints when its WAL outgrows its threshold, and
-    a checkpoint per call rewrote most of a large table's storage each time.
+    Those closes do not checkpoint: DuckDB checkpoints when its WAL outgrows its threshold,
+    and a checkpoint per call rewrote most of a large table's storage each time. `close()`
+    (the end of an asset run) checkpoints once, so the file holds the data.
     """
 
     dialect = DUCKDB
@@ -172,9 +173,27 @@ class DuckDBBackend(Backend):
                 conn.close()
 
     def close(self) -> None:
+        """Checkpoint, then release the connection: after `close` the `.duckdb` file alone
+        holds every committed row (its `.wal` is folded in), so it can be copied or moved.
+
+        A file another process holds open is left to that process (its own `close`
+        checkpoints); a failed checkpoint leaves the WAL, which DuckDB replays on next open.
+        """
         with self._lock:
             self._uses += 1
+            conn = self._conn
+            if conn is None and self.wal.exists():
+                with contextlib.suppress(duckdb.Error):
+                    conn = self._conn = duckdb.connect(str(self.path))
+            if conn is not None:
+                with contextlib.suppress(duckdb.Error):
+                    conn.execute("CHECKPOINT")
             self._close_connection()
+
+    @property
+    def wal(self) -> Path:
+        """DuckDB's write-ahead log beside the file."""
+        return self.path.with_name(self.path.name + ".wal")
 
     @contextmanager
     def migration(self, schema: str) -> Iterator[Session]:

@@ -53,7 +53,7 @@ class Target:
 @pytest.fixture(params=["duckdb", "postgres"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
     if request.param == "duckdb":
-        return Target("duckdb", f"duckdb://{tmp_path / 'warehouse.duckdb'}", "intercom")
+        return Target("duckdb", f"duckdb:///{tmp_path / 'warehouse.duckdb'}", "intercom")
     url = request.getfixturevalue("postgres_url")
     return Target("postgres", url, request.getfixturevalue("postgres_schema"))
 

@@ -39,7 +39,7 @@ class Place:
 @pytest.fixture(params=["duckdb", "postgres"])
 def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
     if request.param == "duckdb":
-        yield Place(f"duckdb://{tmp_path}/round{{round}}.duckdb", "intercom")
+        yield Place(f"duckdb:///{tmp_path}/round{{round}}.duckdb", "intercom")
         return
     url = request.getfixturevalue("postgres_url")
     base = request.getfixturevalue("postgres_schema")

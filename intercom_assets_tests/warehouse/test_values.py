@@ -58,7 +58,7 @@ def test_awkward_keys_and_values_round_trip(wh: Warehouse) -> None:
 
 
 def test_duckdb_writers_in_several_processes_take_turns(tmp_path: Path) -> None:
-    target = Target("duckdb", f"duckdb://{tmp_path / 'shared.duckdb'}", "intercom")
+    target = Target("duckdb", f"duckdb:///{tmp_path / 'shared.duckdb'}", "intercom")
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, target.url, str(number)],

@@ -1,0 +1,128 @@
+"""`intercom-assets load --from DAY --to DAY`: load a partition range in one run, after
+checking everything a person can get wrong before the run starts.
+
+Configured by the same environment variables as the code location. Before it launches the
+run it checks every setting, the range (reversed or outside the partitions: refused, naming
+the valid range and `INTERCOM_ASSETS_START_DATE`), the token (one `GET /me`) and the
+warehouse (one connection), and says what to set in one to three lines when one is wrong.
+The run itself is the code location's asset job over the range, as one run (the assets'
+single-run backfill policy), recorded in the instance of `DAGSTER_HOME` so the UI shows it.
+"""
+
+import os
+from collections.abc import Callable
+from contextlib import ExitStack
+
+import click
+import dagster as dg
+
+from intercom_assets.definitions import build_definitions
+from intercom_assets.demo import progress_to
+from intercom_assets.partitions import daily_partitions
+from intercom_assets.problems import redact
+from intercom_assets.ranges import check_range
+from intercom_assets.resources import IntercomResource, resources_from_env
+from intercom_assets.settings import (
+    ACCESS_TOKEN,
+    API_VERSION_SETTING,
+    BASE_URL,
+    DATABASE_URL,
+    REGION,
+    SCHEMA,
+    SETTINGS,
+    AutomationSettings,
+    PartitionSettings,
+    secret_values,
+)
+from intercom_assets.warehouse import connect
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""The run's own log lines stay in the instance; the command prints progress and a summary."""
+
+Echo = Callable[[str], None]
+FAILURE_CLASS = f"{dg.Failure.__module__}.{dg.Failure.__qualname__}"
+
+
+class RunFailedError(Exception):
+    """The run started and failed; the message lists each failed step's short message."""
+
+
+def preflight(start: str, end: str) -> dg.Definitions:
+    """The code location's definitions, once every setting, the range, the token and the
+    warehouse are checked (each failure one to three lines, see `problems`)."""
+    for setting in SETTINGS:
+        setting.value()  # a wrong value raises SettingError naming the variable
+    partition_settings = PartitionSettings.from_env()
+    check_range(daily_partitions(partition_settings), start, end)
+    token = ACCESS_TOKEN.get()
+    intercom = IntercomResource(
+        access_token=token,
+        region=REGION.get(),
+        base_url=BASE_URL.value(),
+        api_version=API_VERSION_SETTING.get(),
+    )
+    client = intercom.client()
+    try:
+        intercom.workspace()  # GET /me: the token and the host
+    finally:
+        client.close()
+    with connect(DATABASE_URL.get(), schema=SCHEMA.get()) as wh:
+        wh.query("SELECT 1")
+    return build_definitions(
+        partition_settings, resources_from_env(), automation=AutomationSettings.from_env()
+    )
+
+
+def run_range(start: str, end: str, *, echo: Echo = print) -> dg.ExecuteInProcessResult:
+    """Check, then materialize every asset over `start...end` in one run; a failed run
+    raises `RunFailedError` with each failed step's message."""
+    defs = preflight(start, end)
+    job = defs.resolve_implicit_global_asset_job_def()
+    with ExitStack() as stack:
+        if os.environ.get("DAGSTER_HOME"):
+            instance = stack.enter_context(dg.DagsterInstance.get())
+        else:
+            echo("DAGSTER_HOME is not set: the run is not recorded (set it to see runs in the UI)")
+            instance = stack.enter_context(dg.DagsterInstance.ephemeral())
+        stack.enter_context(progress_to(echo))
+        echo(f"loading partitions {start}...{end} in one run")
+        result = job.execute_in_process(
+            instance=instance,
+            tags={RANGE_START: start, RANGE_END: end},
+            run_config=QUIET,
+            raise_on_error=False,
+        )
+    if not result.success:
+        raise RunFailedError(failures(result))
+    echo(f"run {result.run_id} succeeded")
+    return result
+
+
+def failures(result: dg.ExecuteInProcessResult) -> str:
+    """One line per failed step: its name and the first line of its error."""
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            error = event.step_failure_data.error
+            text = error.message.strip().splitlines()[0] if error else "no error recorded"
+            text = text.removeprefix(f"{FAILURE_CLASS}: ")
+            lines.append(f"{event.step_key}: {text}")
+    if not lines:
+        lines = ["the run failed before any step ran"]
+    shown = lines[:3] + ([f"... and {len(lines) - 3} more steps"] if len(lines) > 3 else [])
+    return redact(f"run {result.run_id} failed:\n" + "\n".join(shown), secret_values())
+
+
+@click.command("load")
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="First partition.")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Last partition.")
+def load(start: str, end: str) -> None:
+    """Load the partitions START...END of every asset in one run (configured by the
+    INTERCOM_* variables); the range, settings, token and database are checked first."""
+    try:
+        run_range(start, end, echo=click.echo)
+    except RunFailedError as failed:
+        click.echo(f"Error: {failed}", err=True)
+        raise SystemExit(1) from None

@@ -1,0 +1,123 @@
+"""Errors a person fixes, said in one to three lines: what went wrong and what to set.
+
+`explain(exc)` turns a configuration error, a refused token, an unreachable database or
+Intercom, a locked DuckDB file or a `Refusal` (a partition range outside the partitions, a
+schema the demo did not create) into such a message, or returns
+None for anything else (a bug or an outage: there the traceback is what helps). The CLI
+prints the message instead of a traceback (`--debug` shows it); a Dagster step raises it as
+its failure's description while the traceback stays in the run's logs.
+
+A message never holds a secret: the values of the secret settings that are set, and any
+password in a database URL the caller names, are cut out.
+"""
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from intercom_assets.api import IntercomAuthError, IntercomPlanError, IntercomTransportError
+from intercom_assets.settings import (
+    BASE_URL_ENV,
+    DATABASE_URL_ENV,
+    REGION_ENV,
+    TOKEN_ENV,
+    SettingError,
+    secret_values,
+)
+from intercom_assets.warehouse import WarehouseLockedError
+
+MAX_LINES = 3
+
+
+class Refusal(RuntimeError):
+    """Something the project refuses to do (a partition range outside the partitions, a
+    schema the demo did not create); the message says why and what to do instead."""
+
+
+def explain(exc: BaseException, *, secrets: Iterable[str] = ()) -> str | None:
+    """One to three lines for an error a person can fix, or None.
+
+    The error's causes are searched too (a Dagster failure wraps the original error).
+    `secrets` are cut out of the message besides the secret settings' values.
+    """
+    for error in _chain(exc):
+        message = _explain_one(error)
+        if message is not None:
+            return redact(message, [*secrets, *secret_values()])
+    return None
+
+
+def _explain_one(exc: BaseException) -> str | None:
+    if isinstance(exc, SettingError | Refusal):
+        return _first_lines(str(exc))
+    if isinstance(exc, IntercomAuthError):
+        return (
+            f"Intercom refused the access token: {_first_lines(str(exc), 1)}\n"
+            f"set {TOKEN_ENV} to a valid access token of the workspace"
+            f" (and {REGION_ENV} or {BASE_URL_ENV} to its API host)"
+        )
+    if isinstance(exc, IntercomPlanError):
+        return f"the workspace's Intercom plan does not include this API: {_first_lines(str(exc))}"
+    if isinstance(exc, IntercomTransportError):
+        return (
+            f"cannot reach Intercom: {_first_lines(str(exc), 1)}\n"
+            f"check {REGION_ENV} or {BASE_URL_ENV} and the network"
+        )
+    if isinstance(exc, WarehouseLockedError):
+        return (
+            f"{_first_lines(str(exc), 1)}\n"
+            "another process holds the DuckDB file: wait for it, or use PostgreSQL"
+            f" ({DATABASE_URL_ENV}=postgresql://...)"
+        )
+    if _is_postgres_connection_error(exc):
+        reason = _first_lines(str(exc), 1).removeprefix("connection failed: ")
+        return (
+            f"cannot connect to PostgreSQL: {reason.replace('FATAL:  ', '')}\n"
+            f"check the database URL ({DATABASE_URL_ENV}, or the demo's --database)"
+            " and that the server is running"
+        )
+    return None
+
+
+def _is_postgres_connection_error(exc: BaseException) -> bool:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(exc, psycopg.OperationalError) and "connect" in str(exc).lower()
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and its causes (explicit or implicit), outermost first, each once."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and not any(current is s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _first_lines(text: str, limit: int = MAX_LINES) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[:limit])
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` without the secrets (longest first) and without URL passwords among them."""
+    values = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        values.add(secret)
+        password = _password(secret)
+        if password:
+            values.add(password)
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
+def _password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password if "://" in url else None
+    except ValueError:
+        return None

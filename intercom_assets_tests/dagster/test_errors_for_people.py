@@ -1,0 +1,200 @@
+"""Errors for people: configuration and connection errors are one to three lines that say
+what to set, printed without a traceback (unless `--debug`), and never show the token.
+
+The command runs as a user runs it (a subprocess, configured only by environment
+variables); Intercom is the sandbox served on a loopback port.
+"""
+
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from intercom_assets.assets import build_assets
+from intercom_assets.partitions import daily_partitions
+from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.sandbox import Sandbox
+from intercom_assets.settings import PartitionSettings
+from intercom_assets_tests.dagster.test_cli import clean_env
+
+TOKEN = "tok-a9f3-very-secret-value"
+"""Set in every command's environment: it must never appear in what the command prints."""
+START = "2026-01-01"
+COMMAND = [sys.executable, "-m", "intercom_assets.cli"]
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def env_for(home: Path, **variables: str) -> dict[str, str]:
+    env = clean_env(home) | {"INTERCOM_ASSETS_START_DATE": START}
+    env |= {"INTERCOM_ACCESS_TOKEN": TOKEN, **variables}
+    return {k: v for k, v in env.items() if v != ""}
+
+
+def assert_for_people(
+    done: subprocess.CompletedProcess[str], *expected: str, secrets: tuple[str, ...] = ()
+) -> list[str]:
+    """Exit 1, at most three lines in all, no traceback, the expected words, no secret."""
+    output = done.stdout + done.stderr
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert done.returncode == 1, output
+    assert len(lines) <= 3, output
+    assert "Traceback" not in output
+    for words in expected:
+        assert words in output, output
+    for secret in (TOKEN, *secrets):
+        assert secret not in output, output
+    return lines
+
+
+def test_no_token(tmp_path: Path) -> None:
+    env = env_for(tmp_path, INTERCOM_ACCESS_TOKEN="")
+    done = run(["load", "--from", START, "--to", START], env, tmp_path)
+    lines = assert_for_people(done, "INTERCOM_ACCESS_TOKEN must be set")
+    assert len(lines) == 1
+
+
+def test_wrong_token_answered_401_by_the_sandbox(tmp_path: Path) -> None:
+    sb = Sandbox(size="tiny", seed=1)
+    with sb.serve(port=0) as url:
+        env = env_for(tmp_path, INTERCOM_BASE_URL=url)
+        done = run(["load", "--from", START, "--to", START], env, tmp_path)
+    assert_for_people(
+        done, "Intercom refused the access token", "HTTP 401", "set INTERCOM_ACCESS_TOKEN"
+    )
+    assert sb.token != TOKEN
+
+
+def test_unreachable_postgres_for_the_demo(tmp_path: Path) -> None:
+    url = "postgresql://loader:pg-pass-5ecret@127.0.0.1:1/analytics"
+    done = run(["demo", "--database", url, "--home", str(tmp_path)], env_for(tmp_path), tmp_path)
+    assert_for_people(
+        done,
+        "cannot connect to PostgreSQL",
+        "Connection refused",
+        "--database",
+        secrets=("pg-pass-5ecret",),
+    )
+
+
+def test_unknown_scheme_for_the_demo_and_the_setting(tmp_path: Path) -> None:
+    done = run(
+        ["demo", "--database", "mysql://x", "--home", str(tmp_path)], env_for(tmp_path), tmp_path
+    )
+    lines = assert_for_people(done, "--database must be postgresql://", "unknown scheme 'mysql'")
+    assert len(lines) == 1
+    env = env_for(tmp_path, INTERCOM_ASSETS_DATABASE_URL="mysql://u:db-pass-5ecret@h/x")
+    done = run(["load", "--from", START, "--to", START], env, tmp_path)
+    assert_for_people(
+        done,
+        "INTERCOM_ASSETS_DATABASE_URL must be postgresql://",
+        "unknown scheme 'mysql'",
+        secrets=("db-pass-5ecret",),
+    )
+    assert not list(tmp_path.glob("*mysql*"))  # never taken for a DuckDB path
+
+
+def test_missing_database_name(tmp_path: Path) -> None:
+    for args, variables, name in (
+        (
+            ["demo", "--database", "postgresql://u@h:5432/", "--home", str(tmp_path)],
+            {},
+            "--database",
+        ),
+        (
+            ["load", "--from", START, "--to", START],
+            {"INTERCOM_ASSETS_DATABASE_URL": "postgresql://u:db-pass-5ecret@h:5432/"},
+            "INTERCOM_ASSETS_DATABASE_URL",
+        ),
+    ):
+        done = run(args, env_for(tmp_path, **variables), tmp_path)
+        assert_for_people(done, f"{name} must be", "no database name", secrets=("db-pass-5ecret",))
+
+
+def test_partition_before_the_start_date(tmp_path: Path) -> None:
+    done = run(["load", "--from", "2025-12-01", "--to", START], env_for(tmp_path), tmp_path)
+    today = date.today()
+    last = {(today + timedelta(days=d)).isoformat() for d in (-1, 0, 1)}  # any time zone
+    output = done.stdout + done.stderr
+    assert_for_people(done, "starts before the first partition", "INTERCOM_ASSETS_START_DATE")
+    assert f"{START}..." in output and any(f"...{day}" in output for day in last), output
+
+
+def test_reversed_partition_range(tmp_path: Path) -> None:
+    done = run(["load", "--from", "2026-01-05", "--to", START], env_for(tmp_path), tmp_path)
+    assert_for_people(
+        done, "2026-01-05...2026-01-01 is reversed", f"partitions are {START}...", "START_DATE"
+    )
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    done = run(
+        ["demo", "--database", "mysql://x", "--home", str(tmp_path), "--debug"],
+        env_for(tmp_path),
+        tmp_path,
+    )
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "SettingError" in done.stderr
+
+
+def test_a_reversed_range_launched_in_dagster_fails_with_the_short_message(
+    tmp_path: Path,
+) -> None:
+    """A range that reaches the asset (the UI, `dagster asset materialize`) is refused before
+    the stream fetches anything, and not retried."""
+    sb = Sandbox(size="tiny", seed=1)
+    partitions = daily_partitions(PartitionSettings(START, "UTC"))
+    assets = build_assets(partitions)
+    with sb.serve(port=0) as url:
+        result = dg.materialize(
+            assets,
+            resources={
+                "intercom": IntercomResource(access_token=sb.token, base_url=url),
+                "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'w.duckdb'}"),
+            },
+            tags={
+                "dagster/asset_partition_range_start": "2026-01-05",
+                "dagster/asset_partition_range_end": START,
+            },
+            raise_on_error=False,
+        )
+        assert sum(sb.request_counts().values()) == 0
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert failures
+    for event in failures:
+        assert event.step_failure_data is not None and event.step_failure_data.error
+        message = event.step_failure_data.error.message
+        assert "2026-01-05...2026-01-01 is reversed" in message
+        assert "INTERCOM_ASSETS_START_DATE" in message
+
+
+def test_an_unreachable_database_fails_the_step_with_the_short_message(tmp_path: Path) -> None:
+    sb = Sandbox(size="tiny", seed=1)
+    partitions = daily_partitions(PartitionSettings(START, "UTC"))
+    assets = build_assets(partitions, retry_policy=dg.RetryPolicy(max_retries=0))
+    with sb.serve(port=0) as url:
+        result = dg.materialize(
+            assets[:1],
+            resources={
+                "intercom": IntercomResource(access_token=sb.token, base_url=url),
+                "warehouse": WarehouseResource(url="postgresql://u:pg-pass-5ecret@127.0.0.1:1/db"),
+            },
+            partition_key=START,
+            raise_on_error=False,
+        )
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert len(failures) == 1 and failures[0].step_failure_data is not None
+    error = failures[0].step_failure_data.error
+    assert error is not None
+    assert error.message.startswith(
+        "dagster._core.definitions.events.Failure: cannot connect to PostgreSQL"
+    )
+    assert "pg-pass-5ecret" not in error.message
+    assert error.cause is not None  # the original error stays in the step's record
