@@ -8,7 +8,7 @@ writes SQL and knows nothing of Dagster. The Dagster layer builds one asset per 
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -76,6 +76,13 @@ class StreamReport:
         """Adds one transaction's counts."""
         for table, counts in result.tables.items():
             self.tables[table] = _sum(self.tables.get(table), counts)
+
+    def uncount(self, table: str, outcome: str, rows: int) -> None:
+        """Take up to `rows` back from one outcome of a table (a repeat counted once)."""
+        counts = self.tables.get(table)
+        if counts is not None and rows > 0:
+            taken = min(rows, getattr(counts, outcome))
+            self.tables[table] = replace(counts, **{outcome: getattr(counts, outcome) - taken})
 
     def total(self, outcome: str) -> int:
         """Rows with that outcome (`inserted`, `updated`, ...) over every table."""

@@ -33,6 +33,7 @@ import polars as pl
 
 from intercom_assets.api import IntercomClient, SearchSemantics, SearchWindow
 from intercom_assets.warehouse import StateUpdate, TableSpec
+from intercom_assets.warehouse.spec import frame_dtype
 
 from .base import LiveCount, StreamContext, StreamReport, Window
 from .shape import RawRecord, Shape
@@ -185,16 +186,27 @@ class SearchStream:
         self, run: Run, batch: Sequence[RawRecord], *, resume: list[str | None] | None = None
     ) -> pl.Series:
         """Complete the batch where its records embed only part of a list, write it (with the
-        resume mark of window `resume`, when given); return the ids written."""
-        full = self.complete(run, batch) if self.complete is not None else None
-        frames, parents = self.shape.frames(batch, full)
+        resume mark of window `resume`, when given); return the ids of the batch.
+
+        Records this run already wrote as they are now (contacts: found by the window's
+        search, then listed by the sweep) are neither written nor counted again."""
+        table, key = self.shape.table, self.shape.key
+        fresh, keys, changed = run.first_sight(table, key, batch)
+        dtype = frame_dtype(self.tables[0].column(key).dtype)
+        if dtype == pl.String:
+            keys = [None if k is None else str(k) for k in keys]
+        ids = pl.Series(key, keys, dtype=dtype, strict=False)
+        if not fresh:
+            return ids
+        full = self.complete(run, fresh) if self.complete is not None else None
+        frames, parents = self.shape.frames(fresh, full)
         state = None
-        newest = frames[self.shape.table].get_column(self.search.field).max()
+        newest = frames[table].get_column(self.search.field).max()
         if resume is not None and isinstance(newest, datetime):
             mark = {"window": resume, "after": int(newest.timestamp())}
             state = StateUpdate(self.name, {RESUME_KEY: mark})
-        run.write(frames, parents=parents, state=state)
-        return frames[self.shape.table].get_column(self.shape.key)
+        run.write(frames, parents=parents, state=state, repeats={table: changed})
+        return ids
 
     def newest_change(
         self, client: IntercomClient, since: int | None, timezone: str | None

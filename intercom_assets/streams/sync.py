@@ -9,10 +9,12 @@ writer thread, the stream fetches and shapes the next. A stream ends with `run.f
 which waits for the last batch (and raises its error) before the report is read.
 """
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import msgspec
 import polars as pl
 
 from intercom_assets.api import IntercomClient, Page
@@ -44,12 +46,21 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 class Run:
-    """One stream run: writes batches, counts pages and records, builds the report."""
+    """One stream run: writes batches, counts pages and records, builds the report.
+
+    A row is counted once per run. A run that reads a record twice (contacts: the window's
+    search, then the sweep; a search page that shifted) writes it again only when its content
+    changed in between (`first_sight`), and a changed repeat keeps the outcome of its first
+    write in the counts: inserted + updated + unchanged + revived of an entity table is the
+    number of distinct records the run read, and deleted the rows it soft-deleted.
+    """
 
     def __init__(self, ctx: StreamContext, name: str) -> None:
         self.ctx = ctx
         self.name = name
         self.report = StreamReport(name)
+        self._sighted: dict[str, dict[Any, int]] = {}
+        """Per entity table: key -> content fingerprint of each record this run wrote."""
 
     @property
     def warehouse(self) -> Warehouse:
@@ -75,20 +86,50 @@ class Run:
         self.report.pages += 1
         self.report.fetched += records
 
+    def first_sight(
+        self, table: str, key: str, batch: Sequence[RawRecord]
+    ) -> tuple[list[RawRecord], list[Any], int]:
+        """Split `batch` by what this run already wrote into `table`: (the records to write,
+        the keys of every record, how many of those to write are repeats whose content
+        changed since). A record written earlier in this run with the same content is left
+        out: writing it again would change nothing and count it twice."""
+        decode = _key_decoder(key)
+        sighted = self._sighted.setdefault(table, {})
+        fresh: list[RawRecord] = []
+        keys: list[Any] = []
+        changed = 0
+        for raw in batch:
+            record_key = getattr(decode.decode(raw), key)
+            keys.append(record_key)
+            fingerprint = hash(bytes(raw))
+            before = sighted.get(record_key)
+            if before == fingerprint:
+                continue
+            if before is not None:
+                changed += 1
+            sighted[record_key] = fingerprint
+            fresh.append(raw)
+        return fresh, keys, changed
+
     def write(
         self,
         frames: Mapping[str, pl.DataFrame],
         *,
         parents: Mapping[str, pl.Series | Sequence[Any]] | None = None,
         state: StateUpdate | None = None,
+        repeats: Mapping[str, int] | None = None,
     ) -> None:
-        """Submit one batch (one transaction); its counts join the report once committed."""
-        self.warehouse.submit(
-            frames,
-            parents=parents,
-            state=state,
-            on_written=self.report.add,
-        )
+        """Submit one batch (one transaction); its counts join the report once committed.
+
+        `repeats`: per entity table, rows of the batch this run wrote before (see
+        `first_sight`); their second write (an update) is not counted again."""
+
+        def written(result: WriteResult) -> None:
+            self.report.add(result)
+            for table, count in (repeats or {}).items():
+                self.report.uncount(table, "updated", count)
+
+        self.warehouse.submit(frames, parents=parents, state=state, on_written=written)
         if self.ctx.progress is not None:
             self.ctx.progress(self.name, self.report.fetched)
 
@@ -179,3 +220,9 @@ def concat_ids(parts: list[pl.Series], spec: TableSpec) -> pl.Series:
     if not parts:
         return pl.Series(spec.key, [], dtype=frame_dtype(spec.column(spec.key).dtype))
     return pl.concat(parts)
+
+
+@functools.cache
+def _key_decoder(key: str) -> msgspec.json.Decoder[Any]:
+    """Reads only `key` of a raw record."""
+    return msgspec.json.Decoder(msgspec.defstruct("RecordKey", [(key, Any, None)]))

@@ -3,7 +3,8 @@ merges recorded from 2.16's 410 answers, and the shapes of link tables."""
 
 from intercom_assets.sandbox import Churn
 from intercom_assets.streams.contacts import canonical_target
-from intercom_assets_tests.oracle import assert_matches_truth
+from intercom_assets_tests.oracle import TABLES, assert_matches_truth
+from intercom_assets_tests.oracle.columns import expected_rows
 from intercom_assets_tests.streams.conftest import Harness
 
 UPSTREAM = ("tags", "segments", "admins", "teams", "data_attributes", "companies")
@@ -80,3 +81,33 @@ def test_canonical_link_names_the_target() -> None:
     assert canonical_target("<https://api.intercom.io/contacts/x9>; rel=canonical") == "x9"
     assert canonical_target('</contacts/abc>; rel="next"') is None
     assert canonical_target(None) is None
+
+
+def test_each_row_is_counted_once_when_the_search_and_the_sweep_both_see_it(
+    harness: Harness,
+) -> None:
+    """A window run whose probe finds vanished contacts searches the window, then sweeps every
+    contact: the contacts the search wrote are listed again by the sweep. Per table, the
+    outcomes add up to the rows the run touched, each once, read from the truth."""
+    load(harness)
+    start = harness.now()
+    log = harness.sb.advance(days=1, churn=DRIFT)
+    searched = set(log.ids["contacts_updated"]) | set(log.ids["contacts_created"])
+    gone = set(log.ids["contacts_deleted"]) | set(log.ids["contacts_archived"])
+    for name in UPSTREAM:
+        harness.run(name, start)
+    report = harness.run("contacts", start)
+    assert report.extra["contacts_swept"] and searched - gone  # both paths ran
+    truth = harness.sb.truth()
+    live = {c["id"] for c in truth["contacts"]}
+    contacts = report.tables["contacts"]
+    seen = contacts.inserted + contacts.updated + contacts.unchanged + contacts.revived
+    assert seen == len(live)  # the sweep lists every live contact; each counted once
+    assert contacts.inserted == len(set(log.ids["contacts_created"]) & live)
+    assert contacts.deleted == len(gone)
+    for table in ("contact_tags", "contact_companies"):
+        counts = report.tables[table]
+        rows = len(expected_rows(TABLES[table], truth).rows)
+        # every swept contact's members, once: new sets inserted, the others unchanged
+        assert counts.inserted + counts.unchanged + counts.updated + counts.revived == rows, table
+    assert_matches_truth(harness.warehouse, truth, streams=("contacts",))
