@@ -9,6 +9,38 @@ import pytest
 
 POSTGRES_URL_ENV = "INTERCOM_ASSETS_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "INTERCOM_ASSETS_REQUIRE_POSTGRES"
+REQUIRE_OPENAPI_ENV = "INTERCOM_ASSETS_REQUIRE_OPENAPI"
+OPENAPI_DIR_ENV = "INTERCOM_ASSETS_OPENAPI_DIR"
+"""The folder holding Intercom's OpenAPI descriptions (2.14.yaml, 2.16.yaml) for the
+sandbox's conformance tests."""
+POSTGRES_FIXTURES = {"postgres_url", "postgres_schema", "throwaway_postgres"}
+"""Fixtures that give a test PostgreSQL; a test using one carries the `postgres` marker."""
+
+
+def uses_postgres(item: pytest.Item) -> bool:
+    """Whether a test needs PostgreSQL: it asks for a PostgreSQL fixture, or one of its
+    parameters is `"postgres"` (fixtures parametrized over the backends, which ask for
+    PostgreSQL only in that case)."""
+    if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and any(v == "postgres" for v in callspec.params.values())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs PostgreSQL carries the `postgres` marker, so `-m postgres` and
+    `-m "not postgres"` select exactly them."""
+    for item in items:
+        if uses_postgres(item) and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
+
+
+def require(switch: str, reason: str) -> None:
+    """Skip the test for `reason`, or fail it when the switch variable is `1` (.ci/run sets
+    the switches: there nothing may skip for want of a resource)."""
+    if os.environ.get(switch) == "1":
+        pytest.fail(f"{switch}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -21,10 +53,11 @@ def postgres_url() -> str:
     url = os.environ.get(POSTGRES_URL_ENV)
     if url:
         return url
-    reason = f"PostgreSQL tests need {POSTGRES_URL_ENV}=postgresql://user@host:port/db"
-    if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
-        pytest.fail(f"{REQUIRE_POSTGRES_ENV}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+    require(
+        REQUIRE_POSTGRES_ENV,
+        f"PostgreSQL tests need {POSTGRES_URL_ENV}=postgresql://user@host:port/db",
+    )
+    raise AssertionError("unreachable")  # require() skips or fails
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """The sandbox answers like Intercom 2.14: bodies match the official OpenAPI schemas and the SDK.
 
 Every response body of the endpoints the loader reads is validated against the schema of that
-operation's response in the official 2.14 OpenAPI description (found by walking up from this file
-to a ``shared/reference/intercom-openapi`` folder; the tests skip when it is absent), and the
+operation's response in the official 2.14 OpenAPI description (in ``INTERCOM_ASSETS_OPENAPI_DIR``,
+or found by walking up from this file to a ``shared/reference/intercom-openapi`` folder; the
+tests skip when it is absent, and fail instead with ``INTERCOM_ASSETS_REQUIRE_OPENAPI=1``), and the
 list/search/scroll/get bodies parse into the official ``python-intercom`` SDK's models.
 """
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from intercom_assets_tests.conftest import OPENAPI_DIR_ENV, REQUIRE_OPENAPI_ENV, require
 
 SPEC_FOLDER = Path("shared", "reference", "intercom-openapi")
 SPEC_NAME = "2.14.yaml"
@@ -69,6 +73,11 @@ SPEC_EXCEPTIONS: list[tuple[str, dict[str, Any], str]] = [
 
 
 def _spec_path(name: str = SPEC_NAME) -> Path | None:
+    """The description file: in `INTERCOM_ASSETS_OPENAPI_DIR` when set, else in the first
+    folder up from this file that holds `shared/reference/intercom-openapi/`."""
+    if os.environ.get(OPENAPI_DIR_ENV):
+        candidate = Path(os.environ[OPENAPI_DIR_ENV], name)
+        return candidate if candidate.is_file() else None
     for folder in Path(__file__).resolve().parents:
         candidate = folder / SPEC_FOLDER / name
         if candidate.is_file():
@@ -78,10 +87,22 @@ def _spec_path(name: str = SPEC_NAME) -> Path | None:
 
 SPEC_FILE = _spec_path()
 SPEC_216_FILE = _spec_path(SPEC_216_NAME)
-pytestmark = pytest.mark.skipif(
-    SPEC_FILE is None,
-    reason=f"no parent folder holds the official OpenAPI description {SPEC_FOLDER / SPEC_NAME}",
-)
+
+
+def require_spec(found: Path | None, name: str) -> None:
+    """Skip without the description file, or fail when INTERCOM_ASSETS_REQUIRE_OPENAPI=1
+    (.ci/run): a local skip only means the file is not on this machine."""
+    if found is None:
+        require(
+            REQUIRE_OPENAPI_ENV,
+            f"the official OpenAPI description {name} is neither in {OPENAPI_DIR_ENV} nor in"
+            f" a parent folder's {SPEC_FOLDER}",
+        )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _the_214_description() -> None:
+    require_spec(SPEC_FILE, SPEC_NAME)
 
 
 # --- the description and its validators ---------------------------------------------------------
@@ -316,6 +337,7 @@ def collect(client: httpx.Client) -> dict[str, list[Reply]]:
 
 @pytest.fixture(scope="module")
 def spec() -> Spec:
+    require_spec(SPEC_FILE, SPEC_NAME)
     assert SPEC_FILE is not None
     return Spec(SPEC_FILE)
 
@@ -586,9 +608,9 @@ def test_the_sdk_client_reads_the_sandbox(sandbox):
 # --- 2.16: the deleted-conversations feed -------------------------------------------------------
 
 
-@pytest.mark.skipif(SPEC_216_FILE is None, reason=f"no {SPEC_FOLDER / SPEC_216_NAME}")
 def test_the_deleted_conversations_feed_matches_the_216_description():
     """`GET /conversations/deleted` (new in 2.16) against the 2.16 description, unrelaxed."""
+    require_spec(SPEC_216_FILE, SPEC_216_NAME)
     from dataclasses import fields, replace
 
     from intercom_assets.sandbox import Churn, Sandbox
