@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from intercom_assets.sandbox import Sandbox
@@ -81,5 +82,37 @@ def test_a_cli_range_that_misses_the_first_partition_still_loads_the_history(
     assert done.returncode == 0, done.stderr[-4000:]
     assert "RUN_SUCCESS" in done.stderr
     assert "history not loaded yet; widening the window" in done.stderr
+    with connect(database, schema="intercom") as wh:
+        assert_matches_truth(wh, sb.truth())
+
+
+@pytest.mark.slow
+def test_intercom_assets_load_checks_then_loads_the_range_as_one_recorded_run(
+    tmp_path: Path,
+) -> None:
+    sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START, churn=E2E_CHURN)
+    database = tmp_path / "intercom.duckdb"
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with sb.serve(port=0) as url:
+        env = clean_env(home) | {
+            "INTERCOM_ACCESS_TOKEN": sb.token,
+            "INTERCOM_BASE_URL": url,
+            "INTERCOM_ASSETS_DATABASE_URL": f"duckdb:///{database}",
+            "INTERCOM_ASSETS_START_DATE": START_DATE,
+            "INTERCOM_ASSETS_TIMEZONE": TIMEZONE,
+        }
+        command = [sys.executable, "-m", "intercom_assets.cli", "load"]
+        command += ["--from", START_DATE, "--to", "2026-01-01"]
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path
+        )
+    assert done.returncode == 0, done.stdout + done.stderr[-4000:]
+    assert f"loading partitions {START_DATE}...2026-01-01 in one run" in done.stdout
+    assert "contacts: finished" in done.stdout and "succeeded" in done.stdout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].is_success
+        assert runs[0].tags["dagster/asset_partition_range_end"] == "2026-01-01"
     with connect(database, schema="intercom") as wh:
         assert_matches_truth(wh, sb.truth())
