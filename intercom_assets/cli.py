@@ -12,8 +12,9 @@ import click
 
 from intercom_assets.demo import demo
 from intercom_assets.load import load
-from intercom_assets.problems import explain
+from intercom_assets.problems import explain, redact
 from intercom_assets.sandbox.cli import sandbox
+from intercom_assets.settings import secret_values
 
 DEBUG = "intercom_assets.debug"
 """`click.Context.meta` key (shared by a command and its subcommands): show tracebacks."""
@@ -49,6 +50,7 @@ class Command(click.Group):
             if message is None:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 message = f"{type(exc).__name__}: {first}\n(run again with --debug to see where)"
+                message = redact(message, secret_values())
             click.echo(f"Error: {message}", err=True)
             ctx.exit(1)
 
