@@ -11,9 +11,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from intercom_assets.assets import build_assets
 from intercom_assets.partitions import daily_partitions
+from intercom_assets.ranges import PartitionRangeError, check_range
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox
 from intercom_assets.settings import PartitionSettings
@@ -198,3 +200,24 @@ def test_an_unreachable_database_fails_the_step_with_the_short_message(tmp_path:
     )
     assert "pg-pass-5ecret" not in error.message
     assert error.cause is not None  # the original error stays in the step's record
+
+
+def test_ranges_inside_the_partitions_pass_and_others_name_the_valid_range() -> None:
+    partitions = daily_partitions(PartitionSettings(START, "UTC"))
+    last = partitions.get_last_partition_key()
+    assert last is not None
+    check_range(partitions, START, last)
+    check_range(partitions, last, last)
+    after = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
+    for start, end, words in (
+        (START, after, "ends after the last partition"),
+        ("2025-12-31", START, "starts before the first partition"),
+        (last, START, "is reversed"),
+        ("2026-1-5", last, "is not a date"),
+    ):
+        with pytest.raises(PartitionRangeError, match=words) as refused:
+            check_range(partitions, start, end)
+        assert len(str(refused.value).splitlines()) <= 2
+        if words != "is not a date":
+            assert f"{START}...{last}" in str(refused.value)
+            assert "INTERCOM_ASSETS_START_DATE" in str(refused.value)
