@@ -15,6 +15,10 @@ from . import (
     segments,
     tags,
     teams,
+    ticket_parts,
+    ticket_states,
+    ticket_types,
+    tickets,
 )
 from .base import DEFAULT_BATCH_SIZE, LiveCount, Stream, StreamContext, StreamReport, Window
 from .searched import SearchStream
@@ -31,6 +35,10 @@ STREAMS: tuple[Stream, ...] = (
     conversations.STREAM,
     conversation_parts.STREAM,
     events.STREAM,
+    ticket_states.STREAM,
+    ticket_types.STREAM,
+    tickets.STREAM,
+    ticket_parts.STREAM,
 )
 
 

@@ -670,6 +670,203 @@ EVENTS = Table(
     live_only=False,
 )
 
+# -- tickets --------------------------------------------------------------------------------
+
+
+def _ticket_parts(truth: Mapping[str, Any]) -> Rows:
+    for ticket_id, parts in truth["ticket_parts"].items():
+        for part in parts:
+            yield part, {"ticket_id": ticket_id}
+
+
+def _ticket_loads(truth: Mapping[str, Any]) -> Rows:
+    """One load per live ticket: its parts as the GET returned them, the true count."""
+    for ticket in truth["tickets"]:
+        returned = len(truth["ticket_parts"][ticket["id"]])
+        total = truth["ticket_part_counts"][ticket["id"]]
+        yield (
+            {
+                "id": ticket["id"],
+                "ticket_updated_at": ticket["updated_at"],
+                "parts_returned": returned,
+                "total_count": total,
+                "truncated": total > returned,
+            },
+            {},
+        )
+
+
+def _ticket_type_attributes(truth: Mapping[str, Any]) -> Rows:
+    for ticket_type in truth["ticket_types"]:
+        for attribute in ticket_type["ticket_type_attributes"]["data"]:
+            yield attribute, {}
+
+
+TICKET_STATES = Table(
+    "ticket_states",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "category": text("category"),
+        "internal_label": text("internal_label"),
+        "external_label": text("external_label"),
+        "archived": boolean("archived"),
+    },
+    records("ticket_states"),
+    raw=the_record,
+)
+
+TICKET_TYPES = Table(
+    "ticket_types",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "category": text("category"),
+        "name": text("name"),
+        "description": text("description"),
+        "icon": text("icon"),
+        "workspace_id": text("workspace_id"),
+        "archived": boolean("archived"),
+        "is_internal": boolean("is_internal"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("ticket_types"),
+    raw=the_record,
+)
+
+TICKET_TYPE_STATES = Table(
+    "ticket_type_states",
+    {"ticket_type_id": text("ticket_type_id"), "ticket_state_id": text("ticket_state_id")},
+    link("ticket_type_id", "ticket_state_id", _embedded("ticket_types", "ticket_states", "data")),
+    key=("ticket_type_id", "ticket_state_id"),
+    entity=False,
+    live_only=False,
+    parent=("ticket_type_id", "ticket_types"),
+)
+
+TICKET_TYPE_ATTRIBUTES = Table(
+    "ticket_type_attributes",
+    {
+        "id": text("id"),
+        "ticket_type_id": id_text("ticket_type_id"),
+        "type": text("type"),
+        "workspace_id": text("workspace_id"),
+        "name": text("name"),
+        "description": text("description"),
+        "data_type": text("data_type"),
+        "input_options": json("input_options"),
+        "order": integer("order"),
+        "required_to_create": boolean("required_to_create"),
+        "required_to_create_for_contacts": boolean("required_to_create_for_contacts"),
+        "visible_on_create": boolean("visible_on_create"),
+        "visible_to_contacts": boolean("visible_to_contacts"),
+        "default": boolean("default"),
+        "archived": boolean("archived"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    _ticket_type_attributes,
+    raw=the_record,
+    entity=False,
+    live_only=False,
+    parent=("ticket_type_id", "ticket_types"),
+)
+
+TICKETS = Table(
+    "tickets",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "ticket_id": text("ticket_id"),
+        "category": text("category"),
+        "ticket_attributes": json("ticket_attributes"),
+        "ticket_state_id": text("ticket_state", "id"),
+        "ticket_state_category": text("ticket_state", "category"),
+        "ticket_state_internal_label": text("ticket_state", "internal_label"),
+        "ticket_state_external_label": text("ticket_state", "external_label"),
+        "ticket_type_id": text("ticket_type", "id"),
+        "ticket_type_name": text("ticket_type", "name"),
+        "admin_assignee_id": id_text("admin_assignee_id"),
+        "team_assignee_id": id_text("team_assignee_id"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+        "open": boolean("open"),
+        "snoozed_until": timestamp("snoozed_until"),
+        "is_shared": boolean("is_shared"),
+        "previous_ticket_state_id": text("previous_ticket_state_id"),
+        "linked_objects": json("linked_objects", "data"),
+    },
+    records("tickets"),
+    raw=the_record,
+)
+
+TICKET_CONTACTS = Table(
+    "ticket_contacts",
+    {"ticket_id": text("ticket_id"), "contact_id": text("contact_id")},
+    link("ticket_id", "contact_id", _embedded("tickets", "contacts", "contacts")),
+    key=("ticket_id", "contact_id"),
+    entity=False,
+    live_only=False,
+    parent=("ticket_id", "tickets"),
+)
+
+TICKET_LINKED_OBJECTS = Table(
+    "ticket_linked_objects",
+    {"ticket_id": text("ticket_id"), "linked_object_id": text("linked_object_id")},
+    link("ticket_id", "linked_object_id", _embedded("tickets", "linked_objects", "data")),
+    key=("ticket_id", "linked_object_id"),
+    entity=False,
+    live_only=False,
+    parent=("ticket_id", "tickets"),
+)
+
+TICKET_PARTS = Table(
+    "ticket_parts",
+    {
+        "id": text("id"),
+        "ticket_id": context("ticket_id"),
+        "type": text("type"),
+        "part_type": text("part_type"),
+        "body": text("body"),
+        "previous_ticket_state": text("previous_ticket_state"),
+        "ticket_state": text("ticket_state"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+        "assigned_to_type": text("assigned_to", "type"),
+        "assigned_to_id": id_text("assigned_to", "id"),
+        "author_type": text("author", "type"),
+        "author_id": id_text("author", "id"),
+        "author_name": text("author", "name"),
+        "author_email": text("author", "email"),
+        "attachments": json("attachments"),
+        "external_id": text("external_id"),
+        "redacted": boolean("redacted"),
+        "app_package_code": text("app_package_code"),
+        "updated_attribute_data": json("updated_attribute_data"),
+    },
+    _ticket_parts,
+    raw=the_record,
+    entity=False,
+    live_only=False,
+    parent=("ticket_id", "tickets"),
+)
+
+TICKET_PART_LOADS = Table(
+    "ticket_part_loads",
+    {
+        "id": text("id"),
+        "ticket_updated_at": timestamp("ticket_updated_at"),
+        "parts_returned": integer("parts_returned"),
+        "total_count": integer("total_count"),
+        "truncated": boolean("truncated"),
+    },
+    _ticket_loads,
+    raw=the_record,
+    live_only=False,
+    parent=("id", "tickets"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -692,6 +889,15 @@ TABLES: dict[str, Table] = {
         CONVERSATION_PARTS,
         CONVERSATION_PART_LOADS,
         EVENTS,
+        TICKET_STATES,
+        TICKET_TYPES,
+        TICKET_TYPE_STATES,
+        TICKET_TYPE_ATTRIBUTES,
+        TICKETS,
+        TICKET_CONTACTS,
+        TICKET_LINKED_OBJECTS,
+        TICKET_PARTS,
+        TICKET_PART_LOADS,
     )
 }
 
@@ -706,6 +912,10 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "conversations": ("conversations", "conversation_tags", "conversation_contacts"),
     "conversation_parts": ("conversation_parts", "conversation_part_loads"),
     "events": ("events",),
+    "ticket_states": ("ticket_states",),
+    "ticket_types": ("ticket_types", "ticket_type_states", "ticket_type_attributes"),
+    "tickets": ("tickets", "ticket_contacts", "ticket_linked_objects"),
+    "ticket_parts": ("ticket_parts", "ticket_part_loads"),
 }
 """The tables each stream writes (docs/streams.md), in load order."""
 

@@ -9,6 +9,7 @@ from intercom_assets.sandbox.resources.data_attributes import DataAttributes
 from intercom_assets.sandbox.resources.events import Events
 from intercom_assets.sandbox.resources.segments import Segments
 from intercom_assets.sandbox.resources.tags import Tags
+from intercom_assets.sandbox.resources.tickets import Tickets
 
 DEFAULT_RESOURCES: tuple[type[Resource], ...] = (
     Admins,
@@ -19,6 +20,7 @@ DEFAULT_RESOURCES: tuple[type[Resource], ...] = (
     Contacts,
     Conversations,
     Events,
+    Tickets,
 )
 """A resource comes after those its generator reads (contacts pick companies and tags)."""
 
