@@ -139,9 +139,10 @@ def state_reference(state: Record) -> Record:
 
 
 def type_reference(ticket_type: Record) -> Record:
-    keep = ("type", "id", "category", "name", "description", "icon", "workspace_id", "archived")
-    keep = (*keep, "is_internal")
-    return {k: ticket_type[k] for k in (*keep, "created_at", "updated_at")}
+    keep = ("type", "id", "category", "name", "description", "icon", "workspace_id")
+    return {
+        k: ticket_type[k] for k in (*keep, "archived", "is_internal", "created_at", "updated_at")
+    }
 
 
 def attribute_value(f: Factory, name: str, data_type: str) -> Any:
