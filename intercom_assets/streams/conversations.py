@@ -2,12 +2,14 @@
 
 Conversation search honours exact seconds (`updated_at > start-1 AND < end`), ascending by
 `updated_at`, 150 a page; a record edited during the walk may come twice (the last wins).
-Parts are another stream (`conversation_parts`), as search returns no parts.
+Parts are another stream (`conversation_parts`), as search returns no parts. On API version
+2.16 every run also reads the deleted-conversations feed (`deleted_conversations`).
 """
 
 from intercom_assets.api import CONVERSATION_SEARCH
 
 from .base import LiveCount
+from .deleted_conversations import soft_delete_from_feed
 from .searched import SearchStream
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
 
@@ -94,4 +96,5 @@ STREAM = SearchStream(
     search=CONVERSATION_SEARCH,
     live_count=LiveCount("conversations", "/conversations"),
     deps=("contacts",),
+    deletions=soft_delete_from_feed,
 )

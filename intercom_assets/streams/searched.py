@@ -78,6 +78,9 @@ class SearchStream:
     sweep_when_counts_differ: bool = False
     """Also sweep after a window run whose `live_count` differs from Intercom's (one request):
     worth it where the sweep does not read the search index (which lags by minutes)."""
+    deletions: Callable[[Run], None] | None = None
+    """Runs last in every run: soft-deletes what a deletion feed lists, where the API version
+    has one (conversations on 2.16), so deletes arrive before the next sweep."""
     windowed: bool = True
     tables: tuple[TableSpec, ...] = field(init=False)
 
@@ -95,6 +98,9 @@ class SearchStream:
             (self.sweep or self.sweep_by_search)(run)
             if history != BEGINNING:  # a sweep lists every record
                 run.write({}, state=StateUpdate(self.name, {HISTORY_KEY: BEGINNING}))
+        if self.deletions is not None:
+            run.wait()
+            self.deletions(run)
         return run.finish()
 
     def history(self, run: Run) -> str:

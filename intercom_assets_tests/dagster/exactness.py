@@ -49,11 +49,22 @@ DEFAULT_CHURN = Churn()
 NO_SILENT_EVENTS = Churn(event_bumps_contact=1.0)
 """The defaults, except that every new event moves its contact's `last_seen_at`."""
 
-SNAPSHOT_STREAMS = ("tags", "segments", "admins", "teams", "data_attributes", "companies")
+SNAPSHOT_STREAMS = (
+    "tags",
+    "segments",
+    "admins",
+    "teams",
+    "data_attributes",
+    "companies",
+    "ticket_states",
+    "ticket_types",
+)
 WINDOW_KINDS = {
     "contacts": ("contacts_created", "contacts_updated", "events_created"),
     "conversations": ("conversations_created", "conversations_updated"),
     "conversation_parts": ("conversations_created", "conversations_updated"),
+    "tickets": ("tickets_created", "tickets_updated"),
+    "ticket_parts": ("tickets_created", "tickets_updated"),
 }
 """Changes that move `updated_at` (or `last_seen_at`): the stream's next run loads them. An
 event moves its contact's timestamps unless it is silent (then the contact row is unchanged)."""
@@ -186,6 +197,7 @@ class Ledger:
             s: self._changed_records(s, truth) for s in SNAPSHOT_STREAMS if s in self.last_run
         }
         part_of: dict[str, str] = {}
+        ticket_part_of: dict[str, str] = {}
 
         def conversation_of(d: Difference) -> str:
             if d.kind == "missing":
@@ -197,6 +209,16 @@ class Ledger:
                     part_of.update((p["id"], conversation_id) for p in parts)
             return part_of.get(d.id, "")
 
+        def ticket_of(d: Difference) -> str:
+            if d.kind == "missing":
+                return str(d.expected["ticket_id"])
+            if d.kind == "extra":
+                return str(d.found["ticket_id"])
+            if not ticket_part_of:
+                for ticket_id, parts in truth["ticket_parts"].items():
+                    ticket_part_of.update((p["id"], ticket_id) for p in parts)
+            return ticket_part_of.get(d.id, "")
+
         def classify(d: Difference) -> str | None:
             if d.id is None:
                 return None  # a column's type or presence: never allowed
@@ -206,6 +228,8 @@ class Ledger:
             key = d.id[0] if isinstance(d.id, tuple) else d.id
             if d.table == "conversation_parts":
                 key = conversation_of(d)
+            if d.table == "ticket_parts":
+                key = ticket_of(d)
             key = str(key)
             if stream in SNAPSHOT_STREAMS:
                 return "snapshot" if key in snapshot_changed[stream] else None
@@ -300,6 +324,13 @@ def minimum_calls(
     loaded_at = {
         c["id"]: c["updated_at"] for c in ledger.last_truth["conversation_parts"]["conversations"]
     }
+    tickets = truth["tickets"]
+    in_window_tickets = [t for t in tickets if start <= t["updated_at"] < end]
+    sweep_tickets = "tickets" in full
+    seen_tickets = tickets if sweep_tickets else in_window_tickets
+    tickets_loaded_at = {
+        t["id"]: t["updated_at"] for t in ledger.last_truth["ticket_parts"]["tickets"]
+    }
     events_since = ledger.last_run["events"]
     seen_events = {
         e["id"] for listed in ledger.last_truth["events"]["events"].values() for e in listed
@@ -340,6 +371,19 @@ def minimum_calls(
         ),
         # One walk per contact the run lists whose activity moved since `events` last ran:
         # the pages of its events not listed then (one page to learn there are none).
+        # Tickets: small unpaginated lists, a window (or a sweep) like conversations, one GET
+        # per ticket the run lists whose `updated_at` moved since its parts were loaded.
+        "ticket states": ("ticket_states", 1),
+        "ticket types": ("ticket_types", 1),
+        "ticket search": (
+            "tickets",
+            0 if sweep_tickets else pages(len(in_window_tickets), SEARCH_MAX_PAGE),
+        ),
+        "ticket sweep": ("tickets", sweep_tickets * pages(len(tickets), SEARCH_MAX_PAGE)),
+        "ticket parts": (
+            "ticket_parts",
+            sum(1 for t in seen_tickets if tickets_loaded_at.get(t["id"]) != t["updated_at"]),
+        ),
         "events of moved contacts": (
             "events",
             sum(pages(len(new_events(truth, c["id"], seen_events)), EVENTS_PAGE) for c in moved),

@@ -1,0 +1,71 @@
+"""The deleted-conversations feed (2.16): deletes reach the warehouse with the next window run,
+one feed page a run; on 2.14 nothing asks the feed and deletes wait for the sweep."""
+
+from dataclasses import fields, replace
+
+from intercom_assets.api import IntercomClient, RetryPolicy
+from intercom_assets.sandbox import Churn
+from intercom_assets_tests.oracle import assert_matches_truth
+from intercom_assets_tests.streams.conftest import Harness
+
+ONLY_DELETES = replace(
+    Churn(**{f.name: 0.0 for f in fields(Churn)}),
+    conversation_delete=0.05,
+    conversation_update=0.05,
+)
+
+
+def client_on(harness: Harness, version: str) -> IntercomClient:
+    sb = harness.sb
+    return IntercomClient(
+        sb.token,
+        base_url=sb.base_url,
+        transport=sb.transport(),
+        api_version=version,
+        retry=RetryPolicy(max_attempts=3, max_total_seconds=10, base_delay=0.01, max_delay=0.05),
+    )
+
+
+def live_conversations(harness: Harness) -> set[str]:
+    return set(harness.warehouse.live_ids("conversations").to_list())
+
+
+def test_on_216_a_window_run_soft_deletes_what_the_feed_lists(harness: Harness) -> None:
+    client = client_on(harness, "2.16")
+    harness.run("conversations", client=client)
+    first = harness.reports["conversations"].extra
+    start = harness.now()
+    log = harness.sb.advance(days=2, churn=ONLY_DELETES)
+    deleted = set(log.ids["conversations_deleted"])
+    assert deleted and deleted <= live_conversations(harness)
+    harness.sb.reset_request_counts()
+    report = harness.run("conversations", start, client=client)
+    assert not deleted & live_conversations(harness)
+    assert report.extra["feed_deleted"] == len(deleted)
+    assert harness.sb.request_counts()["GET /conversations/deleted"] == 1
+    assert first["feed_deleted"] == 0
+    assert_matches_truth(harness.warehouse, harness.sb.truth(), streams=("conversations",))
+
+    # the next run reads one page again and deletes nothing more
+    start = harness.now()
+    harness.sb.advance(seconds=3600, churn=replace(ONLY_DELETES, conversation_delete=0.0))
+    harness.sb.reset_request_counts()
+    again = harness.run("conversations", start, client=client)
+    assert again.extra["feed_deleted"] == 0
+    assert harness.sb.request_counts()["GET /conversations/deleted"] == 1
+
+
+def test_on_214_deletes_wait_for_the_sweep(harness: Harness) -> None:
+    client = client_on(harness, "2.14")
+    harness.run("conversations", client=client)
+    start = harness.now()
+    log = harness.sb.advance(days=2, churn=ONLY_DELETES)
+    deleted = set(log.ids["conversations_deleted"])
+    assert deleted
+    harness.sb.reset_request_counts()
+    report = harness.run("conversations", start, client=client)
+    assert "GET /conversations/deleted" not in harness.sb.request_counts()
+    assert "feed_deleted" not in report.extra
+    assert deleted <= live_conversations(harness)
+    harness.run("conversations", full=True, client=client)
+    assert not deleted & live_conversations(harness)
