@@ -63,6 +63,10 @@ class Churn:
     segment_delete: float = 0.005
     team_update: float = 0.02
     team_delete: float = 0.002
+    # tickets (resources/tickets.py) and company notes (resources/company_notes.py)
+    ticket_create: float = 0.02
+    ticket_update: float = 0.05
+    company_note_add: float = 0.01
 
 
 @dataclass

@@ -7,6 +7,7 @@
 from . import (
     admins,
     companies,
+    company_notes,
     contacts,
     conversation_parts,
     conversations,
@@ -39,6 +40,7 @@ STREAMS: tuple[Stream, ...] = (
     ticket_types.STREAM,
     tickets.STREAM,
     ticket_parts.STREAM,
+    company_notes.STREAM,
 )
 
 

@@ -17,21 +17,13 @@ from intercom_assets.api import iter_cursor_pages
 from intercom_assets.warehouse import StateUpdate
 
 from .sync import Run
+from .versions import V2_16, at_least
 
-FEED_FROM = (2, 16)
 FEED_PATH = "/conversations/deleted"
 FEED_PER_PAGE = 60
 """The feed's largest page."""
 FEED_KEY = "deleted_feed_after"
 """State key: the newest `deleted_at` the feed has given (unix seconds)."""
-
-
-def has_feed(api_version: str) -> bool:
-    """Whether `api_version` serves the feed (2.16 and later; `Unstable` does)."""
-    major, _, minor = api_version.partition(".")
-    if not major.isdigit():
-        return True
-    return (int(major), int(minor or 0) if minor.isdigit() else 0) >= FEED_FROM
 
 
 def read_feed(run: Run, after: int | None) -> list[dict[str, Any]]:
@@ -55,7 +47,7 @@ def read_feed(run: Run, after: int | None) -> list[dict[str, Any]]:
 
 def soft_delete_from_feed(run: Run) -> None:
     """Soft-delete the live conversations the feed lists as deleted since its last read."""
-    if not has_feed(run.client.api_version):
+    if not at_least(run.client.api_version, V2_16):
         return
     mark = run.warehouse.read_state(run.name, [FEED_KEY]).get(FEED_KEY)
     entries = read_feed(run, int(mark) if isinstance(mark, int) else None)

@@ -33,6 +33,7 @@ from intercom_assets_tests.dagster.conftest import (
 from intercom_assets_tests.oracle import Difference, differences, format_differences
 from intercom_assets_tests.oracle.calls import (
     EVENTS_PAGE,
+    FEED_PAGE,
     SCROLL_PAGE,
     SEARCH_MAX_PAGE,
     pages,
@@ -79,6 +80,28 @@ SWEEP_KINDS = {
     "conversations": ("conversation_tags_changed", "conversations_deleted"),
 }
 """Changes no window sees: the next daily run (full mode) sweeps them."""
+FEED_KINDS = {"conversations": ("conversations_deleted",)}
+"""On API version 2.16 the conversations stream reads the deleted-conversations feed in every
+run: these kinds move from the sweep's bound to the stream's next run."""
+V2_16 = (2, 16)
+
+
+def on_216(api_version: str) -> bool:
+    major, _, minor = api_version.partition(".")
+    return (int(major), int(minor or 0)) >= V2_16
+
+
+def kinds_for(api_version: str) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """(window kinds, sweep kinds) of a scenario read with `api_version`."""
+    if not on_216(api_version):
+        return WINDOW_KINDS, SWEEP_KINDS
+    window = {s: (*k, *FEED_KINDS.get(s, ())) for s, k in WINDOW_KINDS.items()}
+    sweep = {
+        s: tuple(k for k in ks if k not in FEED_KINDS.get(s, ())) for s, ks in SWEEP_KINDS.items()
+    }
+    return window, sweep
+
+
 SILENT_KINDS = (
     *SWEEP_KINDS["contacts"],
     *SWEEP_KINDS["conversations"],
@@ -114,6 +137,8 @@ def record_index(truth: Mapping[str, Any], stream: str) -> dict[str, Any]:
     """A snapshot stream's records in `truth` by the key its tables use for them."""
     if stream == "data_attributes":
         return by_id(truth["data_attributes"], lambda r: f"{r['model']}:{r['full_name']}")
+    if stream == "company_notes":
+        return by_id(n for notes in truth["company_notes"].values() for n in notes)
     return by_id(truth[stream])
 
 
@@ -138,6 +163,7 @@ class Ledger:
     and truth of its last run. Everything here comes from the sandbox."""
 
     recheck_days: int
+    api_version: str = "2.14"
     logs: list[ChangeLog] = field(default_factory=list)
     last_run: dict[str, int] = field(default_factory=dict)
     last_truth: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -183,11 +209,12 @@ class Ledger:
         """`classify(difference)`: its class, or None when no class within its bound explains
         it. Pending sets are computed once per comparison."""
         now = truth["now"]
-        window_ids = {s: self.since(self.last_run[s], kinds) for s, kinds in WINDOW_KINDS.items()}
+        window_kinds, sweep_kinds = kinds_for(self.api_version)
+        window_ids = {s: self.since(self.last_run[s], kinds) for s, kinds in window_kinds.items()}
         window_ids["contacts"] |= self.merge_targets(self.last_run["contacts"])
         deleted_tags = self.since(self.last_full, ["tags_deleted"])
         deleted_companies = self.since(self.last_full, ["companies_deleted"])
-        sweep_ids = {s: self.since(self.last_full, kinds) for s, kinds in SWEEP_KINDS.items()}
+        sweep_ids = {s: self.since(self.last_full, kinds) for s, kinds in sweep_kinds.items()}
         for kind, key in self.links_since_full:
             family = "conversations" if kind == "conversation_tag" else "contacts"
             gone = deleted_companies if kind == "contact_company" else deleted_tags
@@ -331,6 +358,10 @@ def minimum_calls(
     tickets_loaded_at = {
         t["id"]: t["updated_at"] for t in ledger.last_truth["ticket_parts"]["tickets"]
     }
+    v216 = on_216(ledger.api_version)
+    newly_deleted = set(truth["deleted_conversation_ids"]) - set(
+        ledger.last_truth["conversations"]["deleted_conversation_ids"]
+    )
     events_since = ledger.last_run["events"]
     seen_events = {
         e["id"] for listed in ledger.last_truth["events"]["events"].values() for e in listed
@@ -384,6 +415,13 @@ def minimum_calls(
             "ticket_parts",
             sum(1 for t in seen_tickets if tickets_loaded_at.get(t["id"]) != t["updated_at"]),
         ),
+        # 2.16: the deleted-conversations feed, newest first (one page to learn nothing is
+        # new), in every conversations run; every live company's notes (one list each).
+        "deleted-conversations feed": (
+            "conversations",
+            v216 * pages(len(newly_deleted), FEED_PAGE),
+        ),
+        "company notes": ("company_notes", v216 * len(truth["companies"])),
         "events of moved contacts": (
             "events",
             sum(pages(len(new_events(truth, c["id"], seen_events)), EVENTS_PAGE) for c in moved),
@@ -439,7 +477,17 @@ class Scenario:
     silent_events: int = 0
 
     def __post_init__(self) -> None:
-        self.ledger = Ledger(self.recheck_days)
+        self.ledger = Ledger(self.recheck_days, self.api_version)
+
+    @property
+    def api_version(self) -> str:
+        """The version the pipeline's loader sends (`Intercom-Version`)."""
+        return str(self.p.resources["intercom"].api_version)
+
+    def truth(self) -> dict[str, Any]:
+        """The sandbox's truth, with the API version the loader reads with (the oracle's
+        expected rows depend on it: company notes, ticket assignee id types)."""
+        return {**self.p.sb.truth(), "api_version": self.api_version}
 
     def run(self) -> None:
         p = self.p
@@ -447,7 +495,7 @@ class Scenario:
         result = p.materialize(START_DATE, p.day())
         assert result.success
         self.history_seconds = time.perf_counter() - began
-        truth = p.sb.truth()
+        truth = self.truth()
         self.history_at = truth["now"]
         self.ledger.start(truth, [s for s in stream_metadata(result)])
         self.check("history", truth, after_daily=True)
@@ -455,7 +503,7 @@ class Scenario:
         for index in range(self.days):
             silent = index < self.days - self.recheck_days
             self.one_day(DEFAULT_CHURN if silent else NO_SILENT_EVENTS)
-        final = differences_now(p)
+        final = differences_now(p, self.api_version)
         assert not final, format_differences(final)
         self.report(
             f"history {self.history_seconds:.1f} s; per day: "
@@ -473,7 +521,7 @@ class Scenario:
         changes: Counter[str] = Counter()
         for name, seconds in RUNS:
             log = p.sb.advance(seconds=seconds, churn=churn)
-            truth = p.sb.truth()
+            truth = self.truth()
             self.ledger.logs.append(log)
             changes.update(log.counts)
             self.silent_events += silent_events(log, truth)
@@ -558,6 +606,6 @@ def silent_events(log: ChangeLog, truth: Mapping[str, Any]) -> int:
     return found
 
 
-def differences_now(p: Pipeline) -> list[Difference]:
+def differences_now(p: Pipeline, api_version: str = "2.14") -> list[Difference]:
     with p.warehouse() as wh:
-        return differences(wh, p.sb.truth())
+        return differences(wh, {**p.sb.truth(), "api_version": api_version})

@@ -12,6 +12,8 @@ SUBLIST_MAX_PAGE = 150
 """`GET /contacts/{id}/companies`: `per_page` up to 150 (default 50)."""
 EVENTS_PAGE = 15
 """`GET /events`: 15 a page (Intercom takes no `per_page` there)."""
+FEED_PAGE = 60
+"""`GET /conversations/deleted` (2.16): `per_page` up to 60."""
 EMBEDDED = 10
 """A contact embeds at most 10 tags and 10 companies (`has_more` beyond)."""
 

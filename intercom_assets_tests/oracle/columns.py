@@ -673,6 +673,31 @@ EVENTS = Table(
 # -- tickets --------------------------------------------------------------------------------
 
 
+V2_16 = INTEGER_ASSIGNEES_FROM = (2, 16)
+"""Company notes exist from 2.16 on. A ticket's `admin_assignee_id` and `team_assignee_id`:
+strings in the 2.14 description, integers in 2.16's. The truth holds strings;
+`truth["api_version"]` (default 2.14) says which version the loader read with."""
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return (int(major), int(minor or 0))
+
+
+def _tickets(truth: Mapping[str, Any]) -> Rows:
+    version = _version(truth.get("api_version", "2.14"))
+    for ticket in truth["tickets"]:
+        yield ticket, {"integer_assignees": version >= INTEGER_ASSIGNEES_FROM}
+
+
+def _ticket_as_sent(record: Record, ctx: Context) -> Any:
+    """The ticket as the API version sends it (see INTEGER_ASSIGNEES_FROM)."""
+    if not ctx["integer_assignees"]:
+        return record
+    ids = {k: int(record[k]) for k in ("admin_assignee_id", "team_assignee_id") if k in record}
+    return {**record, **ids}
+
+
 def _ticket_parts(truth: Mapping[str, Any]) -> Rows:
     for ticket_id, parts in truth["ticket_parts"].items():
         for part in parts:
@@ -797,8 +822,8 @@ TICKETS = Table(
         "previous_ticket_state_id": text("previous_ticket_state_id"),
         "linked_objects": json("linked_objects", "data"),
     },
-    records("tickets"),
-    raw=the_record,
+    _tickets,
+    raw=_ticket_as_sent,
 )
 
 TICKET_CONTACTS = Table(
@@ -867,6 +892,38 @@ TICKET_PART_LOADS = Table(
     parent=("id", "tickets"),
 )
 
+# -- company notes (2.16) -------------------------------------------------------------------
+
+
+def _company_notes(truth: Mapping[str, Any]) -> Rows:
+    """Every live company's notes, when the loader read with 2.16 or later (none before)."""
+    if _version(truth.get("api_version", "2.14")) < V2_16:
+        return
+    for company_id, notes in truth["company_notes"].items():
+        for note in notes:
+            yield note, {"company_id": company_id}
+
+
+COMPANY_NOTES = Table(
+    "company_notes",
+    {
+        "id": text("id"),
+        "company_id": context("company_id"),
+        "type": text("type"),
+        "created_at": timestamp("created_at"),
+        "author_type": text("author", "type"),
+        "author_id": id_text("author", "id"),
+        "author_name": text("author", "name"),
+        "author_email": text("author", "email"),
+        "body": text("body"),
+    },
+    _company_notes,
+    raw=the_record,
+    entity=False,
+    live_only=False,
+    parent=("company_id", "companies"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -898,6 +955,7 @@ TABLES: dict[str, Table] = {
         TICKET_LINKED_OBJECTS,
         TICKET_PARTS,
         TICKET_PART_LOADS,
+        COMPANY_NOTES,
     )
 }
 
@@ -916,6 +974,7 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "ticket_types": ("ticket_types", "ticket_type_states", "ticket_type_attributes"),
     "tickets": ("tickets", "ticket_contacts", "ticket_linked_objects"),
     "ticket_parts": ("ticket_parts", "ticket_part_loads"),
+    "company_notes": ("company_notes",),
 }
 """The tables each stream writes (docs/streams.md), in load order."""
 

@@ -3,6 +3,7 @@
 from intercom_assets.sandbox.resource import Resource
 from intercom_assets.sandbox.resources.admins import Admins
 from intercom_assets.sandbox.resources.companies import Companies
+from intercom_assets.sandbox.resources.company_notes import CompanyNotes
 from intercom_assets.sandbox.resources.contacts import Contacts
 from intercom_assets.sandbox.resources.conversations import Conversations
 from intercom_assets.sandbox.resources.data_attributes import DataAttributes
@@ -21,6 +22,7 @@ DEFAULT_RESOURCES: tuple[type[Resource], ...] = (
     Conversations,
     Events,
     Tickets,
+    CompanyNotes,
 )
 """A resource comes after those its generator reads (contacts pick companies and tags)."""
 
