@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from intercom_assets.api import DEFAULT_API_VERSION
 from intercom_assets.assets import OUTCOMES
 from intercom_assets.definitions import build_definitions
 from intercom_assets.resources import IntercomResource, WarehouseResource
@@ -169,10 +170,17 @@ def warehouse_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[st
 
 
 def make_pipeline(
-    url: str, schema: str, served: str, sb: Sandbox, instance: dg.DagsterInstance
+    url: str,
+    schema: str,
+    served: str,
+    sb: Sandbox,
+    instance: dg.DagsterInstance,
+    api_version: str = DEFAULT_API_VERSION,
 ) -> Pipeline:
     resources = {
-        "intercom": IntercomResource(access_token=sb.token, base_url=served),
+        "intercom": IntercomResource(
+            access_token=sb.token, base_url=served, api_version=api_version
+        ),
         "warehouse": WarehouseResource(url=url, schema_name=schema),
     }
     defs = build_definitions(PartitionSettings(START_DATE, TIMEZONE), resources)
