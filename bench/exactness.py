@@ -12,9 +12,12 @@ check of the test (a difference outside its bound fails the run), and records pe
   activity moved;
 - the day's calls, the scenario's minimum and their ratio.
 
-    .venv/bin/python bench/exactness.py [--quick] [--database URL]
+    .venv/bin/python bench/exactness.py [--quick] [--database URL] [--api-version 2.16]
 
 `--quick` runs 2 days and only prints: it never overwrites `bench/results/exactness.json`.
+`--api-version 2.16` reads with 2.16 (the deleted-conversations feed, company notes) and
+records `bench/results/exactness-2.16.json`; the test suite runs 2.16 on DuckDB only, this
+runs it on either backend.
 """
 
 import argparse
@@ -103,6 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_DAYS} days, print only")
     parser.add_argument("--database", help="a postgresql:// URL (default: a DuckDB file)")
+    parser.add_argument("--api-version", default="2.14", help="Intercom-Version (2.14, 2.16)")
     args = parser.parse_args()
     days = QUICK_DAYS if args.quick else DAYS
     began = time.perf_counter()
@@ -112,7 +116,7 @@ def main() -> None:
         else:
             folder = stack.enter_context(tempfile.TemporaryDirectory())
             url, schema = f"duckdb:///{folder}/intercom.duckdb", "intercom"
-        p = build_pipeline(stack, url, schema)
+        p = build_pipeline(stack, url, schema, api_version=args.api_version)
         recheck_days = p.resources["intercom"].events_recheck_days
         scenario = Scenario(p, days, recheck_days, report=lambda _: None)
         failure = None
@@ -143,6 +147,7 @@ def main() -> None:
         },
         "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
         "backend": "postgresql" if args.database else "duckdb",
+        "api_version": args.api_version,
         "workspace": {
             "size": SIZE,
             "seed": SEED,
@@ -159,9 +164,12 @@ def main() -> None:
         "scenario_failure": failure,
         "per_day": rows,
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"recorded {RESULTS}")
+    results = RESULTS
+    if args.api_version != "2.14":
+        results = RESULTS.with_name(f"exactness-{args.api_version}.json")
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"recorded {results}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intercom_assets.api import IntercomClient, RetryPolicy, Workspace
+from intercom_assets.api import DEFAULT_API_VERSION, IntercomClient, RetryPolicy, Workspace
 from intercom_assets.sandbox import Sandbox
 from intercom_assets.streams import STREAMS, StreamContext, StreamReport, Window, get_stream
 from intercom_assets.warehouse import Warehouse, connect
@@ -57,19 +57,24 @@ class Harness:
         return {s.name: self.run(s.name, start, full=full) for s in STREAMS}
 
 
-def make_client(sb: Sandbox, transport: object | None = None) -> IntercomClient:
+def make_client(
+    sb: Sandbox, transport: object | None = None, api_version: str = DEFAULT_API_VERSION
+) -> IntercomClient:
     return IntercomClient(
         sb.token,
         base_url=sb.base_url,
         transport=transport or sb.transport(),  # type: ignore[arg-type]
+        api_version=api_version,
         retry=RetryPolicy(max_attempts=3, max_total_seconds=10, base_delay=0.01, max_delay=0.05),
     )
 
 
-def make_harness(warehouse: Warehouse, **sandbox: object) -> Harness:
+def make_harness(
+    warehouse: Warehouse, api_version: str = DEFAULT_API_VERSION, **sandbox: object
+) -> Harness:
     size = str(sandbox.pop("size", "tiny"))
     sb = Sandbox(size=size, seed=int(sandbox.pop("seed", 1)), **sandbox)  # type: ignore[arg-type]
-    client = make_client(sb)
+    client = make_client(sb, api_version=api_version)
     return Harness(sb, client, warehouse, client.me())
 
 

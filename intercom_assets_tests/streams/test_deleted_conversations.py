@@ -3,10 +3,10 @@ one feed page a run; on 2.14 nothing asks the feed and deletes wait for the swee
 
 from dataclasses import fields, replace
 
-from intercom_assets.api import IntercomClient, RetryPolicy
+from intercom_assets.api import IntercomClient
 from intercom_assets.sandbox import Churn
 from intercom_assets_tests.oracle import assert_matches_truth
-from intercom_assets_tests.streams.conftest import Harness
+from intercom_assets_tests.streams.conftest import Harness, make_client
 
 ONLY_DELETES = replace(
     Churn(**{f.name: 0.0 for f in fields(Churn)}),
@@ -16,14 +16,7 @@ ONLY_DELETES = replace(
 
 
 def client_on(harness: Harness, version: str) -> IntercomClient:
-    sb = harness.sb
-    return IntercomClient(
-        sb.token,
-        base_url=sb.base_url,
-        transport=sb.transport(),
-        api_version=version,
-        retry=RetryPolicy(max_attempts=3, max_total_seconds=10, base_delay=0.01, max_delay=0.05),
-    )
+    return make_client(harness.sb, api_version=version)
 
 
 def live_conversations(harness: Harness) -> set[str]:

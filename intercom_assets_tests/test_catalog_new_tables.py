@@ -1,0 +1,57 @@
+"""The Dagster catalog and the demo's summary list the ticket tables and company notes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from intercom_assets.definitions import build_definitions
+from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.settings import PartitionSettings
+from intercom_assets.streams import STREAMS
+
+NEW_TABLES = {
+    "ticket_states": "ticket_states",
+    "ticket_types": "ticket_types",
+    "ticket_type_states": "ticket_types",
+    "ticket_type_attributes": "ticket_types",
+    "tickets": "tickets",
+    "ticket_contacts": "tickets",
+    "ticket_linked_objects": "tickets",
+    "ticket_parts": "ticket_parts",
+    "ticket_part_loads": "ticket_parts",
+    "company_notes": "company_notes",
+}
+"""Each new table and the stream that writes it."""
+
+
+def test_every_new_table_is_written_by_its_stream() -> None:
+    written = {spec.name: stream.name for stream in STREAMS for spec in stream.tables}
+    assert {t: written.get(t) for t in NEW_TABLES} == NEW_TABLES
+
+
+def test_the_catalog_lists_every_new_table(tmp_path: Path) -> None:
+    """An asset per table, or per stream (the asset that writes the table)."""
+    resources = {
+        "intercom": IntercomResource(access_token="token"),
+        "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'w.duckdb'}"),
+    }
+    defs = build_definitions(PartitionSettings("2025-12-31", "UTC"), resources)
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    missing = [
+        table
+        for table, stream in NEW_TABLES.items()
+        if f"intercom/{table}" not in keys and f"intercom/{stream}" not in keys
+    ]
+    assert not missing, f"not in the catalog: {missing}; assets: {sorted(keys)}"
+
+
+@pytest.mark.slow
+def test_the_demo_summary_lists_every_new_table(tmp_path: Path) -> None:
+    command = [str(Path(sys.executable).with_name("intercom-assets")), "demo"]
+    command += ["--home", str(tmp_path / "home"), "--size", "tiny"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr[-4000:]
+    first_words = {line.split()[0] for line in done.stdout.splitlines() if line.split()}
+    assert set(NEW_TABLES) <= first_words, sorted(set(NEW_TABLES) - first_words)
