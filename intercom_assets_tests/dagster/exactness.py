@@ -59,6 +59,7 @@ SNAPSHOT_STREAMS = (
     "companies",
     "ticket_states",
     "ticket_types",
+    "company_notes",
 )
 WINDOW_KINDS = {
     "contacts": ("contacts_created", "contacts_updated", "events_created"),

@@ -25,16 +25,23 @@ window         `updated_at` / `last_seen_at` moves: contacts_created,  the strea
                tables: contacts, contact_tags, contact_companies, conversations,
                conversation_tags, conversation_contacts, conversation_parts,
                conversation_part_loads, events
+               tickets_created, tickets_updated (and their parts)
+               tables: tickets, ticket_contacts, ticket_linked_objects, ticket_parts,
+               ticket_part_loads
+               on API version 2.16: conversations_deleted (the deleted-conversations feed)
 snapshot       any change of a small resource or a company since its   the stream's next run; the
                stream last ran (created, updated, deleted, company     sensor selects only the
                tags, counts that follow contacts), judged by the       searched streams and their
                record's truth then and now                             dependants: the next daily
                tables: tags, segments, admins, teams, team_admins,     run (< 1 day)
-               data_attributes, companies, company_tags, company_segments
+               data_attributes, companies, company_tags, company_segments,
+               ticket_states, ticket_types, ticket_type_states, ticket_type_attributes;
+               on 2.16 company_notes (company_notes_added)
 sweep          silent: contacts_deleted, contacts_archived,            the next daily run (full
                contacts_merged (and contact_merges),                   mode), < 1 day; an intraday
                contact_tags_changed, contact_notes_added,              contact sweep (counts
-               conversation_tags_changed, conversations_deleted; the   differ) may close it sooner
+               conversation_tags_changed, conversations_deleted (on    differ) may close it sooner
+               2.14; 2.16 reads the feed: window); the
                links, `_raw` and totals left by tags_deleted and
                companies_deleted (members seen since the last daily run)
                tables: contacts, contact_tags, contact_companies, contact_merges,
@@ -49,7 +56,10 @@ days), so that at the end, N days after the last of them, the warehouse must equ
 with no difference at all.
 
 Calls: per day (two runs) at most 1.1 times `exactness.minimum_calls` (per run, one term
-a line) plus `exactness.recheck_minimum` (the events re-check, per day).
+a line) plus `exactness.recheck_minimum` (the events re-check, per day); and the streams added
+with tickets and 2.16 (`NEW_ROUTES`) at most 1.1 times their own terms (`NEW_TERMS`).
+
+API versions: 2.14 (the default) on DuckDB and PostgreSQL; 2.16 on DuckDB (see the fixture).
 """
 
 from collections.abc import Iterator
