@@ -108,7 +108,8 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
         day = p.day()
         p.sb.advance(seconds=INTRADAY)
         streams = p.tick()
-        assert set(streams) == {"contacts", "conversations", "conversation_parts", "events"}
+        searched = {"contacts", "conversations", "conversation_parts", "events"}
+        assert searched <= set(streams) <= searched | {"tickets", "ticket_parts"}
         intraday = run_step(p, "intraday", day, streams, last)
         vanished += len(removed(last["contacts"]["contacts"], intraday.truth["contacts"]))
         last |= dict.fromkeys(streams, intraday.truth)
@@ -222,6 +223,8 @@ def minimum_calls(
     since = last["events"]["now"]
     seen = {e["id"] for listed in last["events"]["events"].values() for e in listed}
     active = [c for c in contacts if max(c["updated_at"], c["last_seen_at"] or 0) > since]
+    tickets = [t for t in truth["tickets"] if start <= t["updated_at"] < end]
+    tickets_loaded_at = {t["id"]: t["updated_at"] for t in last["ticket_parts"]["tickets"]}
     terms = {
         # One unpaginated list each; data attributes once per model (3).
         "tags": ("tags", 1),
@@ -246,6 +249,14 @@ def minimum_calls(
         "conversation parts": (
             "conversation_parts",
             sum(1 for c in conversations if loaded_at.get(c["id"]) != c["updated_at"]),
+        ),
+        # Tickets as conversations; their types and states one unpaginated list each.
+        "ticket states": ("ticket_states", 1),
+        "ticket types": ("ticket_types", 1),
+        "ticket search": ("tickets", pages(len(tickets), SEARCH_MAX_PAGE)),
+        "ticket parts": (
+            "ticket_parts",
+            sum(1 for t in tickets if tickets_loaded_at.get(t["id"]) != t["updated_at"]),
         ),
         # One walk per contact whose activity moved since the events last ran: the pages
         # of its events not listed then (one page to learn there are none).
