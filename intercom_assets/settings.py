@@ -252,7 +252,8 @@ API_VERSION_SETTING: Setting[str] = Setting(
     "an Intercom API version such as 2.14 (or Unstable)",
     _api_version,
     "run",
-    "sent as `Intercom-Version`",
+    "sent as `Intercom-Version`; `2.16` adds the deleted-conversations feed (deletes arrive with"
+    " the next conversations run) and company notes (docs/change-matrix.md)",
 )
 DATABASE_URL: Setting[str] = Setting(
     "INTERCOM_ASSETS_DATABASE_URL",
