@@ -166,7 +166,7 @@ def resources_from_env(environ: Environ | None = None) -> dict[str, Configurable
     """
     return {
         "intercom": IntercomResource(
-            access_token=dg.EnvVar(ACCESS_TOKEN.variable),
+            access_token=ACCESS_TOKEN.reference(environ),
             region=REGION.field(environ),
             base_url=BASE_URL.field(environ),
             api_version=API_VERSION_SETTING.field(environ),

@@ -24,7 +24,7 @@ configuration table.
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, Literal, TypeVar
@@ -97,12 +97,62 @@ class Setting(Generic[T]):
     def field(self, environ: Environ | None = None) -> Any:
         """What to give the resource field this variable feeds: `dg.EnvVar(variable)` when
         it is set (after checking its value now, so a wrong one fails when the definitions
-        load), else the default."""
+        load), else the default. Values given as `GivenSettings` pass a literal as it is and
+        a variable as `dg.EnvVar` of that variable."""
         raw = self.raw(environ)
         if raw is None:
             return self.default
-        self.check(raw)
-        return dg.EnvVar(self.variable)
+        value = self.check(raw)
+        variable = _source(self, environ)
+        return value if variable is None else dg.EnvVar(variable)
+
+    def reference(self, environ: Environ | None = None) -> Any:
+        """A required resource field: `dg.EnvVar` of its variable, set or not (a run without
+        it fails saying so), or the literal given as `GivenSettings`."""
+        variable = _source(self, environ)
+        if variable is None:
+            return self.check(self.raw(environ) or "")
+        return dg.EnvVar(variable)
+
+
+class GivenSettings(Mapping[str, str]):
+    """Settings given other than by their own environment variables (the attributes of
+    `intercom_assets.component.IntercomAssetsComponent`), read like the environment.
+
+    `given` maps a setting's variable to its literal text, or to `dg.EnvVar(other)`: the
+    value of the environment variable `other` (read now for the settings that shape the
+    definitions, wired as `dg.EnvVar(other)` into resources). A setting not given reads its
+    own variable, as the code location does.
+    """
+
+    def __init__(self, given: Mapping[str, str], environ: Environ | None = None) -> None:
+        self._given = dict(given)
+        self._environ = os.environ if environ is None else environ
+
+    def source(self, variable: str) -> str | None:
+        """The environment variable behind `variable`'s value, or None for a literal."""
+        value = self._given.get(variable)
+        if value is None:
+            return variable
+        return value.env_var_name if isinstance(value, dg.EnvVar) else None
+
+    def __getitem__(self, variable: str) -> str:
+        source = self.source(variable)
+        if source is None:
+            return self._given[variable]
+        return self._environ[source]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self._given, *self._environ})
+
+    def __len__(self) -> int:
+        return len({*self._given, *self._environ})
+
+
+def _source(setting: "Setting[Any]", environ: Environ | None) -> str | None:
+    if isinstance(environ, GivenSettings):
+        return environ.source(setting.variable)
+    return setting.variable
 
 
 # --- parsers (each raises ValueError for a wrong form) ------------------------------------
@@ -355,6 +405,26 @@ NEVER_LOADED_GRACE_HOURS: Setting[float] = Setting(
     "load",
     "an asset never materialized alerts (FAIL) this long after the alert sensor first saw it",
 )
+
+
+def _history(text: str) -> str:
+    if text.strip().lower() == "all":
+        return "all"
+    names = [name.strip() for name in text.split(",")]
+    if not names or not all(IDENTIFIER.fullmatch(name) for name in names):
+        raise ValueError(text)
+    return ",".join(names)
+
+
+HISTORY: Setting[str] = Setting(
+    "INTERCOM_ASSETS_HISTORY",
+    None,
+    "all, or table or stream names separated by commas such as contacts,companies",
+    _history,
+    "run",
+    "the tables that also keep their history (every version of a row); unset: none",
+)
+"""Not yet read by the warehouse; listed here so the component can pass it through."""
 
 SETTINGS: tuple[Setting[Any], ...] = (
     ACCESS_TOKEN,
