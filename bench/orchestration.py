@@ -277,6 +277,11 @@ def main() -> None:
     parser.add_argument(
         "--baseline", action="store_true", help="also keep this measurement as the baseline"
     )
+    parser.add_argument(
+        "--only",
+        choices=["initial", "range_731"],
+        help="measure only these runs (initial: with the daily run) and keep the others",
+    )
     args = parser.parse_args()
     record: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -290,15 +295,19 @@ def main() -> None:
         " a fresh DAGSTER_HOME with deploy/dagster.yaml's pools; sandbox in its own process;"
         " PostgreSQL warehouse",
     }
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     runs: dict[str, dict[str, Any]] = {}
 
     def save(complete: bool) -> None:
-        """The results so far (written after each run, so a long one loses nothing)."""
+        """The results so far (written after each run, so a long one loses nothing); with
+        `--only`, the other runs as recorded."""
+        previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        if args.only:
+            kept_runs = {k: v for k, v in previous.get("runs", {}).items() if k not in runs}
+            runs.update(kept_runs)
         record["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-        record["complete"] = complete
-        record["runs"] = runs
-        if complete:
+        record["runs"] = {k: runs[k] for k in ("initial", "daily", "range_731") if k in runs}
+        record["complete"] = complete and len(record["runs"]) == 3
+        if record["complete"]:
             record["goals"] = goals(runs)
         if args.quick:
             return
@@ -311,7 +320,13 @@ def main() -> None:
         RESULTS.write_text(json.dumps(kept, indent=2) + "\n")
 
     try:
-        if args.quick:
+        if args.only == "range_731":
+            size, start, first, last = RUNS["range_731"]
+            runs |= measure("range_731", size, start, first, last)
+        elif args.only == "initial":
+            size, start, first, last = RUNS["initial"]
+            runs |= measure("initial", size, start, first, last, daily=True)
+        elif args.quick:
             first, last = QUICK_RANGE
             runs |= measure("initial", "tiny", "2025-12-31", "2025-12-31", "2026-01-01", True)
             runs |= measure("range_731", "tiny", first, first, last)
@@ -327,7 +342,7 @@ def main() -> None:
     finally:
         drop_schema()
     save(complete=True)
-    for name, goal in record["goals"].items():
+    for name, goal in record.get("goals", {}).items():
         print(f"goal {name:9} {goal['goal']}: {'met' if goal['met'] else 'NOT met'}")
     print("--quick: nothing written" if args.quick else f"written {RESULTS}")
 
