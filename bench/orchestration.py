@@ -144,10 +144,15 @@ def run_cli(args: list[str], env: dict[str, str], control: httpx.Client) -> dict
     }
 
 
-def run_stats(home: Path) -> dict[str, Any]:
-    """From the instance's newest run: events, steps and their own seconds, processes."""
+def run_stats(home: Path, run_id: str | None = None) -> dict[str, Any]:
+    """From the instance's newest run (or `run_id`): events, steps and their own seconds,
+    processes."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        (run,) = instance.get_runs(limit=1)
+        if run_id is None:
+            (run,) = instance.get_runs(limit=1)
+        else:
+            run = instance.get_run_by_id(run_id)
+            assert run is not None, run_id
         records = instance.all_logs(run.run_id)
     started: dict[str, float] = {}
     step_seconds: dict[str, float] = {}
