@@ -69,7 +69,8 @@ class DemoSite:
 
 def location_environment(site: DemoSite, ui_url: str) -> dict[str, str]:
     """The variables that point the code location at the demo's sandbox, warehouse and
-    partitions (and its instance: `DAGSTER_HOME`)."""
+    partitions (and its instance: `DAGSTER_HOME`); the change sensor ticks every
+    `UI_SENSOR_INTERVAL_SECONDS` unless its variable is set."""
     return {
         "DAGSTER_HOME": str(site.home),
         TOKEN_ENV: site.token,
@@ -78,7 +79,7 @@ def location_environment(site: DemoSite, ui_url: str) -> dict[str, str]:
         SCHEMA_ENV: site.schema,
         START_DATE_ENV: site.start_date,
         TIMEZONE_ENV: site.timezone,
-        CHANGE_INTERVAL_ENV: str(UI_SENSOR_INTERVAL_SECONDS),
+        CHANGE_INTERVAL_ENV: os.environ.get(CHANGE_INTERVAL_ENV, str(UI_SENSOR_INTERVAL_SECONDS)),
         UI_BASE_URL_ENV: ui_url,
     }
 
@@ -239,13 +240,14 @@ def dagster_ui(
 def instructions(site: DemoSite, ui_url: str) -> str:
     """What the UI shows, and how to give the change sensor work."""
     advance = f"curl -X POST {site.sandbox_url}/_sandbox/advance -d"
+    interval = location_environment(site, ui_url)[CHANGE_INTERVAL_ENV]
     return "\n".join(
         [
             f"\nDagster UI: {ui_url}",
             f"  assets:     {ui_url}/assets   (every partition since {site.start_date}"
             " materialized, checks evaluated)",
             f"  automation: {ui_url}/automation   (change sensor every"
-            f" {UI_SENSOR_INTERVAL_SECONDS} s against the sandbox, daily schedule on)",
+            f" {interval} s against the sandbox, daily schedule on)",
             f"  runs:       {ui_url}/runs",
             f"sandbox: {site.sandbox_url} (token {site.token})",
             "Give the change sensor work: move the sandbox's clock forward, e.g.",
