@@ -3,8 +3,10 @@
 It serves a generated workspace (the `demo` size) on a free loopback port whose simulated
 clock sits one day behind real time, materializes the whole history as one single-run
 partition range, moves the sandbox one day forward (to real time) and materializes the last
-day: yesterday again, since the day changed, and today. Runs are recorded in a real Dagster
-instance under the home folder, so `dagster dev` started with that `DAGSTER_HOME` shows them.
+day: yesterday again, since the day changed, and today. Each run runs every asset and check
+of the code location. Runs are recorded in a real Dagster instance under the home folder;
+`--ui` then keeps the sandbox serving and opens the Dagster UI on them
+(`intercom_assets.demo_ui`).
 The tables go to schema `intercom_demo`, which each demo run replaces; a schema of that name
 the demo did not create (it has no marker table) is refused, never dropped.
 """
@@ -24,7 +26,7 @@ import dagster as dg
 
 from intercom_assets.assets import OUTCOMES, progress_log
 from intercom_assets.definitions import build_definitions
-from intercom_assets.demo_ui import DemoSite, serve_ui
+from intercom_assets.demo_ui import DemoSite, UiError, serve_ui
 from intercom_assets.problems import Refusal
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox, start_time
@@ -302,6 +304,9 @@ def demo(database: str | None, home: Path, size: str, ui: bool, port: int | None
     """Load a local sandbox workspace end to end: history, then one more day."""
 
     def open_ui(site: DemoSite) -> None:
-        serve_ui(site, port, echo=click.echo)
+        try:
+            serve_ui(site, port, echo=click.echo)
+        except UiError as exc:
+            raise click.ClickException(str(exc)) from None
 
     run_demo(home, database, size=size, echo=click.echo, then=open_ui if ui else None)
