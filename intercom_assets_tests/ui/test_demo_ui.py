@@ -284,7 +284,7 @@ def test_browser_shows_assets_partitions_checks_and_automation(
 
     def visit(route: str, ready: str) -> None:
         page.goto(f"{demo_ui.ui_url}{route}")
-        page.get_by_text(ready, exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text(ready, exact=True).first.wait_for(timeout=90_000)
 
     def shot(name: str) -> None:
         page.wait_for_load_state("networkidle")
@@ -299,7 +299,7 @@ def test_browser_shows_assets_partitions_checks_and_automation(
     visit("/asset-groups", "Global asset lineage")
     names = {key.path[-1] for key in keys}
     for name in names:
-        page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text(name, exact=True).first.wait_for(timeout=90_000)
     shown = set(page.inner_text("body").splitlines())
     assert names <= shown, names - shown
     shot("1-asset-graph")
@@ -308,7 +308,7 @@ def test_browser_shows_assets_partitions_checks_and_automation(
     partitions = _partition_count(definitions)
     for key in (keys[0], keys[-1]):
         visit(f"/assets/{'/'.join(key.path)}?view=partitions", f"Materialized ({partitions})")
-        page.get_by_text("Missing (0)", exact=True).wait_for(timeout=30_000)
+        page.get_by_text("Missing (0)", exact=True).wait_for(timeout=90_000)
         shot(f"2-{'_'.join(key.path)}-partitions")
 
     # the checks tab shows evaluated checks (the asset with the most checks, all passed)
@@ -325,7 +325,7 @@ def test_browser_shows_assets_partitions_checks_and_automation(
     key = max((k for k in keys if tuple(k.path) not in warned), key=lambda k: len(checks_of[k]))
     visit(f"/assets/{'/'.join(key.path)}?view=checks", f"Checks ({len(checks_of[key])})")
     for name in checks_of[key]:  # long names show truncated; the full one is in the page
-        page.get_by_text(name, exact=True).first.wait_for(state="attached", timeout=30_000)
+        page.get_by_text(name, exact=True).first.wait_for(state="attached", timeout=90_000)
     expect(page.get_by_text("Succeeded", exact=True)).to_have_count(len(checks_of[key]))
     assert page.get_by_text("Not evaluated").count() == 0
     shot(f"3-{'_'.join(key.path)}-checks")
@@ -336,7 +336,7 @@ def test_browser_shows_assets_partitions_checks_and_automation(
         link = page.locator(f'a[href$="/{kind}/{name}"]')
         row = link.locator("xpath=ancestor::*[@data-index][1]")
         boxes = row.locator("input[type=checkbox]")  # the row's selection, then its switch
-        expect(boxes).to_have_count(2, timeout=30_000)
+        expect(boxes).to_have_count(2, timeout=90_000)
         expect(boxes.last).to_be_checked()
     shot("4-automation")
 
@@ -379,7 +379,7 @@ def test_ctrl_c_stops_the_ui_the_daemon_and_the_sandbox(demo_ui: DemoUi) -> None
     children = _descendants(demo_ui.process.pid)
     assert len(children) >= 2  # the webserver and the daemon (and their code servers)
     demo_ui.process.send_signal(signal.SIGINT)
-    assert demo_ui.process.wait(60) == 0, "\n".join(demo_ui.lines[-20:])
+    assert demo_ui.process.wait(120) == 0, "\n".join(demo_ui.lines[-20:])
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.2)
