@@ -5,6 +5,7 @@
 """
 
 from . import (
+    activity_logs,
     admins,
     companies,
     contacts,
@@ -12,7 +13,9 @@ from . import (
     conversations,
     data_attributes,
     events,
+    help_center,
     segments,
+    subscription_types,
     tags,
     teams,
 )
@@ -31,6 +34,11 @@ STREAMS: tuple[Stream, ...] = (
     conversations.STREAM,
     conversation_parts.STREAM,
     events.STREAM,
+    subscription_types.STREAM,
+    help_center.HELP_CENTERS_STREAM,
+    help_center.COLLECTIONS_STREAM,
+    help_center.ARTICLES_STREAM,
+    activity_logs.STREAM,
 )
 
 

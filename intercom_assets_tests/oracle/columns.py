@@ -341,7 +341,7 @@ ADMINS = Table(
         "away_status_reason_id": id_text("away_status_reason_id"),
         "has_inbox_seat": boolean("has_inbox_seat"),
         "team_ids": json("team_ids"),
-        "avatar": text("avatar"),
+        "avatar_image_url": text("avatar", "image_url"),
         "team_priority_level": json("team_priority_level"),
     },
     records("admins"),
