@@ -670,6 +670,102 @@ EVENTS = Table(
     live_only=False,
 )
 
+SUBSCRIPTION_TYPES = Table(
+    "subscription_types",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "state": text("state"),
+        "name": text("default_translation", "name"),
+        "description": text("default_translation", "description"),
+        "locale": text("default_translation", "locale"),
+        "consent_type": text("consent_type"),
+        "content_types": json("content_types"),
+        "translations": json("translations"),
+    },
+    records("subscription_types"),
+    raw=the_record,
+)
+
+HELP_CENTERS = Table(
+    "help_centers",
+    {
+        "id": text("id"),
+        "workspace_id": text("workspace_id"),
+        "identifier": text("identifier"),
+        "display_name": text("display_name"),
+        "website_turned_on": boolean("website_turned_on"),
+        "url": text("url"),
+        "custom_domain": text("custom_domain"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("help_centers"),
+    raw=the_record,
+)
+
+HELP_CENTER_COLLECTIONS = Table(
+    "help_center_collections",
+    {
+        "id": text("id"),
+        "workspace_id": text("workspace_id"),
+        "help_center_id": id_text("help_center_id"),
+        "parent_id": id_text("parent_id"),
+        "name": text("name"),
+        "description": text("description"),
+        "url": text("url"),
+        "icon": text("icon"),
+        "order": integer("order"),
+        "default_locale": text("default_locale"),
+        "translated_content": json("translated_content"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("help_center_collections"),
+    raw=the_record,
+)
+
+ARTICLES = Table(
+    "articles",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "workspace_id": text("workspace_id"),
+        "title": text("title"),
+        "description": text("description"),
+        "body": text("body"),
+        "author_id": id_text("author_id"),
+        "state": text("state"),
+        "url": text("url"),
+        "parent_id": id_text("parent_id"),
+        "parent_ids": json("parent_ids"),
+        "parent_type": text("parent_type"),
+        "default_locale": text("default_locale"),
+        "translated_content": json("translated_content"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("articles"),
+    raw=the_record,
+)
+
+ADMIN_ACTIVITY_LOGS = Table(
+    "admin_activity_logs",
+    {
+        "id": text("id"),
+        "activity_type": text("activity_type"),
+        "activity_description": text("activity_description"),
+        "created_at": timestamp("created_at"),
+        "performed_by_id": text("performed_by", "id"),
+        "performed_by_email": text("performed_by", "email"),
+        "performed_by_ip": text("performed_by", "ip"),
+        "metadata": json("metadata"),
+    },
+    records("activity_logs"),
+    raw=the_record,
+    live_only=False,
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -692,6 +788,11 @@ TABLES: dict[str, Table] = {
         CONVERSATION_PARTS,
         CONVERSATION_PART_LOADS,
         EVENTS,
+        SUBSCRIPTION_TYPES,
+        HELP_CENTERS,
+        HELP_CENTER_COLLECTIONS,
+        ARTICLES,
+        ADMIN_ACTIVITY_LOGS,
     )
 }
 
@@ -706,6 +807,11 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "conversations": ("conversations", "conversation_tags", "conversation_contacts"),
     "conversation_parts": ("conversation_parts", "conversation_part_loads"),
     "events": ("events",),
+    "subscription_types": ("subscription_types",),
+    "help_centers": ("help_centers",),
+    "help_center_collections": ("help_center_collections",),
+    "articles": ("articles",),
+    "admin_activity_logs": ("admin_activity_logs",),
 }
 """The tables each stream writes (docs/streams.md), in load order."""
 
