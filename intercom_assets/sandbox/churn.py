@@ -63,6 +63,15 @@ class Churn:
     segment_delete: float = 0.005
     team_update: float = 0.02
     team_delete: float = 0.002
+    subscription_type_update: float = 0.05
+    subscription_type_create: float = 0.01
+    article_update: float = 0.05
+    article_create: float = 0.02
+    article_delete: float = 0.005
+    collection_update: float = 0.02
+    """Help center collections edited a day (`updated_at` moves)."""
+    activity_log_rate: float = 0.5
+    """Admin activity log entries a day per admin."""
 
 
 @dataclass

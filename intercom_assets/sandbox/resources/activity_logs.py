@@ -133,7 +133,7 @@ class ActivityLogs(Resource):
 
     def plan_churn(self, c: Churning) -> None:
         admins = list(c.store.sorted_ids("admins"))
-        c.plan(c.rate("activity_log_rate", 0.5), admins, self.add, rng=self.rng)
+        c.plan(c.churn.activity_log_rate, admins, self.add, rng=self.rng)
 
     def add(self, c: Churning, at: int, admin_id: str) -> None:
         admin = c.store.admins.get(admin_id)

@@ -173,11 +173,11 @@ class HelpCenter(Resource):
 
     def plan_churn(self, c: Churning) -> None:
         articles = list(c.store.sorted_ids("articles"))
-        c.plan(c.rate("article_update", 0.05), articles, self.update_article, rng=self.rng)
-        c.plan(c.rate("article_create", 0.02), articles, self.create_article, rng=self.rng)
-        c.plan(c.rate("article_delete", 0.005), articles, self.delete_article, rng=self.rng)
+        c.plan(c.churn.article_update, articles, self.update_article, rng=self.rng)
+        c.plan(c.churn.article_create, articles, self.create_article, rng=self.rng)
+        c.plan(c.churn.article_delete, articles, self.delete_article, rng=self.rng)
         collections = list(c.store.sorted_ids("help_center_collections"))
-        c.plan(c.rate("collection_update", 0.02), collections, self.update_collection, rng=self.rng)
+        c.plan(c.churn.collection_update, collections, self.update_collection, rng=self.rng)
 
     def update_article(self, c: Churning, at: int, article_id: str) -> None:
         article = c.store.tables["articles"].get(article_id)

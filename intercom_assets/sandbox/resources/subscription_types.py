@@ -57,8 +57,8 @@ class SubscriptionTypes(Resource):
 
     def plan_churn(self, c: Churning) -> None:
         ids = list(c.store.sorted_ids("subscription_types"))
-        c.plan(c.rate("subscription_type_update", 0.05), ids, self.update, rng=self.rng)
-        c.plan(c.rate("subscription_type_create", 0.01), ids, self.create, rng=self.rng)
+        c.plan(c.churn.subscription_type_update, ids, self.update, rng=self.rng)
+        c.plan(c.churn.subscription_type_create, ids, self.create, rng=self.rng)
 
     def update(self, c: Churning, at: int, type_id: str) -> None:
         record = c.store.tables["subscription_types"].get(type_id)
