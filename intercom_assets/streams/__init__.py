@@ -8,6 +8,7 @@ from . import (
     activity_logs,
     admins,
     companies,
+    contact_notes,
     contacts,
     conversation_parts,
     conversations,
@@ -39,6 +40,7 @@ STREAMS: tuple[Stream, ...] = (
     help_center.COLLECTIONS_STREAM,
     help_center.ARTICLES_STREAM,
     activity_logs.STREAM,
+    contact_notes.STREAM,
 )
 
 

@@ -766,6 +766,48 @@ ADMIN_ACTIVITY_LOGS = Table(
     live_only=False,
 )
 
+
+def _contact_notes(truth: Mapping[str, Any]) -> Rows:
+    for contact_id, notes in truth["contact_notes"].items():
+        for note in notes:
+            yield note, {"contact_id": contact_id}
+
+
+def _contact_note_loads(truth: Mapping[str, Any]) -> Rows:
+    """One load per live contact with notes: the count its notes were listed with."""
+    for contact_id, notes in truth["contact_notes"].items():
+        yield {"id": contact_id, "notes_total_count": len(notes)}, {}
+
+
+CONTACT_NOTES = Table(
+    "contact_notes",
+    {
+        "id": text("id"),
+        "contact_id": context("contact_id"),
+        "type": text("type"),
+        "created_at": timestamp("created_at"),
+        "body": text("body"),
+        "author_type": text("author", "type"),
+        "author_id": id_text("author", "id"),
+        "author_name": text("author", "name"),
+        "author_email": text("author", "email"),
+    },
+    _contact_notes,
+    raw=the_record,
+    entity=False,
+    live_only=False,
+    parent=("contact_id", "contacts"),
+)
+
+CONTACT_NOTE_LOADS = Table(
+    "contact_note_loads",
+    {"id": text("id"), "notes_total_count": integer("notes_total_count")},
+    _contact_note_loads,
+    raw=the_record,
+    live_only=False,
+    parent=("id", "contacts"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -793,6 +835,8 @@ TABLES: dict[str, Table] = {
         HELP_CENTER_COLLECTIONS,
         ARTICLES,
         ADMIN_ACTIVITY_LOGS,
+        CONTACT_NOTES,
+        CONTACT_NOTE_LOADS,
     )
 }
 
@@ -812,6 +856,7 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "help_center_collections": ("help_center_collections",),
     "articles": ("articles",),
     "admin_activity_logs": ("admin_activity_logs",),
+    "contact_notes": ("contact_notes", "contact_note_loads"),
 }
 """The tables each stream writes (docs/streams.md), in load order."""
 

@@ -74,3 +74,24 @@ def test_an_open_window_is_read_again(harness: Harness):
     stored = harness.warehouse.count_live("admin_activity_logs")
     expected = [e for e in sb.truth()["activity_logs"] if e["created_at"] < end.timestamp()]
     assert stored == len(expected)
+
+
+def test_contact_notes_follow_the_note_counts(harness: Harness):
+    sb = harness.sb
+    harness.run("contacts")
+    first = harness.run("contact_notes")
+    truth = sb.truth()
+    with_notes = truth["contact_notes"]
+    assert first.extra["contacts_to_fetch"] == len(with_notes) > 0
+    heavy = [c for c, notes in with_notes.items() if len(notes) > 10]
+    assert heavy  # contacts whose embedded list says has_more are listed in full
+    assert first.pages == len(with_notes)
+    assert_matches_truth(harness.warehouse, truth, streams=["contact_notes"])
+    log = sb.advance(days=30)
+    noted = set(log.ids["contact_notes_added"]) & {c["id"] for c in sb.truth()["contacts"]}
+    assert noted
+    harness.run("contacts", full=True)  # the daily sweep brings the new counts
+    again = harness.run("contact_notes")
+    assert again.extra["contacts_to_fetch"] == len(noted)
+    assert_matches_truth(harness.warehouse, sb.truth(), streams=["contact_notes"])
+    assert harness.run("contact_notes").pages == 0
