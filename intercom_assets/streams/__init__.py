@@ -9,6 +9,7 @@ from . import (
     admins,
     companies,
     contact_notes,
+    contact_segments,
     contacts,
     conversation_parts,
     conversations,
@@ -41,6 +42,7 @@ STREAMS: tuple[Stream, ...] = (
     help_center.ARTICLES_STREAM,
     activity_logs.STREAM,
     contact_notes.STREAM,
+    contact_segments.STREAM,
 )
 
 

@@ -808,6 +808,16 @@ CONTACT_NOTE_LOADS = Table(
     parent=("id", "contacts"),
 )
 
+CONTACT_SEGMENTS = Table(
+    "contact_segments",
+    {"contact_id": text("contact_id"), "segment_id": text("segment_id")},
+    link("contact_id", "segment_id", _full_membership("contact_segments")),
+    key=("contact_id", "segment_id"),
+    entity=False,
+    live_only=False,
+    parent=("contact_id", "contacts"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -837,6 +847,7 @@ TABLES: dict[str, Table] = {
         ADMIN_ACTIVITY_LOGS,
         CONTACT_NOTES,
         CONTACT_NOTE_LOADS,
+        CONTACT_SEGMENTS,
     )
 }
 
@@ -857,6 +868,7 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "articles": ("articles",),
     "admin_activity_logs": ("admin_activity_logs",),
     "contact_notes": ("contact_notes", "contact_note_loads"),
+    "contact_segments": ("contact_segments",),
 }
 """The tables each stream writes (docs/streams.md), in load order."""
 

@@ -95,3 +95,22 @@ def test_contact_notes_follow_the_note_counts(harness: Harness):
     assert again.extra["contacts_to_fetch"] == len(noted)
     assert_matches_truth(harness.warehouse, sb.truth(), streams=["contact_notes"])
     assert harness.run("contact_notes").pages == 0
+
+
+def test_contact_segments_rebuild_the_whole_membership(harness: Harness):
+    sb = harness.sb
+    harness.run("contacts")
+    first = harness.run("contact_segments")
+    truth = sb.truth()
+    assert first.extra["segments_searched"] >= 1
+    assert first.pages >= 1 + first.extra["segments_searched"]
+    members = sum(len(v) for v in truth["contact_segments"].values())
+    assert members > 0 and first.fetched == members
+    assert_matches_truth(harness.warehouse, truth, streams=["contact_segments"])
+    # attributes change, segments come and go, without moving the other contacts
+    log = sb.advance(days=40)
+    moved = log.counts["segments_created"] + log.counts["segments_deleted"]
+    assert log.counts["contacts_updated"] > 0 and moved > 0, log.counts
+    harness.run("contacts", full=True)
+    harness.run("contact_segments")
+    assert_matches_truth(harness.warehouse, sb.truth(), streams=["contact_segments"])
