@@ -21,7 +21,7 @@ from .shape import field as column
 from .sync import Run
 
 PATH = "/admins/activity_logs"
-PER_PAGE = 50
+PER_PAGE = 150
 
 SHAPE = Shape(
     "admin_activity_logs",

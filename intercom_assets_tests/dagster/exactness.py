@@ -49,7 +49,18 @@ DEFAULT_CHURN = Churn()
 NO_SILENT_EVENTS = Churn(event_bumps_contact=1.0)
 """The defaults, except that every new event moves its contact's `last_seen_at`."""
 
-SNAPSHOT_STREAMS = ("tags", "segments", "admins", "teams", "data_attributes", "companies")
+SNAPSHOT_STREAMS = (
+    "tags",
+    "segments",
+    "admins",
+    "teams",
+    "data_attributes",
+    "companies",
+    "subscription_types",
+    "help_centers",
+    "help_center_collections",
+    "articles",
+)
 WINDOW_KINDS = {
     "contacts": ("contacts_created", "contacts_updated", "events_created"),
     "conversations": ("conversations_created", "conversations_updated"),
@@ -77,6 +88,11 @@ SILENT_KINDS = (
 )
 """The kinds issue 10 is about (besides silent events): the scenario must see each happen."""
 TABLE_STREAM = {table: stream for stream, tables in STREAM_TABLES.items() for table in tables}
+CONTACT_KINDS = (*WINDOW_KINDS["contacts"], *SWEEP_KINDS["contacts"])
+SEGMENT_KINDS = ("segments_created", "segments_updated", "segments_deleted")
+PAGE = 150
+"""`GET /help_center/collections`, `/articles`, `/admins/activity_logs`,
+`/contacts/{id}/notes`: up to 150 a page."""
 
 
 def local_day(at: int, offset_days: int = 0) -> str:
@@ -137,6 +153,12 @@ class Ledger:
     delete can leave behind in the warehouse until the next sweep)."""
     event_marks: dict[str, int] = field(default_factory=dict)
     """Each contact's activity mark in the truth when `events` last ran."""
+    logs_through: int = 0
+    """Every admin activity log created before this was in a window `admin_activity_logs`
+    read (the end of the newest partition it ran, or the clock when that was earlier)."""
+    notes_listed: dict[str, int] = field(default_factory=dict)
+    """Each contact's note count in the truth when the `contacts` stream last listed it
+    (what the warehouse's `notes_total_count` says)."""
 
     def start(self, truth: dict[str, Any], streams: Iterable[str]) -> None:
         self.after_run(truth, streams, full=True)
@@ -155,6 +177,9 @@ class Ledger:
                 self.links_since_full.setdefault(key, set()).update(members)
         if "events" in streams:
             self.event_marks = {c["id"]: mark(c) for c in truth["contacts"]}
+
+    def after_activity_logs(self, truth: Mapping[str, Any], partition: str) -> None:
+        self.logs_through = max(self.logs_through, min(window(partition)[1], truth["now"]))
 
     def since(self, moment: int, kinds: Iterable[str]) -> set[str]:
         """Ids of `kinds` changed after `moment` (logs are whole clock moves ending at runs)."""
@@ -186,6 +211,24 @@ class Ledger:
             s: self._changed_records(s, truth) for s in SNAPSHOT_STREAMS if s in self.last_run
         }
         part_of: dict[str, str] = {}
+        note_of: dict[str, str] = {}
+        membership_moved = (
+            self.since(self.last_run["contact_segments"], CONTACT_KINDS)
+            | self.merge_targets(self.last_run["contact_segments"]),
+            self.since(self.last_run["contact_segments"], SEGMENT_KINDS),
+        )
+
+        def contact_of(d: Difference) -> str:
+            if d.table == "contact_note_loads":
+                return str(d.id)
+            if d.kind == "missing":
+                return str(d.expected["contact_id"])
+            if d.kind == "extra":
+                return str(d.found["contact_id"])
+            if not note_of:
+                for contact_id, notes in truth["contact_notes"].items():
+                    note_of.update((n["id"], contact_id) for n in notes)
+            return note_of.get(str(d.id), "")
 
         def conversation_of(d: Difference) -> str:
             if d.kind == "missing":
@@ -203,6 +246,19 @@ class Ledger:
             stream = TABLE_STREAM[d.table]
             if stream == "events":
                 return self._event(d, now)
+            if stream == "admin_activity_logs":
+                created = d.expected["created_at"] if d.kind == "missing" else None
+                open_day = created is not None and created.timestamp() >= self.logs_through
+                return "open day" if open_day else None
+            if stream == "contact_segments":
+                contact_id, segment_id = (str(k) for k in d.id)
+                moved = contact_id in membership_moved[0] or segment_id in membership_moved[1]
+                return "membership" if moved else None
+            if stream == "contact_notes":
+                contact_id = contact_of(d)
+                if contact_id in window_ids["contacts"]:
+                    return "window"
+                return "sweep" if contact_id in sweep_ids["contacts"] else None
             key = d.id[0] if isinstance(d.id, tuple) else d.id
             if d.table == "conversation_parts":
                 key = conversation_of(d)
@@ -305,6 +361,18 @@ def minimum_calls(
         e["id"] for listed in ledger.last_truth["events"]["events"].values() for e in listed
     }
     moved = [c for c in listed if mark(c) > events_since]
+    notes = truth["contact_notes"]
+    notes_moved = [
+        len(notes.get(c["id"], []))
+        for c in contacts_listed(ledger, truth, partition, full)
+        if len(notes.get(c["id"], [])) != ledger.notes_listed.get(c["id"], 0)
+    ]
+    contact_segments = {s["id"] for s in truth["segments"]} - set(truth["company_segment_ids"])
+    members = Counter(s for ids in truth["contact_segments"].values() for s in ids)
+    activity_start, activity_end = window(partition)
+    activity = [
+        e for e in truth["activity_logs"] if activity_start <= e["created_at"] < activity_end
+    ]
     terms = {
         # One unpaginated list each; data attributes once per model (3).
         "tags": ("tags", 1),
@@ -344,8 +412,38 @@ def minimum_calls(
             "events",
             sum(pages(len(new_events(truth, c["id"], seen_events)), EVENTS_PAGE) for c in moved),
         ),
+        # Unpaginated lists, and numbered pages of up to 150.
+        "subscription_types": ("subscription_types", 1),
+        "help_centers": ("help_centers", 1),
+        "help_center_collections": (
+            "help_center_collections",
+            pages(len(truth["help_center_collections"]), PAGE),
+        ),
+        "articles": ("articles", pages(len(truth["articles"]), PAGE)),
+        # The partition's entries (a partition read after it ended is never read again: the
+        # daily run reads yesterday once).
+        "admin activity logs": ("admin_activity_logs", pages(len(activity), PAGE)),
+        # One listing per contact the run lists whose note count moved since it was listed.
+        "contact notes": ("contact_notes", sum(pages(n, PAGE) for n in notes_moved)),
+        # The contact segments, then one search per segment (150 a page).
+        "contact segments": (
+            "contact_segments",
+            1 + sum(pages(members[s], SEARCH_MAX_PAGE) for s in contact_segments),
+        ),
     }
     return {term: n for term, (stream, n) in terms.items() if stream in streams and n}
+
+
+def contacts_listed(
+    ledger: Ledger, truth: Mapping[str, Any], partition: str, full: list[str]
+) -> list[dict[str, Any]]:
+    """The contacts a run of `contacts` writes: all of them when it sweeps (full mode, or
+    contacts vanished since its last run), else the window's."""
+    start, end = window(partition)
+    gone = removed(ledger.last_truth["contacts"]["contacts"], truth["contacts"])
+    if "contacts" in full or gone:
+        return list(truth["contacts"])
+    return [c for c in truth["contacts"] if start <= c["updated_at"] < end]
 
 
 def recheck_minimum(truth: Mapping[str, Any], recheck_days: int, first_check: int) -> int:
@@ -406,12 +504,14 @@ class Scenario:
         truth = p.sb.truth()
         self.history_at = truth["now"]
         self.ledger.start(truth, [s for s in stream_metadata(result)])
+        self.ledger.logs_through = truth["now"]
+        self.ledger.notes_listed = notes_counts(truth, truth["contacts"])
         self.check("history", truth, after_daily=True)
         assert p.tick() == []  # the sensor's first tick records its marks
         for index in range(self.days):
             silent = index < self.days - self.recheck_days
             self.one_day(DEFAULT_CHURN if silent else NO_SILENT_EVENTS)
-        final = differences_now(p)
+        final = differences_now(p, self.ledger)
         assert not final, format_differences(final)
         self.report(
             f"history {self.history_seconds:.1f} s; per day: "
@@ -468,6 +568,7 @@ class Scenario:
         p = self.p
         chosen = streams if streams is not None else list(STREAM_TABLES)
         least = minimum_calls(self.ledger, truth, partition, chosen, full)
+        listed = contacts_listed(self.ledger, truth, partition, full)
         p.sb.reset_request_counts()
         began = time.perf_counter()
         if streams is None:
@@ -478,6 +579,10 @@ class Scenario:
         seconds = time.perf_counter() - began
         calls = p.sb.request_counts()
         extra = stream_metadata(result, chosen)
+        if "contacts" in chosen:
+            self.ledger.notes_listed.update(notes_counts(truth, listed))
+        if "admin_activity_logs" in chosen:
+            self.ledger.after_activity_logs(truth, partition)
         self.ledger.after_run(truth, chosen, full=bool(full))
         began = time.perf_counter()
         classes = self.check(f"{day} {name}", truth, after_daily=streams is None)
@@ -497,7 +602,11 @@ class Scenario:
         assert not failing, f"{name}: outside every bound\n" + format_differences(failing)
         counted = Counter(f"{c} ({d.table})" for d, c in zip(diffs, classes, strict=True))
         if after_daily:
-            others = [d for d, c in zip(diffs, classes, strict=True) if c != "silent event"]
+            others = [
+                d
+                for d, c in zip(diffs, classes, strict=True)
+                if c not in ("silent event", "open day")
+            ]
             assert not others, f"{name}: after a daily run\n" + format_differences(others)
         self.report(f"{name}: {sum(counted.values())} differences {dict(counted)}")
         return Counter(c for c in classes if c is not None)
@@ -514,6 +623,19 @@ def silent_events(log: ChangeLog, truth: Mapping[str, Any]) -> int:
     return found
 
 
-def differences_now(p: Pipeline) -> list[Difference]:
+def differences_now(p: Pipeline, ledger: Ledger | None = None) -> list[Difference]:
+    """Every difference now; with `ledger`, those of the admin activity logs' open day (today's
+    partition, which no daily run has read yet) left out."""
+    truth = p.sb.truth()
     with p.warehouse() as wh:
-        return differences(wh, p.sb.truth())
+        diffs = differences(wh, truth)
+    if ledger is None:
+        return diffs
+    classify = ledger.classifier(truth)
+    return [d for d in diffs if d.table != "admin_activity_logs" or classify(d) != "open day"]
+
+
+def notes_counts(truth: Mapping[str, Any], contacts: Iterable[Mapping[str, Any]]) -> dict:
+    """Each contact's note count in `truth`."""
+    notes = truth["contact_notes"]
+    return {c["id"]: len(notes.get(c["id"], [])) for c in contacts}

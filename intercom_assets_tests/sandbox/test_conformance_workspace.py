@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from test_conformance import SPEC_EXCEPTIONS, SPEC_FILE, Collector, Reply, Spec
 
 pytestmark = pytest.mark.skipif(SPEC_FILE is None, reason="no official OpenAPI description")
@@ -54,11 +53,11 @@ def collect(client: httpx.Client) -> dict[str, list[Reply]]:
     heavy = [x["id"] for x in contacts if x["notes"]["has_more"]]
     for contact_id in heavy[:2]:
         for page in (1, 2):
-            c.call("contact_notes_paged", "/contacts/{contact_id}/notes", "GET",
-                   f"/contacts/{contact_id}/notes", params={"per_page": 7, "page": page})  # fmt: skip
-    search = {"query": {"field": "segment_id", "operator": "=", "value": ""}}
+            url = f"/contacts/{contact_id}/notes"
+            params = {"per_page": 7, "page": page}
+            c.call("contact_notes_paged", "/contacts/{contact_id}/notes", "GET", url, params=params)
     segment = client.get("/segments", params={"type": "user"}).json()["segments"][0]["id"]
-    search["query"]["value"] = segment
+    search = {"query": {"field": "segment_id", "operator": "=", "value": segment}}
     c.call("contacts_by_segment", "/contacts/search", "POST", "/contacts/search", json=search)
     return c.replies
 

@@ -114,3 +114,21 @@ def test_contact_segments_rebuild_the_whole_membership(harness: Harness):
     harness.run("contacts", full=True)
     harness.run("contact_segments")
     assert_matches_truth(harness.warehouse, sb.truth(), streams=["contact_segments"])
+
+
+def test_the_dagster_catalog_lists_the_new_tables():
+    from intercom_assets.definitions import build_definitions
+    from intercom_assets.settings import PartitionSettings
+
+    defs = build_definitions(PartitionSettings("2026-01-01", "UTC"))
+    keys = {"/".join(k.path) for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    for name in (
+        "contact_notes",
+        "contact_segments",
+        "subscription_types",
+        "help_centers",
+        "help_center_collections",
+        "articles",
+        "admin_activity_logs",
+    ):
+        assert any(key.endswith(name) for key in keys), (name, sorted(keys))

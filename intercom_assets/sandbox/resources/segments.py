@@ -126,4 +126,7 @@ class Segments(Resource):
                 segment_json(store, store.segments[i], True) for i in store.sorted_ids("segments")
             ],
             "deleted_segment_ids": sorted(store.deleted_segment_ids),
+            "company_segment_ids": sorted(
+                i for i in store.sorted_ids("segments") if is_company_segment(store.segments[i])
+            ),
         }
