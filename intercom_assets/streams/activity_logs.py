@@ -4,9 +4,10 @@ by `created_at`.
 Entries never change, so rows are only appended. A window that had ended by Intercom's clock
 (its `Date` header) when it was read is marked closed in the stream's state, and a later run
 of the same window reads nothing (0 calls). A window still open (today's partition) is read
-again on each run. The window's bounds go out one second wide on each side and the entries
-are kept to `start <= created_at < end` here, so the answer is exact whether Intercom's
-bounds are inclusive or not.
+again on each run. `created_at_after` goes out one second before the window's start,
+`created_at_before` is its end, and the entries are kept to `start <= created_at < end` here,
+so the rows are exactly the window's whether Intercom's bounds are inclusive or not. Rows are
+written in batches of `batch_size` entries.
 """
 
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ class ActivityLogStream:
             run.note("window_already_closed", True)
             return run.finish()
         params: dict[str, Any] = {
-            "created_at_after": str(start - 1),
+            "created_at_after": str(max(start - 1, 0)),
             "created_at_before": str(end),
         }
         pages = iter_cursor_pages(
@@ -80,13 +81,15 @@ class ActivityLogStream:
                 for raw, entry in zip(page.raw_items, page.items, strict=True)
                 if start <= int(entry["created_at"]) < end
             )
+            if len(kept) >= ctx.batch_size:
+                run.write(self.shape.frames(kept)[0])
+                kept = []
         now = ctx.client.server_time()
         closed = now is not None and int(now.timestamp()) >= end
         run.note("window_closed", closed)
-        frames, _ = self.shape.frames(kept)
         state = StateUpdate(self.name, {key: True}) if closed else None
         if kept or state is not None:
-            run.write(frames, state=state)
+            run.write(self.shape.frames(kept)[0], state=state)
         return run.finish()
 
 

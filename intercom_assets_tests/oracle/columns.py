@@ -685,6 +685,7 @@ SUBSCRIPTION_TYPES = Table(
     },
     records("subscription_types"),
     raw=the_record,
+    deleted_ids=_deleted(),
 )
 
 HELP_CENTERS = Table(
@@ -702,6 +703,7 @@ HELP_CENTERS = Table(
     },
     records("help_centers"),
     raw=the_record,
+    deleted_ids=_deleted(),
 )
 
 HELP_CENTER_COLLECTIONS = Table(
@@ -723,6 +725,7 @@ HELP_CENTER_COLLECTIONS = Table(
     },
     records("help_center_collections"),
     raw=the_record,
+    deleted_ids=_deleted(),
 )
 
 ARTICLES = Table(
@@ -747,6 +750,7 @@ ARTICLES = Table(
     },
     records("articles"),
     raw=the_record,
+    deleted_ids=_deleted("deleted_article_ids"),
 )
 
 ADMIN_ACTIVITY_LOGS = Table(

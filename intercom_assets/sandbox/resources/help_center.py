@@ -7,6 +7,7 @@ description says.
 
 import math
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from intercom_assets.sandbox.churn import Churning
@@ -137,6 +138,7 @@ class HelpCenter(Resource):
     def __init__(self) -> None:
         self.rng = random.Random(0)
         self.last = 0
+        self.deleted_articles: set[str] = set()
 
     def next_id(self) -> int:
         self.last += 1
@@ -203,11 +205,11 @@ class HelpCenter(Resource):
     def delete_article(self, c: Churning, at: int, article_id: str) -> None:
         c.deleted("articles", article_id, self.remove_article(c.store))
 
-    @staticmethod
-    def remove_article(store: Store) -> Any:
+    def remove_article(self, store: Store) -> Callable[[str], None]:
         def remove(article_id: str) -> None:
             store.tables["articles"].pop(article_id)
             store.reordered("articles")
+            self.deleted_articles.add(article_id)
 
         return remove
 
@@ -221,6 +223,8 @@ class HelpCenter(Resource):
         c.log.add("help_center_collections_updated", collection_id)
 
     def truth(self, store: Store) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             kind: [store.tables[kind][i] for i in store.sorted_ids(kind)] for kind in self.tables
         }
+        out["deleted_article_ids"] = sorted(self.deleted_articles, key=numeric_id)
+        return out
