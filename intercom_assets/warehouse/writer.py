@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from . import state
+from . import history, state
 from .database import Database
 from .diff import diff_children, diff_entities
 from .errors import WarehouseInputError
@@ -132,11 +132,15 @@ class Writer:
         key = quote(spec.key)
         with self.db.session() as s:
             relation = s.stage("seen", seen, self._types(spec, seen.columns))
-            deleted = s.execute(
+            deleted = self._update(
+                s,
+                spec,
                 f"UPDATE {self.db.table(table)} AS t SET {quote(DELETED_AT)} = %s"
                 f" WHERE t.{quote(DELETED_AT)} IS NULL AND NOT EXISTS"
                 f" (SELECT 1 FROM {relation} AS k WHERE k.{key} = t.{key})",
                 (now,),
+                history.DELETED,
+                now,
             )
             self._put_state(s, encoded, now)
         return TableCounts(deleted=deleted)
@@ -153,16 +157,25 @@ class Writer:
         gone, key = quote(DELETED_AT), quote(parent.key)
         now = _now()
         with self.db.session() as s:
-            deleted = s.execute(
+            deleted = self._update(
+                s,
+                spec,
                 f"UPDATE {target} AS t SET {gone} = %s WHERE t.{gone} IS NULL AND EXISTS"
                 f" (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
                 f" AND p.{gone} IS NOT NULL)",
                 (now,),
+                history.DELETED,
+                now,
             )
-            revived = s.execute(
+            revived = self._update(
+                s,
+                spec,
                 f"UPDATE {target} AS t SET {gone} = NULL WHERE t.{gone} IS NOT NULL AND EXISTS"
                 f" (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
-                f" AND p.{gone} IS NULL)"
+                f" AND p.{gone} IS NULL)",
+                (),
+                history.REVIVED,
+                now,
             )
         return TableCounts(deleted=deleted, revived=revived)
 
@@ -237,6 +250,8 @@ class Writer:
                 s.append(self.db.table(spec.name), new_rows, self._types(spec, rows.columns))
             if old_rows.height:
                 self._upsert(s, spec, old_rows)
+            if self.schema.has_history(spec):
+                self._record(s, spec, diff.changes, now)
         return TableCounts(
             inserted=diff.inserted,
             updated=diff.updated,
@@ -285,6 +300,40 @@ class Writer:
             duplicates=table.duplicates,
             replaced_parents=diff.changed_parents.len(),
         )
+
+    def _update(
+        self,
+        s: Session,
+        spec: TableSpec,
+        sql: str,
+        params: Sequence[Any],
+        change: str,
+        now: datetime,
+    ) -> int:
+        """Run an UPDATE of entity rows; with history on, record the rows it changed as
+        versions of kind `change`. Returns the number of rows updated."""
+        if not self.schema.has_history(spec):
+            return s.execute(sql, params)
+        key = spec.key
+        ids = s.query(
+            f"{sql} RETURNING t.{quote(key)}",
+            params,
+            schema={key: frame_dtype(spec.column(key).dtype)},
+        )
+        if ids.height:
+            self._record(s, spec, ids.with_columns(pl.lit(change).alias(history.CHANGE)), now)
+        return ids.height
+
+    def _record(self, s: Session, spec: TableSpec, changes: pl.DataFrame, now: datetime) -> None:
+        """Append the versions of the rows in `changes` (key, `_change`) to the history."""
+        if not changes.height:
+            return
+        types = self._types(spec, [spec.key]) | {
+            history.CHANGE: self.db.backend.dialect.types["string"]
+        }
+        relation = s.stage(f"changes_{spec.name}", changes, types)
+        target = self.db.table(history.history_table(spec.name))
+        history.record(s, spec, target, self.db.table(spec.name), relation, now)
 
     def _upsert(self, s: Session, spec: TableSpec, rows: pl.DataFrame) -> None:
         relation = s.stage(f"stage_{spec.name}", rows, self._types(spec, rows.columns))
