@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dagster as dg
 
 from intercom_assets.api import DEFAULT_API_VERSION
+from intercom_assets.warehouse import ALL, HistoryTables
 
 T = TypeVar("T")
 Environ = Mapping[str, str]
@@ -244,6 +245,19 @@ def _boolean(text: str) -> bool:
     raise ValueError(text)
 
 
+def _history(text: str) -> HistoryTables:
+    """`all`, or comma-separated entity tables of the streams (`contacts,companies`)."""
+    if text.lower() == ALL:
+        return ALL
+    from intercom_assets.streams import STREAMS  # the tables the streams write
+
+    entity_tables = {spec.name for s in STREAMS for spec in s.tables if spec.is_entity}
+    names = frozenset(name.strip() for name in text.split(","))
+    if not names or not names <= entity_tables:
+        raise ValueError(text)
+    return names
+
+
 def _positive_hours(text: str) -> float:
     number = float(text)
     if not 0 < number < float("inf"):
@@ -356,6 +370,15 @@ ALLOW_EMPTY_LISTINGS: Setting[bool] = Setting(
     "run",
     "let an empty complete listing soft-delete a whole table (refused otherwise)",
 )
+HISTORY: Setting[HistoryTables] = Setting(
+    "INTERCOM_ASSETS_HISTORY",
+    None,
+    "all or comma-separated entity tables such as contacts,companies,conversations",
+    _history,
+    "run",
+    "tables that keep every version in `<table>_history` (`all`: every entity table);"
+    " unset: none (docs/warehouse.md, History)",
+)
 START_DATE: Setting[str] = Setting(
     "INTERCOM_ASSETS_START_DATE",
     DEFAULT_START_DATE,
@@ -437,6 +460,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     UI_BASE_URL,
     EVENTS_RECHECK_DAYS,
     ALLOW_EMPTY_LISTINGS,
+    HISTORY,
     START_DATE,
     TIMEZONE,
     CHANGE_SENSOR_INTERVAL,
@@ -461,6 +485,7 @@ FRESHNESS_WARN_ENV = FRESHNESS_WARN_HOURS.variable
 FRESHNESS_FAIL_ENV = FRESHNESS_FAIL_HOURS.variable
 UI_BASE_URL_ENV = UI_BASE_URL.variable
 GRACE_ENV = NEVER_LOADED_GRACE_HOURS.variable
+HISTORY_ENV = HISTORY.variable
 
 
 def secret_values(environ: Environ | None = None) -> list[str]:

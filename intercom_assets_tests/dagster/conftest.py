@@ -169,11 +169,17 @@ def warehouse_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[st
 
 
 def make_pipeline(
-    url: str, schema: str, served: str, sb: Sandbox, instance: dg.DagsterInstance
+    url: str,
+    schema: str,
+    served: str,
+    sb: Sandbox,
+    instance: dg.DagsterInstance,
+    history: str | None = None,
 ) -> Pipeline:
+    """`history`: the warehouse's `INTERCOM_ASSETS_HISTORY` (None: no history tables)."""
     resources = {
         "intercom": IntercomResource(access_token=sb.token, base_url=served),
-        "warehouse": WarehouseResource(url=url, schema_name=schema),
+        "warehouse": WarehouseResource(url=url, schema_name=schema, history=history),
     }
     defs = build_definitions(PartitionSettings(START_DATE, TIMEZONE), resources)
     return Pipeline(sb, defs, resources, instance, url, schema)

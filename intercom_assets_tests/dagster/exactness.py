@@ -14,14 +14,17 @@ docstring (docs/change-matrix.md).
 and Intercom's limits (`oracle.calls`); the scenario compares each day's requests with it.
 """
 
+import itertools
 import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from intercom_assets.sandbox import ChangeLog, Churn
 from intercom_assets_tests.dagster.conftest import (
@@ -38,7 +41,8 @@ from intercom_assets_tests.oracle.calls import (
     pages,
     sublist_calls,
 )
-from intercom_assets_tests.oracle.columns import STREAM_TABLES
+from intercom_assets_tests.oracle.columns import STREAM_TABLES, TABLES, expected_rows
+from intercom_assets_tests.oracle.compare import same_value, stored_value
 
 DAY = 86_400
 HOUR = 3600
@@ -639,3 +643,107 @@ def notes_counts(truth: Mapping[str, Any], contacts: Iterable[Mapping[str, Any]]
     """Each contact's note count in `truth`."""
     notes = truth["contact_notes"]
     return {c["id"]: len(notes.get(c["id"], [])) for c in contacts}
+
+
+# --- history on for contacts: every state the truth had at the runs is one version --------------
+
+
+HISTORY_TABLE = "contacts"
+NOT_LIVE = "<not live>"
+"""A contact's state while the truth does not list it (deleted, archived or merged)."""
+
+
+def contact_states(truth: Mapping[str, Any]) -> dict[str, str]:
+    """Each live contact of `truth` as the warehouse must store it (the oracle's expected
+    declared columns and `_raw`), as canonical JSON text."""
+    table = TABLES[HISTORY_TABLE]
+    expected = expected_rows(table, truth)
+    columns = [*table.columns, "_raw"]
+    return {
+        key[0]: orjson.dumps(
+            {c: row[c] for c in columns}, option=orjson.OPT_SORT_KEYS, default=str
+        ).decode()
+        for key, row in expected.rows.items()
+    }
+
+
+@dataclass
+class HistoryTrail:
+    """Per contact, its state at each run since the first run that saw it live."""
+
+    states: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, truth: Mapping[str, Any]) -> None:
+        now = contact_states(truth)
+        for contact_id in {*self.states, *now}:
+            self.states.setdefault(contact_id, []).append(now.get(contact_id, NOT_LIVE))
+
+    def versions(self) -> dict[str, int]:
+        """Per contact, how many times its state changed from one run to the next (the first
+        state counts): the versions its history must hold."""
+        return {
+            contact_id: 1 + sum(a != b for a, b in itertools.pairwise(states))
+            for contact_id, states in self.states.items()
+        }
+
+
+@dataclass
+class HistoryScenario:
+    """The history load, then `days` days of default churn, each closed by the daily run
+    (which sweeps contacts, so after every run the contacts table equals the truth), on a
+    pipeline whose warehouse keeps history for contacts. After each run: the contacts table
+    equals the truth, and "as of" the run's end gives the truth's live contacts then; at the
+    end each contact's version count equals the number of its states across the runs."""
+
+    p: Pipeline
+    days: int
+    report: Callable[[str], None] = print
+    trail: HistoryTrail = field(default_factory=HistoryTrail)
+    runs: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+
+    def run(self) -> None:
+        p = self.p
+        assert p.materialize(START_DATE, p.day()).success
+        self.after_run("history")
+        for _ in range(self.days):
+            p.sb.advance(seconds=DAY, churn=DEFAULT_CHURN)
+            assert p.daily_run(p.daily_partition()).success
+            self.after_run(p.day(-1))
+        with p.warehouse() as wh:
+            wh.register([_contacts_spec()])
+            stored = Counter(wh.history(HISTORY_TABLE).get_column("id").to_list())
+            for at, truth in self.runs:
+                self.check_as_of(wh, at, truth)
+        expected = self.trail.versions()
+        wrong = {i: (n, stored.get(i, 0)) for i, n in expected.items() if stored.get(i, 0) != n}
+        assert not wrong, f"contacts whose (expected, stored) version counts differ: {wrong}"
+        assert set(stored) == set(expected)
+        self.report(
+            f"{len(expected)} contacts, {sum(expected.values())} versions over"
+            f" {len(self.runs)} runs; {sum(n > 1 for n in expected.values())} changed"
+        )
+
+    def after_run(self, name: str) -> None:
+        truth = self.p.sb.truth()
+        with self.p.warehouse() as wh:
+            diffs = differences(wh, truth, tables=[HISTORY_TABLE])
+        assert not diffs, f"{name}: contacts differ from the truth\n" + format_differences(diffs)
+        self.trail.add(truth)
+        self.runs.append((datetime.now(UTC), truth))
+        time.sleep(0.001)  # the next run's versions begin strictly later
+
+    @staticmethod
+    def check_as_of(wh: Any, at: datetime, truth: Mapping[str, Any]) -> None:
+        """The versions live at `at` hold the truth's live contacts then, `_raw` included."""
+        then = wh.as_of(HISTORY_TABLE, at)
+        records = by_id(truth[HISTORY_TABLE])
+        assert set(then.get_column("id")) == set(records), at
+        for contact_id, raw in then.select("id", "_raw").iter_rows():
+            assert same_value("json", records[contact_id], stored_value("json", raw)), contact_id
+
+
+def _contacts_spec() -> Any:
+    """The contacts table's spec, so the warehouse can read its history (not compared)."""
+    from intercom_assets.streams import get_stream
+
+    return get_stream(HISTORY_TABLE).tables[0]
