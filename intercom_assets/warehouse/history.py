@@ -12,8 +12,9 @@ of `t`: the declared columns, `_raw` (when `t` has it) and `_hash` as `t` held t
 
 Every write, soft delete and revive of `t` closes the current versions of the rows it
 changes and appends their new versions in the same transaction (so a crash leaves no half
-version); unchanged rows cost nothing. The versions are copied from `t` inside the database
-(`INSERT ... SELECT`), so the history holds exactly what `t` held.
+version); unchanged rows cost nothing. A write appends the rows it writes to `t` (the same
+frame, one more COPY); a soft delete or revive copies the rows it changed from `t` inside the
+database (`INSERT ... SELECT`).
 
 The migration that creates `t_history` for a table that already holds rows starts its history
 from them: one `initial` version per live row (from its `_synced_at`) and one `deleted`
@@ -27,7 +28,6 @@ _change <> 'deleted'` (see `as_of_sql` and docs/warehouse.md).
 
 from typing import Final, Literal
 
-from .session import Session
 from .spec import DELETED_AT, HASH, RAW, SYNCED_AT, TableSpec
 from .sql import Dialect, quote, quote_all
 
@@ -106,23 +106,23 @@ def seed_statement(spec: TableSpec, history: str, table: str) -> str:
     )
 
 
-def record(
-    s: Session, spec: TableSpec, history: str, table: str, changes: str, now: object
-) -> None:
-    """Close the current versions of the rows in `changes` (a relation of the key and
-    `_change`) and append their new versions, copied from `table` as it is now."""
-    key = quote(spec.key)
-    s.execute(
-        f"UPDATE {history} AS h SET {quote(VALID_TO)} = %s FROM {changes} AS c"
-        f" WHERE h.{key} = c.{key} AND h.{quote(VALID_TO)} IS NULL",
-        (now,),
+def close_sql(history: str, key: str, condition: str) -> str:
+    """Close the current versions of the rows `condition` (on `h.<key>`) selects; one `%s`
+    parameter (the time) before the condition's own."""
+    return (
+        f"UPDATE {history} AS h SET {quote(VALID_TO)} = %s"
+        f" WHERE h.{quote(VALID_TO)} IS NULL AND {condition}"
     )
+
+
+def copy_sql(spec: TableSpec, history: str, table: str, condition: str) -> str:
+    """Append, as versions, the rows of `table` that `condition` (on `t.<key>`) selects; two
+    `%s` parameters (the time and the change) before the condition's own."""
     columns = content_columns(spec)
-    s.execute(
+    return (
         f"INSERT INTO {history} ({quote_all((*columns, *VERSION_COLUMNS))})"
-        f" SELECT {', '.join(f't.{quote(c)}' for c in columns)}, %s, NULL, c.{quote(CHANGE)}"
-        f" FROM {table} AS t JOIN {changes} AS c ON t.{key} = c.{key}",
-        (now,),
+        f" SELECT {', '.join(f't.{quote(c)}' for c in columns)}, %s, NULL, %s"
+        f" FROM {table} AS t WHERE {condition}"
     )
 
 

@@ -251,7 +251,7 @@ class Writer:
             if old_rows.height:
                 self._upsert(s, spec, old_rows)
             if self.schema.has_history(spec):
-                self._record(s, spec, diff.changes, now)
+                self._record(s, spec, rows, diff.changes, now)
         return TableCounts(
             inserted=diff.inserted,
             updated=diff.updated,
@@ -310,8 +310,8 @@ class Writer:
         change: str,
         now: datetime,
     ) -> int:
-        """Run an UPDATE of entity rows; with history on, record the rows it changed as
-        versions of kind `change`. Returns the number of rows updated."""
+        """Run an UPDATE of entity rows; with history on, close the versions of the rows it
+        changed and copy them as versions of kind `change`. Returns the rows updated."""
         if not self.schema.has_history(spec):
             return s.execute(sql, params)
         key = spec.key
@@ -319,21 +319,41 @@ class Writer:
             f"{sql} RETURNING t.{quote(key)}",
             params,
             schema={key: frame_dtype(spec.column(key).dtype)},
-        )
-        if ids.height:
-            self._record(s, spec, ids.with_columns(pl.lit(change).alias(history.CHANGE)), now)
-        return ids.height
+        ).get_column(key)
+        if ids.len():
+            target = self.db.table(history.history_table(spec.name))
+            key_type = self.db.backend.dialect.column_type(spec, key)
+            condition, keys = s.key_filter(f"h.{quote(key)}", ids, key_type)
+            s.execute(history.close_sql(target, key, condition), (now, *keys))
+            condition, keys = s.key_filter(f"t.{quote(key)}", ids, key_type)
+            s.execute(
+                history.copy_sql(spec, target, self.db.table(spec.name), condition),
+                (now, change, *keys),
+            )
+        return ids.len()
 
-    def _record(self, s: Session, spec: TableSpec, changes: pl.DataFrame, now: datetime) -> None:
-        """Append the versions of the rows in `changes` (key, `_change`) to the history."""
-        if not changes.height:
-            return
-        types = self._types(spec, [spec.key]) | {
-            history.CHANGE: self.db.backend.dialect.types["string"]
-        }
-        relation = s.stage(f"changes_{spec.name}", changes, types)
+    def _record(
+        self, s: Session, spec: TableSpec, rows: pl.DataFrame, changes: pl.DataFrame, now: datetime
+    ) -> None:
+        """Close the current versions of the written `rows` that had one (updated, revived)
+        and append the rows as their new versions (`changes`: key and `_change`)."""
+        key = spec.key
         target = self.db.table(history.history_table(spec.name))
-        history.record(s, spec, target, self.db.table(spec.name), relation, now)
+        reopened = changes.filter(pl.col(history.CHANGE) != history.INSERTED).get_column(key)
+        if reopened.len():
+            key_type = self.db.backend.dialect.column_type(spec, key)
+            condition, keys = s.key_filter(f"h.{quote(key)}", reopened, key_type)
+            s.execute(history.close_sql(target, key, condition), (now, *keys))
+        versions = rows.select(history.content_columns(spec)).join(
+            changes, on=key, how="left", maintain_order="left"
+        )
+        versions = versions.with_columns(
+            pl.lit(now, dtype=UTC_MICROS).alias(history.VALID_FROM),
+            pl.lit(None, dtype=UTC_MICROS).alias(history.VALID_TO),
+        ).select(*history.content_columns(spec), *history.VERSION_COLUMNS)
+        dialect = self.db.backend.dialect
+        types = {c: history.history_column_type(dialect, spec, c) for c in versions.columns}
+        s.append(target, versions, types)
 
     def _upsert(self, s: Session, spec: TableSpec, rows: pl.DataFrame) -> None:
         relation = s.stage(f"stage_{spec.name}", rows, self._types(spec, rows.columns))
