@@ -46,7 +46,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -481,10 +481,24 @@ def versions() -> dict:
     }
 
 
-def run_size(n: int, workdir: str, naive: bool = True) -> dict:
-    entry: dict = {"rows": n, "load_average_at_start": os.getloadavg()}
+def run_size(
+    n: int,
+    workdir: str,
+    naive: bool = True,
+    entry: dict | None = None,
+    progress: Callable[[dict], None] = lambda _: None,
+) -> dict:
+    """Every contender at `n` rows, side by side; `progress(entry)` after each measurement."""
+    entry = {"rows": n} if entry is None else entry
+    entry["load_average_at_start"] = os.getloadavg()
+
+    def measured(key: str, result: dict) -> None:
+        entry[key] = result
+        print(f"  {n:,} {key}: {result['seconds']:.2f} s", flush=True)
+        progress(entry)
+
     if naive:
-        entry["pg_naive"] = in_child(run_naive, n)
+        measured("pg_naive", in_child(run_naive, n))
     for prefix, backend in (("pg", "postgres"), ("duckdb", "duckdb")):
         # each contender: its initial load, then (PostgreSQL: after VACUUM) the daily run
         contenders = {
@@ -496,18 +510,19 @@ def run_size(n: int, workdir: str, naive: bool = True) -> dict:
         for name, (function, extra) in contenders.items():
             if backend == "postgres":
                 checkpoint()
-            entry[f"{prefix}_{name}initial"] = in_child(function, backend, workdir, n, 0, *extra)
+            measured(f"{prefix}_{name}initial", in_child(function, backend, workdir, n, 0, *extra))
             if backend == "postgres":
                 suffix = {"history_": HISTORY_SUFFIX, "set_": SET_SUFFIX, "dlt_": DLT_SUFFIX}
                 tables = ("contacts", "contacts_history") if name == "history_" else ("contacts",)
                 vacuum_analyze(n, suffix.get(name, ""), tables)
                 checkpoint()
-            entry[f"{prefix}_{name}daily"] = in_child(function, backend, workdir, n, 1, *extra)
+            measured(f"{prefix}_{name}daily", in_child(function, backend, workdir, n, 1, *extra))
     if naive:
         entry["speedup_daily_vs_naive"] = (
             entry["pg_naive"]["seconds"] / entry["pg_daily"]["seconds"]
         )
     entry["ratios"] = ratios(entry)
+    progress(entry)
     return entry
 
 
@@ -572,42 +587,51 @@ def main() -> None:
     if args.rerun:
         rerun(args.rerun)
         return
-    sizes = [10_000] if args.quick else [10_000, 100_000, 1_000_000]
+    sizes = [10_000] if args.quick else [100_000, 1_000_000]
     if args.sizes:
         sizes = args.sizes
         args.quick = True  # a partial run never replaces the recorded results
     load_before = os.getloadavg()
-    rows = []
+    rows: list[dict] = []
     small: list[dict] = []
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            for n in sizes:
-                rows.append(run_size(n, workdir, naive=n <= NAIVE_MAX_ROWS))
-                print_row(rows[-1])
-            for batch in SMALL_BATCHES:
-                small.append(in_child(run_small_batches, SMALL_BATCH_ROWS, batch))
-            print_small(small)
-    finally:
-        drop_schemas(sizes)
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "complete": False,
         "quick": args.quick,
         "batch_rows": BATCH,
         "columns": len(spec().columns),
         "changed_fraction": 1 / CHANGED_EVERY,
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
         "cpus": os.cpu_count(),
         "versions": versions(),
+        "goals": {"at_rows": 1_000_000, **GOALS},
         "sizes": rows,
         "small_batches": {"rows": SMALL_BATCH_ROWS, "runs": small},
     }
-    if args.quick:  # a smoke run never replaces the recorded results
-        print(f"load average {load_before} -> {os.getloadavg()}; --quick: nothing recorded")
-        return
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"load average {load_before} -> {os.getloadavg()}; written {RESULTS}")
+
+    def record(_: dict | None = None) -> None:
+        """Write what is measured so far (a long run that is stopped keeps its figures)."""
+        results["load_average_after"] = os.getloadavg()
+        if not args.quick:  # a smoke run never replaces the recorded results
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+    try:
+        with tempfile.TemporaryDirectory() as workdir:
+            for n in sizes:
+                entry: dict = {"rows": n}
+                rows.append(entry)
+                run_size(n, workdir, naive=n <= NAIVE_MAX_ROWS, entry=entry, progress=record)
+                print_row(entry)
+            for batch in SMALL_BATCHES:
+                small.append(in_child(run_small_batches, SMALL_BATCH_ROWS, batch))
+            print_small(small)
+    finally:
+        drop_schemas(sizes)
+    results["complete"] = True
+    record()
+    done = "--quick: nothing recorded" if args.quick else f"written {RESULTS}"
+    print(f"load average {load_before} -> {os.getloadavg()}; {done}")
 
 
 def rerun(n: int) -> None:
