@@ -487,6 +487,7 @@ def run_size(
     naive: bool = True,
     entry: dict | None = None,
     progress: Callable[[dict], None] = lambda _: None,
+    backends: tuple[str, ...] = ("postgres", "duckdb"),
 ) -> dict:
     """Every contender at `n` rows, side by side; `progress(entry)` after each measurement."""
     entry = {"rows": n} if entry is None else entry
@@ -497,9 +498,12 @@ def run_size(
         print(f"  {n:,} {key}: {result['seconds']:.2f} s", flush=True)
         progress(entry)
 
+    naive = naive and "postgres" in backends
     if naive:
         measured("pg_naive", in_child(run_naive, n))
     for prefix, backend in (("pg", "postgres"), ("duckdb", "duckdb")):
+        if backend not in backends:
+            continue
         # each contender: its initial load, then (PostgreSQL: after VACUUM) the daily run
         contenders = {
             "": (run_warehouse, ()),
@@ -541,6 +545,8 @@ def ratios(entry: dict) -> dict:
     """Per backend, the measured side of each goal, and whether it is met."""
     out = {}
     for prefix in ("pg", "duckdb"):
+        if f"{prefix}_dlt_daily" not in entry:
+            continue
         daily = entry[f"{prefix}_daily"]["seconds"]
         measured = {
             "daily_vs_dlt": entry[f"{prefix}_dlt_daily"]["seconds"] / daily,
@@ -583,14 +589,27 @@ def main() -> None:
         metavar="ROWS",
         help="run one size again and add it to the recorded results under 'reruns'",
     )
+    parser.add_argument(
+        "--table", action="store_true", help="print the recorded baselines as a Markdown table"
+    )
+    parser.add_argument(
+        "--backends", nargs="+", choices=["postgres", "duckdb"], default=["postgres", "duckdb"]
+    )
+    parser.add_argument(
+        "--results", type=Path, help="record into this file (also with --sizes) instead"
+    )
     args = parser.parse_args()
+    if args.table:
+        print(markdown(json.loads(RESULTS.read_text())))
+        return
     if args.rerun:
         rerun(args.rerun)
         return
     sizes = [10_000] if args.quick else [100_000, 1_000_000]
     if args.sizes:
         sizes = args.sizes
-        args.quick = True  # a partial run never replaces the recorded results
+        args.quick = args.results is None  # a partial run never replaces the recorded results
+    path = args.results or RESULTS
     load_before = os.getloadavg()
     rows: list[dict] = []
     small: list[dict] = []
@@ -613,24 +632,32 @@ def main() -> None:
         """Write what is measured so far (a long run that is stopped keeps its figures)."""
         results["load_average_after"] = os.getloadavg()
         if not args.quick:  # a smoke run never replaces the recorded results
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=2) + "\n")
 
     try:
         with tempfile.TemporaryDirectory() as workdir:
             for n in sizes:
                 entry: dict = {"rows": n}
                 rows.append(entry)
-                run_size(n, workdir, naive=n <= NAIVE_MAX_ROWS, entry=entry, progress=record)
+                run_size(
+                    n,
+                    workdir,
+                    naive=n <= NAIVE_MAX_ROWS,
+                    entry=entry,
+                    progress=record,
+                    backends=tuple(args.backends),
+                )
                 print_row(entry)
-            for batch in SMALL_BATCHES:
-                small.append(in_child(run_small_batches, SMALL_BATCH_ROWS, batch))
-            print_small(small)
+            if "postgres" in args.backends:
+                for batch in SMALL_BATCHES:
+                    small.append(in_child(run_small_batches, SMALL_BATCH_ROWS, batch))
+                print_small(small)
     finally:
         drop_schemas(sizes)
     results["complete"] = True
     record()
-    done = "--quick: nothing recorded" if args.quick else f"written {RESULTS}"
+    done = "--quick: nothing recorded" if args.quick else f"written {path}"
     print(f"load average {load_before} -> {os.getloadavg()}; {done}")
 
 
@@ -648,6 +675,40 @@ def rerun(n: int) -> None:
     results.setdefault("reruns", []).append(entry)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"added to {RESULTS}")
+
+
+CONTENDERS = (
+    ("", "ours"),
+    ("history_", "ours, history on"),
+    ("set_", "set-based upsert"),
+    ("dlt_", "dlt merge"),
+)
+
+
+def markdown(results: dict) -> str:
+    """The baselines side by side: wall seconds (rows/s) and peak RSS, per size and backend."""
+    lines = [
+        "| rows | backend | contender | initial load | daily, 1% changed"
+        " | peak RSS initial / daily |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for entry in results["sizes"]:
+        for prefix, backend in (("pg", "PostgreSQL"), ("duckdb", "DuckDB")):
+            for name, label in CONTENDERS:
+                initial = entry.get(f"{prefix}_{name}initial")
+                daily = entry.get(f"{prefix}_{name}daily")
+                if initial is None:
+                    continue
+                cells = [
+                    f"{initial['seconds']:.2f} s ({initial['rows_per_s'] / 1000:.1f}k rows/s)",
+                    f"{daily['seconds']:.2f} s" if daily else "not run",
+                    f"{initial['peak_rss_mb']:.0f} / "
+                    + (f"{daily['peak_rss_mb']:.0f} MB" if daily else "-"),
+                ]
+                lines.append(
+                    f"| {entry['rows']:,} | {backend} | {label} | " + " | ".join(cells) + " |"
+                )
+    return "\n".join(lines)
 
 
 def print_small(runs: list[dict]) -> None:
@@ -674,7 +735,7 @@ def print_row(entry: dict) -> None:
         )
     if "speedup_daily_vs_naive" in entry:
         print(f"  daily speedup over naive (PostgreSQL): {entry['speedup_daily_vs_naive']:.1f}x")
-    for prefix, goals in entry["ratios"].items():
+    for prefix, goals in entry.get("ratios", {}).items():
         shown = ", ".join(
             f"{name} {g['measured']:.2f}" + ("" if g.get("met", True) else " (MISSED)")
             for name, g in goals.items()
