@@ -488,6 +488,7 @@ def run_size(
     entry: dict | None = None,
     progress: Callable[[dict], None] = lambda _: None,
     backends: tuple[str, ...] = ("postgres", "duckdb"),
+    only: tuple[str, ...] = ("ours", "history", "set", "dlt"),
 ) -> dict:
     """Every contender at `n` rows, side by side; `progress(entry)` after each measurement."""
     entry = {"rows": n} if entry is None else entry
@@ -506,12 +507,12 @@ def run_size(
             continue
         # each contender: its initial load, then (PostgreSQL: after VACUUM) the daily run
         contenders = {
-            "": (run_warehouse, ()),
-            "history_": (run_warehouse, (BATCH, "", True)),
-            "set_": (run_set_based, ()),
-            "dlt_": (run_dlt, ()),
+            "ours": ("", run_warehouse, ()),
+            "history": ("history_", run_warehouse, (BATCH, "", True)),
+            "set": ("set_", run_set_based, ()),
+            "dlt": ("dlt_", run_dlt, ()),
         }
-        for name, (function, extra) in contenders.items():
+        for name, function, extra in (contenders[c] for c in only):
             if backend == "postgres":
                 checkpoint()
             measured(f"{prefix}_{name}initial", in_child(function, backend, workdir, n, 0, *extra))
@@ -521,7 +522,7 @@ def run_size(
                 vacuum_analyze(n, suffix.get(name, ""), tables)
                 checkpoint()
             measured(f"{prefix}_{name}daily", in_child(function, backend, workdir, n, 1, *extra))
-    if naive:
+    if naive and "pg_daily" in entry:
         entry["speedup_daily_vs_naive"] = (
             entry["pg_naive"]["seconds"] / entry["pg_daily"]["seconds"]
         )
@@ -542,38 +543,38 @@ least dlt's rows per second."""
 
 
 def ratios(entry: dict) -> dict:
-    """Per backend, the measured side of each goal, and whether it is met."""
+    """Per backend, the measured side of each goal and whether it is met; a goal whose
+    measurements are missing says so."""
     out = {}
     for prefix in ("pg", "duckdb"):
-        if f"{prefix}_dlt_daily" not in entry:
+
+        def seconds(key: str, prefix: str = prefix) -> float | None:
+            found = entry.get(f"{prefix}_{key}")
+            return None if found is None else found["seconds"]
+
+        daily, initial = seconds("daily"), seconds("initial")
+        if daily is None or initial is None:
             continue
-        daily = entry[f"{prefix}_daily"]["seconds"]
-        measured = {
-            "daily_vs_dlt": entry[f"{prefix}_dlt_daily"]["seconds"] / daily,
-            "daily_vs_set_based": entry[f"{prefix}_set_daily"]["seconds"] / daily,
-            "history_overhead_daily": entry[f"{prefix}_history_daily"]["seconds"] / daily - 1,
-            "initial_rows_per_s_vs_dlt": entry[f"{prefix}_initial"]["rows_per_s"]
-            / entry[f"{prefix}_dlt_initial"]["rows_per_s"],
-            "history_overhead_initial": entry[f"{prefix}_history_initial"]["seconds"]
-            / entry[f"{prefix}_initial"]["seconds"]
-            - 1,
+        pairs = {
+            "daily_vs_dlt": (seconds("dlt_daily"), daily),
+            "daily_vs_set_based": (seconds("set_daily"), daily),
+            "history_overhead_daily": (seconds("history_daily"), daily),
+            "initial_rows_per_s_vs_dlt": (seconds("dlt_initial"), initial),
+            "history_overhead_initial": (seconds("history_initial"), initial),
         }
-        out[prefix] = {
-            name: {
-                "measured": value,
-                **(
-                    {
-                        "goal": GOALS[name],
-                        "met": value <= GOALS[name]
-                        if name == "history_overhead_daily"
-                        else value >= GOALS[name],
-                    }
-                    if name in GOALS
-                    else {}
-                ),
-            }
-            for name, value in measured.items()
-        }
+        goals = {}
+        for name, (theirs, ours) in pairs.items():
+            if theirs is None:
+                goals[name] = {"measured": None, "note": "not measured in this run"}
+                continue
+            overhead = name.startswith("history")
+            value = theirs / ours - 1 if overhead else theirs / ours
+            goal: dict = {"measured": value}
+            if name in GOALS:
+                goal["goal"] = GOALS[name]
+                goal["met"] = value <= GOALS[name] if overhead else value >= GOALS[name]
+            goals[name] = goal
+        out[prefix] = goals
     return out
 
 
@@ -597,6 +598,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--results", type=Path, help="record into this file (also with --sizes) instead"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=["ours", "history", "set", "dlt"],
+        default=["ours", "history", "set", "dlt"],
+        help="these contenders only, in this order",
     )
     args = parser.parse_args()
     if args.table:
@@ -647,6 +655,7 @@ def main() -> None:
                     entry=entry,
                     progress=record,
                     backends=tuple(args.backends),
+                    only=tuple(args.only),
                 )
                 print_row(entry)
             if "postgres" in args.backends:
@@ -739,6 +748,7 @@ def print_row(entry: dict) -> None:
         shown = ", ".join(
             f"{name} {g['measured']:.2f}" + ("" if g.get("met", True) else " (MISSED)")
             for name, g in goals.items()
+            if g["measured"] is not None
         )
         print(f"  {prefix}: {shown}")
 
