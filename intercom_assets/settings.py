@@ -105,7 +105,11 @@ class Setting(Generic[T]):
             return self.default
         value = self.check(raw)
         variable = _source(self, environ)
-        return value if variable is None else dg.EnvVar(variable)
+        if variable is not None:
+            return dg.EnvVar(variable)
+        # A resource field holds a plain value; a parsed set (history's tables) goes as the
+        # checked text, which the resource parses again.
+        return value if isinstance(value, str | int | float | bool) else raw
 
     def reference(self, environ: Environ | None = None) -> Any:
         """A required resource field: `dg.EnvVar` of its variable, set or not (a run without
@@ -429,25 +433,6 @@ NEVER_LOADED_GRACE_HOURS: Setting[float] = Setting(
     "an asset never materialized alerts (FAIL) this long after the alert sensor first saw it",
 )
 
-
-def _history(text: str) -> str:
-    if text.strip().lower() == "all":
-        return "all"
-    names = [name.strip() for name in text.split(",")]
-    if not names or not all(IDENTIFIER.fullmatch(name) for name in names):
-        raise ValueError(text)
-    return ",".join(names)
-
-
-HISTORY: Setting[str] = Setting(
-    "INTERCOM_ASSETS_HISTORY",
-    None,
-    "all, or table or stream names separated by commas such as contacts,companies",
-    _history,
-    "run",
-    "the tables that also keep their history (every version of a row); unset: none",
-)
-"""Not yet read by the warehouse; listed here so the component can pass it through."""
 
 SETTINGS: tuple[Setting[Any], ...] = (
     ACCESS_TOKEN,

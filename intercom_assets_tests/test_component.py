@@ -158,7 +158,11 @@ def test_defs_yaml_configures_everything_and_secrets_stay_variable_names(
         "events_recheck_days": 3,
         "allow_empty_listings": True,
     }
-    assert shown_in_ui(warehouse) == {"url": {"env": "THEIR_WAREHOUSE"}, "schema_name": "crm"}
+    assert shown_in_ui(warehouse) == {
+        "url": {"env": "THEIR_WAREHOUSE"},
+        "schema_name": "crm",
+        "history": "contacts,companies",
+    }
     everything = json.dumps([shown_in_ui(r) for r in defs.resources.values()])
     assert "s3cret" not in everything and "pw@" not in everything
 
