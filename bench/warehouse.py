@@ -1,6 +1,8 @@
-"""Warehouse benchmark: the naive per-row upsert against diff-then-write, on PostgreSQL and DuckDB.
+"""Warehouse benchmark: diff-then-write against what users would pick instead, on PostgreSQL
+and DuckDB.
 
-For N contacts (35 columns, one JSON column) it measures, side by side in one run:
+For N contacts (35 columns, one JSON column, plus the whole record as JSON in `_raw`) it
+measures, side by side in one run:
 
 - naive: the approach this project replaces. Every day all N rows are sent as one
   `INSERT ... ON CONFLICT DO UPDATE` statement per row (PostgreSQL only).
@@ -12,12 +14,25 @@ For N contacts (35 columns, one JSON column) it measures, side by side in one ru
   Before it, PostgreSQL gets the `VACUUM (ANALYZE)` autovacuum would run after the initial
   load (autovacuum is off on the benchmark server); the naive baseline gets the same. Every
   PostgreSQL scenario starts after a CHECKPOINT, so none pays for the previous one's writes.
+- history: the same initial and daily runs with history on for the table (`_history`
+  versions of the inserted and changed rows, in the same transactions).
+- set-based upsert (`set_*`): what a careful SQL user writes. Each batch of every row is
+  staged (PostgreSQL: COPY into a temporary table; DuckDB: the Arrow frame itself) and goes
+  through one `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE (t.*) IS DISTINCT FROM
+  (excluded.*)` (DuckDB: the same per column), so the server finds the changed rows; one
+  transaction. The JSON columns are `jsonb` on PostgreSQL (`json` has no equality).
+- dlt merge (`dlt_*`): dlt 1.x `merge` (primary key `id`, default `delete-insert` strategy),
+  the same columns and JSON columns, fed the same batches as Arrow tables (dlt's fast path;
+  CSV load files on PostgreSQL, dlt's faster choice there). The timing covers
+  `pipeline.run` (extract, normalize, load). Needs the `bench` extra (`pip install -e
+  .[bench]`).
 - small batches: 50k rows written in stream-sized transactions (1,000 and 10,000 rows), new
   and then unchanged, to show the fixed cost per `write()`.
 
 Each scenario runs in a fresh child process, so its peak RSS is its own.
 
     .venv/bin/python bench/warehouse.py [--quick]   # --quick: 10k rows, results printed only
+    .venv/bin/python bench/warehouse.py --sizes 100000   # chosen sizes, results printed only
     .venv/bin/python bench/warehouse.py --rerun 100000   # side-by-side rerun, added to the json
 """
 
@@ -31,9 +46,10 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
 import polars as pl
@@ -52,6 +68,7 @@ BATCH = 50_000
 CHANGED_EVERY = 100  # 1% of rows change on day 1
 SMALL_BATCHES = (1_000, 10_000)  # stream-sized transactions (streams write 10,000 by default)
 SMALL_BATCH_ROWS = 50_000
+NAIVE_MAX_ROWS = 100_000  # the per-row upsert takes minutes beyond (about 200 s at 1M)
 RESULTS = Path(__file__).parent / "results" / "warehouse.json"
 STRING_COLUMNS = [f"s{i:02d}" for i in range(19)]
 TIME_COLUMNS = [f"t{i}" for i in range(8)]
@@ -143,23 +160,36 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def warehouse_url(backend: str, workdir: str, n: int) -> str:
+def warehouse_url(backend: str, workdir: str, n: int, suffix: str = "") -> str:
     if backend == "postgres":
         return PG_URL
-    return f"duckdb:///{workdir}/bench_{n}.duckdb"
+    return f"duckdb:///{workdir}/bench_{n}{suffix}.duckdb"
+
+
+HISTORY_SUFFIX = "_hist"
 
 
 def run_warehouse(
-    backend: str, workdir: str, n: int, day: int, batch: int = BATCH, schema_suffix: str = ""
+    backend: str,
+    workdir: str,
+    n: int,
+    day: int,
+    batch: int = BATCH,
+    schema_suffix: str = "",
+    history: bool = False,
 ) -> dict:
     """Send the day's snapshot through the warehouse in batches with `submit` (the next batch
     is hashed while the previous one is written) and time the whole loop, from reading the
     first spilled batch to the final close (which waits for the last batch)."""
+    if history:
+        schema_suffix += HISTORY_SUFFIX
     schema = f"{SCHEMA}_{n}{schema_suffix}"
     totals = {"inserted": 0, "updated": 0, "unchanged": 0}
     load = os.getloadavg()[0]
     files = spill(n, day, batch, workdir)
-    wh = connect(warehouse_url(backend, workdir, n), schema=schema)
+    url = warehouse_url(backend, workdir, n, schema_suffix)
+    tables = frozenset({"contacts"}) if history else frozenset()
+    wh = connect(url, schema=schema, history=tables)
     wh.migrate([spec()])
 
     def add(result) -> None:
@@ -172,25 +202,34 @@ def run_warehouse(
         wh.submit({"contacts": frame}, on_written=add)
     wh.close()
     seconds = time.perf_counter() - started
-    with connect(warehouse_url(backend, workdir, n), schema=schema) as wh:
+    versions = None
+    with connect(url, schema=schema, history=tables) as wh:
         wh.register([spec()])
         live = wh.count_live("contacts")
+        if history:
+            versions = wh.query(
+                f"SELECT COUNT(*) AS n FROM {wh.db.table('contacts_history')}"
+            ).item()
     return {
         "seconds": seconds,
         "rows_per_s": n / seconds,
         "peak_rss_mb": peak_rss_mb(),
         **totals,
         "live": live,
+        **({"history_versions": versions} if history else {}),
         "load_average_at_start": load,
     }
 
 
-def vacuum_analyze(n: int, schema_suffix: str = "") -> None:
+def vacuum_analyze(
+    n: int, schema_suffix: str = "", tables: tuple[str, ...] = ("contacts",)
+) -> None:
     """What autovacuum does after a bulk load (it is off on the benchmark server): set the
     visibility map, so reading stored hashes is an index-only scan, and refresh statistics.
-    The naive baseline's table gets the same before its timed run."""
+    Every baseline's table gets the same before its timed daily run."""
     with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'VACUUM (ANALYZE) "{SCHEMA}_{n}{schema_suffix}".contacts')
+        for table in tables:
+            conn.execute(f'VACUUM (ANALYZE) "{SCHEMA}_{n}{schema_suffix}".{table}')
 
 
 def checkpoint() -> None:
@@ -265,6 +304,155 @@ def run_naive(n: int) -> dict:
     return {"seconds": seconds, "rows_per_s": n / seconds, "peak_rss_mb": peak_rss_mb()}
 
 
+# --- baselines users would pick instead ----------------------------------------------------
+
+SET_SUFFIX = "_set"
+DLT_SUFFIX = "_dlt"
+BASELINE_COLUMNS = [*NAIVE_COLUMNS, "_raw"]
+
+
+def baseline_types(backend: str) -> dict[str, str]:
+    """SQL types of the baselines' columns: the declared ones, JSON for the JSON columns."""
+    pg = backend == "postgres"
+    types = {
+        pl.String: "text" if pg else "VARCHAR",
+        pl.Int64: "bigint",
+        pl.Boolean: "boolean",
+        pl.Float64: "double precision" if pg else "DOUBLE",
+    }
+    out = {}
+    for column in spec().columns:
+        if column.name == "custom_attributes":
+            out[column.name] = "jsonb" if pg else "JSON"
+        elif isinstance(column.dtype, pl.Datetime):
+            out[column.name] = "timestamptz"
+        else:
+            out[column.name] = types[column.dtype]
+    out["_raw"] = "jsonb" if pg else "JSON"
+    return out
+
+
+def set_based_sql(backend: str, target: str, source: str) -> str:
+    """The set-based upsert: every staged row, changed ones written (the server compares)."""
+    names = ", ".join(f'"{c}"' for c in BASELINE_COLUMNS)
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in BASELINE_COLUMNS[1:])
+    if backend == "postgres":
+        changed = "(t.*) IS DISTINCT FROM (EXCLUDED.*)"
+        into = f"{target} AS t"
+    else:  # DuckDB has no whole-row comparison here: the same, column by column
+        changed = " OR ".join(
+            f'"{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in BASELINE_COLUMNS[1:]
+        )
+        into = target
+    return (
+        f"INSERT INTO {into} ({names}) SELECT {names} FROM {source}"
+        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE {changed}"
+    )
+
+
+def run_set_based(backend: str, workdir: str, n: int, day: int) -> dict:
+    """Every row of the day, batch by batch, through the set-based upsert; one transaction.
+    The table is created (untimed) when missing."""
+    schema = f"{SCHEMA}_{n}{SET_SUFFIX}"
+    target = f'"{schema}".contacts'
+    types = baseline_types(backend)
+    columns = ", ".join(f'"{c}" {types[c]}' for c in BASELINE_COLUMNS)
+    create = f"CREATE TABLE IF NOT EXISTS {target} ({columns}, PRIMARY KEY (id))"
+    load = os.getloadavg()[0]
+    files = spill(n, day, BATCH, workdir)
+    written = 0
+    if backend == "postgres":
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            conn.execute(create)
+            started = time.perf_counter()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(f"CREATE TEMP TABLE stage ({columns}) ON COMMIT DROP")
+                for frame in spilled(files):
+                    buffer = io.BytesIO()
+                    frame.select(BASELINE_COLUMNS).write_csv(buffer, include_header=False)
+                    with cur.copy("COPY stage FROM STDIN (FORMAT csv)") as copy:
+                        copy.write(buffer.getvalue())
+                    cur.execute("ANALYZE stage")
+                    cur.execute(set_based_sql(backend, target, "stage"))
+                    written += cur.rowcount
+                    cur.execute("TRUNCATE stage")
+            seconds = time.perf_counter() - started
+    else:
+        path = f"{workdir}/bench_{n}{SET_SUFFIX}.duckdb"
+        with duckdb.connect(path) as conn:
+            conn.execute("SET enable_progress_bar = false")
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            conn.execute(create)
+            started = time.perf_counter()
+            conn.execute("BEGIN TRANSACTION")
+            for frame in spilled(files):
+                conn.register("batch", frame.select(BASELINE_COLUMNS))
+                casts = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in BASELINE_COLUMNS)
+                source = f"(SELECT {casts} FROM batch)"
+                row = conn.execute(set_based_sql(backend, target, source)).fetchone()
+                written += row[0] if row else 0
+                conn.unregister("batch")
+            conn.execute("COMMIT")
+            seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "rows_per_s": n / seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "written": written,
+        "load_average_at_start": load,
+    }
+
+
+def dlt_postgres_credentials() -> str:
+    """PG_URL with a password: dlt asks for one even where the server trusts the user."""
+    parts = urlsplit(PG_URL)
+    if parts.password is not None:
+        return PG_URL
+    netloc = f"{parts.username or 'postgres'}:unused@{parts.hostname}:{parts.port or 5432}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def run_dlt(backend: str, workdir: str, n: int, day: int) -> dict:
+    """The day's batches through a dlt `merge` pipeline (one `pipeline.run`)."""
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    import dlt
+
+    load = os.getloadavg()[0]
+    files = spill(n, day, BATCH, workdir)
+    if backend == "postgres":
+        destination = dlt.destinations.postgres(credentials=dlt_postgres_credentials())
+        file_format = "csv"
+    else:
+        destination = dlt.destinations.duckdb(credentials=f"{workdir}/bench_{n}{DLT_SUFFIX}.duckdb")
+        file_format = None
+    pipeline = dlt.pipeline(
+        pipeline_name=f"bench_{backend}_{n}",
+        destination=destination,
+        dataset_name=f"{SCHEMA}_{n}{DLT_SUFFIX}",
+        pipelines_dir=f"{workdir}/dlt",
+    )
+    hints = {"custom_attributes": {"data_type": "json"}, "_raw": {"data_type": "json"}}
+    resource = dlt.resource(
+        (frame.select(BASELINE_COLUMNS).to_arrow() for frame in spilled(files)),
+        name="contacts",
+        write_disposition="merge",
+        primary_key="id",
+        columns=hints,
+    )
+    started = time.perf_counter()
+    pipeline.run(resource, loader_file_format=file_format)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "rows_per_s": n / seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "dlt": dlt.__version__,
+        "load_average_at_start": load,
+    }
+
+
 def in_child(function, *args) -> dict:
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
@@ -272,9 +460,11 @@ def in_child(function, *args) -> dict:
 
 
 def drop_schemas(sizes: list[int]) -> None:
+    suffixes = ("", HISTORY_SUFFIX, SET_SUFFIX, DLT_SUFFIX, f"{DLT_SUFFIX}_staging")
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         for n in sizes:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}_{n}" CASCADE')
+            for suffix in suffixes:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}_{n}{suffix}" CASCADE')
         for batch in SMALL_BATCHES:
             conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}_{SMALL_BATCH_ROWS}_b{batch}" CASCADE')
 
@@ -291,66 +481,193 @@ def versions() -> dict:
     }
 
 
-def run_size(n: int, workdir: str) -> dict:
-    entry: dict = {"rows": n, "load_average_at_start": os.getloadavg()}
-    entry["pg_naive"] = in_child(run_naive, n)
-    checkpoint()
-    entry["pg_initial"] = in_child(run_warehouse, "postgres", workdir, n, 0)
-    vacuum_analyze(n)
-    checkpoint()
-    entry["pg_daily"] = in_child(run_warehouse, "postgres", workdir, n, 1)
-    entry["duckdb_initial"] = in_child(run_warehouse, "duckdb", workdir, n, 0)
-    entry["duckdb_daily"] = in_child(run_warehouse, "duckdb", workdir, n, 1)
-    entry["speedup_daily_vs_naive"] = entry["pg_naive"]["seconds"] / entry["pg_daily"]["seconds"]
+def run_size(
+    n: int,
+    workdir: str,
+    naive: bool = True,
+    entry: dict | None = None,
+    progress: Callable[[dict], None] = lambda _: None,
+    backends: tuple[str, ...] = ("postgres", "duckdb"),
+    only: tuple[str, ...] = ("ours", "history", "set", "dlt"),
+) -> dict:
+    """Every contender at `n` rows, side by side; `progress(entry)` after each measurement."""
+    entry = {"rows": n} if entry is None else entry
+    entry["load_average_at_start"] = os.getloadavg()
+
+    def measured(key: str, result: dict) -> None:
+        entry[key] = result
+        print(f"  {n:,} {key}: {result['seconds']:.2f} s", flush=True)
+        progress(entry)
+
+    naive = naive and "postgres" in backends
+    if naive:
+        measured("pg_naive", in_child(run_naive, n))
+    for prefix, backend in (("pg", "postgres"), ("duckdb", "duckdb")):
+        if backend not in backends:
+            continue
+        # each contender: its initial load, then (PostgreSQL: after VACUUM) the daily run
+        contenders = {
+            "ours": ("", run_warehouse, ()),
+            "history": ("history_", run_warehouse, (BATCH, "", True)),
+            "set": ("set_", run_set_based, ()),
+            "dlt": ("dlt_", run_dlt, ()),
+        }
+        for name, function, extra in (contenders[c] for c in only):
+            if backend == "postgres":
+                checkpoint()
+            measured(f"{prefix}_{name}initial", in_child(function, backend, workdir, n, 0, *extra))
+            if backend == "postgres":
+                suffix = {"history_": HISTORY_SUFFIX, "set_": SET_SUFFIX, "dlt_": DLT_SUFFIX}
+                tables = ("contacts", "contacts_history") if name == "history_" else ("contacts",)
+                vacuum_analyze(n, suffix.get(name, ""), tables)
+                checkpoint()
+            measured(f"{prefix}_{name}daily", in_child(function, backend, workdir, n, 1, *extra))
+    if naive and "pg_daily" in entry:
+        entry["speedup_daily_vs_naive"] = (
+            entry["pg_naive"]["seconds"] / entry["pg_daily"]["seconds"]
+        )
+    entry["ratios"] = ratios(entry)
+    progress(entry)
     return entry
+
+
+GOALS = {
+    "daily_vs_dlt": 5.0,
+    "daily_vs_set_based": 3.0,
+    "history_overhead_daily": 0.20,
+    "initial_rows_per_s_vs_dlt": 1.0,
+}
+"""The goals at 1M rows: daily wall time at least 5x less than dlt's merge and 3x less than
+the set-based upsert; history adds at most 20% to the daily write; the initial load at
+least dlt's rows per second."""
+
+
+def ratios(entry: dict) -> dict:
+    """Per backend, the measured side of each goal and whether it is met; a goal whose
+    measurements are missing says so."""
+    out = {}
+    for prefix in ("pg", "duckdb"):
+
+        def seconds(key: str, prefix: str = prefix) -> float | None:
+            found = entry.get(f"{prefix}_{key}")
+            return None if found is None else found["seconds"]
+
+        daily, initial = seconds("daily"), seconds("initial")
+        if daily is None or initial is None:
+            continue
+        pairs = {
+            "daily_vs_dlt": (seconds("dlt_daily"), daily),
+            "daily_vs_set_based": (seconds("set_daily"), daily),
+            "history_overhead_daily": (seconds("history_daily"), daily),
+            "initial_rows_per_s_vs_dlt": (seconds("dlt_initial"), initial),
+            "history_overhead_initial": (seconds("history_initial"), initial),
+        }
+        goals = {}
+        for name, (theirs, ours) in pairs.items():
+            if theirs is None:
+                goals[name] = {"measured": None, "note": "not measured in this run"}
+                continue
+            overhead = name.startswith("history")
+            value = theirs / ours - 1 if overhead else theirs / ours
+            goal: dict = {"measured": value}
+            if name in GOALS:
+                goal["goal"] = GOALS[name]
+                goal["met"] = value <= GOALS[name] if overhead else value >= GOALS[name]
+            goals[name] = goal
+        out[prefix] = goals
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k rows only")
     parser.add_argument(
+        "--sizes", type=int, nargs="+", metavar="ROWS", help="these sizes only (nothing recorded)"
+    )
+    parser.add_argument(
         "--rerun",
         type=int,
         metavar="ROWS",
         help="run one size again and add it to the recorded results under 'reruns'",
     )
+    parser.add_argument(
+        "--table", action="store_true", help="print the recorded baselines as a Markdown table"
+    )
+    parser.add_argument(
+        "--backends", nargs="+", choices=["postgres", "duckdb"], default=["postgres", "duckdb"]
+    )
+    parser.add_argument(
+        "--results", type=Path, help="record into this file (also with --sizes) instead"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=["ours", "history", "set", "dlt"],
+        default=["ours", "history", "set", "dlt"],
+        help="these contenders only, in this order",
+    )
     args = parser.parse_args()
+    if args.table:
+        print(markdown(json.loads(RESULTS.read_text())))
+        return
     if args.rerun:
         rerun(args.rerun)
         return
-    sizes = [10_000] if args.quick else [10_000, 100_000, 1_000_000]
+    sizes = [10_000] if args.quick else [100_000, 1_000_000]
+    if args.sizes:
+        sizes = args.sizes
+        args.quick = args.results is None  # a partial run never replaces the recorded results
+    path = args.results or RESULTS
     load_before = os.getloadavg()
-    rows = []
+    rows: list[dict] = []
     small: list[dict] = []
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            for n in sizes:
-                rows.append(run_size(n, workdir))
-                print_row(rows[-1])
-            for batch in SMALL_BATCHES:
-                small.append(in_child(run_small_batches, SMALL_BATCH_ROWS, batch))
-            print_small(small)
-    finally:
-        drop_schemas(sizes)
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "complete": False,
         "quick": args.quick,
         "batch_rows": BATCH,
         "columns": len(spec().columns),
         "changed_fraction": 1 / CHANGED_EVERY,
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
         "cpus": os.cpu_count(),
         "versions": versions(),
+        "goals": {"at_rows": 1_000_000, **GOALS},
         "sizes": rows,
         "small_batches": {"rows": SMALL_BATCH_ROWS, "runs": small},
     }
-    if args.quick:  # a smoke run never replaces the recorded results
-        print(f"load average {load_before} -> {os.getloadavg()}; --quick: nothing recorded")
-        return
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"load average {load_before} -> {os.getloadavg()}; written {RESULTS}")
+
+    def record(_: dict | None = None) -> None:
+        """Write what is measured so far (a long run that is stopped keeps its figures)."""
+        results["load_average_after"] = os.getloadavg()
+        if not args.quick:  # a smoke run never replaces the recorded results
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=2) + "\n")
+
+    try:
+        with tempfile.TemporaryDirectory() as workdir:
+            for n in sizes:
+                entry: dict = {"rows": n}
+                rows.append(entry)
+                run_size(
+                    n,
+                    workdir,
+                    naive=n <= NAIVE_MAX_ROWS,
+                    entry=entry,
+                    progress=record,
+                    backends=tuple(args.backends),
+                    only=tuple(args.only),
+                )
+                print_row(entry)
+            if "postgres" in args.backends:
+                for batch in SMALL_BATCHES:
+                    small.append(in_child(run_small_batches, SMALL_BATCH_ROWS, batch))
+                print_small(small)
+    finally:
+        drop_schemas(sizes)
+    results["complete"] = True
+    record()
+    done = "--quick: nothing recorded" if args.quick else f"written {path}"
+    print(f"load average {load_before} -> {os.getloadavg()}; {done}")
 
 
 def rerun(n: int) -> None:
@@ -369,6 +686,40 @@ def rerun(n: int) -> None:
     print(f"added to {RESULTS}")
 
 
+CONTENDERS = (
+    ("", "ours"),
+    ("history_", "ours, history on"),
+    ("set_", "set-based upsert"),
+    ("dlt_", "dlt merge"),
+)
+
+
+def markdown(results: dict) -> str:
+    """The baselines side by side: wall seconds (rows/s) and peak RSS, per size and backend."""
+    lines = [
+        "| rows | backend | contender | initial load | daily, 1% changed"
+        " | peak RSS initial / daily |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for entry in results["sizes"]:
+        for prefix, backend in (("pg", "PostgreSQL"), ("duckdb", "DuckDB")):
+            for name, label in CONTENDERS:
+                initial = entry.get(f"{prefix}_{name}initial")
+                daily = entry.get(f"{prefix}_{name}daily")
+                if initial is None:
+                    continue
+                cells = [
+                    f"{initial['seconds']:.2f} s ({initial['rows_per_s'] / 1000:.1f}k rows/s)",
+                    f"{daily['seconds']:.2f} s" if daily else "not run",
+                    f"{initial['peak_rss_mb']:.0f} / "
+                    + (f"{daily['peak_rss_mb']:.0f} MB" if daily else "-"),
+                ]
+                lines.append(
+                    f"| {entry['rows']:,} | {backend} | {label} | " + " | ".join(cells) + " |"
+                )
+    return "\n".join(lines)
+
+
 def print_small(runs: list[dict]) -> None:
     print(f"\nPostgreSQL, {SMALL_BATCH_ROWS:,} rows in stream-sized transactions")
     for r in runs:
@@ -382,15 +733,24 @@ def print_small(runs: list[dict]) -> None:
 
 def print_row(entry: dict) -> None:
     n = entry["rows"]
-    print(f"\n{n:>9,} rows          seconds     rows/s   peak RSS MB  written")
-    for key in ["pg_naive", "pg_initial", "pg_daily", "duckdb_initial", "duckdb_daily"]:
-        r = entry[key]
-        written = r.get("inserted", n) + r.get("updated", 0)
+    print(f"\n{n:>9,} rows                 seconds     rows/s   peak RSS MB  written")
+    for key, r in entry.items():
+        if not isinstance(r, dict) or "seconds" not in r:
+            continue
+        written = r.get("written", r.get("inserted", n) + r.get("updated", 0))
         print(
-            f"  {key:<18}{r['seconds']:>9.2f} {r['rows_per_s']:>10,.0f} {r['peak_rss_mb']:>12,.0f}"
-            f"  {written:>8,}"
+            f"  {key:<25}{r['seconds']:>9.2f} {r['rows_per_s']:>10,.0f}"
+            f" {r['peak_rss_mb']:>12,.0f}  {written:>8,}"
         )
-    print(f"  daily speedup over naive (PostgreSQL): {entry['speedup_daily_vs_naive']:.1f}x")
+    if "speedup_daily_vs_naive" in entry:
+        print(f"  daily speedup over naive (PostgreSQL): {entry['speedup_daily_vs_naive']:.1f}x")
+    for prefix, goals in entry.get("ratios", {}).items():
+        shown = ", ".join(
+            f"{name} {g['measured']:.2f}" + ("" if g.get("met", True) else " (MISSED)")
+            for name, g in goals.items()
+            if g["measured"] is not None
+        )
+        print(f"  {prefix}: {shown}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ variable (`dg.EnvVar`, resolved when a run or tick starts) or take their default
 """
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import dagster as dg
 
@@ -24,7 +25,7 @@ from intercom_assets.sensors import (
     build_run_failure_sensor,
     freshness_policy,
 )
-from intercom_assets.settings import AutomationSettings, PartitionSettings
+from intercom_assets.settings import AutomationSettings, PartitionSettings, SettingError
 from intercom_assets.streams import STREAMS, Stream
 
 
@@ -75,9 +76,17 @@ def build_definitions(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """The code location, configured from the environment (read here, once per load)."""
-    return build_definitions(
-        PartitionSettings.from_env(),
-        resources_from_env(),
-        automation=AutomationSettings.from_env(),
-    )
+    """The code location: the project's defs folder (`intercom_assets/defs/`), whose
+    `defs.yaml` configures `IntercomAssetsComponent` from the environment (read here, once
+    per load)."""
+    try:
+        return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    except Exception as exc:
+        # Dagster reports a component's error inside a tree of where it happened; a wrong
+        # setting says everything in its one line, which names the variable.
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, SettingError):
+            cause = cause.__cause__
+        if cause is None:
+            raise
+        raise cause from None

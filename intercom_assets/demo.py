@@ -3,8 +3,10 @@
 It serves a generated workspace (the `demo` size) on a free loopback port whose simulated
 clock sits one day behind real time, materializes the whole history as one single-run
 partition range, moves the sandbox one day forward (to real time) and materializes the last
-day: yesterday again, since the day changed, and today. Runs are recorded in a real Dagster
-instance under the home folder, so `dagster dev` started with that `DAGSTER_HOME` shows them.
+day: yesterday again, since the day changed, and today. Each run runs every asset and check
+of the code location. Runs are recorded in a real Dagster instance under the home folder;
+`--ui` then keeps the sandbox serving and opens the Dagster UI on them
+(`intercom_assets.demo_ui`).
 The tables go to schema `intercom_demo`, which each demo run replaces; a schema of that name
 the demo did not create (it has no marker table) is refused, never dropped.
 """
@@ -22,8 +24,9 @@ from zoneinfo import ZoneInfo
 import click
 import dagster as dg
 
-from intercom_assets.assets import OUTCOMES, build_assets, progress_log
-from intercom_assets.partitions import daily_partitions
+from intercom_assets.assets import OUTCOMES, progress_log
+from intercom_assets.definitions import build_definitions
+from intercom_assets.demo_ui import DemoSite, UiError, serve_ui
 from intercom_assets.problems import Refusal
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox, start_time
@@ -63,8 +66,13 @@ def run_demo(
     size: str = "demo",
     timezone: str = "UTC",
     echo: Echo = print,
+    then: Callable[[DemoSite], None] | None = None,
 ) -> list[list[TableLine]]:
-    """Run the demo; returns the summary of each run (history, then the last day)."""
+    """Run the demo; returns the summary of each run (history, then the last day).
+
+    `then`, when given, is called after the runs with where their data is, while the sandbox
+    still serves (`intercom-assets demo --ui` starts the Dagster UI there).
+    """
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     url = (
@@ -76,8 +84,6 @@ def run_demo(
     zone = ZoneInfo(timezone)
     now = datetime.now(zone)
     first = (now - timedelta(days=HISTORY_DAYS - 1)).strftime("%Y-%m-%d")
-    partitions = daily_partitions(PartitionSettings(first, timezone))
-    assets = build_assets(partitions)
 
     echo(f"sandbox: generating the {size!r} workspace (clock one day behind real time)")
     # as `intercom-assets sandbox --start now`, a day earlier: the partitions cover its days
@@ -91,6 +97,10 @@ def run_demo(
             "intercom": IntercomResource(access_token=sb.token, base_url=served),
             "warehouse": WarehouseResource(url=url, schema_name=DEMO_SCHEMA),
         }
+        # every asset and check of the code location, in one run, as a UI backfill runs them
+        job = build_definitions(
+            PartitionSettings(first, timezone), resources
+        ).resolve_implicit_global_asset_job_def()
         yesterday = (now - timedelta(days=1)).strftime("%Y-%m-%d")
         today = now.strftime("%Y-%m-%d")
         steps = [
@@ -102,9 +112,7 @@ def run_demo(
                 sb.advance(days=1)
             echo(f"\n== {title}")
             started = time.monotonic()
-            result = dg.materialize(
-                assets,
-                resources=resources,
+            result = job.execute_in_process(
                 instance=instance,
                 tags={
                     "dagster/asset_partition_range_start": start,
@@ -115,7 +123,12 @@ def run_demo(
             lines = summarize(result, url)
             summaries.append(lines)
             echo(render(lines, time.monotonic() - started))
-    echo(f"\nDagster runs recorded in {home}: DAGSTER_HOME={home} dagster dev")
+        if then is not None:
+            then(DemoSite(home, served, sb.token, url, DEMO_SCHEMA, first, timezone))
+            return summaries
+    echo(
+        f"\nDagster runs recorded in {home}; see them in the Dagster UI: intercom-assets demo --ui"
+    )
     return summaries
 
 
@@ -280,6 +293,20 @@ def redact(url: str) -> str:
 @click.option(
     "--size", type=click.Choice(sorted(SIZES)), default="demo", show_default=True, hidden=True
 )
-def demo(database: str | None, home: Path, size: str) -> None:
+@click.option(
+    "--ui",
+    is_flag=True,
+    help="Then keep the sandbox serving and open the Dagster UI (webserver and daemon) on"
+    " the demo's runs, sandbox and warehouse, until Ctrl-C.",
+)
+@click.option("--port", type=int, help="The Dagster UI's port with --ui.  [default: a free one]")
+def demo(database: str | None, home: Path, size: str, ui: bool, port: int | None) -> None:
     """Load a local sandbox workspace end to end: history, then one more day."""
-    run_demo(home, database, size=size, echo=click.echo)
+
+    def open_ui(site: DemoSite) -> None:
+        try:
+            serve_ui(site, port, echo=click.echo)
+        except UiError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    run_demo(home, database, size=size, echo=click.echo, then=open_ui if ui else None)

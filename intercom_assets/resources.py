@@ -28,6 +28,7 @@ from intercom_assets.settings import (
     DEFAULT_REGION,
     DEFAULT_SCHEMA,
     EVENTS_RECHECK_DAYS,
+    HISTORY,
     REGION,
     SCHEMA,
     UI_BASE_URL,
@@ -106,6 +107,9 @@ class WarehouseResource(ConfigurableResource):
     """`postgresql://...` or `duckdb:///path/file.duckdb` (`INTERCOM_ASSETS_DATABASE_URL`)."""
     schema_name: str = DEFAULT_SCHEMA
     """The schema of the tables (`INTERCOM_ASSETS_SCHEMA`)."""
+    history: str | None = None
+    """Tables that keep a history table: `all` or `contacts,companies` (`INTERCOM_ASSETS_HISTORY`);
+    None: none."""
 
     @property
     def resolved_url(self) -> str:
@@ -117,7 +121,8 @@ class WarehouseResource(ConfigurableResource):
 
     def connect(self) -> Warehouse:
         """An open warehouse (close it, or use it as a context manager)."""
-        return connect(self.resolved_url, schema=self.resolved_schema)
+        history = HISTORY.check(self.history) if self.history else frozenset()
+        return connect(self.resolved_url, schema=self.resolved_schema, history=history)
 
 
 class AlertWebhookResource(ConfigurableResource):
@@ -166,7 +171,7 @@ def resources_from_env(environ: Environ | None = None) -> dict[str, Configurable
     """
     return {
         "intercom": IntercomResource(
-            access_token=dg.EnvVar(ACCESS_TOKEN.variable),
+            access_token=ACCESS_TOKEN.reference(environ),
             region=REGION.field(environ),
             base_url=BASE_URL.field(environ),
             api_version=API_VERSION_SETTING.field(environ),
@@ -174,7 +179,9 @@ def resources_from_env(environ: Environ | None = None) -> dict[str, Configurable
             allow_empty_listings=ALLOW_EMPTY_LISTINGS.field(environ),
         ),
         "warehouse": WarehouseResource(
-            url=DATABASE_URL.field(environ), schema_name=SCHEMA.field(environ)
+            url=DATABASE_URL.field(environ),
+            schema_name=SCHEMA.field(environ),
+            history=HISTORY.field(environ),
         ),
         "alert_webhook": AlertWebhookResource(
             url=ALERT_WEBHOOK_URL.field(environ), ui_base_url=UI_BASE_URL.field(environ)

@@ -24,7 +24,7 @@ configuration table.
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, Literal, TypeVar
@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dagster as dg
 
 from intercom_assets.api import DEFAULT_API_VERSION
+from intercom_assets.warehouse import ALL, HistoryTables
 
 T = TypeVar("T")
 Environ = Mapping[str, str]
@@ -97,12 +98,66 @@ class Setting(Generic[T]):
     def field(self, environ: Environ | None = None) -> Any:
         """What to give the resource field this variable feeds: `dg.EnvVar(variable)` when
         it is set (after checking its value now, so a wrong one fails when the definitions
-        load), else the default."""
+        load), else the default. Values given as `GivenSettings` pass a literal as it is and
+        a variable as `dg.EnvVar` of that variable."""
         raw = self.raw(environ)
         if raw is None:
             return self.default
-        self.check(raw)
-        return dg.EnvVar(self.variable)
+        value = self.check(raw)
+        variable = _source(self, environ)
+        if variable is not None:
+            return dg.EnvVar(variable)
+        # A resource field holds a plain value; a parsed set (history's tables) goes as the
+        # checked text, which the resource parses again.
+        return value if isinstance(value, str | int | float | bool) else raw
+
+    def reference(self, environ: Environ | None = None) -> Any:
+        """A required resource field: `dg.EnvVar` of its variable, set or not (a run without
+        it fails saying so), or the literal given as `GivenSettings`."""
+        variable = _source(self, environ)
+        if variable is None:
+            return self.check(self.raw(environ) or "")
+        return dg.EnvVar(variable)
+
+
+class GivenSettings(Mapping[str, str]):
+    """Settings given other than by their own environment variables (the attributes of
+    `intercom_assets.component.IntercomAssetsComponent`), read like the environment.
+
+    `given` maps a setting's variable to its literal text, or to `dg.EnvVar(other)`: the
+    value of the environment variable `other` (read now for the settings that shape the
+    definitions, wired as `dg.EnvVar(other)` into resources). A setting not given reads its
+    own variable, as the code location does.
+    """
+
+    def __init__(self, given: Mapping[str, str], environ: Environ | None = None) -> None:
+        self._given = dict(given)
+        self._environ = os.environ if environ is None else environ
+
+    def source(self, variable: str) -> str | None:
+        """The environment variable behind `variable`'s value, or None for a literal."""
+        value = self._given.get(variable)
+        if value is None:
+            return variable
+        return value.env_var_name if isinstance(value, dg.EnvVar) else None
+
+    def __getitem__(self, variable: str) -> str:
+        source = self.source(variable)
+        if source is None:
+            return self._given[variable]
+        return self._environ[source]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self._given, *self._environ})
+
+    def __len__(self) -> int:
+        return len({*self._given, *self._environ})
+
+
+def _source(setting: "Setting[Any]", environ: Environ | None) -> str | None:
+    if isinstance(environ, GivenSettings):
+        return environ.source(setting.variable)
+    return setting.variable
 
 
 # --- parsers (each raises ValueError for a wrong form) ------------------------------------
@@ -192,6 +247,19 @@ def _boolean(text: str) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ValueError(text)
+
+
+def _history(text: str) -> HistoryTables:
+    """`all`, or comma-separated entity tables of the streams (`contacts,companies`)."""
+    if text.lower() == ALL:
+        return ALL
+    from intercom_assets.streams import STREAMS  # the tables the streams write
+
+    entity_tables = {spec.name for s in STREAMS for spec in s.tables if spec.is_entity}
+    names = frozenset(name.strip() for name in text.split(","))
+    if not names or not names <= entity_tables:
+        raise ValueError(text)
+    return names
 
 
 def _positive_hours(text: str) -> float:
@@ -307,6 +375,15 @@ ALLOW_EMPTY_LISTINGS: Setting[bool] = Setting(
     "run",
     "let an empty complete listing soft-delete a whole table (refused otherwise)",
 )
+HISTORY: Setting[HistoryTables] = Setting(
+    "INTERCOM_ASSETS_HISTORY",
+    None,
+    "all or comma-separated entity tables such as contacts,companies,conversations",
+    _history,
+    "run",
+    "tables that keep every version in `<table>_history` (`all`: every entity table);"
+    " unset: none (docs/warehouse.md, History)",
+)
 START_DATE: Setting[str] = Setting(
     "INTERCOM_ASSETS_START_DATE",
     DEFAULT_START_DATE,
@@ -357,6 +434,7 @@ NEVER_LOADED_GRACE_HOURS: Setting[float] = Setting(
     "an asset never materialized alerts (FAIL) this long after the alert sensor first saw it",
 )
 
+
 SETTINGS: tuple[Setting[Any], ...] = (
     ACCESS_TOKEN,
     REGION,
@@ -368,6 +446,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     UI_BASE_URL,
     EVENTS_RECHECK_DAYS,
     ALLOW_EMPTY_LISTINGS,
+    HISTORY,
     START_DATE,
     TIMEZONE,
     CHANGE_SENSOR_INTERVAL,
@@ -392,6 +471,7 @@ FRESHNESS_WARN_ENV = FRESHNESS_WARN_HOURS.variable
 FRESHNESS_FAIL_ENV = FRESHNESS_FAIL_HOURS.variable
 UI_BASE_URL_ENV = UI_BASE_URL.variable
 GRACE_ENV = NEVER_LOADED_GRACE_HOURS.variable
+HISTORY_ENV = HISTORY.variable
 
 
 def secret_values(environ: Environ | None = None) -> list[str]:

@@ -19,11 +19,13 @@ from intercom_assets.resources import (
 )
 from intercom_assets.sensors import CHANGE_SENSOR
 from intercom_assets.settings import (
+    HISTORY,
     SETTINGS,
     AutomationSettings,
     SettingError,
     configuration_table,
 )
+from intercom_assets.warehouse import ALL
 
 VARIABLES = [s.variable for s in SETTINGS]
 
@@ -94,6 +96,7 @@ def test_set_variables_are_env_vars_in_the_ui_and_unset_ones_their_defaults(
     assert shown_in_ui(warehouse) == {
         "url": {"env": "INTERCOM_ASSETS_DATABASE_URL"},
         "schema_name": "intercom",
+        "history": None,
     }
     assert shown_in_ui(webhook)["url"] == {"env": "INTERCOM_ASSETS_ALERT_WEBHOOK_URL"}
     everything = json.dumps([shown_in_ui(r) for r in resources.values()])
@@ -147,6 +150,8 @@ def test_a_run_resolves_env_vars_when_it_starts(clean_env: pytest.MonkeyPatch) -
         ("INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS", "5m", "whole number of seconds"),
         ("INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS", "-1", "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS must"),
         ("INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "40", "must be more than INTERCOM_ASSETS_FRESH"),
+        ("INTERCOM_ASSETS_HISTORY", "contact", "INTERCOM_ASSETS_HISTORY must be all or comma-"),
+        ("INTERCOM_ASSETS_HISTORY", "contact_tags", "got 'contact_tags'"),
     ],
 )
 def test_a_wrong_value_fails_the_load_in_one_line_naming_the_variable(
@@ -181,6 +186,19 @@ def test_resources_check_values_given_in_code_when_used() -> None:
     with pytest.raises(SettingError, match="INTERCOM_ASSETS_DATABASE_URL must be"):
         WarehouseResource(url="sqlite:///x.db").connect()
     assert AlertWebhookResource().post({"text": "nothing to post to"}) is None
+
+
+def test_history_names_entity_tables_or_all(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env.setenv("INTERCOM_ASSETS_HISTORY", "contacts, companies")
+    warehouse = resources_from_env()["warehouse"]
+    assert shown_in_ui(warehouse)["history"] == {"env": "INTERCOM_ASSETS_HISTORY"}
+    assert HISTORY.get() == frozenset({"contacts", "companies"})
+    assert HISTORY.check("ALL") == ALL
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    with WarehouseResource(url=url, history="conversations").connect() as wh:
+        assert wh.tables.history == frozenset({"conversations"})
+    with WarehouseResource(url=url).connect() as wh:
+        assert wh.tables.history == frozenset()
 
 
 def test_blank_variables_count_as_unset(clean_env: pytest.MonkeyPatch) -> None:

@@ -67,6 +67,15 @@ class Churn:
     ticket_create: float = 0.02
     ticket_update: float = 0.05
     company_note_add: float = 0.01
+    subscription_type_update: float = 0.05
+    subscription_type_create: float = 0.01
+    article_update: float = 0.05
+    article_create: float = 0.02
+    article_delete: float = 0.005
+    collection_update: float = 0.02
+    """Help center collections edited a day (`updated_at` moves)."""
+    activity_log_rate: float = 0.5
+    """Admin activity log entries a day per admin."""
 
 
 @dataclass
@@ -117,16 +126,24 @@ class Churning:
         """The rate `name` of the churn configuration, or `default` when it declares none."""
         return float(getattr(self.churn, name, default))
 
-    def plan(self, rate: float, population: Sequence[Any], op: Op, size: int | None = None) -> None:
+    def plan(
+        self,
+        rate: float,
+        population: Sequence[Any],
+        op: Op,
+        size: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         """Plan `rate * size * days` runs of `op` (size defaults to the population's), each on
-        a random member of `population` at a random moment of the interval."""
+        a random member of `population` at a random moment of the interval. `rng` draws them
+        instead of the workspace's random source (a resource with its own source leaves the
+        other resources' draws as they were)."""
+        rng = rng or self.rng
         expected = rate * (len(population) if size is None else size) * self.days
-        count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
+        count = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
         for _ in range(count):
-            target = population[int(self.rng.random() * len(population))] if population else None
-            self._ops.append(
-                (self.rng.randint(self.start + 1, self.end), len(self._ops), op, target)
-            )
+            target = population[int(rng.random() * len(population))] if population else None
+            self._ops.append((rng.randint(self.start + 1, self.end), len(self._ops), op, target))
 
     def created(self, kind: str, record: Record) -> None:
         """Add a new record to its kind's table and log it as `<kind>_created`."""

@@ -63,3 +63,10 @@ class Resource:
     def truth(self, store: Store) -> dict[str, Any]:
         """The resource's keys of `Sandbox.truth()` (JSON-able, sorted by id)."""
         return {}
+
+
+def own_random(g: Generation, name: str) -> random.Random:
+    """A random source of the resource's own, seeded from the workspace's without drawing from
+    it: a resource added to the list leaves every other resource's records and churn as they
+    were for the same seed."""
+    return random.Random(f"{name}:{g.rng.getstate()!r}")

@@ -5,15 +5,20 @@
 """
 
 from . import (
+    activity_logs,
     admins,
     companies,
     company_notes,
+    contact_notes,
+    contact_segments,
     contacts,
     conversation_parts,
     conversations,
     data_attributes,
     events,
+    help_center,
     segments,
+    subscription_types,
     tags,
     teams,
     ticket_parts,
@@ -41,6 +46,13 @@ STREAMS: tuple[Stream, ...] = (
     tickets.STREAM,
     ticket_parts.STREAM,
     company_notes.STREAM,
+    subscription_types.STREAM,
+    help_center.HELP_CENTERS_STREAM,
+    help_center.COLLECTIONS_STREAM,
+    help_center.ARTICLES_STREAM,
+    activity_logs.STREAM,
+    contact_notes.STREAM,
+    contact_segments.STREAM,
 )
 
 

@@ -1,4 +1,6 @@
-"""Admins (teammates): `GET /admins`, a full snapshot; removed admins are soft-deleted."""
+"""Admins (teammates): `GET /admins?display_avatar=true`, a full snapshot; removed admins are
+soft-deleted. The avatar is an object (`{type, image_url}`); its URL is `avatar_image_url`
+(warehouses that held the older text column `avatar` keep it, no longer written)."""
 
 from intercom_assets.api import IntercomClient, Page, iter_cursor_pages
 
@@ -18,14 +20,17 @@ SHAPE = Shape(
         field("away_status_reason_id"),
         field("has_inbox_seat", BOOL),
         field("team_ids", JSON),
-        field("avatar"),
+        field("avatar_image_url", path="avatar.image_url"),
         field("team_priority_level", JSON),
     ),
 )
 
 
 def fetch(client: IntercomClient) -> list[Page]:
-    return list(iter_cursor_pages(client, "/admins", per_page=None, items_key="admins"))
+    params = {"display_avatar": "true"}
+    return list(
+        iter_cursor_pages(client, "/admins", params=params, per_page=None, items_key="admins")
+    )
 
 
 STREAM = SnapshotStream("admins", "Intercom admins (teammates), full snapshot", SHAPE, fetch)

@@ -67,6 +67,12 @@ Write batches::
 - Every `write` / `soft_delete_missing` is one transaction including the state; a crash
   leaves the last committed batch.
 
+History (opt-in, entity tables only): `connect(url, history=frozenset({"contacts"}))` or
+`history=ALL` keeps `<table>_history`, one row per version with `_valid_from`, `_valid_to`
+and `_change`, written in the transaction of every write, soft delete and revive; a table
+already loaded starts its history from its current rows (see `history`).
+`wh.as_of("contacts", at)` returns the versions live at `at`; `wh.history("contacts")` all.
+
 DuckDB connections are opened for a call, kept open for a short idle window (so back-to-back
 calls share one), closed without a checkpoint, and retried while another process holds the
 file; `close()` checkpoints, so the `.duckdb` file alone then holds the data. PostgreSQL
@@ -82,6 +88,7 @@ from .errors import (
     WarehouseLockedError,
 )
 from .hashing import with_row_hash
+from .history import ALL, HistoryTables
 from .results import TableCounts, TableTotals, WriteResult
 from .spec import JSON, Column, TableSpec
 from .state import StateUpdate
@@ -99,25 +106,32 @@ def duckdb_path(url: str | Path) -> Path:
     return Path(text.removeprefix(DUCKDB_PREFIX) if text.startswith(DUCKDB_PREFIX) else text)
 
 
-def connect(url: str | Path, schema: str = "intercom") -> Warehouse:
+def connect(
+    url: str | Path, schema: str = "intercom", history: HistoryTables = frozenset()
+) -> Warehouse:
     """A warehouse for `postgresql://...`, `duckdb:///path/file.duckdb` (relative to the
-    working directory; `duckdb:////abs/file.duckdb` is absolute) or a plain file path."""
+    working directory; `duckdb:////abs/file.duckdb` is absolute) or a plain file path.
+
+    `history`: the entity tables that keep a history table (`ALL`: every one; see `history`).
+    """
     text = str(url)
     if text.startswith(POSTGRES_PREFIXES):
         from .postgres import PostgresBackend
 
-        return Warehouse(PostgresBackend(text), schema)
+        return Warehouse(PostgresBackend(text), schema, history)
     from .duck import DuckDBBackend
 
     path = duckdb_path(text)
     if str(path) in ("", ".", ":memory:"):
         raise ValueError("DuckDB needs a file path (several processes share it)")
-    return Warehouse(DuckDBBackend(path), schema)
+    return Warehouse(DuckDBBackend(path), schema, history)
 
 
 __all__ = [
+    "ALL",
     "JSON",
     "Column",
+    "HistoryTables",
     "SchemaMismatchError",
     "StateUpdate",
     "TableCounts",

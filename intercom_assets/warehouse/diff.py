@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from .history import CHANGE, INSERTED, REVIVED, UPDATED
 from .spec import HASH, TableSpec
 
 DELETED = "_deleted"
@@ -15,6 +16,8 @@ class EntityDiff:
     """Which batch rows to write, and how many fell in each class."""
 
     to_write: pl.DataFrame
+    changes: pl.DataFrame
+    """The key and `_change` (inserted, updated or revived) of every row to write."""
     inserted: int
     updated: int
     unchanged: int
@@ -47,10 +50,19 @@ def diff_entities(spec: TableSpec, batch: pl.DataFrame, stored: pl.DataFrame) ->
     counts = status.select(
         inserted=is_new.sum(), revived=is_revived.sum(), updated=is_updated.sum()
     ).row(0, named=True)
-    keys = status.filter(is_new | is_revived | is_updated).select(key)
-    to_write = batch.join(keys, on=key, how="semi", maintain_order="left")
+    kind = (
+        pl.when(is_new)
+        .then(pl.lit(INSERTED))
+        .when(is_revived)
+        .then(pl.lit(REVIVED))
+        .otherwise(pl.lit(UPDATED))
+    )
+    changes = status.filter(is_new | is_revived | is_updated).select(key, kind.alias(CHANGE))
+    to_write = batch.join(changes, on=key, how="semi", maintain_order="left")
     unchanged = batch.height - to_write.height
-    return EntityDiff(to_write, counts["inserted"], counts["updated"], unchanged, counts["revived"])
+    return EntityDiff(
+        to_write, changes, counts["inserted"], counts["updated"], unchanged, counts["revived"]
+    )
 
 
 def diff_children(spec: TableSpec, batch: pl.DataFrame, stored: pl.DataFrame) -> ChildDiff:

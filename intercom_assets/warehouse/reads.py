@@ -8,6 +8,7 @@ remembered, so the existence check costs one catalog query per table and warehou
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -16,6 +17,15 @@ from . import state
 from .database import Database
 from .diff import DELETED
 from .errors import WarehouseInputError
+from .history import (
+    CHANGE,
+    VALID_FROM,
+    VALID_TO,
+    VERSION_COLUMNS,
+    as_of_sql,
+    content_columns,
+    history_table,
+)
 from .results import TableTotals
 from .schema import Schema
 from .session import Session
@@ -157,6 +167,40 @@ class Reads:
                     f" WHERE p.{quote(parent_column)} = c.{quote(column)}{live})"
                 ).item(0, 0)
             )
+
+    def history(self, table: str) -> pl.DataFrame:
+        """Every version in a table's history table, by key and `_valid_from` (empty when
+        it has none)."""
+        spec = self.schema.spec(table)
+        name = history_table(table)
+        select, schema = self._history_columns(spec)
+        order = quote_all((spec.key, VALID_FROM))
+        return self._rows(
+            name, f"SELECT {select} FROM {self.db.table(name)} ORDER BY {order}", schema
+        )
+
+    def as_of(self, table: str, at: datetime) -> pl.DataFrame:
+        """The versions of a table's rows that were live at `at` (a timezone-aware time),
+        by key: what the table held then, soft-deleted rows left out."""
+        if at.tzinfo is None:
+            raise WarehouseInputError("as_of needs a timezone-aware time")
+        spec = self.schema.spec(table)
+        name = history_table(table)
+        select, schema = self._history_columns(spec)
+        sql = as_of_sql(self.db.table(name), select) + f" ORDER BY {quote(spec.key)}"
+        with self.db.session() as s:
+            if not self._exists(s, name):
+                return pl.DataFrame(schema=schema)
+            return s.query(sql, (at, at), schema=schema)
+
+    def _history_columns(self, spec: TableSpec) -> tuple[str, dict[str, pl.DataType]]:
+        select, schema = self._typed(spec, content_columns(spec))
+        versions = quote_all(VERSION_COLUMNS)
+        return f"{select}, {versions}", schema | {
+            VALID_FROM: UTC_MICROS,
+            VALID_TO: UTC_MICROS,
+            CHANGE: pl.String(),
+        }
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
         """Run a read-only query (`%s` placeholders) and return a frame."""

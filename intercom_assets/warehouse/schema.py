@@ -17,6 +17,16 @@ from dataclasses import dataclass, field
 
 from .database import Database
 from .errors import SchemaMismatchError, WarehouseInputError
+from .history import (
+    ALL,
+    HistoryTables,
+    content_columns,
+    create_statements,
+    history_column_type,
+    history_table,
+    seed_statement,
+    wanted,
+)
 from .legacy import LEGACY_TABLES, move_legacy_state
 from .session import Session
 from .spec import TableSpec
@@ -39,8 +49,10 @@ class _Plan:
 class Schema:
     """Registered specs of one database schema, and its migration."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, history: HistoryTables = frozenset()) -> None:
         self.db = db
+        self.history = history
+        """The tables that keep a history table (see `history`)."""
         self.specs: dict[str, TableSpec] = {}
         self._migrated: dict[str, TableSpec] = {}
         self._state_ready = False
@@ -61,6 +73,10 @@ class Schema:
                 f"unknown table {table!r}: register() or migrate() its spec first"
             ) from None
 
+    def has_history(self, spec: TableSpec) -> bool:
+        """Whether writes to `spec`'s table also record versions in its history table."""
+        return wanted(self.history, spec)
+
     def migrate(self, specs: Iterable[TableSpec] = ()) -> None:
         """Make the database hold `specs` (and the state table), then register them.
 
@@ -68,6 +84,12 @@ class Schema:
         type differs from its spec; nothing is changed (or registered) then.
         """
         specs = list(specs)
+        for spec in specs:
+            if self.history != ALL and spec.name in self.history and not spec.is_entity:
+                raise WarehouseInputError(
+                    f"{spec.name}: history is kept for entity tables only (its rows are"
+                    " replaced per parent)"
+                )
         pending = [spec for spec in specs if self._migrated.get(spec.name) != spec]
         if not pending and self._state_ready:
             return
@@ -96,6 +118,7 @@ class Schema:
                 f"CREATE SCHEMA IF NOT EXISTS {schema_name(schema, backend.catalog)}"
             )
         names = [STATE_TABLE, *LEGACY_TABLES, *(spec.name for spec in specs)]
+        names += [history_table(spec.name) for spec in specs if self.has_history(spec)]
         found = backend.columns(s, schema, names)
         if STATE_TABLE not in found:
             plan.statements.append(create_state_table(dialect, self.db.table(STATE_TABLE)))
@@ -104,19 +127,48 @@ class Schema:
             existing = found.get(spec.name)
             if not existing:
                 plan.statements.append(create_table(dialect, schema, spec, backend.catalog))
-                continue
-            for name in spec.stored_columns():
-                key = stored_type_key(spec, name)
-                stored = existing.get(name)
-                if stored is None:
-                    plan.statements.append(
-                        f"ALTER TABLE {self.db.table(spec.name)}"
-                        f" ADD COLUMN {quote(name)} {dialect.column_type(spec, name)}"
-                    )
-                elif not dialect.accepts(key, stored):
-                    raise SchemaMismatchError(
-                        f"{schema}.{spec.name}.{name} is stored as {stored} but the spec"
-                        f" declares {dialect.reported[key]}; migrate the column (the data is"
-                        " kept in _raw)"
-                    )
+            else:
+                plan.statements += self._alter(spec, existing)
+            if self.has_history(spec):
+                plan.statements += self._history(spec, bool(existing), found)
         return plan
+
+    def _history(
+        self, spec: TableSpec, loaded: bool, found: dict[str, dict[str, str]]
+    ) -> list[str]:
+        """Create the history table (started from the rows of a loaded table) or add the
+        columns it lacks."""
+        dialect = self.db.backend.dialect
+        name = history_table(spec.name)
+        history = self.db.table(name)
+        existing = found.get(name)
+        if not existing:
+            statements = create_statements(dialect, spec, history)
+            if loaded:
+                statements.append(seed_statement(spec, history, self.db.table(spec.name)))
+            return statements
+        return [
+            f"ALTER TABLE {history} ADD COLUMN {quote(c)} {history_column_type(dialect, spec, c)}"
+            for c in content_columns(spec)
+            if c not in existing
+        ]
+
+    def _alter(self, spec: TableSpec, existing: dict[str, str]) -> list[str]:
+        """The columns a stored table lacks; SchemaMismatchError for a changed type."""
+        dialect, schema = self.db.backend.dialect, self.db.schema
+        statements = []
+        for name in spec.stored_columns():
+            key = stored_type_key(spec, name)
+            stored = existing.get(name)
+            if stored is None:
+                statements.append(
+                    f"ALTER TABLE {self.db.table(spec.name)}"
+                    f" ADD COLUMN {quote(name)} {dialect.column_type(spec, name)}"
+                )
+            elif not dialect.accepts(key, stored):
+                raise SchemaMismatchError(
+                    f"{schema}.{spec.name}.{name} is stored as {stored} but the spec"
+                    f" declares {dialect.reported[key]}; migrate the column (the data is"
+                    " kept in _raw)"
+                )
+        return statements

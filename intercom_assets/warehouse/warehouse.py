@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .database import Database
+from .history import HistoryTables
 from .reads import Reads
 from .schema import Schema
 from .session import Backend
@@ -35,9 +36,11 @@ class Warehouse:
     forward to them. Every call first waits for the batch in flight (see `submit`).
     """
 
-    def __init__(self, backend: Backend, schema: str = "intercom") -> None:
+    def __init__(
+        self, backend: Backend, schema: str = "intercom", history: HistoryTables = frozenset()
+    ) -> None:
         self.db = Database(backend, schema)
-        self.tables = Schema(self.db)
+        self.tables = Schema(self.db, history)
         self.writer = Writer(self.db, self.tables)
         self.reads = Reads(self.db, self.tables)
 
@@ -98,3 +101,5 @@ class Warehouse:
     null_keys = _forward("reads", Reads.null_keys)
     orphans = _forward("reads", Reads.orphans)
     query = _forward("reads", Reads.query)
+    history = _forward("reads", Reads.history)
+    as_of = _forward("reads", Reads.as_of)

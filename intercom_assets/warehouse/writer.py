@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from . import state
+from . import history, state
 from .database import Database
 from .diff import diff_children, diff_entities
 from .errors import WarehouseInputError
@@ -132,11 +132,15 @@ class Writer:
         key = quote(spec.key)
         with self.db.session() as s:
             relation = s.stage("seen", seen, self._types(spec, seen.columns))
-            deleted = s.execute(
+            deleted = self._update(
+                s,
+                spec,
                 f"UPDATE {self.db.table(table)} AS t SET {quote(DELETED_AT)} = %s"
                 f" WHERE t.{quote(DELETED_AT)} IS NULL AND NOT EXISTS"
                 f" (SELECT 1 FROM {relation} AS k WHERE k.{key} = t.{key})",
                 (now,),
+                history.DELETED,
+                now,
             )
             self._put_state(s, encoded, now)
         return TableCounts(deleted=deleted)
@@ -153,16 +157,25 @@ class Writer:
         gone, key = quote(DELETED_AT), quote(parent.key)
         now = _now()
         with self.db.session() as s:
-            deleted = s.execute(
+            deleted = self._update(
+                s,
+                spec,
                 f"UPDATE {target} AS t SET {gone} = %s WHERE t.{gone} IS NULL AND EXISTS"
                 f" (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
                 f" AND p.{gone} IS NOT NULL)",
                 (now,),
+                history.DELETED,
+                now,
             )
-            revived = s.execute(
+            revived = self._update(
+                s,
+                spec,
                 f"UPDATE {target} AS t SET {gone} = NULL WHERE t.{gone} IS NOT NULL AND EXISTS"
                 f" (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
-                f" AND p.{gone} IS NULL)"
+                f" AND p.{gone} IS NULL)",
+                (),
+                history.REVIVED,
+                now,
             )
         return TableCounts(deleted=deleted, revived=revived)
 
@@ -237,6 +250,8 @@ class Writer:
                 s.append(self.db.table(spec.name), new_rows, self._types(spec, rows.columns))
             if old_rows.height:
                 self._upsert(s, spec, old_rows)
+            if self.schema.has_history(spec):
+                self._record(s, spec, rows, diff.changes, now)
         return TableCounts(
             inserted=diff.inserted,
             updated=diff.updated,
@@ -285,6 +300,60 @@ class Writer:
             duplicates=table.duplicates,
             replaced_parents=diff.changed_parents.len(),
         )
+
+    def _update(
+        self,
+        s: Session,
+        spec: TableSpec,
+        sql: str,
+        params: Sequence[Any],
+        change: str,
+        now: datetime,
+    ) -> int:
+        """Run an UPDATE of entity rows; with history on, close the versions of the rows it
+        changed and copy them as versions of kind `change`. Returns the rows updated."""
+        if not self.schema.has_history(spec):
+            return s.execute(sql, params)
+        key = spec.key
+        ids = s.query(
+            f"{sql} RETURNING t.{quote(key)}",
+            params,
+            schema={key: frame_dtype(spec.column(key).dtype)},
+        ).get_column(key)
+        if ids.len():
+            target = self.db.table(history.history_table(spec.name))
+            key_type = self.db.backend.dialect.column_type(spec, key)
+            condition, keys = s.key_filter(f"h.{quote(key)}", ids, key_type)
+            s.execute(history.close_sql(target, key, condition), (now, *keys))
+            condition, keys = s.key_filter(f"t.{quote(key)}", ids, key_type)
+            s.execute(
+                history.copy_sql(spec, target, self.db.table(spec.name), condition),
+                (now, change, *keys),
+            )
+        return ids.len()
+
+    def _record(
+        self, s: Session, spec: TableSpec, rows: pl.DataFrame, changes: pl.DataFrame, now: datetime
+    ) -> None:
+        """Close the current versions of the written `rows` that had one (updated, revived)
+        and append the rows as their new versions (`changes`: key and `_change`)."""
+        key = spec.key
+        target = self.db.table(history.history_table(spec.name))
+        reopened = changes.filter(pl.col(history.CHANGE) != history.INSERTED).get_column(key)
+        if reopened.len():
+            key_type = self.db.backend.dialect.column_type(spec, key)
+            condition, keys = s.key_filter(f"h.{quote(key)}", reopened, key_type)
+            s.execute(history.close_sql(target, key, condition), (now, *keys))
+        versions = rows.select(history.content_columns(spec)).join(
+            changes, on=key, how="left", maintain_order="left"
+        )
+        versions = versions.with_columns(
+            pl.lit(now, dtype=UTC_MICROS).alias(history.VALID_FROM),
+            pl.lit(None, dtype=UTC_MICROS).alias(history.VALID_TO),
+        ).select(*history.content_columns(spec), *history.VERSION_COLUMNS)
+        dialect = self.db.backend.dialect
+        types = {c: history.history_column_type(dialect, spec, c) for c in versions.columns}
+        s.append(target, versions, types)
 
     def _upsert(self, s: Session, spec: TableSpec, rows: pl.DataFrame) -> None:
         relation = s.stage(f"stage_{spec.name}", rows, self._types(spec, rows.columns))

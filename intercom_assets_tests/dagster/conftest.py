@@ -176,12 +176,14 @@ def make_pipeline(
     sb: Sandbox,
     instance: dg.DagsterInstance,
     api_version: str = DEFAULT_API_VERSION,
+    history: str | None = None,
 ) -> Pipeline:
+    """`history`: the warehouse's `INTERCOM_ASSETS_HISTORY` (None: no history tables)."""
     resources = {
         "intercom": IntercomResource(
             access_token=sb.token, base_url=served, api_version=api_version
         ),
-        "warehouse": WarehouseResource(url=url, schema_name=schema),
+        "warehouse": WarehouseResource(url=url, schema_name=schema, history=history),
     }
     defs = build_definitions(PartitionSettings(START_DATE, TIMEZONE), resources)
     return Pipeline(sb, defs, resources, instance, url, schema)

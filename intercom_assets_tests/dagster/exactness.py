@@ -14,14 +14,17 @@ docstring (docs/change-matrix.md).
 and Intercom's limits (`oracle.calls`); the scenario compares each day's requests with it.
 """
 
+import itertools
 import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from intercom_assets.sandbox import ChangeLog, Churn
 from intercom_assets_tests.dagster.conftest import (
@@ -39,7 +42,8 @@ from intercom_assets_tests.oracle.calls import (
     pages,
     sublist_calls,
 )
-from intercom_assets_tests.oracle.columns import STREAM_TABLES
+from intercom_assets_tests.oracle.columns import STREAM_TABLES, TABLES, expected_rows
+from intercom_assets_tests.oracle.compare import same_value, stored_value
 
 DAY = 86_400
 HOUR = 3600
@@ -60,6 +64,10 @@ SNAPSHOT_STREAMS = (
     "ticket_states",
     "ticket_types",
     "company_notes",
+    "subscription_types",
+    "help_centers",
+    "help_center_collections",
+    "articles",
 )
 WINDOW_KINDS = {
     "contacts": ("contacts_created", "contacts_updated", "events_created"),
@@ -112,6 +120,11 @@ SILENT_KINDS = (
 )
 """The kinds issue 10 is about (besides silent events): the scenario must see each happen."""
 TABLE_STREAM = {table: stream for stream, tables in STREAM_TABLES.items() for table in tables}
+CONTACT_KINDS = (*WINDOW_KINDS["contacts"], *SWEEP_KINDS["contacts"])
+SEGMENT_KINDS = ("segments_created", "segments_updated", "segments_deleted")
+PAGE = 150
+"""`GET /help_center/collections`, `/articles`, `/admins/activity_logs`,
+`/contacts/{id}/notes`: up to 150 a page."""
 
 
 def local_day(at: int, offset_days: int = 0) -> str:
@@ -175,6 +188,12 @@ class Ledger:
     delete can leave behind in the warehouse until the next sweep)."""
     event_marks: dict[str, int] = field(default_factory=dict)
     """Each contact's activity mark in the truth when `events` last ran."""
+    logs_through: int = 0
+    """Every admin activity log created before this was in a window `admin_activity_logs`
+    read (the end of the newest partition it ran, or the clock when that was earlier)."""
+    notes_listed: dict[str, int] = field(default_factory=dict)
+    """Each contact's note count in the truth when the `contacts` stream last listed it
+    (what the warehouse's `notes_total_count` says)."""
 
     def start(self, truth: dict[str, Any], streams: Iterable[str]) -> None:
         self.after_run(truth, streams, full=True)
@@ -193,6 +212,9 @@ class Ledger:
                 self.links_since_full.setdefault(key, set()).update(members)
         if "events" in streams:
             self.event_marks = {c["id"]: mark(c) for c in truth["contacts"]}
+
+    def after_activity_logs(self, truth: Mapping[str, Any], partition: str) -> None:
+        self.logs_through = max(self.logs_through, min(window(partition)[1], truth["now"]))
 
     def since(self, moment: int, kinds: Iterable[str]) -> set[str]:
         """Ids of `kinds` changed after `moment` (logs are whole clock moves ending at runs)."""
@@ -226,6 +248,24 @@ class Ledger:
         }
         part_of: dict[str, str] = {}
         ticket_part_of: dict[str, str] = {}
+        note_of: dict[str, str] = {}
+        membership_moved = (
+            self.since(self.last_run["contact_segments"], CONTACT_KINDS)
+            | self.merge_targets(self.last_run["contact_segments"]),
+            self.since(self.last_run["contact_segments"], SEGMENT_KINDS),
+        )
+
+        def contact_of(d: Difference) -> str:
+            if d.table == "contact_note_loads":
+                return str(d.id)
+            if d.kind == "missing":
+                return str(d.expected["contact_id"])
+            if d.kind == "extra":
+                return str(d.found["contact_id"])
+            if not note_of:
+                for contact_id, notes in truth["contact_notes"].items():
+                    note_of.update((n["id"], contact_id) for n in notes)
+            return note_of.get(str(d.id), "")
 
         def conversation_of(d: Difference) -> str:
             if d.kind == "missing":
@@ -253,6 +293,19 @@ class Ledger:
             stream = TABLE_STREAM[d.table]
             if stream == "events":
                 return self._event(d, now)
+            if stream == "admin_activity_logs":
+                created = d.expected["created_at"] if d.kind == "missing" else None
+                open_day = created is not None and created.timestamp() >= self.logs_through
+                return "open day" if open_day else None
+            if stream == "contact_segments":
+                contact_id, segment_id = (str(k) for k in d.id)
+                moved = contact_id in membership_moved[0] or segment_id in membership_moved[1]
+                return "membership" if moved else None
+            if stream == "contact_notes":
+                contact_id = contact_of(d)
+                if contact_id in window_ids["contacts"]:
+                    return "window"
+                return "sweep" if contact_id in sweep_ids["contacts"] else None
             key = d.id[0] if isinstance(d.id, tuple) else d.id
             if d.table == "conversation_parts":
                 key = conversation_of(d)
@@ -368,6 +421,18 @@ def minimum_calls(
         e["id"] for listed in ledger.last_truth["events"]["events"].values() for e in listed
     }
     moved = [c for c in listed if mark(c) > events_since]
+    notes = truth["contact_notes"]
+    notes_moved = [
+        len(notes.get(c["id"], []))
+        for c in contacts_listed(ledger, truth, partition, full)
+        if len(notes.get(c["id"], [])) != ledger.notes_listed.get(c["id"], 0)
+    ]
+    contact_segments = {s["id"] for s in truth["segments"]} - set(truth["company_segment_ids"])
+    members = Counter(s for ids in truth["contact_segments"].values() for s in ids)
+    activity_start, activity_end = window(partition)
+    activity = [
+        e for e in truth["activity_logs"] if activity_start <= e["created_at"] < activity_end
+    ]
     terms = {
         # One unpaginated list each; data attributes once per model (3).
         "tags": ("tags", 1),
@@ -427,8 +492,38 @@ def minimum_calls(
             "events",
             sum(pages(len(new_events(truth, c["id"], seen_events)), EVENTS_PAGE) for c in moved),
         ),
+        # Unpaginated lists, and numbered pages of up to 150.
+        "subscription_types": ("subscription_types", 1),
+        "help_centers": ("help_centers", 1),
+        "help_center_collections": (
+            "help_center_collections",
+            pages(len(truth["help_center_collections"]), PAGE),
+        ),
+        "articles": ("articles", pages(len(truth["articles"]), PAGE)),
+        # The partition's entries (a partition read after it ended is never read again: the
+        # daily run reads yesterday once).
+        "admin activity logs": ("admin_activity_logs", pages(len(activity), PAGE)),
+        # One listing per contact the run lists whose note count moved since it was listed.
+        "contact notes": ("contact_notes", sum(pages(n, PAGE) for n in notes_moved)),
+        # The contact segments, then one search per segment (150 a page).
+        "contact segments": (
+            "contact_segments",
+            1 + sum(pages(members[s], SEARCH_MAX_PAGE) for s in contact_segments),
+        ),
     }
     return {term: n for term, (stream, n) in terms.items() if stream in streams and n}
+
+
+def contacts_listed(
+    ledger: Ledger, truth: Mapping[str, Any], partition: str, full: list[str]
+) -> list[dict[str, Any]]:
+    """The contacts a run of `contacts` writes: all of them when it sweeps (full mode, or
+    contacts vanished since its last run), else the window's."""
+    start, end = window(partition)
+    gone = removed(ledger.last_truth["contacts"]["contacts"], truth["contacts"])
+    if "contacts" in full or gone:
+        return list(truth["contacts"])
+    return [c for c in truth["contacts"] if start <= c["updated_at"] < end]
 
 
 def recheck_minimum(truth: Mapping[str, Any], recheck_days: int, first_check: int) -> int:
@@ -499,12 +594,14 @@ class Scenario:
         truth = self.truth()
         self.history_at = truth["now"]
         self.ledger.start(truth, [s for s in stream_metadata(result)])
+        self.ledger.logs_through = truth["now"]
+        self.ledger.notes_listed = notes_counts(truth, truth["contacts"])
         self.check("history", truth, after_daily=True)
         assert p.tick() == []  # the sensor's first tick records its marks
         for index in range(self.days):
             silent = index < self.days - self.recheck_days
             self.one_day(DEFAULT_CHURN if silent else NO_SILENT_EVENTS)
-        final = differences_now(p, self.api_version)
+        final = differences_now(p, self.api_version, self.ledger)
         assert not final, format_differences(final)
         self.report(
             f"history {self.history_seconds:.1f} s; per day: "
@@ -561,6 +658,7 @@ class Scenario:
         p = self.p
         chosen = streams if streams is not None else list(STREAM_TABLES)
         least = minimum_calls(self.ledger, truth, partition, chosen, full)
+        listed = contacts_listed(self.ledger, truth, partition, full)
         p.sb.reset_request_counts()
         began = time.perf_counter()
         if streams is None:
@@ -571,6 +669,10 @@ class Scenario:
         seconds = time.perf_counter() - began
         calls = p.sb.request_counts()
         extra = stream_metadata(result, chosen)
+        if "contacts" in chosen:
+            self.ledger.notes_listed.update(notes_counts(truth, listed))
+        if "admin_activity_logs" in chosen:
+            self.ledger.after_activity_logs(truth, partition)
         self.ledger.after_run(truth, chosen, full=bool(full))
         began = time.perf_counter()
         classes = self.check(f"{day} {name}", truth, after_daily=streams is None)
@@ -590,7 +692,11 @@ class Scenario:
         assert not failing, f"{name}: outside every bound\n" + format_differences(failing)
         counted = Counter(f"{c} ({d.table})" for d, c in zip(diffs, classes, strict=True))
         if after_daily:
-            others = [d for d, c in zip(diffs, classes, strict=True) if c != "silent event"]
+            others = [
+                d
+                for d, c in zip(diffs, classes, strict=True)
+                if c not in ("silent event", "open day")
+            ]
             assert not others, f"{name}: after a daily run\n" + format_differences(others)
         self.report(f"{name}: {sum(counted.values())} differences {dict(counted)}")
         return Counter(c for c in classes if c is not None)
@@ -607,6 +713,126 @@ def silent_events(log: ChangeLog, truth: Mapping[str, Any]) -> int:
     return found
 
 
-def differences_now(p: Pipeline, api_version: str = "2.14") -> list[Difference]:
+def differences_now(
+    p: Pipeline, api_version: str = "2.14", ledger: Ledger | None = None
+) -> list[Difference]:
+    """Every difference now (the truth as `api_version` sends it); with `ledger`, those of the
+    admin activity logs' open day (today's partition, which no daily run has read yet) left
+    out."""
+    truth = {**p.sb.truth(), "api_version": api_version}
     with p.warehouse() as wh:
-        return differences(wh, {**p.sb.truth(), "api_version": api_version})
+        diffs = differences(wh, truth)
+    if ledger is None:
+        return diffs
+    classify = ledger.classifier(truth)
+    return [d for d in diffs if d.table != "admin_activity_logs" or classify(d) != "open day"]
+
+
+def notes_counts(truth: Mapping[str, Any], contacts: Iterable[Mapping[str, Any]]) -> dict:
+    """Each contact's note count in `truth`."""
+    notes = truth["contact_notes"]
+    return {c["id"]: len(notes.get(c["id"], [])) for c in contacts}
+
+
+# --- history on for contacts: every state the truth had at the runs is one version --------------
+
+
+HISTORY_TABLE = "contacts"
+NOT_LIVE = "<not live>"
+"""A contact's state while the truth does not list it (deleted, archived or merged)."""
+
+
+def contact_states(truth: Mapping[str, Any]) -> dict[str, str]:
+    """Each live contact of `truth` as the warehouse must store it (the oracle's expected
+    declared columns and `_raw`), as canonical JSON text."""
+    table = TABLES[HISTORY_TABLE]
+    expected = expected_rows(table, truth)
+    columns = [*table.columns, "_raw"]
+    return {
+        key[0]: orjson.dumps(
+            {c: row[c] for c in columns}, option=orjson.OPT_SORT_KEYS, default=str
+        ).decode()
+        for key, row in expected.rows.items()
+    }
+
+
+@dataclass
+class HistoryTrail:
+    """Per contact, its state at each run since the first run that saw it live."""
+
+    states: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, truth: Mapping[str, Any]) -> None:
+        now = contact_states(truth)
+        for contact_id in {*self.states, *now}:
+            self.states.setdefault(contact_id, []).append(now.get(contact_id, NOT_LIVE))
+
+    def versions(self) -> dict[str, int]:
+        """Per contact, how many times its state changed from one run to the next (the first
+        state counts): the versions its history must hold."""
+        return {
+            contact_id: 1 + sum(a != b for a, b in itertools.pairwise(states))
+            for contact_id, states in self.states.items()
+        }
+
+
+@dataclass
+class HistoryScenario:
+    """The history load, then `days` days of default churn, each closed by the daily run
+    (which sweeps contacts, so after every run the contacts table equals the truth), on a
+    pipeline whose warehouse keeps history for contacts. After each run: the contacts table
+    equals the truth, and "as of" the run's end gives the truth's live contacts then; at the
+    end each contact's version count equals the number of its states across the runs."""
+
+    p: Pipeline
+    days: int
+    report: Callable[[str], None] = print
+    trail: HistoryTrail = field(default_factory=HistoryTrail)
+    runs: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+
+    def run(self) -> None:
+        p = self.p
+        assert p.materialize(START_DATE, p.day()).success
+        self.after_run("history")
+        for _ in range(self.days):
+            p.sb.advance(seconds=DAY, churn=DEFAULT_CHURN)
+            assert p.daily_run(p.daily_partition()).success
+            self.after_run(p.day(-1))
+        with p.warehouse() as wh:
+            wh.register([_contacts_spec()])
+            stored = Counter(wh.history(HISTORY_TABLE).get_column("id").to_list())
+            for at, truth in self.runs:
+                self.check_as_of(wh, at, truth)
+        expected = self.trail.versions()
+        wrong = {i: (n, stored.get(i, 0)) for i, n in expected.items() if stored.get(i, 0) != n}
+        assert not wrong, f"contacts whose (expected, stored) version counts differ: {wrong}"
+        assert set(stored) == set(expected)
+        self.report(
+            f"{len(expected)} contacts, {sum(expected.values())} versions over"
+            f" {len(self.runs)} runs; {sum(n > 1 for n in expected.values())} changed"
+        )
+
+    def after_run(self, name: str) -> None:
+        truth = self.p.sb.truth()
+        with self.p.warehouse() as wh:
+            diffs = differences(wh, truth, tables=[HISTORY_TABLE])
+        assert not diffs, f"{name}: contacts differ from the truth\n" + format_differences(diffs)
+        self.trail.add(truth)
+        self.runs.append((datetime.now(UTC), truth))
+        time.sleep(0.001)  # the next run's versions begin strictly later
+
+    @staticmethod
+    def check_as_of(wh: Any, at: datetime, truth: Mapping[str, Any]) -> None:
+        """The versions live at `at` hold the truth's live contacts then, `_raw` included."""
+        then = wh.as_of(HISTORY_TABLE, at)
+        records = by_id(truth[HISTORY_TABLE])
+        assert set(then.get_column("id")) == set(records), at
+        for contact_id, raw in then.select("id", "_raw").iter_rows():
+            assert same_value("json", records[contact_id], stored_value("json", raw)), contact_id
+
+
+def _contacts_spec() -> Any:
+    """The contacts table's spec, so the warehouse can read its history (not compared)."""
+    from intercom_assets.streams import get_stream
+
+    return get_stream(HISTORY_TABLE).tables[0]

@@ -29,6 +29,9 @@ def test_demo_records_two_runs_and_summarizes_every_table(tmp_path: Path) -> Non
         rows = wh.query(f'SELECT COUNT(*) AS n FROM "{DEMO_SCHEMA}".contacts').item()
     summary_line = next(line for line in out.splitlines()[::-1] if line.startswith("contacts "))
     assert int(summary_line.split()[1]) <= rows  # live rows reported, soft-deleted ones kept
+    summary = out[out.rindex("\ntotal ") - 4000 :]
+    for table in NEW_TABLES:  # the summary lists every table, the new ones included
+        assert f"\n{table} " in summary, table
 
 
 def tables_in(url: str, schema: str) -> set[str]:
@@ -97,3 +100,14 @@ def test_the_demo_command_says_it_refuses_and_stops(tmp_path: Path) -> None:
     assert "did not create it" in output and "Traceback" not in output
     assert len(output.strip().splitlines()) <= 3
     assert "precious" in tables_in(url, DEMO_SCHEMA)
+
+
+NEW_TABLES = (
+    "contact_notes",
+    "contact_segments",
+    "subscription_types",
+    "help_centers",
+    "help_center_collections",
+    "articles",
+    "admin_activity_logs",
+)

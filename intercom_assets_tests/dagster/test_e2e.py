@@ -6,6 +6,7 @@ streams it selects, and at 00:30 on D+1 the daily schedule loads partition D aga
 stream. After every run the warehouse equals the sandbox's truth for the streams it loaded.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -108,7 +109,14 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
         day = p.day()
         p.sb.advance(seconds=INTRADAY)
         streams = p.tick()
-        searched = {"contacts", "conversations", "conversation_parts", "events"}
+        searched = {
+            "contacts",
+            "conversations",
+            "conversation_parts",
+            "events",
+            "contact_notes",
+            "contact_segments",
+        }
         assert searched <= set(streams) <= searched | {"tickets", "ticket_parts"}
         intraday = run_step(p, "intraday", day, streams, last)
         vanished += len(removed(last["contacts"]["contacts"], intraday.truth["contacts"]))
@@ -225,6 +233,16 @@ def minimum_calls(
     active = [c for c in contacts if max(c["updated_at"], c["last_seen_at"] or 0) > since]
     tickets = [t for t in truth["tickets"] if start <= t["updated_at"] < end]
     tickets_loaded_at = {t["id"]: t["updated_at"] for t in last["ticket_parts"]["tickets"]}
+    listed = truth["contacts"] if sweep else contacts
+    notes, notes_before = truth["contact_notes"], last["contact_notes"]["contact_notes"]
+    notes_moved = [
+        len(notes.get(c["id"], []))
+        for c in listed
+        if len(notes.get(c["id"], [])) != len(notes_before.get(c["id"], []))
+    ]
+    contact_segments = {s["id"] for s in truth["segments"]} - set(truth["company_segment_ids"])
+    members = Counter(s for ids in truth["contact_segments"].values() for s in ids)
+    activity = [e for e in truth["activity_logs"] if start <= e["created_at"] < end]
     terms = {
         # One unpaginated list each; data attributes once per model (3).
         "tags": ("tags", 1),
@@ -263,6 +281,23 @@ def minimum_calls(
         "events": (
             "events",
             sum(pages(len(new_events(truth, c["id"], seen)), EVENTS_PAGE) for c in active),
+        ),
+        # Unpaginated lists, and numbered pages of up to 150.
+        "subscription_types": ("subscription_types", 1),
+        "help_centers": ("help_centers", 1),
+        "help_center_collections": (
+            "help_center_collections",
+            pages(len(truth["help_center_collections"]), SEARCH_MAX_PAGE),
+        ),
+        "articles": ("articles", pages(len(truth["articles"]), SEARCH_MAX_PAGE)),
+        # The partition's admin activity log entries, 150 a page.
+        "admin activity logs": ("admin_activity_logs", pages(len(activity), SEARCH_MAX_PAGE)),
+        # One listing per listed contact whose note count moved since it was last loaded.
+        "contact notes": ("contact_notes", sum(pages(n, SEARCH_MAX_PAGE) for n in notes_moved)),
+        # The contact segments, then one search per segment (150 a page).
+        "contact segments": (
+            "contact_segments",
+            1 + sum(pages(members[s], SEARCH_MAX_PAGE) for s in contact_segments),
         ),
     }
     return {term: n for term, (stream, n) in terms.items() if stream in streams and n}

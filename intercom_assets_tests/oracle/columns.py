@@ -341,7 +341,7 @@ ADMINS = Table(
         "away_status_reason_id": id_text("away_status_reason_id"),
         "has_inbox_seat": boolean("has_inbox_seat"),
         "team_ids": json("team_ids"),
-        "avatar": text("avatar"),
+        "avatar_image_url": text("avatar", "image_url"),
         "team_priority_level": json("team_priority_level"),
     },
     records("admins"),
@@ -924,6 +924,159 @@ COMPANY_NOTES = Table(
     parent=("company_id", "companies"),
 )
 
+
+SUBSCRIPTION_TYPES = Table(
+    "subscription_types",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "state": text("state"),
+        "name": text("default_translation", "name"),
+        "description": text("default_translation", "description"),
+        "locale": text("default_translation", "locale"),
+        "consent_type": text("consent_type"),
+        "content_types": json("content_types"),
+        "translations": json("translations"),
+    },
+    records("subscription_types"),
+    raw=the_record,
+    deleted_ids=_deleted(),
+)
+
+HELP_CENTERS = Table(
+    "help_centers",
+    {
+        "id": text("id"),
+        "workspace_id": text("workspace_id"),
+        "identifier": text("identifier"),
+        "display_name": text("display_name"),
+        "website_turned_on": boolean("website_turned_on"),
+        "url": text("url"),
+        "custom_domain": text("custom_domain"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("help_centers"),
+    raw=the_record,
+    deleted_ids=_deleted(),
+)
+
+HELP_CENTER_COLLECTIONS = Table(
+    "help_center_collections",
+    {
+        "id": text("id"),
+        "workspace_id": text("workspace_id"),
+        "help_center_id": id_text("help_center_id"),
+        "parent_id": id_text("parent_id"),
+        "name": text("name"),
+        "description": text("description"),
+        "url": text("url"),
+        "icon": text("icon"),
+        "order": integer("order"),
+        "default_locale": text("default_locale"),
+        "translated_content": json("translated_content"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("help_center_collections"),
+    raw=the_record,
+    deleted_ids=_deleted(),
+)
+
+ARTICLES = Table(
+    "articles",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "workspace_id": text("workspace_id"),
+        "title": text("title"),
+        "description": text("description"),
+        "body": text("body"),
+        "author_id": id_text("author_id"),
+        "state": text("state"),
+        "url": text("url"),
+        "parent_id": id_text("parent_id"),
+        "parent_ids": json("parent_ids"),
+        "parent_type": text("parent_type"),
+        "default_locale": text("default_locale"),
+        "translated_content": json("translated_content"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("articles"),
+    raw=the_record,
+    deleted_ids=_deleted("deleted_article_ids"),
+)
+
+ADMIN_ACTIVITY_LOGS = Table(
+    "admin_activity_logs",
+    {
+        "id": text("id"),
+        "activity_type": text("activity_type"),
+        "activity_description": text("activity_description"),
+        "created_at": timestamp("created_at"),
+        "performed_by_id": text("performed_by", "id"),
+        "performed_by_email": text("performed_by", "email"),
+        "performed_by_ip": text("performed_by", "ip"),
+        "metadata": json("metadata"),
+    },
+    records("activity_logs"),
+    raw=the_record,
+    live_only=False,
+)
+
+
+def _contact_notes(truth: Mapping[str, Any]) -> Rows:
+    for contact_id, notes in truth["contact_notes"].items():
+        for note in notes:
+            yield note, {"contact_id": contact_id}
+
+
+def _contact_note_loads(truth: Mapping[str, Any]) -> Rows:
+    """One load per live contact with notes: the count its notes were listed with."""
+    for contact_id, notes in truth["contact_notes"].items():
+        yield {"id": contact_id, "notes_total_count": len(notes)}, {}
+
+
+CONTACT_NOTES = Table(
+    "contact_notes",
+    {
+        "id": text("id"),
+        "contact_id": context("contact_id"),
+        "type": text("type"),
+        "created_at": timestamp("created_at"),
+        "body": text("body"),
+        "author_type": text("author", "type"),
+        "author_id": id_text("author", "id"),
+        "author_name": text("author", "name"),
+        "author_email": text("author", "email"),
+    },
+    _contact_notes,
+    raw=the_record,
+    entity=False,
+    live_only=False,
+    parent=("contact_id", "contacts"),
+)
+
+CONTACT_NOTE_LOADS = Table(
+    "contact_note_loads",
+    {"id": text("id"), "notes_total_count": integer("notes_total_count")},
+    _contact_note_loads,
+    raw=the_record,
+    live_only=False,
+    parent=("id", "contacts"),
+)
+
+CONTACT_SEGMENTS = Table(
+    "contact_segments",
+    {"contact_id": text("contact_id"), "segment_id": text("segment_id")},
+    link("contact_id", "segment_id", _full_membership("contact_segments")),
+    key=("contact_id", "segment_id"),
+    entity=False,
+    live_only=False,
+    parent=("contact_id", "contacts"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -956,6 +1109,14 @@ TABLES: dict[str, Table] = {
         TICKET_PARTS,
         TICKET_PART_LOADS,
         COMPANY_NOTES,
+        SUBSCRIPTION_TYPES,
+        HELP_CENTERS,
+        HELP_CENTER_COLLECTIONS,
+        ARTICLES,
+        ADMIN_ACTIVITY_LOGS,
+        CONTACT_NOTES,
+        CONTACT_NOTE_LOADS,
+        CONTACT_SEGMENTS,
     )
 }
 
@@ -975,6 +1136,13 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "tickets": ("tickets", "ticket_contacts", "ticket_linked_objects"),
     "ticket_parts": ("ticket_parts", "ticket_part_loads"),
     "company_notes": ("company_notes",),
+    "subscription_types": ("subscription_types",),
+    "help_centers": ("help_centers",),
+    "help_center_collections": ("help_center_collections",),
+    "articles": ("articles",),
+    "admin_activity_logs": ("admin_activity_logs",),
+    "contact_notes": ("contact_notes", "contact_note_loads"),
+    "contact_segments": ("contact_segments",),
 }
 """The tables each stream writes (docs/streams.md), in load order."""
 

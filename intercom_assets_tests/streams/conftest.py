@@ -51,6 +51,20 @@ class Harness:
         self.reports[name] = report
         return report
 
+    def run_window(self, name: str, start: datetime | None, end: datetime) -> StreamReport:
+        """One run of a stream over the window `[start, end)` (an end past now is an open
+        window, as today's partition)."""
+        ctx = StreamContext(
+            client=self.client,
+            warehouse=self.warehouse,
+            window=Window(start, end),
+            workspace=self.workspace,
+            batch_size=self.batch_size,
+        )
+        report = get_stream(name).run(ctx)
+        self.reports[name] = report
+        return report
+
     def run_all(
         self, start: datetime | None = None, *, full: bool = False
     ) -> dict[str, StreamReport]:

@@ -20,7 +20,9 @@ BIG = 60_000  # rows of the batch that gets killed on PostgreSQL (it blocks befo
 BIG_DUCKDB = 1_000_000  # DuckDB has no lock to block on: a batch that takes seconds to write
 
 
-def start_writer(target: Target, first: int, last: int, rows: int) -> subprocess.Popen:
+def start_writer(
+    target: Target, first: int, last: int, rows: int, history: str = ""
+) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -31,6 +33,7 @@ def start_writer(target: Target, first: int, last: int, rows: int) -> subprocess
             str(first),
             str(last),
             str(rows),
+            *([history] if history else []),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -1,6 +1,8 @@
 """A writer process for the crash test: applies numbered batches, resuming from its state.
 
-python -m intercom_assets_tests.warehouse.writer URL SCHEMA FIRST LAST ROWS_PER_BATCH
+python -m intercom_assets_tests.warehouse.writer URL SCHEMA FIRST LAST ROWS_PER_BATCH [HISTORY]
+
+HISTORY: comma-separated tables that keep history (none by default).
 """
 
 import sys
@@ -37,8 +39,10 @@ def batch(number: int, rows: int) -> dict[str, pl.DataFrame]:
     return {"contacts": contacts, "contact_tags": tags}
 
 
-def main(url: str, schema: str, first: int, last: int, rows: int) -> None:
-    with connect(url, schema=schema) as wh:
+def main(
+    url: str, schema: str, first: int, last: int, rows: int, history: frozenset[str] = frozenset()
+) -> None:
+    with connect(url, schema=schema, history=history) as wh:
         wh.migrate([CONTACTS, CONTACT_TAGS])
         state = wh.read_state(STREAM) or {"batch": 0}
         for number in range(max(first, state["batch"] + 1), last + 1):
@@ -49,5 +53,6 @@ def main(url: str, schema: str, first: int, last: int, rows: int) -> None:
 
 
 if __name__ == "__main__":
-    url, schema, first, last, rows = sys.argv[1:]
-    main(url, schema, int(first), int(last), int(rows))
+    url, schema, first, last, rows, *more = sys.argv[1:]
+    tables = frozenset(more[0].split(",")) if more else frozenset()
+    main(url, schema, int(first), int(last), int(rows), tables)

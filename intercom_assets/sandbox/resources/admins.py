@@ -4,7 +4,7 @@ from typing import Any
 
 from intercom_assets.sandbox import values as v
 from intercom_assets.sandbox.churn import Churning
-from intercom_assets.sandbox.endpoints import Call, dumps, list_of
+from intercom_assets.sandbox.endpoints import Call, dumps, flag, list_of
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import APP_ID, Factory
 from intercom_assets.sandbox.resource import Generation, Resource
@@ -36,9 +36,12 @@ def new_admin(f: Factory) -> Record:
         "away_status_reason_id": None,
         "has_inbox_seat": rng.random() < 0.9,
         "team_ids": team_ids,
-        "avatar": f"https://static.sandbox.test/avatars/{admin_id}.png"
-        if rng.random() < 0.7
-        else None,
+        "avatar": {  # an admin who set no picture gets Intercom's default one
+            "type": "avatar",
+            "image_url": f"https://static.sandbox.test/avatars/{admin_id}.png"
+            if rng.random() < 0.7
+            else "https://static.sandbox.test/avatars/default.png",
+        },
         "team_priority_level": {
             "primary_team_ids": team_ids[:1],
             "secondary_team_ids": team_ids[1:],
@@ -83,7 +86,7 @@ def me_record(store: Store, app_created: int) -> Record:
         "away_mode_reassign": admin["away_mode_reassign"],
         "has_inbox_seat": admin["has_inbox_seat"],
         "team_ids": admin["team_ids"],
-        "avatar": {"type": "avatar", "image_url": admin["avatar"]},
+        "avatar": admin["avatar"],
         "email_verified": True,
         "app": {
             "type": "app",
@@ -150,7 +153,15 @@ def get_me(core: Any, call: Call) -> bytes:
 
 
 def list_admins(core: Any, call: Call) -> bytes:
-    return list_of(core.store, "admins", {"type": "admin.list"}, "admins")
+    """`GET /admins`: like live Intercom, `avatar` only with `display_avatar=true`."""
+    if flag(call.query, "display_avatar"):
+        return list_of(core.store, "admins", {"type": "admin.list"}, "admins")
+    store = core.store
+    admins = [
+        {k: v for k, v in store.admins[i].items() if k != "avatar"}
+        for i in store.sorted_ids("admins")
+    ]
+    return dumps({"type": "admin.list", "admins": admins})
 
 
 def get_admin(core: Any, call: Call) -> bytes:

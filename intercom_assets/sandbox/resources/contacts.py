@@ -497,6 +497,12 @@ class Contacts(Resource):
             "contacts": [orjson.loads(store.json_of("contacts", store.contacts[i])) for i in ids],
             "contact_tags": {i: sorted(store.contacts[i]["_tag_ids"]) for i in ids},
             "contact_companies": {i: sorted(store.contacts[i]["_company_ids"]) for i in ids},
+            "contact_segments": {i: sorted(store.contacts[i]["_segment_ids"]) for i in ids},
+            "contact_notes": {
+                i: [store.notes[n] for n in store.contacts[i]["_note_ids"]]
+                for i in ids
+                if store.contacts[i]["_note_ids"]
+            },
             "deleted_contact_ids": sorted(store.deleted_contact_ids),
             "archived_contact_ids": sorted(store.archived_contact_ids),
             "merged_contact_ids": dict(sorted(store.merged_contact_ids.items())),

@@ -352,6 +352,9 @@ SEARCH = SearchModel(
         TEXT: SCALAR_OPS | STRING_OPS,
     },
     default_per_page=DEFAULT_CONVERSATIONS_PER_PAGE,
+    # Live Intercom orders conversation ids (`id > ""` matches every conversation: a
+    # production connector sends it on every run, though the description lists no order on it).
+    field_operators={"id": SCALAR_OPS | STRING_OPS | ORDER_OPS},
 )
 
 

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from intercom_assets.sandbox.churn import Churning
 from intercom_assets.sandbox.endpoints import Call, dumps, flag
+from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.store import Record, Store, public
@@ -70,11 +71,29 @@ def segment_json(store: Store, segment: Record, with_count: bool) -> Record:
     return out
 
 
+SEGMENT_TYPES = ("user", "company")
+
+
+def is_company_segment(segment: Record) -> bool:
+    return bool(segment["_rule"][0] == "company")
+
+
 def list_segments(core: "SandboxCore", call: Call) -> bytes:
+    """`GET /segments`: `type=company` lists company segments, `type=user` contact segments;
+    without `type` every segment (the description names no default)."""
     with_count = flag(call.query, "include_count")
+    kind = call.query.get("type")
+    if kind is not None and kind not in SEGMENT_TYPES:
+        raise ApiError(
+            400,
+            "parameter_invalid",
+            f"type must be one of {', '.join(SEGMENT_TYPES)}, got {kind!r}",
+        )
     store = core.store
     segments = [
-        segment_json(store, store.segments[i], with_count) for i in store.sorted_ids("segments")
+        segment_json(store, segment, with_count)
+        for segment in (store.segments[i] for i in store.sorted_ids("segments"))
+        if kind is None or is_company_segment(segment) == (kind == "company")
     ]
     return dumps({"type": "segment.list", "segments": segments, "pages": {}})
 
@@ -107,4 +126,7 @@ class Segments(Resource):
                 segment_json(store, store.segments[i], True) for i in store.sorted_ids("segments")
             ],
             "deleted_segment_ids": sorted(store.deleted_segment_ids),
+            "company_segment_ids": sorted(
+                i for i in store.sorted_ids("segments") if is_company_segment(store.segments[i])
+            ),
         }

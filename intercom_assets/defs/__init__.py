@@ -1,0 +1,1 @@
+"""This project's `dg` defs folder: each subfolder's `defs.yaml` is a component instance."""

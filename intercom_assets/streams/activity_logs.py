@@ -1,0 +1,96 @@
+"""Admin activity logs (the audit trail): `GET /admins/activity_logs`, exactly the run's window
+by `created_at`.
+
+Entries never change, so rows are only appended. A window that had ended by Intercom's clock
+(its `Date` header) when it was read is marked closed in the stream's state, and a later run
+of the same window reads nothing (0 calls). A window still open (today's partition) is read
+again on each run. `created_at_after` goes out one second before the window's start,
+`created_at_before` is its end, and the entries are kept to `start <= created_at < end` here,
+so the rows are exactly the window's whether Intercom's bounds are inclusive or not. Rows are
+written in batches of `batch_size` entries.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from intercom_assets.api import iter_cursor_pages
+from intercom_assets.warehouse import StateUpdate, TableSpec
+
+from .base import LiveCount, StreamContext, StreamReport
+from .shape import JSON, TIMESTAMP, Shape
+from .shape import field as column
+from .sync import Run
+
+PATH = "/admins/activity_logs"
+PER_PAGE = 150
+
+SHAPE = Shape(
+    "admin_activity_logs",
+    (
+        column("id", nullable=False),
+        column("activity_type"),
+        column("activity_description"),
+        column("created_at", TIMESTAMP),
+        column("performed_by_id", path="performed_by.id"),
+        column("performed_by_email", path="performed_by.email"),
+        column("performed_by_ip", path="performed_by.ip"),
+        column("metadata", JSON),
+    ),
+)
+
+
+def window_key(start: int, end: int) -> str:
+    return f"closed:{start}:{end}"
+
+
+@dataclass(frozen=True)
+class ActivityLogStream:
+    name: str = "admin_activity_logs"
+    description: str = "Intercom admin activity logs by created_at window, append only"
+    shape: Shape = SHAPE
+    deps: tuple[str, ...] = ()
+    windowed: bool = True
+    live_count: LiveCount | None = None
+    tables: tuple[TableSpec, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", self.shape.specs())
+
+    def run(self, ctx: StreamContext) -> StreamReport:
+        ctx.warehouse.migrate(self.tables)
+        run = Run(ctx, self.name)
+        start = int(ctx.window.start.timestamp()) if ctx.window.start is not None else 0
+        end = int(ctx.window.end.timestamp())
+        key = window_key(start, end)
+        if ctx.warehouse.read_state(self.name, [key]).get(key):
+            run.note("window_already_closed", True)
+            return run.finish()
+        params: dict[str, Any] = {
+            "created_at_after": str(max(start - 1, 0)),
+            "created_at_before": str(end),
+        }
+        pages = iter_cursor_pages(
+            ctx.client, PATH, params=params, per_page=PER_PAGE, items_key="activity_logs"
+        )
+        kept: list[bytes] = []
+        for page in pages:
+            run.report.pages += 1
+            run.report.fetched += len(page.raw_items)
+            kept.extend(
+                raw
+                for raw, entry in zip(page.raw_items, page.items, strict=True)
+                if start <= int(entry["created_at"]) < end
+            )
+            if len(kept) >= ctx.batch_size:
+                run.write(self.shape.frames(kept)[0])
+                kept = []
+        now = ctx.client.server_time()
+        closed = now is not None and int(now.timestamp()) >= end
+        run.note("window_closed", closed)
+        state = StateUpdate(self.name, {key: True}) if closed else None
+        if kept or state is not None:
+            run.write(self.shape.frames(kept)[0], state=state)
+        return run.finish()
+
+
+STREAM = ActivityLogStream()

@@ -1,0 +1,123 @@
+"""Contact notes: `GET /contacts/{id}/notes` for every live contact whose note count moved since
+its notes were last loaded; its notes are replaced as a set.
+
+A contact embeds only note references (`{type, id, url}`, at most 10, `has_more` beyond), never
+a note's body or author, so every changed contact is listed through `/contacts/{id}/notes`
+(150 a page: one call for all but the busiest contacts). What changed is read from the
+`contacts` table alone: its `notes_total_count` (the embedded list's `total_count`) against
+the count loaded (`contact_note_loads`). A note added or deleted does not move a contact's
+`updated_at`: the count arrives with the contacts sweep of the daily run, and the notes in the
+same run. Contacts without notes cost nothing. Not window-bound: it follows `contacts`.
+"""
+
+from typing import Any
+
+import polars as pl
+
+from intercom_assets.api import IntercomClient, IntercomNotFound, iter_cursor_pages
+from intercom_assets.warehouse import TableSpec
+
+from .children import ChildStream
+from .contacts import SHAPE as CONTACTS
+from .shape import INT, TIMESTAMP, Shape, encode, field
+from .sync import Run
+
+PER_PAGE = 150
+
+NOTE_FIELDS = (
+    field("id", nullable=False),
+    field("contact_id", nullable=False),
+    field("type"),
+    field("created_at", TIMESTAMP),
+    field("body"),
+    field("author_type", path="author.type"),
+    field("author_id", path="author.id"),
+    field("author_name", path="author.name"),
+    field("author_email", path="author.email"),
+)
+NOTES = TableSpec(
+    "contact_notes",
+    tuple(f.spec_column() for f in NOTE_FIELDS),
+    primary_key=("id",),
+    parent_key="contact_id",
+    raw=True,
+)
+"""A child table of `contacts`: each contact's notes are replaced as a set."""
+
+NOTE_RECORDS = Shape(NOTES.name, tuple(f for f in NOTE_FIELDS if f.column != "contact_id"))
+"""How a note record reads (its contact's id is added per note, from the listing's contact)."""
+
+LOADS = Shape(
+    "contact_note_loads",
+    (
+        field("id", nullable=False),
+        field("notes_total_count", INT),
+    ),
+)
+"""One row per contact whose notes are loaded (`id` is the contact id)."""
+
+Fetched = tuple[str, list[dict[str, Any]], int]
+"""(contact id, its notes, pages read)."""
+
+
+def changed_contacts(run: Run) -> list[str]:
+    """Live contacts whose note count differs from the one their notes were loaded at."""
+    contacts = run.warehouse.read_columns("contacts", ["id", "notes_total_count"])
+    loads = run.warehouse.read_columns("contact_note_loads", ["id", "notes_total_count"])
+    joined = contacts.join(loads, on="id", how="left", suffix="_loaded").with_columns(
+        pl.col("notes_total_count").fill_null(0),
+        pl.col("notes_total_count_loaded").fill_null(0),
+    )
+    changed = joined.filter(pl.col("notes_total_count") != pl.col("notes_total_count_loaded"))
+    return changed.sort("id").get_column("id").to_list()
+
+
+def list_notes(client: IntercomClient, contact_id: str) -> Fetched | None:
+    """Every note of a contact; None when the contact is gone (404)."""
+    notes: list[dict[str, Any]] = []
+    pages = 0
+    try:
+        for page in iter_cursor_pages(
+            client, f"/contacts/{contact_id}/notes", per_page=PER_PAGE, items_key="data"
+        ):
+            notes.extend(page.items)
+            pages += 1
+    except IntercomNotFound:
+        return None
+    return contact_id, notes, pages
+
+
+def write_notes(run: Run, fetched: list[Fetched]) -> None:
+    """Replace the notes of these contacts and record their loads, in one transaction."""
+    notes: list[dict[str, Any]] = []
+    owners: list[str] = []
+    loads: list[dict[str, Any]] = []
+    for contact_id, own, _ in fetched:
+        notes.extend(own)
+        owners.extend([contact_id] * len(own))
+        loads.append({"id": contact_id, "notes_total_count": len(own)})
+        run.report.fetched += len(own)
+    frame = NOTE_RECORDS.read(encode(notes)).with_columns(
+        pl.Series("contact_id", owners, dtype=pl.String)
+    )
+    load_frames, _ = LOADS.frames(encode(loads))
+    ids = [load["id"] for load in loads]
+    run.write(
+        {NOTES.name: frame.select(*NOTES.column_names, "_raw"), **load_frames},
+        parents={NOTES.name: pl.Series("contact_id", ids, dtype=pl.String)},
+    )
+
+
+STREAM = ChildStream[str, Fetched](
+    name="contact_notes",
+    description="Notes of every contact whose note count moved",
+    parents="contacts",
+    tables=(NOTES, *LOADS.specs()),
+    reads=CONTACTS.specs()[:1],
+    todo=changed_contacts,
+    fetch=list_notes,
+    write=write_notes,
+    rows=lambda fetched: 1 + len(fetched[1]),
+    pages=lambda fetched: fetched[2],
+    deps=("contacts",),
+)

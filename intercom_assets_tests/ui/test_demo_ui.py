@@ -1,0 +1,392 @@
+"""`intercom-assets demo --ui`: the Dagster UI on the demo's runs, sandbox and warehouse.
+
+One module-wide `intercom-assets demo --ui --size tiny` (the real command, a subprocess) with
+its sandbox, `dagster-webserver` and `dagster-daemon`. What the UI must show is read twice:
+through the webserver's GraphQL API (cheap, every asset and check) and in a headless Chromium
+(Debian's `/usr/bin/chromium`, driven by Playwright), which saves a screenshot of each page
+under `test-artifacts/ui/`. The expected assets, checks, sensors and schedules come from the
+code location's own `Definitions`, built for the demo's partitions. The last test presses
+Ctrl-C (SIGINT) and checks that every process stopped.
+"""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import httpx
+import pytest
+
+from intercom_assets.definitions import build_definitions
+from intercom_assets.demo import DEMO_SCHEMA
+from intercom_assets.demo_ui import LOCATION, free_port
+from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.settings import CHANGE_INTERVAL_ENV, PartitionSettings
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRE_BROWSER_ENV = "INTERCOM_ASSETS_REQUIRE_BROWSER"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+STARTUP_SECONDS = 600.0
+"""The demo's two runs and the UI's start: about a minute on a quiet machine, many on a
+busy one (each check is a step of its own)."""
+SENSOR_RUN_SECONDS = 240.0
+"""A tick, then a run in its own process: slow on a busy machine."""
+SENSOR_INTERVAL_SECONDS = 5
+"""The change sensor's interval in the test (the demo's own is 30 s)."""
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class DemoUi:
+    """The running `intercom-assets demo --ui` and what it printed."""
+
+    process: subprocess.Popen[str]
+    home: Path
+    ui_url: str
+    sandbox_url: str
+    lines: list[str] = field(default_factory=list)
+
+    def graphql(self, query: str) -> dict[str, Any]:
+        reply = httpx.post(f"{self.ui_url}/graphql", json={"query": query}, timeout=30.0)
+        reply.raise_for_status()
+        body: dict[str, Any] = reply.json()
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+def _read_lines(stream: Any, into: "queue.Queue[str | None]") -> None:
+    with stream:
+        for line in stream:
+            into.put(line.rstrip("\n"))
+    into.put(None)
+
+
+@pytest.fixture(scope="module")
+def demo_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoUi]:
+    """`intercom-assets demo --ui --size tiny` on a free port, once the UI is up."""
+    home = tmp_path_factory.mktemp("demo-ui") / "home"
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("intercom-assets")), "demo", "--ui"]
+    command += ["--size", "tiny", "--home", str(home), "--port", str(port)]
+    env = {**os.environ, CHANGE_INTERVAL_ENV: str(SENSOR_INTERVAL_SECONDS)}
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=home.parent,
+        env=env,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    seen: list[str] = []
+    ui_url = sandbox_url = ""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    try:
+        while not (ui_url and sandbox_url):
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail("no UI within the startup time:\n" + "\n".join(seen[-30:]))
+            if line is None:
+                pytest.fail("the demo exited before its UI was up:\n" + "\n".join(seen[-30:]))
+            seen.append(line)
+            if line.startswith("Dagster UI: "):
+                ui_url = line.removeprefix("Dagster UI: ").strip()
+            if line.startswith("sandbox: http") and ui_url:
+                sandbox_url = line.split()[1]
+        threading.Thread(target=_drain, args=(lines, seen), daemon=True).start()
+        yield DemoUi(process, home, ui_url, sandbox_url, seen)
+    finally:
+        if process.poll() is None:
+            process.terminate()  # as Ctrl-C once the UI is up; before, it ends the demo
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _drain(lines: "queue.Queue[str | None]", into: list[str]) -> None:
+    while (line := lines.get()) is not None:
+        into.append(line)
+
+
+@pytest.fixture(scope="module")
+def definitions(demo_ui: DemoUi) -> dg.Definitions:
+    """The code location's definitions for the demo's partitions (its first day is the
+    partition start the UI was given)."""
+    start = next(
+        line.split("since ")[1].split()[0] for line in demo_ui.lines if "partition since" in line
+    )
+    return build_definitions(
+        PartitionSettings(start, "UTC"),
+        {
+            "intercom": IntercomResource(access_token="sandbox", base_url=demo_ui.sandbox_url),
+            "warehouse": WarehouseResource(
+                url=f"duckdb:///{demo_ui.home / 'intercom.duckdb'}", schema_name=DEMO_SCHEMA
+            ),
+        },
+    )
+
+
+def _partition_count(defs: dg.Definitions) -> int:
+    graph = defs.resolve_asset_graph()
+    counts = {
+        len(graph.get(key).partitions_def.get_partition_keys())  # type: ignore[union-attr]
+        for key in defs.resolve_all_asset_keys()
+    }
+    assert len(counts) == 1, counts
+    return counts.pop()
+
+
+def _automations(defs: dg.Definitions) -> list[tuple[str, str]]:
+    """(kind, name) of every sensor and schedule, as the UI's links name them."""
+    return [("sensors", s.name) for s in defs.sensors or []] + [
+        ("schedules", s.name) for s in defs.schedules or []
+    ]
+
+
+# --- GraphQL ------------------------------------------------------------------------------
+
+ASSETS_QUERY = """{ assetNodes { assetKey { path }
+  partitionStats { numMaterialized numPartitions numFailed }
+  assetChecksOrError { ... on AssetChecks { checks { name
+    executionForLatestMaterialization { status evaluation { success severity } } } } } } }"""
+
+
+def _passed_or_warned(execution: dict[str, Any] | None) -> bool:
+    """An evaluated check that passed, or failed at WARN (the tiny workspace has a
+    conversation over the 500-part cap, which `part_cap` reports as a WARN)."""
+    if execution is None:
+        return False
+    evaluation = execution["evaluation"] or {}
+    if execution["status"] == "SUCCEEDED" and evaluation.get("success"):
+        return True
+    return execution["status"] == "FAILED" and evaluation.get("severity") == "WARN"
+
+
+def test_graphql_reports_every_partition_materialized_and_every_check_evaluated(
+    demo_ui: DemoUi, definitions: dg.Definitions
+) -> None:
+    nodes = {
+        "/".join(n["assetKey"]["path"]): n for n in demo_ui.graphql(ASSETS_QUERY)["assetNodes"]
+    }
+    expected = {k.to_user_string() for k in definitions.resolve_all_asset_keys()}
+    assert set(nodes) == expected
+    partitions = _partition_count(definitions)
+    for name, node in nodes.items():
+        stats = node["partitionStats"]
+        assert stats == {
+            "numMaterialized": partitions,
+            "numPartitions": partitions,
+            "numFailed": 0,
+        }, name
+    checks = {
+        (name, c["name"]): c["executionForLatestMaterialization"]
+        for name, node in nodes.items()
+        for c in node["assetChecksOrError"]["checks"]
+    }
+    graph = definitions.resolve_asset_graph()
+    assert set(checks) == {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert [key for key, execution in checks.items() if not _passed_or_warned(execution)] == []
+    assert any(e["status"] == "SUCCEEDED" for e in checks.values())
+
+
+STATES_QUERY = """{
+  sensorsOrError(repositorySelector: {repositoryLocationName: "%(location)s",
+      repositoryName: "__repository__"}) {
+    ... on Sensors { results { name sensorState { status ticks(limit: 5) { status } } } } }
+  schedulesOrError(repositorySelector: {repositoryLocationName: "%(location)s",
+      repositoryName: "__repository__"}) {
+    ... on Schedules { results { name scheduleState { status } } } } }"""
+
+SENSOR_RUNS_QUERY = """{ runsOrError(filter: {tags: [{key: "dagster/sensor_name",
+  value: "intercom_change_sensor"}]}) { ... on Runs { results { runId status } } } }"""
+
+
+def test_change_sensor_ticks_against_the_sandbox_and_launches_a_run_that_succeeds(
+    demo_ui: DemoUi, definitions: dg.Definitions
+) -> None:
+    query = STATES_QUERY % {"location": LOCATION}
+    deadline = time.monotonic() + SENSOR_RUN_SECONDS
+    while True:  # the first tick records the sandbox's high-water marks
+        data = demo_ui.graphql(query)
+        sensors = {s["name"]: s["sensorState"] for s in data["sensorsOrError"]["results"]}
+        change = sensors["intercom_change_sensor"]
+        if change["ticks"]:
+            break
+        assert time.monotonic() < deadline, "the change sensor never ticked"
+        time.sleep(1)
+    schedules = {s["name"]: s["scheduleState"] for s in data["schedulesOrError"]["results"]}
+    assert {("sensors", n) for n in sensors} | {("schedules", n) for n in schedules} == set(
+        _automations(definitions)
+    )
+    assert all(s["status"] == "RUNNING" for s in [*sensors.values(), *schedules.values()])
+    assert all(t["status"] != "FAILURE" for s in sensors.values() for t in s["ticks"])
+
+    moved = httpx.post(f"{demo_ui.sandbox_url}/_sandbox/advance", json={"days": 1}, timeout=60)
+    changed = {k: len(v) for k, v in moved.json()["ids"].items() if v}
+    assert changed.get("contacts_updated") or changed.get("conversations_updated"), changed
+    status = None
+    while status != "SUCCESS":
+        runs = demo_ui.graphql(SENSOR_RUNS_QUERY)["runsOrError"]["results"]
+        status = runs[0]["status"] if runs else None
+        assert status not in ("FAILURE", "CANCELED"), runs
+        assert time.monotonic() < deadline, f"no successful change-sensor run; last {runs}"
+        time.sleep(1)
+
+
+# --- the browser --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright (its own browser download is not used)."""
+    if not CHROMIUM.exists():
+        reason = f"the browser test needs {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
+            pytest.fail(f"{REQUIRE_BROWSER_ENV}=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_browser_shows_assets_partitions_checks_and_automation(
+    demo_ui: DemoUi, definitions: dg.Definitions, browser: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    demo_ui.graphql("mutation { setNuxSeen }")  # no "Join the Dagster community" dialog
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    shots: list[Path] = []
+
+    def visit(route: str, ready: str) -> None:
+        page.goto(f"{demo_ui.ui_url}{route}")
+        page.get_by_text(ready, exact=True).first.wait_for(timeout=90_000)
+
+    def shot(name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        assert page.locator("[data-sonner-toast]").count() == 0, f"a toast on {page.url}"
+        shots.append(ARTIFACTS / f"{name}.png")
+        page.screenshot(path=shots[-1])
+
+    keys = sorted(definitions.resolve_all_asset_keys(), key=lambda k: k.to_user_string())
+    graph = definitions.resolve_asset_graph()
+
+    # the asset graph lists every asset
+    visit("/asset-groups", "Global asset lineage")
+    names = {key.path[-1] for key in keys}
+    for name in names:
+        page.get_by_text(name, exact=True).first.wait_for(timeout=90_000)
+    shown = set(page.inner_text("body").splitlines())
+    assert names <= shown, names - shown
+    shot("1-asset-graph")
+
+    # an asset's partitions show as materialized, none missing
+    partitions = _partition_count(definitions)
+    for key in (keys[0], keys[-1]):
+        visit(f"/assets/{'/'.join(key.path)}?view=partitions", f"Materialized ({partitions})")
+        page.get_by_text("Missing (0)", exact=True).wait_for(timeout=90_000)
+        shot(f"2-{'_'.join(key.path)}-partitions")
+
+    # the checks tab shows evaluated checks (the asset with the most checks, all passed)
+    checks_of = {k: [c.name for c in graph.asset_check_keys if c.asset_key == k] for k in keys}
+    nodes = demo_ui.graphql(ASSETS_QUERY)["assetNodes"]
+    warned = {
+        tuple(n["assetKey"]["path"])
+        for n in nodes
+        if any(
+            c["executionForLatestMaterialization"]["status"] != "SUCCEEDED"
+            for c in n["assetChecksOrError"]["checks"]
+        )
+    }
+    key = max((k for k in keys if tuple(k.path) not in warned), key=lambda k: len(checks_of[k]))
+    visit(f"/assets/{'/'.join(key.path)}?view=checks", f"Checks ({len(checks_of[key])})")
+    for name in checks_of[key]:  # long names show truncated; the full one is in the page
+        page.get_by_text(name, exact=True).first.wait_for(state="attached", timeout=90_000)
+    expect(page.get_by_text("Succeeded", exact=True)).to_have_count(len(checks_of[key]))
+    assert page.get_by_text("Not evaluated").count() == 0
+    shot(f"3-{'_'.join(key.path)}-checks")
+
+    # the Automation page shows every sensor and schedule, each switched on
+    visit("/automation", "Automation")
+    for kind, name in _automations(definitions):
+        link = page.locator(f'a[href$="/{kind}/{name}"]')
+        row = link.locator("xpath=ancestor::*[@data-index][1]")
+        boxes = row.locator("input[type=checkbox]")  # the row's selection, then its switch
+        expect(boxes).to_have_count(2, timeout=90_000)
+        expect(boxes.last).to_be_checked()
+    shot("4-automation")
+
+    assert page_errors == []
+    page.close()
+    with capsys.disabled():
+        print(f"\nUI screenshots: {', '.join(str(s) for s in shots)}")
+    assert all(s.stat().st_size > 10_000 for s in shots)
+
+
+# --- Ctrl-C -------------------------------------------------------------------------------
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    pending.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_ctrl_c_stops_the_ui_the_daemon_and_the_sandbox(demo_ui: DemoUi) -> None:
+    children = _descendants(demo_ui.process.pid)
+    assert len(children) >= 2  # the webserver and the daemon (and their code servers)
+    demo_ui.process.send_signal(signal.SIGINT)
+    assert demo_ui.process.wait(120) == 0, "\n".join(demo_ui.lines[-20:])
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)]
+    for url in (demo_ui.ui_url, demo_ui.sandbox_url):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url, timeout=5)
+    while "stopped the Dagster UI and the daemon" not in demo_ui.lines[-1]:
+        assert time.monotonic() < deadline, demo_ui.lines[-5:]
+        time.sleep(0.2)
