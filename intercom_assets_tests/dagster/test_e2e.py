@@ -152,7 +152,7 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
     assert p.materialize(p.daily_partition(), full=True).success
     assert_truth(p)
 
-    again = p.materialize(p.daily_partition(), checks=True)
+    again = p.materialize(p.daily_partition())
     assert again.success
     for name, metadata in stream_metadata(again).items():
         assert rows_written(metadata) == 0, (name, metadata["tables"])

@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 
 from intercom_assets.schedules import DAILY_JOB
+from intercom_assets.streams import STREAMS
 from intercom_assets.streams.searched import BEGINNING, HISTORY_KEY, WIDENED_KEY
 from intercom_assets_tests.dagster.conftest import (
     START_DATE,
@@ -114,8 +115,16 @@ def test_a_range_that_misses_the_first_partition_loads_the_whole_history_of_an_e
 def assert_requests(
     p: Pipeline, result: dg.ExecuteInProcessResult, expected: dict[str, int]
 ) -> None:
+    """The run's requests are the streams' as before, plus one count request per `live_count`
+    check it ran (checks run in their stream's step)."""
     counts = dict(p.sb.request_counts())
     events = counts.pop("GET /events", 0)
+    paths = {s.name: s.live_count.path for s in STREAMS if s.live_count is not None}
+    for check in result.get_asset_check_evaluations():
+        if check.check_name == "live_count":
+            route = f"GET {paths[check.asset_key.path[-1]]}"
+            counts[route] -= 1
+            counts = {k: v for k, v in counts.items() if v}
     assert counts == expected
     checked = stream_metadata(result, ["events"])["events"]["contacts_to_fetch"]
     assert events == checked  # every contact the events stream checks has no older pages
