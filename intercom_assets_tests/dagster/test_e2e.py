@@ -96,8 +96,10 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
     p = pipeline
     result = p.materialize(START_DATE, p.day())
     assert result.success
-    partitions = {m.partition for m in result.asset_materializations_for_node("intercom__tags")}
+    partitions = {m.partition for m in result.asset_materializations_for_node("intercom__contacts")}
     assert partitions == {START_DATE, p.day()}
+    snapshot = result.asset_materializations_for_node("intercom__tags")
+    assert [m.partition for m in snapshot] == [None]  # unpartitioned: materialized once
     truth = p.sb.truth()
     assert_truth(p, truth)
     assert p.tick() == []  # the sensor's first tick records its marks
