@@ -54,7 +54,7 @@ def build_definitions(
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
-        schedules=build_schedules(partitions, jobs),
+        schedules=build_schedules(partitions, jobs, partitioned=any(s.windowed for s in streams)),
         sensors=[
             build_change_sensor(
                 partitions, streams, interval_seconds=automation.change_interval_seconds

@@ -51,8 +51,11 @@ def build_schedules(
     jobs: tuple[AssetJob, ...],
     *,
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
+    partitioned: bool = True,
 ) -> list[dg.ScheduleDefinition]:
-    """The daily schedule of yesterday's partition."""
+    """The daily schedule of yesterday's partition (`partitioned=False`: the selected
+    streams have no windowed one, so the job is unpartitioned and its runs name no
+    partition)."""
     (daily,) = jobs
     timezone = partitions.timezone or "UTC"
 
@@ -67,7 +70,10 @@ def build_schedules(
     def intercom_daily_schedule(
         context: dg.ScheduleEvaluationContext,
     ) -> dg.RunRequest | dg.SkipReason:
-        return _yesterday_request(partitions, context.scheduled_execution_time)
+        request = _yesterday_request(partitions, context.scheduled_execution_time)
+        if partitioned or not isinstance(request, dg.RunRequest):
+            return request
+        return dg.RunRequest(run_key=request.run_key)
 
     return [intercom_daily_schedule]
 
