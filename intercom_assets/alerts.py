@@ -278,8 +278,12 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 
 
 def one_line(text: str, limit: int = ERROR_CHARS) -> str:
-    """The first non-blank line of `text`, cut to `limit` characters."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    """The first non-blank line of `text`, cut to `limit` characters; a first line that ends
+    with a colon (a list follows, as in Dagster's failed-check error) takes the next one."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    line = lines[0] if lines else ""
+    if line.endswith(":") and len(lines) > 1:
+        line = f"{line} {lines[1]}"
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 

@@ -1,10 +1,14 @@
-"""One Dagster asset per stream: runs the stream for the partition window, reports counts.
+"""One Dagster asset per warehouse table; one multi-asset (one step) per stream.
 
-`build_assets(partitions)` turns every stream in `STREAMS` into an asset `intercom/<name>`
-(group `intercom`, deps from the stream, single-run backfills, pool `intercom_api`). A run
-covers one day or a whole range: the body reads `context.partition_time_window`, never a
-single partition key. The first partition also covers everything before it (see
-`intercom_assets.partitions`). Run config `full: true` selects the stream's full mode.
+`build_assets(partitions)` turns every stream in `STREAMS` into a multi-asset whose specs are
+its tables, `intercom/<table>` (group `intercom`, lineage from the data: `table_deps`), with
+the stream's checks as check specs (`intercom_assets.checks`), evaluated at the end of the
+same step. Each table's materialization carries its own row count and counts. Single-run
+backfills, pool `intercom_api`. Windowed streams are daily-partitioned and a run covers one
+day or a whole range: the body reads `context.partition_time_window`, never a single
+partition key; the first partition also covers everything before it (see
+`intercom_assets.partitions`). The other streams read what Intercom holds now and are
+unpartitioned. Run config `full: true` selects the stream's full mode.
 
 Failures: every stream asset carries `STREAM_RETRY_POLICY`, so a transient failure (the
 database or Intercom unreachable, 5xx or 429 after the client's own retries, a locked DuckDB
@@ -19,8 +23,9 @@ is retried as a `dg.Failure` carrying the short message of `intercom_assets.prob
 import logging
 import time
 import warnings
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -32,6 +37,8 @@ from intercom_assets.api import (
     IntercomScrollExists,
     IntercomWindowFieldError,
 )
+from intercom_assets.checks import TableCheck, evaluate_checks, stream_checks
+from intercom_assets.keys import GROUP, asset_key, op_name, referenced_table, table_key
 from intercom_assets.partitions import stream_window
 from intercom_assets.problems import Refusal, explain
 from intercom_assets.ranges import check_range
@@ -40,11 +47,17 @@ from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingErro
 from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
 from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.streams.shape import ShapeError
-from intercom_assets.warehouse import SchemaMismatchError, TableSpec, WarehouseInputError
+from intercom_assets.warehouse import (
+    SchemaMismatchError,
+    TableCounts,
+    TableSpec,
+    WarehouseInputError,
+)
 from intercom_assets.warehouse.spec import DELETED_AT, HASH, RAW, SYNCED_AT, type_key
 
 POOL = "intercom_api"
-GROUP = "intercom"
+STREAM_METADATA = "intercom/stream"
+"""Definition metadata of every table asset: the stream that writes it."""
 OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "revived")
 
 progress_log = logging.getLogger("intercom_assets.progress")
@@ -73,15 +86,10 @@ PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
 
 
 class StreamRunConfig(dg.Config):
-    """Run config of a stream asset."""
+    """Run config of a stream's step."""
 
     full: bool = False
     """Full mode: sweep the whole resource (deletes, merges, membership drift)."""
-
-
-def asset_key(stream_name: str) -> dg.AssetKey:
-    """The asset key of a stream: `intercom/<name>`."""
-    return dg.AssetKey([GROUP, stream_name])
 
 
 def build_assets(
@@ -90,8 +98,79 @@ def build_assets(
     *,
     retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
 ) -> list[dg.AssetsDefinition]:
-    """One asset per stream, sharing the daily partitions and the retry policy."""
-    return [build_asset(stream, partitions, retry_policy=retry_policy) for stream in streams]
+    """One multi-asset per stream (one asset per table), sharing the daily partitions and the
+    retry policy."""
+    tables = {spec.name: spec for stream in streams for spec in stream.tables}
+    return [
+        build_asset(
+            stream,
+            partitions,
+            retry_policy=retry_policy,
+            tables=tables,
+            before=loaded_before(stream, streams),
+        )
+        for stream in streams
+    ]
+
+
+def table_deps(
+    stream: Stream, spec: TableSpec, loaded_before: Mapping[str, TableSpec]
+) -> list[dg.AssetKey]:
+    """The tables `spec` is loaded after, as asset keys (its lineage).
+
+    The stream's entity table follows the entity tables of the streams it depends on. Every
+    other table of the stream follows the stream's entity table and each entity table one of
+    its `<name>_id` columns points to (`contact_tags.tag_id` -> `tags`), among
+    `loaded_before`: the tables of this stream and of the streams loaded before it.
+    """
+    entity = stream.tables[0]
+    if spec is entity:
+        return [asset_key(d) for d in stream.deps]
+    deps = [table_key(entity.name)]
+    for column in spec.column_names:
+        target = loaded_before.get(referenced_table(column) or "")
+        if target is not None and target.is_entity and table_key(target.name) not in deps:
+            deps.append(table_key(target.name))
+    return deps
+
+
+def loaded_before(stream: Stream, streams: Sequence[Stream]) -> dict[str, TableSpec]:
+    """The tables of `stream` and of the streams before it in `streams` (load order: every
+    stream comes after the streams it depends on)."""
+    index = next(i for i, s in enumerate(streams) if s.name == stream.name)
+    return {t.name: t for s in streams[: index + 1] for t in s.tables}
+
+
+def table_specs(
+    stream: Stream, before: Mapping[str, TableSpec] | None = None
+) -> list[dg.AssetSpec]:
+    """The asset of each of `stream`'s tables: key, lineage, column schema, description.
+
+    `before`: the tables loaded before or with the stream (`loaded_before`); by default the
+    stream's own.
+    """
+    known = before if before is not None else {t.name: t for t in stream.tables}
+    entity = stream.tables[0].name
+    return [
+        dg.AssetSpec(
+            key=table_key(spec.name),
+            deps=table_deps(stream, spec, known),
+            description=(
+                stream.description
+                if spec.name == entity
+                else f"Table `{spec.name}`, written with `{entity}` by the {stream.name} stream."
+            ),
+            group_name=GROUP,
+            kinds={"intercom", "polars"},
+            metadata={
+                "dagster/column_schema": column_schema(spec),
+                "dagster/table_name": spec.name,
+                STREAM_METADATA: stream.name,
+            },
+            skippable=False,
+        )
+        for spec in stream.tables
+    ]
 
 
 def build_asset(
@@ -99,42 +178,53 @@ def build_asset(
     partitions: dg.DailyPartitionsDefinition,
     *,
     retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
+    tables: Mapping[str, TableSpec] | None = None,
+    before: Mapping[str, TableSpec] | None = None,
 ) -> dg.AssetsDefinition:
-    """The asset that keeps `stream`'s tables up to date for its partition window."""
+    """The multi-asset that keeps `stream`'s tables up to date for its partition window: one
+    asset per table, and each table's checks, all in one step (`intercom__<stream>`).
+
+    `tables`: every table of the code location (a parent check may read another stream's);
+    `before`: the tables loaded before or with this stream (lineage, `loaded_before`).
+    """
+    known = tables if tables is not None else {t.name: t for t in stream.tables}
+    checks = stream_checks(stream, known)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)  # `backfill_policy` is beta in 1.13
-        return dg.asset(
-            key=asset_key(stream.name),
-            group_name=GROUP,
-            deps=[asset_key(d) for d in stream.deps],
-            partitions_def=partitions,
+        return dg.multi_asset(
+            name=op_name(stream.name),
+            specs=table_specs(stream, before),
+            check_specs=[c.spec for c in checks],
+            partitions_def=partitions if stream.windowed else None,
             backfill_policy=dg.BackfillPolicy.single_run(),
             pool=POOL,
             retry_policy=retry_policy,
-            kinds={"intercom", "polars"},
+            can_subset=False,
             description=stream.description,
-            metadata={"dagster/column_schema": column_schema(stream.tables[0])},
-        )(_body(stream, partitions))
+        )(_body(stream, partitions, checks))
 
 
-def _body(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> Any:
-    """The asset function for `stream` (its name becomes the op name)."""
+def _body(
+    stream: Stream, partitions: dg.DailyPartitionsDefinition, checks: Sequence[TableCheck]
+) -> Any:
+    """The step function for `stream` (named after the stream's entity asset)."""
 
-    def _asset(
+    def _step(
         context: dg.AssetExecutionContext,
         config: StreamRunConfig,
         intercom: IntercomResource,
         warehouse: WarehouseResource,
-    ) -> dg.MaterializeResult[Any]:
+    ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
+        selected = context.selected_asset_check_keys
+        chosen = [c for c in checks if c.key in selected]
         try:
-            keys = context.partition_key_range
-            check_range(partitions, keys.start, keys.end)
-            span = context.partition_time_window
-            window = stream_window(partitions, span.start, span.end)
-            report, calls, seconds, live = run_stream(
-                stream, window, intercom, warehouse, full=config.full, log=context.log
-            )
+            if stream.windowed:
+                keys = context.partition_key_range
+                check_range(partitions, keys.start, keys.end)
+            window = run_window(context, partitions, stream)
+            run = run_stream(stream, window, intercom, warehouse, full=config.full, log=context.log)
             zone = intercom.workspace().timezone
+            results = _evaluate(chosen, intercom, warehouse)
         except Exception as exc:
             policy = context.op_def.retry_policy
             last_try = context.retry_number >= (policy.max_retries if policy else 0)
@@ -150,9 +240,34 @@ def _body(stream: Stream, partitions: dg.DailyPartitionsDefinition) -> Any:
                 partitions.timezone,
                 zone,
             )
-        return dg.MaterializeResult(metadata=run_metadata(report, calls, window, seconds, live))
+        for spec in stream.tables:
+            yield dg.MaterializeResult(
+                asset_key=table_key(spec.name), metadata=table_metadata(stream, spec, run)
+            )
+        yield from results
 
-    return _asset
+    return _step
+
+
+def run_window(
+    context: dg.AssetExecutionContext, partitions: dg.DailyPartitionsDefinition, stream: Stream
+) -> Window:
+    """The window of a run: its partitions' span for a windowed stream; everything up to now
+    for the others (unpartitioned: they read what Intercom holds now, whatever day a run is
+    for)."""
+    if not stream.windowed:
+        return Window(start=None, end=datetime.now(UTC))
+    span = context.partition_time_window
+    return stream_window(partitions, span.start, span.end)
+
+
+def _evaluate(
+    checks: Sequence[TableCheck], intercom: IntercomResource, warehouse: WarehouseResource
+) -> list[dg.AssetCheckResult]:
+    if not checks:
+        return []
+    with warehouse.connect() as wh:
+        return evaluate_checks(checks, wh, intercom.client)
 
 
 def permanent_failure(exc: BaseException) -> dg.Failure | None:
@@ -188,6 +303,18 @@ def transient_failure(exc: BaseException, *, last_try: bool = False) -> dg.Failu
     )
 
 
+@dataclass(frozen=True)
+class StreamRun:
+    """What one run of a stream did: its report, the client's counters, seconds, the window,
+    and the rows each table holds afterwards (live rows for an entity table)."""
+
+    report: StreamReport
+    calls: dict[str, Any]
+    seconds: float
+    window: Window
+    rows: dict[str, int]
+
+
 def run_stream(
     stream: Stream,
     window: Window,
@@ -196,8 +323,8 @@ def run_stream(
     *,
     full: bool = False,
     log: logging.Logger | None = None,
-) -> tuple[StreamReport, dict[str, Any], float, int]:
-    """Run `stream` for `window`: (report, client counters, seconds, live rows after)."""
+) -> StreamRun:
+    """Run `stream` for `window`."""
     started = time.monotonic()
     progress_log.info("%s: started (window %s)", stream.name, describe(window))
     client = intercom.client()
@@ -218,7 +345,7 @@ def run_stream(
         if log is not None:
             ctx.log = log
         report = stream.run(ctx)
-        live = wh.count_live(stream.tables[0].name)
+        rows = {spec.name: wh.count_live(spec.name) for spec in stream.tables}
     calls = counter_delta(before, client.snapshot())
     seconds = time.monotonic() - started
     progress_log.info(
@@ -229,33 +356,36 @@ def run_stream(
         calls["requests"],
         seconds,
     )
-    return report, calls, seconds, live
+    return StreamRun(report, calls, seconds, window, rows)
 
 
-def run_metadata(
-    report: StreamReport, calls: dict[str, Any], window: Window, seconds: float, live: int
-) -> dict[str, Any]:
-    """The materialization's metadata: counts, API use, window, duration, live rows.
+def table_metadata(stream: Stream, spec: TableSpec, run: StreamRun) -> dict[str, Any]:
+    """A table's materialization metadata: its own row count and counts per outcome, the
+    window; the entity table also carries the stream's fetch figures (records, API calls,
+    pages, retries, duration, and the stream's extras).
 
     A window the stream widened to the beginning (its history was not loaded yet) shows
     `window_start: beginning` and the requested start as `window_widened_from`.
     """
+    report, window = run.report, run.window
+    counts = report.tables.get(spec.name, TableCounts())
     widened = WIDENED_KEY in report.extra
     metadata: dict[str, Any] = {
-        "fetched": report.fetched,
-        **{outcome: report.total(outcome) for outcome in OUTCOMES},
-        "api_calls": calls["requests"],
-        "pages": report.pages,
-        "retries": calls["retries"],
-        "rate_limit_wait_seconds": round(calls["rate_limit_wait_seconds"], 3),
+        "dagster/row_count": run.rows.get(spec.name, 0),
+        **{outcome: getattr(counts, outcome) for outcome in OUTCOMES},
         "window_start": window.start.isoformat() if window.start and not widened else "beginning",
         "window_end": window.end.isoformat(),
-        "seconds": round(seconds, 3),
-        "dagster/row_count": live,
-        "tables": dg.MetadataValue.json(
-            {name: asdict(counts) for name, counts in report.tables.items()}
-        ),
-        "requests_by_route": dg.MetadataValue.json(calls["requests_by_route"]),
+    }
+    if spec is not stream.tables[0]:
+        return metadata
+    metadata |= {
+        "fetched": report.fetched,
+        "api_calls": run.calls["requests"],
+        "pages": report.pages,
+        "retries": run.calls["retries"],
+        "rate_limit_wait_seconds": round(run.calls["rate_limit_wait_seconds"], 3),
+        "seconds": round(run.seconds, 3),
+        "requests_by_route": dg.MetadataValue.json(run.calls["requests_by_route"]),
     }
     for key, value in report.extra.items():
         simple = isinstance(value, int | float | str | bool)

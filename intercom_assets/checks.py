@@ -1,93 +1,123 @@
-"""Asset checks on the stored tables: keys, parents, counts against Intercom, part caps.
+"""Checks on the stored tables, each attached to the table asset it checks and run at the end
+of its stream's step (check specs of the stream's multi-asset, results from the same step):
 
-- every table: primary key unique and non-null (ERROR);
-- every link/child table: each row's parent exists in the parent's entity table (ERROR);
-- contacts, companies, conversations: live rows against Intercom's `total_count` (WARN, or
-  ERROR when more are missing than the change matrix's bounds explain: `count_severity`);
-- conversation parts: conversations over Intercom's 500-part cap (WARN, with their count).
+- every table: `primary_key`, unique and non-null (ERROR);
+- every link/child table: `parents`, each row's parent exists in the parent's entity table
+  (ERROR);
+- contacts, companies, conversations: `live_count`, live rows against Intercom's
+  `total_count` (WARN, or ERROR when more are missing than the change matrix's bounds
+  explain: `count_severity`);
+- conversation parts: `part_cap` on `conversation_part_loads`, conversations over Intercom's
+  500-part cap (WARN, with their count).
 
-Every check is blocking: a failure at ERROR severity fails its run (the assets downstream of
-the checked one are not run on top of a broken table), so the run-failure alert posts it;
-a WARN failure is shown on the asset and does not stop anything.
+Every check is blocking: a failure at ERROR severity fails its step after the tables'
+materializations are recorded (the assets downstream are not run on top of a broken table),
+so the run-failure alert posts it; a WARN failure is shown on the asset and stops nothing.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 
-from intercom_assets.assets import asset_key
-from intercom_assets.resources import IntercomResource, WarehouseResource
-from intercom_assets.streams import STREAMS, LiveCount, Stream
+from intercom_assets.api import IntercomClient
+from intercom_assets.keys import referenced_table, table_key
+from intercom_assets.streams import LiveCount, Stream
 from intercom_assets.warehouse import TableSpec, Warehouse
 
 PART_CAP = 500
 """Intercom returns at most the 500 newest parts of a conversation."""
 PART_LOADS = "conversation_part_loads"
+"""Per conversation: parts returned, Intercom's true count, `truncated`."""
 MISSING_ERROR_SHARE = 0.01
 MISSING_ERROR_RECORDS = 10
 """`live_count` fails at ERROR when more than this share of Intercom's records, and more than
 this many, are missing from the warehouse; see `count_severity`."""
-"""Per conversation: parts returned, Intercom's true count, `truncated`."""
+
+Evaluate = Callable[[Warehouse, Callable[[], IntercomClient]], dg.AssetCheckResult]
+"""Evaluates a check on an open warehouse; the second argument gives the run's client."""
 
 
-def build_checks(streams: Sequence[Stream] = STREAMS) -> list[dg.AssetChecksDefinition]:
-    """Every check for these streams."""
-    tables = {spec.name: spec for stream in streams for spec in stream.tables}
-    checks: list[dg.AssetChecksDefinition] = []
-    for stream in streams:
-        for spec in stream.tables:
-            checks.append(primary_key_check(stream, spec))
-            parent = parent_table(spec, tables)
-            if parent is not None:
-                checks.append(parent_check(stream, spec, tables[parent]))
-    checks += [count_check(s, s.live_count) for s in streams if s.live_count is not None]
-    if PART_LOADS in tables:
-        checks.append(part_cap_check(tables[PART_LOADS]))
+@dataclass(frozen=True)
+class TableCheck:
+    """A check of one table: its spec (attached to the table's asset), the tables it reads
+    and how it is evaluated."""
+
+    spec: dg.AssetCheckSpec
+    reads: tuple[TableSpec, ...]
+    evaluate: Evaluate
+
+    @property
+    def key(self) -> dg.AssetCheckKey:
+        return self.spec.key
+
+    def result(self, wh: Warehouse, client: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
+        """The check's result, addressed to its table and name."""
+        found = self.evaluate(wh, client)
+        return dg.AssetCheckResult(
+            asset_key=self.spec.asset_key,
+            check_name=self.spec.name,
+            passed=found.passed,
+            severity=found.severity,
+            metadata=found.metadata,
+        )
+
+
+def stream_checks(stream: Stream, tables: Mapping[str, TableSpec]) -> list[TableCheck]:
+    """Every check of `stream`'s tables; `tables` holds every table of the code location (a
+    parent may belong to another stream)."""
+    checks: list[TableCheck] = []
+    for spec in stream.tables:
+        checks.append(primary_key_check(spec))
+        parent = parent_table(spec, tables)
+        if parent is not None:
+            checks.append(parent_check(spec, tables[parent]))
+        if spec.name == PART_LOADS:
+            checks.append(part_cap_check(spec))
+    if stream.live_count is not None:
+        checks.append(count_check(stream.tables[0], stream.live_count))
     return checks
 
 
-def parent_table(spec: TableSpec, tables: dict[str, TableSpec]) -> str | None:
+def parent_table(spec: TableSpec, tables: Mapping[str, TableSpec]) -> str | None:
     """The entity table a child table's parent key points to (`contact_id` -> `contacts`)."""
     if spec.parent_key is None:
         return None
-    name = f"{spec.parent_key.removesuffix('_id')}s"
-    return name if name in tables and tables[name].is_entity else None
+    name = referenced_table(spec.parent_key)
+    parent = tables.get(name) if name is not None else None
+    return name if parent is not None and parent.is_entity else None
 
 
-def primary_key_check(stream: Stream, spec: TableSpec) -> dg.AssetChecksDefinition:
-    """`<table>_primary_key`: no duplicated and no null primary-key values."""
+def _spec(table: TableSpec, name: str, description: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name, asset=table_key(table.name), description=description, blocking=True
+    )
 
-    def evaluate(wh: Warehouse) -> dg.AssetCheckResult:
+
+def primary_key_check(spec: TableSpec) -> TableCheck:
+    """`primary_key`: no duplicated and no null primary-key values."""
+
+    def evaluate(wh: Warehouse, _: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
         duplicates, nulls = wh.duplicate_keys(spec.name), wh.null_keys(spec.name)
         return dg.AssetCheckResult(
             passed=duplicates == 0 and nulls == 0,
             metadata={"duplicate_keys": duplicates, "null_keys": nulls},
         )
 
-    return _warehouse_check(
-        stream,
-        (spec,),
-        f"{spec.name}_primary_key",
-        f"{spec.name}: primary key ({', '.join(spec.primary_key)}) unique and non-null",
-        evaluate,
-    )
+    description = f"{spec.name}: primary key ({', '.join(spec.primary_key)}) unique and non-null"
+    return TableCheck(_spec(spec, "primary_key", description), (spec,), evaluate)
 
 
-def parent_check(stream: Stream, spec: TableSpec, parent: TableSpec) -> dg.AssetChecksDefinition:
-    """`<table>_parents`: every row's parent key exists in the parent table."""
+def parent_check(spec: TableSpec, parent: TableSpec) -> TableCheck:
+    """`parents`: every row's parent key exists in the parent table."""
     column = spec.parent_key or ""
 
-    def evaluate(wh: Warehouse) -> dg.AssetCheckResult:
+    def evaluate(wh: Warehouse, _: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
         orphans = wh.orphans(spec.name, column, parent.name, live_only=False)
         return dg.AssetCheckResult(passed=orphans == 0, metadata={"orphans": orphans})
 
-    return _warehouse_check(
-        stream,
-        (spec, parent),
-        f"{spec.name}_parents",
-        f"{spec.name}.{column} points to an existing {parent.name} row",
-        evaluate,
-    )
+    description = f"{spec.name}.{column} points to an existing {parent.name} row"
+    return TableCheck(_spec(spec, "parents", description), (spec, parent), evaluate)
 
 
 def count_severity(live: int, total: int) -> dg.AssetCheckSeverity:
@@ -106,21 +136,13 @@ def count_severity(live: int, total: int) -> dg.AssetCheckSeverity:
     return dg.AssetCheckSeverity.WARN
 
 
-def count_check(stream: Stream, count: LiveCount) -> dg.AssetChecksDefinition:
+def count_check(spec: TableSpec, count: LiveCount) -> TableCheck:
     """`live_count`: live rows stored against Intercom's `total_count` (WARN, or ERROR beyond
     the bounds: `count_severity`)."""
 
-    @dg.asset_check(
-        asset=asset_key(stream.name),
-        name="live_count",
-        description=f"live {count.table} rows equal Intercom's total_count",
-        blocking=True,
-    )
-    def _check(intercom: IntercomResource, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        total = count.intercom_total(intercom.client())
-        with warehouse.connect() as wh:
-            wh.register(stream.tables[:1])  # checks only read: no DDL
-            live = count.stored(wh)
+    def evaluate(wh: Warehouse, client: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
+        total = count.intercom_total(client())
+        live = count.stored(wh)
         return dg.AssetCheckResult(
             passed=live == total,
             severity=count_severity(live, total),
@@ -134,13 +156,14 @@ def count_check(stream: Stream, count: LiveCount) -> dg.AssetChecksDefinition:
             },
         )
 
-    return _check
+    description = f"live {count.table} rows equal Intercom's total_count"
+    return TableCheck(_spec(spec, "live_count", description), (spec,), evaluate)
 
 
-def part_cap_check(loads: TableSpec) -> dg.AssetChecksDefinition:
+def part_cap_check(loads: TableSpec) -> TableCheck:
     """`part_cap`: conversations with more parts than Intercom returns (WARN, with count)."""
 
-    def evaluate(wh: Warehouse) -> dg.AssetCheckResult:
+    def evaluate(wh: Warehouse, _: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
         truncated = int(wh.read_columns(loads.name, ["truncated"])["truncated"].sum())
         return dg.AssetCheckResult(
             passed=truncated == 0,
@@ -148,30 +171,15 @@ def part_cap_check(loads: TableSpec) -> dg.AssetChecksDefinition:
             metadata={"conversations_over_cap": truncated},
         )
 
-    return _warehouse_check(
-        _stream_of(loads.name),
-        (loads,),
-        "part_cap",
-        f"conversations over Intercom's {PART_CAP}-part cap (only the newest are loaded)",
-        evaluate,
-    )
+    description = f"conversations over Intercom's {PART_CAP}-part cap (only the newest are loaded)"
+    return TableCheck(_spec(loads, "part_cap", description), (loads,), evaluate)
 
 
-def _warehouse_check(
-    stream: Stream,
-    specs: Sequence[TableSpec],
-    name: str,
-    description: str,
-    evaluate: Callable[[Warehouse], dg.AssetCheckResult],
-) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset_key(stream.name), name=name, description=description, blocking=True)
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as wh:
-            wh.register(specs)  # checks only read: no DDL
-            return evaluate(wh)
-
-    return _check
-
-
-def _stream_of(table: str) -> Stream:
-    return next(s for s in STREAMS if any(t.name == table for t in s.tables))
+def evaluate_checks(
+    checks: Sequence[TableCheck],
+    wh: Warehouse,
+    client: Callable[[], IntercomClient],
+) -> list[dg.AssetCheckResult]:
+    """The results of `checks` on the open warehouse (which only reads: no DDL)."""
+    wh.register([t for check in checks for t in check.reads])
+    return [check.result(wh, client) for check in checks]

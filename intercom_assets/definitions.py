@@ -15,7 +15,6 @@ from pathlib import Path
 import dagster as dg
 
 from intercom_assets.assets import STREAM_RETRY_POLICY, build_assets
-from intercom_assets.checks import build_checks
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import AlertWebhookResource, resources_from_env
 from intercom_assets.schedules import build_jobs, build_schedules
@@ -54,23 +53,24 @@ def build_definitions(
         resources = resources_from_env()
     return dg.Definitions(
         assets=assets,
-        asset_checks=build_checks(streams),
         jobs=jobs,
-        schedules=build_schedules(partitions, jobs),
+        schedules=build_schedules(partitions, jobs, partitioned=any(s.windowed for s in streams)),
         sensors=[
             build_change_sensor(
                 partitions, streams, interval_seconds=automation.change_interval_seconds
             ),
             build_freshness_alert_sensor(
-                [a.key for a in assets],
+                [key for a in assets for key in a.keys],
                 partitions,
                 warn_hours=automation.freshness_warn_hours,
                 fail_hours=automation.freshness_fail_hours,
                 grace_hours=automation.never_loaded_grace_hours,
+                unpartitioned=[key for a in assets if a.partitions_def is None for key in a.keys],
             ),
             build_run_failure_sensor(),
         ],
         resources={"alert_webhook": AlertWebhookResource(), **resources},
+        executor=dg.in_process_executor,
     )
 
 

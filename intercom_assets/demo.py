@@ -27,6 +27,7 @@ import dagster as dg
 from intercom_assets.assets import OUTCOMES, progress_log
 from intercom_assets.definitions import build_definitions
 from intercom_assets.demo_ui import DemoSite, UiError, serve_ui
+from intercom_assets.keys import table_key
 from intercom_assets.problems import Refusal
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox, start_time
@@ -133,26 +134,28 @@ def run_demo(
 
 
 def summarize(result: dg.ExecuteInProcessResult, url: str) -> list[TableLine]:
-    """Per table: live rows now, the run's counts, and its stream's API calls and seconds."""
+    """Per table, from its own materialization: rows now, the run's counts, and (on a
+    stream's entity table) the stream's API calls and seconds."""
+    found: dict[dg.AssetKey, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        found.setdefault(
+            materialization.asset_key, {k: v.value for k, v in materialization.metadata.items()}
+        )
     lines: list[TableLine] = []
     with connect(url, schema=DEMO_SCHEMA) as wh:
         for stream in STREAMS:
             wh.register(stream.tables)
-            events = result.asset_materializations_for_node(f"intercom__{stream.name}")
-            metadata: dict[str, Any] = (
-                {k: v.value for k, v in events[0].metadata.items()} if events else {}
-            )
-            tables = metadata.get("tables", {})
-            for index, spec in enumerate(stream.tables):
-                counts = tables.get(spec.name, {})
+            for spec in stream.tables:
+                metadata = found.get(table_key(spec.name), {})
                 lines.append(
                     TableLine(
                         stream.name,
                         spec.name,
-                        wh.totals(spec.name).live,
-                        {o: int(counts.get(o, 0)) for o in OUTCOMES},
-                        metadata.get("api_calls") if index == 0 else None,
-                        metadata.get("seconds") if index == 0 else None,
+                        int(metadata.get("dagster/row_count", wh.totals(spec.name).live)),
+                        {o: int(metadata.get(o, 0)) for o in OUTCOMES},
+                        metadata.get("api_calls"),
+                        metadata.get("seconds"),
                     )
                 )
     return lines

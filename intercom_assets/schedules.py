@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from intercom_assets.assets import GROUP, asset_key
+from intercom_assets.keys import GROUP, op_name
 from intercom_assets.streams import STREAMS, SearchStream, Stream
 
 DAILY_JOB = "intercom_daily"
@@ -36,7 +36,7 @@ def build_jobs(streams: Sequence[Stream] = STREAMS) -> tuple[AssetJob, ...]:
     daily = dg.define_asset_job(
         DAILY_JOB,
         selection=dg.AssetSelection.groups(GROUP),
-        config={"ops": {_op_name(n): {"config": {"full": True}} for n in swept}},
+        config={"ops": {op_name(n): {"config": {"full": True}} for n in swept}},
         tags={MODE_TAG: "daily"},
         description=(
             "Every Intercom stream for one day, in load order; "
@@ -51,8 +51,11 @@ def build_schedules(
     jobs: tuple[AssetJob, ...],
     *,
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
+    partitioned: bool = True,
 ) -> list[dg.ScheduleDefinition]:
-    """The daily schedule of yesterday's partition."""
+    """The daily schedule of yesterday's partition (`partitioned=False`: the selected
+    streams have no windowed one, so the job is unpartitioned and its runs name no
+    partition)."""
     (daily,) = jobs
     timezone = partitions.timezone or "UTC"
 
@@ -67,7 +70,10 @@ def build_schedules(
     def intercom_daily_schedule(
         context: dg.ScheduleEvaluationContext,
     ) -> dg.RunRequest | dg.SkipReason:
-        return _yesterday_request(partitions, context.scheduled_execution_time)
+        request = _yesterday_request(partitions, context.scheduled_execution_time)
+        if partitioned or not isinstance(request, dg.RunRequest):
+            return request
+        return dg.RunRequest(run_key=request.run_key)
 
     return [intercom_daily_schedule]
 
@@ -87,8 +93,3 @@ def _yesterday_request(
     if key < partitions.start.strftime(partitions.fmt):
         return dg.SkipReason(f"yesterday ({key}) is before the first partition")
     return dg.RunRequest(run_key=key, partition_key=key)
-
-
-def _op_name(stream_name: str) -> str:
-    """The op name Dagster gives the asset `intercom/<name>`."""
-    return asset_key(stream_name).to_python_identifier()

@@ -21,10 +21,10 @@ Message formats: `intercom_assets.alerts`.
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Optional, Protocol
+from typing import Optional, Protocol
 from urllib.parse import quote
 
 import dagster as dg
@@ -47,7 +47,7 @@ from intercom_assets.alerts import (
     secrets_of,
 )
 from intercom_assets.api import IntercomError, RetryPolicy
-from intercom_assets.assets import asset_key
+from intercom_assets.keys import table_key
 from intercom_assets.resources import AlertWebhookResource, IntercomResource
 from intercom_assets.settings import (
     DEFAULT_CHANGE_INTERVAL_SECONDS,
@@ -66,9 +66,7 @@ FRESHNESS_ALERT_SENSOR = "intercom_freshness_alert_sensor"
 RUN_FAILURE_SENSOR = "intercom_run_failure_sensor"
 
 FRESHNESS_ALERT_INTERVAL_SECONDS = 60
-IN_PROCESS: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
-"""Run config of the sensor's runs: a day's changes are small, so all steps run in the run's
-own process (no process per step); the `intercom_api` pool is still honoured."""
+PROBE_ERROR_CHARS = 500
 PROBE_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=20.0, base_delay=0.5, max_delay=5.0)
 """A tick must finish well inside the daemon's sensor timeout; a failed probe waits a tick."""
 
@@ -98,6 +96,16 @@ def freshness_policy(
 
 
 # --- change sensor ------------------------------------------------------------------------
+
+
+class ProbeFailed(Exception):
+    """A change probe could not ask Intercom: the tick fails (its cursor is kept)."""
+
+
+def stream_keys(name: str, streams: Sequence[Stream] = STREAMS) -> list[dg.AssetKey]:
+    """The asset keys of a stream's tables (all of them run in the stream's one step)."""
+    stream = next(s for s in streams if s.name == name)
+    return [table_key(t.name) for t in stream.tables]
 
 
 @dataclass(frozen=True)
@@ -138,13 +146,20 @@ def evaluate_changes(
     today: str | None,
     streams: Sequence[Stream],
 ) -> dg.SensorResult:
-    """The tick's result from its probes: new cursor, and one run request or a skip reason."""
+    """The tick's result from its probes: new cursor, and one run request or a skip reason.
+
+    Raises `ProbeFailed` (one line naming every failed probe) when any probe failed: the tick
+    is shown as failed, Dagster keeps the cursor it had, and no run is requested; the next
+    tick asks again (marks that did not move still see the same changes then).
+    """
+    failed = [f"{p.stream}: {p.error}" for p in probes if p.error is not None]
+    if failed:
+        raise ProbeFailed(
+            one_line("change probe failed, cursor kept: " + "; ".join(failed), PROBE_ERROR_CHARS)
+        )
     new_marks = dict(marks)
-    changed, recorded, failed = [], [], []
+    changed, recorded = [], []
     for probe in probes:
-        if probe.error is not None:
-            failed.append(f"{probe.stream}: {probe.error}")
-            continue
         old = marks.get(probe.stream)
         newest = probe.newest if probe.newest is not None else 0
         if old is None:
@@ -154,22 +169,18 @@ def evaluate_changes(
             changed.append(probe.stream)
             new_marks[probe.stream] = newest
     cursor = msgspec.json.encode(new_marks, order="sorted").decode()
-    problems = f"; probe failed, cursor kept: {'; '.join(failed)}" if failed else ""
     if not changed:
         if recorded:
             reason = f"first look: recorded high-water marks {', '.join(recorded)}"
-        elif failed:
-            reason = "no change seen"
         else:
             reason = "no change since " + _describe_marks(marks)
-        return dg.SensorResult(skip_reason=reason + problems, cursor=cursor)
+        return dg.SensorResult(skip_reason=reason, cursor=cursor)
     selected = descendants(changed, streams)
     run_key = "changes:" + ",".join(f"{n}={new_marks[n]}" for n in sorted(changed))
     request = dg.RunRequest(
         run_key=run_key,
         partition_key=today,
-        asset_selection=[asset_key(n) for n in selected],
-        run_config=IN_PROCESS,
+        asset_selection=[k for n in selected for k in stream_keys(n, streams)],
         tags={"intercom_assets/changed": ",".join(changed)},
     )
     return dg.SensorResult(run_requests=[request], cursor=cursor)
@@ -207,7 +218,9 @@ def build_change_sensor(
             " in one run."
         ),
         minimum_interval_seconds=interval_seconds,
-        target=dg.AssetSelection.assets(*(asset_key(s.name) for s in streams)),
+        target=dg.AssetSelection.assets(
+            *(k for s in streams for k in stream_keys(s.name, streams))
+        ),
         default_status=default_status,
     )
     def intercom_change_sensor(
@@ -223,7 +236,6 @@ def build_change_sensor(
                     newest = stream.newest_change(client, marks.get(name), timezone)
                     probes.append(Probe(name, newest=newest))
                 except IntercomError as exc:
-                    context.log.warning(f"{name} probe failed; its cursor is kept: {exc}")
                     probes.append(Probe(name, error=f"{type(exc).__name__}: {exc}"))
         finally:
             client.close()
@@ -328,8 +340,12 @@ def build_freshness_alert_sensor(
     interval_seconds: int = FRESHNESS_ALERT_INTERVAL_SECONDS,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     clock: Clock = utc_now,
+    unpartitioned: Collection[dg.AssetKey] = (),
 ) -> dg.SensorDefinition:
     """The sensor that posts one digest per tick of the freshness transitions of `asset_keys`.
+
+    `partitions` are those of every key but the `unpartitioned` ones (judged by their latest
+    materialization).
 
     It judges freshness itself, from the newest data loaded (see `alerts.judge`), not from
     Dagster's freshness states (those count a backfill of an old day as fresh). Its cursor
@@ -361,7 +377,9 @@ def build_freshness_alert_sensor(
         for key in keys:
             name = key.to_user_string()
             first_seen = cursor.first_seen.setdefault(name, now.timestamp())
-            partition, materialized_at, end = newest_load(context.instance, key, partitions)
+            partition, materialized_at, end = newest_load(
+                context.instance, key, None if key in unpartitioned else partitions
+            )
             freshness = judge(
                 name,
                 now,

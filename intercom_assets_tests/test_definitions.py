@@ -113,7 +113,7 @@ def test_set_variables_are_env_vars_in_the_ui_and_unset_ones_their_defaults(
     assert spec.freshness_policy == dg.FreshnessPolicy.time_window(
         fail_window=timedelta(hours=3.5), warn_window=timedelta(hours=2)
     )
-    partitions = loaded.resolve_assets_def(dg.AssetKey(["intercom", "tags"])).partitions_def
+    partitions = loaded.resolve_assets_def(dg.AssetKey(["intercom", "contacts"])).partitions_def
     assert isinstance(partitions, dg.DailyPartitionsDefinition)
     assert partitions.timezone == "Europe/Berlin"
     assert shown_in_ui(loaded.resources["intercom"])["region"] == {"env": "INTERCOM_REGION"}

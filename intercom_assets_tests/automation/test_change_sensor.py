@@ -9,7 +9,7 @@ import pytest
 from intercom_assets.assets import asset_key
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.sandbox import Churn, FaultConfig
-from intercom_assets.sensors import build_change_sensor
+from intercom_assets.sensors import ProbeFailed, build_change_sensor
 from intercom_assets.settings import PartitionSettings
 
 from .conftest import TIMEZONE, Served
@@ -87,7 +87,18 @@ def test_a_change_requests_one_run_of_today_with_the_changed_streams_and_descend
     assert changed.run_requests is not None and len(changed.run_requests) == 1
     request = changed.run_requests[0]
     assert request.partition_key == partitions.get_last_partition_key()
-    assert selection(request) == {"contacts", "conversations", "conversation_parts", "events"}
+    assert selection(request) == {
+        "contacts",
+        "contact_tags",
+        "contact_companies",
+        "contact_merges",
+        "conversations",
+        "conversation_tags",
+        "conversation_contacts",
+        "conversation_parts",
+        "conversation_part_loads",
+        "events",
+    }
     marks = json.loads(changed.cursor or "")
     assert marks["contacts"] == newest(served, "contacts") > json.loads(cursor or "")["contacts"]
     assert request.run_key and str(marks["contacts"]) in request.run_key
@@ -95,34 +106,56 @@ def test_a_change_requests_one_run_of_today_with_the_changed_streams_and_descend
     served.sb.advance(seconds=600, churn=CONVERSATION_CHURN)
     again = tick(sensor, instance, served, changed.cursor)
     assert again.run_requests is not None and len(again.run_requests) == 1
-    assert selection(again.run_requests[0]) == {"conversations", "conversation_parts"}
+    assert selection(again.run_requests[0]) == {
+        "conversations",
+        "conversation_tags",
+        "conversation_contacts",
+        "conversation_parts",
+        "conversation_part_loads",
+    }
     assert again.run_requests[0].run_key != request.run_key
     assert asset_key("conversations") in (again.run_requests[0].asset_selection or [])
 
 
-def test_a_failing_probe_keeps_its_cursor_and_the_change_is_seen_later(
+def failed_tick(
+    sensor: dg.SensorDefinition,
+    instance: dg.DagsterInstance,
+    served: Served,
+    cursor: str | None,
+    token: str | None = None,
+) -> tuple[str, str | None]:
+    """A tick that must fail: its one-line message, and the cursor its context holds after."""
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"intercom": served.resource(token)}
+    ) as context:
+        with pytest.raises(ProbeFailed) as caught:
+            sensor(context)
+        return str(caught.value), context.cursor
+
+
+def test_a_failing_probe_fails_the_tick_keeps_the_cursor_and_the_change_is_seen_later(
     sensor, instance, served
 ) -> None:
     cursor = tick(sensor, instance, served, None).cursor
     served.sb.advance(seconds=3600, churn=CONTACT_CHURN)
     served.sb.set_faults(FaultConfig(error_rate_by_route={"POST /contacts/search": 1.0}))
-    failed = tick(sensor, instance, served, cursor)
-    assert not failed.run_requests
-    assert failed.cursor == cursor
-    reason = failed.skip_reason.skip_message if failed.skip_reason else ""
-    assert "contacts" in reason and "IntercomServerError" in reason
+    message, kept = failed_tick(sensor, instance, served, cursor)
+    assert kept == cursor
+    assert "\n" not in message
+    assert message.startswith("change probe failed, cursor kept: contacts: IntercomServerError")
 
     served.sb.set_faults(FaultConfig())
-    recovered = tick(sensor, instance, served, failed.cursor)
+    recovered = tick(sensor, instance, served, cursor)
     assert recovered.run_requests is not None and len(recovered.run_requests) == 1
     assert "contacts" in selection(recovered.run_requests[0])
 
 
-def test_a_wrong_token_keeps_the_cursor_and_never_shows_the_token(sensor, instance, served) -> None:
+def test_a_wrong_token_fails_the_tick_keeps_the_cursor_and_never_shows_the_token(
+    sensor, instance, served
+) -> None:
     cursor = tick(sensor, instance, served, None).cursor
     served.sb.advance(seconds=3600, churn=CONTACT_CHURN)
-    result = tick(sensor, instance, served, cursor, token="not-the-token-s3cret")
-    assert not result.run_requests
-    assert result.cursor == cursor
-    reason = result.skip_reason.skip_message if result.skip_reason else ""
-    assert "IntercomAuthError" in reason and "s3cret" not in reason
+    message, kept = failed_tick(sensor, instance, served, cursor, token="not-the-token-s3cret")
+    assert kept == cursor
+    assert "IntercomAuthError" in message and "s3cret" not in message
+    assert "\n" not in message

@@ -1,6 +1,7 @@
 """End to end on the production instance:
 dagster-daemon and dagster-webserver on deploy/dagster.yaml (PostgreSQL), with
 the change sensor running by default against `intercom-assets sandbox` on a loopback port.
+A failing probe makes a failed tick (its message in the instance, its cursor unchanged).
 
 The sandbox's clock is moved to the start of today in its workspace zone (a zone where it is
 early afternoon now, so the test never straddles a partition's midnight), the sensor records
@@ -179,8 +180,31 @@ def test_sensor_run_on_the_postgres_instance_loads_the_changes(
                 return state["job_specific_data"].get("cursor")
         return None
 
-    marks = json.loads(wait_for("the change sensor's first tick", cursor, processes))
+    recorded = wait_for("the change sensor's first tick", cursor, processes)
+    marks = json.loads(recorded)
     assert set(marks) == {"contacts", "conversations"}
+
+    # Intercom's contact search fails: the daemon records a failed tick with the probe's
+    # one-line message, and the cursor stays as it was.
+    control.put(
+        "/faults", json={"error_rate_by_route": {"POST /contacts/search": 1.0}}
+    ).raise_for_status()
+
+    def failed_tick() -> str | None:
+        rows = query(
+            instance_db,
+            "SELECT t.tick_body FROM job_ticks t JOIN instigators i"
+            " ON i.selector_id = t.selector_id WHERE t.status = 'FAILURE'"
+            " AND i.instigator_body::json->'origin'->>'job_name' = %s",
+            CHANGE_SENSOR,
+        )
+        return rows[0][0] if rows else None
+
+    tick = json.loads(wait_for("a failed change-sensor tick", failed_tick, processes))
+    message = tick["error"]["message"]
+    assert "change probe failed, cursor kept: contacts: IntercomServerError" in message
+    assert cursor() == recorded
+    control.put("/faults", json={}).raise_for_status()
 
     # Move the clock an hour at a time until a windowed stream changed (deterministic churn).
     changed: dict[str, list[str]] = {}

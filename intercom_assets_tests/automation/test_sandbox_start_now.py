@@ -159,10 +159,14 @@ def advance_until_a_change(http: httpx.Client, zone: str, today: str) -> dict[st
 
 def written(run: dg.ExecuteInProcessResult, table: str) -> int:
     """Rows of entity table `table` the run inserted or updated."""
-    events = run.asset_materializations_for_node(f"intercom__{table}")
+    events = [
+        e
+        for e in run.asset_materializations_for_node(f"intercom__{table}")
+        if e.asset_key == dg.AssetKey(["intercom", table])
+    ]
     assert events, table
-    counts = events[0].metadata["tables"].value[table]  # type: ignore[index]
-    return int(counts["inserted"] + counts["updated"])
+    counts = events[0].metadata
+    return int(counts["inserted"].value + counts["updated"].value)  # type: ignore[operator]
 
 
 def test_start_takes_now_a_local_date_or_nothing_else() -> None:

@@ -14,6 +14,7 @@ import pytest
 from intercom_assets.api import DEFAULT_API_VERSION
 from intercom_assets.assets import OUTCOMES
 from intercom_assets.definitions import build_definitions
+from intercom_assets.keys import asset_key, op_name
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import DEFAULT_START, Churn, Sandbox
 from intercom_assets.schedules import DAILY_JOB, DAILY_SCHEDULE
@@ -73,7 +74,8 @@ class Pipeline:
         self.cursor = result.cursor
         requests = result.run_requests or []
         assert len(requests) <= 1, requests
-        return [key.path[-1] for r in requests for key in r.asset_selection or []]
+        keys = {key for r in requests for key in r.asset_selection or []}
+        return [s.name for s in STREAMS if asset_key(s.name) in keys]
 
     def daily_partition(self) -> str:
         """The partition the daily schedule asks for at the sandbox's clock."""
@@ -93,7 +95,6 @@ class Pipeline:
         last: str | None = None,
         *,
         streams: Sequence[str] | None = None,
-        checks: bool = False,
         full: bool = False,
         ops: Mapping[str, Any] | None = None,
         raise_on_error: bool = True,
@@ -104,7 +105,7 @@ class Pipeline:
         instead (a job's own, see `daily_run`).
         """
         assets = list(self.defs.assets or [])
-        chosen = [a for a in assets if streams is None or a.key.path[-1] in streams]
+        chosen = [a for a in assets if streams is None or a.op.name in _ops(streams)]
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         if full:
             run_config["ops"] = {a.op.name: {"config": {"full": True}} for a in chosen}
@@ -116,12 +117,10 @@ class Pipeline:
             "run_config": run_config,
             "raise_on_error": raise_on_error,
         }
-        if streams is not None:
-            options["selection"] = dg.AssetSelection.assets(*(a.key for a in chosen))
-        everything = [*assets, *(self.defs.asset_checks or [])] if checks else assets
+        options["selection"] = dg.AssetSelection.assets(*(k for a in chosen for k in a.keys))
         if last is None:
-            return dg.materialize(everything, partition_key=first, **options)
-        return dg.materialize(everything, tags={RANGE_START: first, RANGE_END: last}, **options)
+            return dg.materialize(assets, partition_key=first, **options)
+        return dg.materialize(assets, tags={RANGE_START: first, RANGE_END: last}, **options)
 
     def daily_job_ops(self) -> dict[str, Any]:
         """The `ops` section of the daily job's own run config (the searched streams in full
@@ -130,29 +129,45 @@ class Pipeline:
         return dict((job.config or {}).get("ops", {}))
 
     def daily_run(self, partition: str) -> dg.ExecuteInProcessResult:
-        """What the daily job runs for `partition`: every stream, with the job's run config.
-
-        Its asset checks are left out (each is a Dagster step, seconds a run); test_e2e runs
-        them.
-        """
+        """What the daily job runs for `partition`: every stream (and its checks, in its
+        step), with the job's run config."""
         return self.materialize(partition, ops=self.daily_job_ops())
 
     def warehouse(self) -> Warehouse:
         return connect(self.url, schema=self.schema)
 
 
+def _ops(streams: Sequence[str]) -> set[str]:
+    return {op_name(name) for name in streams}
+
+
 def stream_metadata(
     result: dg.ExecuteInProcessResult, streams: Sequence[str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Each stream's materialization metadata (the same on every partition of a range).
+    """Each stream's materialization metadata (the same on every partition of a range): its
+    entity table's, with each outcome summed over the stream's tables, and `tables`: each
+    table's own (`table_metadata`).
 
     Every stream in `streams` (all by default) must have been materialized.
     """
     found: dict[str, dict[str, Any]] = {}
-    for name in streams if streams is not None else [s.name for s in STREAMS]:
-        events = result.asset_materializations_for_node(f"intercom__{name}")
-        assert events, f"no materialization for {name}"
-        found[name] = {k: v.value for k, v in events[0].metadata.items()}
+    for stream in STREAMS:
+        if streams is not None and stream.name not in streams:
+            continue
+        tables = table_metadata(result, stream.name)
+        assert tables, f"no materialization for {stream.name}"
+        found[stream.name] = tables[stream.name] | {
+            outcome: sum(t[outcome] for t in tables.values()) for outcome in OUTCOMES
+        }
+        found[stream.name]["tables"] = tables
+    return found
+
+
+def table_metadata(result: dg.ExecuteInProcessResult, stream: str) -> dict[str, dict[str, Any]]:
+    """The materialization metadata of each table a stream's step wrote, by table."""
+    found: dict[str, dict[str, Any]] = {}
+    for event in result.asset_materializations_for_node(op_name(stream)):
+        found.setdefault(event.asset_key.path[-1], {k: v.value for k, v in event.metadata.items()})
     return found
 
 

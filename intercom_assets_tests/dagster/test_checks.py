@@ -6,8 +6,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from intercom_assets.checks import count_severity
+from intercom_assets.checks import count_severity, evaluate_checks, stream_checks
+from intercom_assets.resources import IntercomResource
 from intercom_assets.sandbox import Churn
+from intercom_assets.streams import STREAMS
 from intercom_assets_tests.dagster.conftest import START_DATE, Pipeline
 
 QUIET = Churn(**{f.name: 0.0 for f in fields(Churn)})
@@ -15,16 +17,19 @@ COUNTED = ("contacts", "conversations", "companies")
 
 
 def live_counts(p: Pipeline) -> dict[str, dg.AssetCheckResult]:
-    """Every `live_count` check of the code location, evaluated now."""
-    results = {}
-    for check in p.defs.asset_checks or []:
-        (key,) = check.check_keys
-        if key.name == "live_count":
-            result = check(intercom=p.resources["intercom"], warehouse=p.resources["warehouse"])
-            assert isinstance(result, dg.AssetCheckResult)
-            results[key.asset_key.path[-1]] = result
-    assert set(results) == set(COUNTED)
-    return results
+    """Every stream's `live_count` check, evaluated now."""
+    tables = {t.name: t for s in STREAMS for t in s.tables}
+    checks = [c for s in STREAMS for c in stream_checks(s, tables) if c.key.name == "live_count"]
+    intercom: IntercomResource = p.resources["intercom"]
+    client = intercom.new_client()
+    try:
+        with p.warehouse() as wh:
+            results = evaluate_checks(checks, wh, lambda: client)
+    finally:
+        client.close()
+    found = {r.asset_key.path[-1]: r for r in results if r.asset_key is not None}
+    assert set(found) == set(COUNTED)
+    return found
 
 
 def metadata(result: dg.AssetCheckResult) -> dict[str, int]:
@@ -111,9 +116,7 @@ def test_an_error_check_failure_fails_the_run_and_is_alerted(pipeline: Pipeline)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        result = p.materialize(
-            p.day(), streams=["conversations"], checks=True, raise_on_error=False
-        )
+        result = p.materialize(p.day(), streams=["conversations"], raise_on_error=False)
         assert not result.success
         evaluations = {
             e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed

@@ -14,8 +14,6 @@ from intercom_assets_tests.dagster.conftest import E2E_CHURN, SANDBOX_START, STA
 from intercom_assets_tests.oracle import assert_matches_truth
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
-IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
-"""One process for every step: a process per step costs seconds each on a busy machine."""
 
 
 def clean_env(home: Path) -> dict[str, str]:
@@ -54,7 +52,6 @@ def materialize_range(
         }
         command = [DAGSTER, "asset", "materialize", "-m", "intercom_assets.definitions"]
         command += ["--select", "group:intercom", "--partition-range", partition_range]
-        command += ["--config-json", IN_PROCESS]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     return done, database
 
@@ -65,6 +62,7 @@ def test_asset_materialize_partition_range_against_a_served_sandbox(tmp_path: Pa
     done, database = materialize_range(sb, tmp_path, f"{START_DATE}...2026-01-01")
     assert done.returncode == 0, done.stderr[-4000:]
     assert "RUN_SUCCESS" in done.stderr
+    assert "Executing steps in process" in done.stderr  # the code location's default executor
     with connect(database, schema="intercom") as wh:
         assert_matches_truth(wh, sb.truth())
 

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from intercom_assets.demo import DEMO_SCHEMA, DemoSchemaError, reset_schema
+from intercom_assets.streams import STREAMS
 from intercom_assets.warehouse import connect
 
 
@@ -22,13 +23,20 @@ def test_demo_records_two_runs_and_summarizes_every_table(tmp_path: Path) -> Non
     assert f"(schema {DEMO_SCHEMA}, new)" in out
     assert out.count("contacts: started") == 2 and out.count("contacts: finished") == 2
     assert out.count("\ntotal ") == 2
+    starts = [line.split()[0] for line in out.splitlines() if line.strip()]
+    for table in (t.name for s in STREAMS for t in s.tables):  # one line per table, per run
+        assert starts.count(table) == 2, table
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert len(runs) == 2 and all(r.is_success for r in runs)
     with connect(home / "intercom.duckdb", schema=DEMO_SCHEMA) as wh:
         rows = wh.query(f'SELECT COUNT(*) AS n FROM "{DEMO_SCHEMA}".contacts').item()
-    summary_line = next(line for line in out.splitlines()[::-1] if line.startswith("contacts "))
+        tag_rows = wh.query(f'SELECT COUNT(*) AS n FROM "{DEMO_SCHEMA}".contact_tags').item()
+    lines = out.splitlines()[::-1]
+    summary_line = next(line for line in lines if line.startswith("contacts "))
     assert int(summary_line.split()[1]) <= rows  # live rows reported, soft-deleted ones kept
+    tags_line = next(line for line in lines if line.startswith("contact_tags "))
+    assert int(tags_line.split()[1]) == tag_rows  # its own rows, not the stream's
     summary = out[out.rindex("\ntotal ") - 4000 :]
     for table in NEW_TABLES:  # the summary lists every table, the new ones included
         assert f"\n{table} " in summary, table

@@ -1,0 +1,102 @@
+"""Through the code location's Definitions: every warehouse table is an asset with its column
+schema; after a run each has its own row count and counts; every check is attached to a table
+asset and runs in its stream's step; the run asks `GET /me` once."""
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import dagster as dg
+
+from intercom_assets.keys import op_name, table_key
+from intercom_assets.streams import STREAMS
+from intercom_assets.warehouse.spec import DELETED_AT
+from intercom_assets_tests.dagster.conftest import RANGE_END, RANGE_START, START_DATE, Pipeline
+
+OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "revived")
+
+
+def stored_rows(p: Pipeline, table: str, entity: bool) -> int:
+    """The table's rows by a plain SQL count (live rows of an entity table)."""
+    where = f' WHERE "{DELETED_AT}" IS NULL' if entity else ""
+    schema = f'"{p.schema}"'
+    if p.url.startswith("duckdb:"):  # the file's catalog is named like the schema
+        schema = f'"{Path(p.url.removeprefix("duckdb:///")).stem}".{schema}'
+    with p.warehouse() as wh:
+        return int(wh.query(f'SELECT COUNT(*) AS n FROM {schema}."{table}"{where}')["n"][0])
+
+
+def test_every_table_is_an_asset_with_its_counts_and_its_checks_in_its_step(
+    pipeline: Pipeline,
+) -> None:
+    p = pipeline
+    graph = p.defs.resolve_asset_graph()
+    tables = {t.name: (stream, t) for stream in STREAMS for t in stream.tables}
+
+    # Every table is an asset, with its own column schema, before any run.
+    assert {key.path[-1] for key in graph.get_all_asset_keys()} == set(tables)
+    for name, (_, spec) in tables.items():
+        schema = graph.get(table_key(name)).metadata["dagster/column_schema"]
+        assert isinstance(schema, dg.TableSchema)
+        assert [c.name for c in schema.columns][: len(spec.columns)] == list(spec.column_names)
+
+    # Every check is attached to a table asset; no check is a definition of its own.
+    assert not p.defs.asset_checks
+    check_keys = graph.asset_check_keys
+    assert check_keys and {k.asset_key for k in check_keys} <= {table_key(n) for n in tables}
+
+    job = p.defs.resolve_implicit_global_asset_job_def()
+    assert job.executor_def.name == "in_process"
+    p.sb.reset_request_counts()
+    result = job.execute_in_process(
+        instance=p.instance, tags={RANGE_START: START_DATE, RANGE_END: p.day()}
+    )
+    assert result.success
+    assert p.sb.request_counts()["GET /me"] == 1
+
+    # After the run every table has its own row count and counts: a first load inserts
+    # exactly the rows each table holds, whatever the stream's other tables hold.
+    steps: dict[dg.AssetKey, str] = {}
+    seen: dict[str, dict[str, object]] = {}
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
+            steps[materialization.asset_key] = event.step_key or ""
+            seen[materialization.asset_key.path[-1]] = {
+                k: v.value for k, v in materialization.metadata.items()
+            }
+    assert set(seen) == set(tables)
+    nonempty = 0
+    for name, metadata in seen.items():
+        stream, spec = tables[name]
+        rows = stored_rows(p, name, spec.is_entity)
+        assert metadata["dagster/row_count"] == rows, name
+        assert {o: metadata[o] for o in OUTCOMES} == {
+            "inserted": rows,
+            "updated": 0,
+            "unchanged": 0,
+            "deleted": 0,
+            "revived": 0,
+        }, name
+        assert steps[table_key(name)] == op_name(stream.name), name
+        nonempty += rows > 0
+    assert nonempty >= len(tables) - 2  # the tiny workspace fills (almost) every table
+    assert seen["contacts"]["inserted"] != seen["contact_tags"]["inserted"]
+
+    # Each check ran once, in the step of the stream that writes its table.
+    evaluations = [
+        e for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
+    ran = Counter(
+        (e.event_specific_data.asset_key, e.event_specific_data.check_name)  # type: ignore[union-attr]
+        for e in evaluations
+    )
+    assert set(ran) == {(k.asset_key, k.name) for k in check_keys}
+    assert set(ran.values()) == {1}
+    for event in evaluations:
+        key = event.event_specific_data.asset_key  # type: ignore[union-attr]
+        assert event.step_key == steps[key], key
+    by_step: defaultdict[str, set[str]] = defaultdict(set)
+    for event in result.all_events:
+        if event.step_key:
+            by_step[event.step_key].add(event.event_type_value)
+    assert set(by_step) == {op_name(s.name) for s in STREAMS}  # no step of a check's own
