@@ -159,10 +159,13 @@ def run_stats(home: Path, run_id: str | None = None) -> dict[str, Any]:
     materializing: set[str] = set()
     pids: set[int] = set()
     workers = 0
+    by_type: dict[str, int] = {}
     for record in records:
         event = record.dagster_event
         if event is None:
+            by_type["log message"] = by_type.get("log message", 0) + 1
             continue
+        by_type[event.event_type_value] = by_type.get(event.event_type_value, 0) + 1
         if event.pid is not None:
             pids.add(event.pid)
         step = event.step_key
@@ -178,6 +181,7 @@ def run_stats(home: Path, run_id: str | None = None) -> dict[str, Any]:
     return {
         "status": run.status.value,
         "events": len(records),
+        "events_by_type": dict(sorted(by_type.items(), key=lambda kv: -kv[1])),
         "steps": len(step_seconds),
         "asset_steps": len(materializing),
         "steps_own_seconds": round(sum(step_seconds.values()), 2),
@@ -236,7 +240,8 @@ def report(name: str, r: dict[str, Any]) -> None:
         f"  {name:9} wall {r['wall_seconds']:7.1f} s  steps' own {r['steps_own_seconds']:7.1f} s"
         f" ({r['steps']} steps, assets {r['asset_steps_own_seconds']:.1f} s)  events"
         f" {r['events']}  log lines {r['log_lines']}  processes {r['processes']}"
-        f"  API calls {r['api_calls']}  GET /me {r['get_me_calls']}  {r['status']}",
+        f"  API calls {r['api_calls']}  GET /me {r['get_me_calls']}  {r['status']}\n"
+        f"            events by type: {r['events_by_type']}",
         flush=True,
     )
 

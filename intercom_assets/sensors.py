@@ -458,7 +458,11 @@ def error_line(error: ErrorInfo | None, secrets: Sequence[str]) -> str:
         error = error.cause
     if error is None:
         return "no error recorded"
-    return one_line(redact(error.message, secrets), ERROR_CHARS - len(note)) + note
+    message = error.message
+    head, colon, rest = message.partition(": ")
+    if error.cls_name == "Failure" and colon and head.endswith("Failure"):
+        message = rest  # the project's own short message, without Dagster's class name
+    return one_line(redact(message, secrets), ERROR_CHARS - len(note)) + note
 
 
 def describe_failure(

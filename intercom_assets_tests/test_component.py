@@ -203,7 +203,7 @@ def test_a_run_of_the_components_definitions_loads_the_warehouse(
         ("region", "Mars", "region must be one of US, EU or AU, got 'Mars'"),
         ("database_url", "sqlite:///x.db", "database_url must be postgresql://user@host"),
         ("start_date", "'01/03/2026'", "start_date must be a date like 2024-01-01"),
-        ("streams", "[tags, tickets]", "streams: unknown stream 'tickets'; known streams: tags"),
+        ("streams", "[tags, chats]", "streams: unknown stream 'chats'; known streams: tags"),
     ],
 )
 def test_a_wrong_attribute_fails_the_load_naming_it(

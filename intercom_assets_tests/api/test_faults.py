@@ -49,7 +49,7 @@ def by_id(items: list[dict]) -> list[dict]:
 
 def walk_everything(client: IntercomClient, truth: dict, lock_dir: Path) -> None:
     assert client.me().timezone == truth["timezone"]
-    assert client.get("/admins")["admins"] == truth["admins"]
+    assert client.get("/admins", {"display_avatar": True})["admins"] == truth["admins"]
     assert client.get("/teams")["teams"] == truth["teams"]
     assert client.get("/tags")["data"] == truth["tags"]
     assert client.get("/segments", {"include_count": True})["segments"] == truth["segments"]

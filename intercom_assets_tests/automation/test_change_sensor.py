@@ -17,7 +17,7 @@ from .conftest import TIMEZONE, Served
 QUIET = Churn(**{f.name: 0.0 for f in fields(Churn)})
 CONTACT_CHURN = replace(QUIET, contact_update=5.0)
 CONVERSATION_CHURN = replace(QUIET, conversation_update=5.0)
-SEARCHES = ("POST /contacts/search", "POST /conversations/search")
+SEARCHES = ("POST /contacts/search", "POST /conversations/search", "POST /tickets/search")
 
 
 @pytest.fixture
@@ -66,6 +66,7 @@ def test_first_tick_records_marks_then_idle_tick_skips(sensor, instance, served)
     assert marks == {
         "contacts": newest(served, "contacts"),
         "conversations": newest(served, "conversations"),
+        "tickets": newest(served, "tickets"),
     }
 
     before = searches(served)
@@ -98,6 +99,14 @@ def test_a_change_requests_one_run_of_today_with_the_changed_streams_and_descend
         "conversation_parts",
         "conversation_part_loads",
         "events",
+        "contact_notes",
+        "contact_note_loads",
+        "contact_segments",
+        "tickets",
+        "ticket_contacts",
+        "ticket_linked_objects",
+        "ticket_parts",
+        "ticket_part_loads",
     }
     marks = json.loads(changed.cursor or "")
     assert marks["contacts"] == newest(served, "contacts") > json.loads(cursor or "")["contacts"]

@@ -87,7 +87,7 @@ def test_a_failed_daily_run_posts_its_failing_steps_without_secrets(
     for error in failed.values():
         assert error and "\n" not in error and len(error) <= 300
     assert failed["intercom__admins"].startswith(
-        "psycopg.OperationalError: connection failed: connection to server at"
+        "cannot connect to PostgreSQL: connection to server at"
     )
     assert str(post["text"]).startswith(
         f"Intercom run failed: {DAILY_JOB} for {DAY} (schedule intercom_daily_schedule)"
