@@ -9,6 +9,7 @@ variable (`dg.EnvVar`, resolved when a run or tick starts) or take their default
 `intercom_assets.settings`.
 """
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -74,11 +75,21 @@ def build_definitions(
     )
 
 
+ONE_PLANNED_EVENT_PER_ASSET = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+"""Dagster's switch (read where a run is created) that records a range run's planned
+materializations as one event per asset instead of one per asset and partition: a
+731-partition range plans 37 events instead of about 27,000. Its cost: a range run that fails
+leaves its partitions "missing" rather than "failed" (docs/operations.md, Range runs)."""
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
     """The code location: the project's defs folder (`intercom_assets/defs/`), whose
     `defs.yaml` configures `IntercomAssetsComponent` from the environment (read here, once
-    per load)."""
+    per load). Where the code location runs in the process that creates runs (`dagster asset
+    materialize -m ...`), range runs plan one event per asset unless the environment already
+    says otherwise; the webserver and the daemon need the variable in their own environment."""
+    os.environ.setdefault(ONE_PLANNED_EVENT_PER_ASSET, "1")
     try:
         return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     except Exception as exc:
