@@ -183,8 +183,7 @@ def test_a_rejected_token_fails_once_without_a_retry(tmp_path: Path) -> None:
         sb.reset_request_counts()
         result = dg.materialize(
             list(defs.assets or []),
-            selection=[dg.AssetKey(["intercom", "tags"])],
-            partition_key=START_DATE,
+            selection=[dg.AssetKey(["intercom", "tags"])],  # unpartitioned: no partition key
             resources=resources,
             instance=instance,
             raise_on_error=False,
