@@ -29,6 +29,7 @@ from types import FrameType
 
 import httpx
 
+from intercom_assets.definitions import ONE_PLANNED_EVENT_PER_ASSET
 from intercom_assets.settings import (
     BASE_URL_ENV,
     CHANGE_INTERVAL_ENV,
@@ -81,6 +82,8 @@ def location_environment(site: DemoSite, ui_url: str) -> dict[str, str]:
         TIMEZONE_ENV: site.timezone,
         CHANGE_INTERVAL_ENV: os.environ.get(CHANGE_INTERVAL_ENV, str(UI_SENSOR_INTERVAL_SECONDS)),
         UI_BASE_URL_ENV: ui_url,
+        # range runs launched from the UI plan one event per asset (docs/operations.md)
+        ONE_PLANNED_EVENT_PER_ASSET: "1",
     }
 
 
