@@ -5,7 +5,8 @@ demo's Dagster home (its instance, `DAGSTER_HOME`): `dagster-webserver` and
 `dagster-daemon run`. Both load the code location `intercom_assets.definitions` from a
 `workspace.yaml` written into the home, with the environment pointed at the demo: the
 sandbox's URL and token, the demo's warehouse and schema, and partitions that start at the
-demo's first day. So the UI shows every partition of the demo's range materialized and its
+demo's first day. So the UI shows every partition of the demo's range materialized (the
+windowed streams' tables; the others are unpartitioned and materialized) and their
 checks evaluated, the change sensor ticks against the sandbox (every
 `UI_SENSOR_INTERVAL_SECONDS`), the daily schedule is on, and Materialize and range backfills
 load from the sandbox into the same tables.

@@ -9,6 +9,7 @@ code location's own `Definitions`, built for the demo's partitions. The last tes
 Ctrl-C (SIGINT) and checks that every process stopped.
 """
 
+import json
 import os
 import queue
 import signal
@@ -36,7 +37,7 @@ REQUIRE_BROWSER_ENV = "INTERCOM_ASSETS_REQUIRE_BROWSER"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 STARTUP_SECONDS = 600.0
 """The demo's two runs and the UI's start: about a minute on a quiet machine, many on a
-busy one (each check is a step of its own)."""
+busy one."""
 SENSOR_RUN_SECONDS = 240.0
 """A tick, then a run in its own process: slow on a busy machine."""
 SENSOR_INTERVAL_SECONDS = 5
@@ -142,11 +143,22 @@ def definitions(demo_ui: DemoUi) -> dg.Definitions:
     )
 
 
+def _partitioned(defs: dg.Definitions) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
+    """The code location's asset keys, sorted: (partitioned, unpartitioned). Windowed streams
+    are daily-partitioned; snapshot and child-stream tables are not."""
+    graph = defs.resolve_asset_graph()
+    keys = sorted(defs.resolve_all_asset_keys(), key=lambda k: k.to_user_string())
+    partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
+    return partitioned, [k for k in keys if k not in partitioned]
+
+
 def _partition_count(defs: dg.Definitions) -> int:
+    """How many partitions each partitioned asset has (they share one definition): the demo's
+    days, through today."""
     graph = defs.resolve_asset_graph()
     counts = {
         len(graph.get(key).partitions_def.get_partition_keys())  # type: ignore[union-attr]
-        for key in defs.resolve_all_asset_keys()
+        for key in _partitioned(defs)[0]
     }
     assert len(counts) == 1, counts
     return counts.pop()
@@ -161,7 +173,7 @@ def _automations(defs: dg.Definitions) -> list[tuple[str, str]]:
 
 # --- GraphQL ------------------------------------------------------------------------------
 
-ASSETS_QUERY = """{ assetNodes { assetKey { path }
+ASSETS_QUERY = """{ assetNodes { assetKey { path } isPartitioned
   partitionStats { numMaterialized numPartitions numFailed }
   assetChecksOrError { ... on AssetChecks { checks { name
     executionForLatestMaterialization { status evaluation { success severity } } } } } } }"""
@@ -186,14 +198,27 @@ def test_graphql_reports_every_partition_materialized_and_every_check_evaluated(
     }
     expected = {k.to_user_string() for k in definitions.resolve_all_asset_keys()}
     assert set(nodes) == expected
+    partitioned, unpartitioned = _partitioned(definitions)
+    assert partitioned and unpartitioned  # windowed streams, and snapshots/child streams
     partitions = _partition_count(definitions)
-    for name, node in nodes.items():
-        stats = node["partitionStats"]
-        assert stats == {
+    assert partitions > 1  # the demo's history days, through today
+    for key in partitioned:  # every partition of the demo's days, none failed
+        node = nodes[key.to_user_string()]
+        assert node["isPartitioned"], key
+        assert node["partitionStats"] == {
             "numMaterialized": partitions,
             "numPartitions": partitions,
             "numFailed": 0,
-        }, name
+        }, key
+    latest = {
+        "/".join(n["key"]["path"]): n
+        for n in demo_ui.graphql(LATEST_QUERY)["assetsOrError"]["nodes"]
+    }
+    for key in unpartitioned:  # materialized, never failed
+        node = nodes[key.to_user_string()]
+        assert not node["isPartitioned"] and node["partitionStats"] is None, key
+        assert latest[key.to_user_string()]["latestMaterializationTimestamp"], key
+        assert latest[key.to_user_string()]["latestFailedToMaterializeTimestamp"] is None, key
     checks = {
         (name, c["name"]): c["executionForLatestMaterialization"]
         for name, node in nodes.items()
@@ -212,6 +237,14 @@ STATES_QUERY = """{
   schedulesOrError(repositorySelector: {repositoryLocationName: "%(location)s",
       repositoryName: "__repository__"}) {
     ... on Schedules { results { name scheduleState { status } } } } }"""
+
+LATEST_QUERY = """{ assetsOrError { ... on AssetConnection { nodes { key { path }
+  latestMaterializationTimestamp latestFailedToMaterializeTimestamp } } } }"""
+"""When each asset was last materialized, and last failed to be (an unpartitioned asset
+has no partition stats)."""
+
+LATEST_RUN_QUERY = """{ assetNodeOrError(assetKey: {path: %(path)s}) {
+  ... on AssetNode { assetMaterializations(limit: 1) { runId } } } }"""
 
 SENSOR_RUNS_QUERY = """{ runsOrError(filter: {tags: [{key: "dagster/sensor_name",
   value: "intercom_change_sensor"}]}) { ... on Runs { results { runId status } } } }"""
@@ -304,12 +337,22 @@ def test_browser_shows_assets_partitions_checks_and_automation(
     assert names <= shown, names - shown
     shot("1-asset-graph")
 
-    # an asset's partitions show as materialized, none missing
+    # a partitioned asset's partitions show as materialized, none missing
+    partitioned, unpartitioned = _partitioned(definitions)
     partitions = _partition_count(definitions)
-    for key in (keys[0], keys[-1]):
+    for key in (partitioned[0], partitioned[-1]):
         visit(f"/assets/{'/'.join(key.path)}?view=partitions", f"Materialized ({partitions})")
         page.get_by_text("Missing (0)", exact=True).wait_for(timeout=90_000)
         shot(f"2-{'_'.join(key.path)}-partitions")
+
+    # an unpartitioned asset shows its latest materialization, with the run that made it
+    key = unpartitioned[0]
+    run_id = demo_ui.graphql(LATEST_RUN_QUERY % {"path": json.dumps(key.path)})["assetNodeOrError"][
+        "assetMaterializations"
+    ][0]["runId"]
+    visit(f"/assets/{'/'.join(key.path)}", "Latest materialization")
+    page.locator(f'a[href*="/runs/{run_id}"]').first.wait_for(timeout=90_000)
+    shot(f"2-{'_'.join(key.path)}-overview")
 
     # the checks tab shows evaluated checks (the asset with the most checks, all passed)
     checks_of = {k: [c.name for c in graph.asset_check_keys if c.asset_key == k] for k in keys}
