@@ -8,6 +8,12 @@ again on each run. `created_at_after` goes out one second before the window's st
 `created_at_before` is its end, and the entries are kept to `start <= created_at < end` here,
 so the rows are exactly the window's whether Intercom's bounds are inclusive or not. Rows are
 written in batches of `batch_size` entries.
+
+History, as for the searched streams: until a window open at the start (the first
+partition's) has been read completely, the stream's state does not record `HISTORY_KEY:
+BEGINNING`, and a run whose window starts later is widened to the beginning (the report
+says `window_widened_from`), so a first load that misses the first partition leaves no
+entries behind. A table holding rows without the record counts as complete.
 """
 
 from dataclasses import dataclass, field
@@ -17,6 +23,7 @@ from intercom_assets.api import iter_cursor_pages
 from intercom_assets.warehouse import StateUpdate, TableSpec
 
 from .base import LiveCount, StreamContext, StreamReport
+from .searched import BEGINNING, HISTORY_KEY, stored_history, widen
 from .shape import JSON, TIMESTAMP, Shape
 from .shape import field as column
 from .sync import Run
@@ -59,8 +66,10 @@ class ActivityLogStream:
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
-        start = int(ctx.window.start.timestamp()) if ctx.window.start is not None else 0
-        end = int(ctx.window.end.timestamp())
+        history = stored_history(run, self.name, self.shape.table)
+        window = widen(run, self.name, history, ctx.window)
+        start = int(window.start.timestamp()) if window.start is not None else 0
+        end = int(window.end.timestamp())
         key = window_key(start, end)
         if ctx.warehouse.read_state(self.name, [key]).get(key):
             run.note("window_already_closed", True)
@@ -87,7 +96,10 @@ class ActivityLogStream:
         now = ctx.client.server_time()
         closed = now is not None and int(now.timestamp()) >= end
         run.note("window_closed", closed)
-        state = StateUpdate(self.name, {key: True}) if closed else None
+        done: dict[str, Any] = {key: True} if closed else {}
+        if history != BEGINNING and window.start is None:
+            done[HISTORY_KEY] = BEGINNING  # every entry up to the window's end is stored
+        state = StateUpdate(self.name, done) if done else None
         if kept or state is not None:
             run.write(self.shape.frames(kept)[0], state=state)
         return run.finish()

@@ -107,18 +107,7 @@ class SearchStream:
         """How far back the stored history reaches (`BEGINNING` or `NOTHING`), recorded on the
         stream's first run: rows already stored without a record came from a version that did
         not keep one, and count as a complete history."""
-        stored = run.warehouse.read_state(self.name, [HISTORY_KEY])
-        if HISTORY_KEY in stored:
-            return BEGINNING if stored[HISTORY_KEY] == BEGINNING else NOTHING
-        totals = run.warehouse.totals(self.shape.table)
-        rows = totals.live + totals.deleted
-        found = BEGINNING if rows else NOTHING
-        run.write({}, state=StateUpdate(self.name, {HISTORY_KEY: found}))
-        run.note(
-            "history_recorded",
-            f"complete: the table already held {rows} rows" if rows else "nothing loaded yet",
-        )
-        return found
+        return stored_history(run, self.name, self.shape.table)
 
     def count_differs(self, run: Run) -> bool:
         """Whether Intercom's count of live records differs from the warehouse's (a record
@@ -159,15 +148,7 @@ class SearchStream:
         re-run of the window starts there (records edited since moved later, so none is
         skipped). A completed window clears the mark.
         """
-        window = run.ctx.window
-        if history != BEGINNING and window.start is not None:
-            run.ctx.log.warning(
-                "%s: history not loaded yet; widening the window from %s to the beginning",
-                self.name,
-                window.start.isoformat(),
-            )
-            run.note(WIDENED_KEY, window.start.isoformat())
-            window = Window(None, window.end)
+        window = widen(run, self.name, history, run.ctx.window)
         key = _window_key(window)
         mark = run.warehouse.read_state(self.name, [RESUME_KEY]).get(RESUME_KEY)
         start = window.start or EPOCH
@@ -240,6 +221,39 @@ class SearchStream:
         records = page.get("data") or page.get(self.shape.table) or []
         newest = records[0].get(search.field) if records else None
         return int(newest) if isinstance(newest, int | float) else None
+
+
+def stored_history(run: Run, name: str, table: str) -> str:
+    """How far back stream `name`'s stored history reaches (`BEGINNING` or `NOTHING`),
+    recorded on its first run: rows already in `table` without a record came from a version
+    that did not keep one, and count as a complete history (noted as `history_recorded`)."""
+    stored = run.warehouse.read_state(name, [HISTORY_KEY])
+    if HISTORY_KEY in stored:
+        return BEGINNING if stored[HISTORY_KEY] == BEGINNING else NOTHING
+    totals = run.warehouse.totals(table)
+    rows = totals.live + totals.deleted
+    found = BEGINNING if rows else NOTHING
+    run.write({}, state=StateUpdate(name, {HISTORY_KEY: found}))
+    run.note(
+        "history_recorded",
+        f"complete: the table already held {rows} rows" if rows else "nothing loaded yet",
+    )
+    return found
+
+
+def widen(run: Run, name: str, history: str, window: Window) -> Window:
+    """The window a run of stream `name` must read: `window` itself once the stored
+    `history` reaches back to the beginning (or the window has no start); otherwise widened
+    to the beginning, logged and noted as `window_widened_from`."""
+    if history == BEGINNING or window.start is None:
+        return window
+    run.ctx.log.warning(
+        "%s: history not loaded yet; widening the window from %s to the beginning",
+        name,
+        window.start.isoformat(),
+    )
+    run.note(WIDENED_KEY, window.start.isoformat())
+    return Window(None, window.end)
 
 
 def _window_key(window: Window) -> list[str | None]:

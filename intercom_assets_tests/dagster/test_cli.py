@@ -73,10 +73,12 @@ def test_a_cli_range_that_misses_the_first_partition_still_loads_the_history(
 ) -> None:
     """The natural first load that skips the first partition (the UI's "Last 90 days", here
     the same single-run range through the CLI) on an empty warehouse: the run widens the
-    searched streams' windows to the beginning, so it never succeeds with a gap."""
+    partitioned streams' windows to the beginning, so it never succeeds with a gap. Like the
+    UI's range it ends with today's partition (the clock is 00:30 on 2026-01-03): the truth
+    holds what changed since midnight too."""
     sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START, churn=E2E_CHURN)
     sb.advance(days=2)
-    done, database = materialize_range(sb, tmp_path, "2026-01-01...2026-01-02")
+    done, database = materialize_range(sb, tmp_path, "2026-01-01...2026-01-03")
     assert done.returncode == 0, done.stderr[-4000:]
     assert "RUN_SUCCESS" in done.stderr
     assert "history not loaded yet; widening the window" in done.stderr
