@@ -116,8 +116,9 @@ Text = str | None
 class IntercomAssetsComponent(dg.Component, dg.Resolvable, dg.Model):
     """Keeps a SQL copy (PostgreSQL or DuckDB) of an Intercom workspace: one asset per
     warehouse table (a multi-asset per stream) with its checks, the daily schedule, the
-    change sensor and the freshness and run-failure alerts. Every attribute is optional and defaults to its
-    environment variable, then to the project's default (README, "Configuration")."""
+    change sensor and the freshness and run-failure alerts. Every attribute is optional and
+    defaults to its environment variable, then to the project's default (README,
+    "Configuration")."""
 
     access_token: Annotated[
         Text, _setting(str, 'Intercom access token; use "{{ env.INTERCOM_ACCESS_TOKEN }}".')
