@@ -324,18 +324,24 @@ def run_stream(
     full: bool = False,
     log: logging.Logger | None = None,
 ) -> StreamRun:
-    """Run `stream` for `window`."""
+    """Run `stream` for `window`.
+
+    The run's calls are the stream's own: the workspace (`GET /me`, asked once per run and
+    shared by every step) is resolved before the counters are read, so it is not charged to
+    whichever step happens to run first.
+    """
     started = time.monotonic()
     progress_log.info("%s: started (window %s)", stream.name, describe(window))
     client = intercom.client()
-    before = client.snapshot()
     with warehouse.connect() as wh:
         wh.migrate(stream.tables)  # the run's one migration; the stream's own is a no-op
+        workspace = intercom.workspace()
+        before = client.snapshot()
         ctx = StreamContext(
             client=client,
             warehouse=wh,
             window=window,
-            workspace=intercom.workspace(),
+            workspace=workspace,
             full=full,
             max_in_flight=intercom.max_in_flight,
             events_recheck_days=EVENTS_RECHECK_DAYS.check(str(intercom.events_recheck_days)),
