@@ -13,12 +13,15 @@ yet committed.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from intercom_assets.api import IntercomClient, fan_out
+import polars as pl
+
+from intercom_assets.api import IntercomClient, IntercomNotFound, fan_out
 from intercom_assets.warehouse import TableSpec
 
 from .base import LiveCount, StreamContext, StreamReport
+from .shape import Field, Shape, encode
 from .sync import Run
 
 Parent = TypeVar("Parent")
@@ -93,3 +96,63 @@ class ChildStream(Generic[Parent, Fetched]):
             run.wait()
             self.finish(run)
         return run.finish()
+
+
+# --- the pieces per-parent streams share ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildTable:
+    """Records listed per parent and replaced as a set per parent (a conversation's parts, a
+    contact's notes): the table, and how one record reads. The parent's id is not in the
+    record; `frames` adds it per record."""
+
+    spec: TableSpec
+    records: Shape
+
+    @classmethod
+    def of(cls, name: str, parent_key: str, fields: Sequence[Field]) -> "ChildTable":
+        """A child table keyed by `id` whose `fields` include the parent's column."""
+        spec = TableSpec(
+            name,
+            tuple(f.spec_column() for f in fields),
+            primary_key=("id",),
+            parent_key=parent_key,
+            raw=True,
+        )
+        return cls(spec, Shape(name, tuple(f for f in fields if f.column != parent_key)))
+
+    def frames(
+        self, owned: Sequence[tuple[str, Sequence[dict[str, Any]]]]
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
+        """This table's rows for these parents (each parent's id with its records), and the
+        parents whose rows they replace: the `frames` and `parents` of `Run.write`."""
+        key = self.spec.parent_key or ""
+        records = [record for _, listed in owned for record in listed]
+        owners = [parent for parent, listed in owned for _ in listed]
+        frame = (
+            self.records.read(encode(records))
+            .with_columns(pl.Series(key, owners, dtype=pl.String))
+            .select(*self.spec.column_names, "_raw")
+        )
+        parents = pl.Series(key, [parent for parent, _ in owned], dtype=pl.String)
+        return {self.spec.name: frame}, {self.spec.name: parents}
+
+
+def moved_since_loaded(run: Run, parents: str, loads: str, loaded_at: str) -> list[str]:
+    """Live rows of `parents` whose `updated_at` differs from the one `loads` recorded
+    (`loaded_at`) when their children were last loaded, or that were never loaded."""
+    current = run.warehouse.read_columns(parents, ["id", "updated_at"])
+    loaded = run.warehouse.read_columns(loads, ["id", loaded_at])
+    stale = current.join(loaded, on="id", how="left").filter(
+        pl.col(loaded_at).is_null() | (pl.col(loaded_at) != pl.col("updated_at"))
+    )
+    return stale.sort("id").get_column("id").to_list()
+
+
+def get_or_gone(client: IntercomClient, path: str) -> dict[str, Any] | None:
+    """`GET path`; None when Intercom answers 404 (the parent is gone)."""
+    try:
+        return client.get(path)
+    except IntercomNotFound:
+        return None

@@ -9,14 +9,11 @@ does not exist: the run asks nothing and notes `api_version`.
 
 from typing import Any
 
-import polars as pl
-
 from intercom_assets.api import IntercomClient, IntercomNotFound, iter_cursor_pages
-from intercom_assets.warehouse import TableSpec
 
-from .children import ChildStream
+from .children import ChildStream, ChildTable
 from .companies import SHAPE as COMPANIES
-from .shape import TIMESTAMP, Shape, encode, field
+from .shape import TIMESTAMP, field
 from .sync import Run
 from .versions import V2_16, at_least
 
@@ -31,15 +28,9 @@ NOTE_FIELDS = (
     field("author_email", path="author.email"),
     field("body"),
 )
-NOTES = TableSpec(
-    "company_notes",
-    tuple(f.spec_column() for f in NOTE_FIELDS),
-    primary_key=("id",),
-    parent_key="company_id",
-    raw=True,
-)
+NOTE_TABLE = ChildTable.of("company_notes", "company_id", NOTE_FIELDS)
 """A child table of `companies`: each company's notes are replaced as a set."""
-NOTE_RECORDS = Shape(NOTES.name, tuple(f for f in NOTE_FIELDS if f.column != "company_id"))
+NOTES = NOTE_TABLE.spec
 
 Fetched = tuple[str, list[dict[str, Any]], int]
 """(company id, its notes, pages read)."""
@@ -70,16 +61,9 @@ def get_notes(client: IntercomClient, company_id: str) -> Fetched | None:
 
 def write_notes(run: Run, fetched: list[Fetched]) -> None:
     """Replace the notes of these companies, in one transaction."""
-    notes = [note for _, listed, _ in fetched for note in listed]
-    owners = [company_id for company_id, listed, _ in fetched for _ in listed]
-    run.report.fetched += len(notes)
-    frame = NOTE_RECORDS.read(encode(notes)).with_columns(
-        pl.Series("company_id", owners, dtype=pl.String)
-    )
-    run.write(
-        {NOTES.name: frame.select(*NOTES.column_names, "_raw")},
-        parents={NOTES.name: pl.Series("company_id", [c for c, _, _ in fetched], pl.String)},
-    )
+    run.report.fetched += sum(len(listed) for _, listed, _ in fetched)
+    frames, parents = NOTE_TABLE.frames([(company_id, listed) for company_id, listed, _ in fetched])
+    run.write(frames, parents=parents)
 
 
 STREAM = ChildStream[str, Fetched](

@@ -15,9 +15,8 @@ from typing import Any
 import polars as pl
 
 from intercom_assets.api import IntercomClient, IntercomNotFound, iter_cursor_pages
-from intercom_assets.warehouse import TableSpec
 
-from .children import ChildStream
+from .children import ChildStream, ChildTable
 from .contacts import SHAPE as CONTACTS
 from .shape import INT, TIMESTAMP, Shape, encode, field
 from .sync import Run
@@ -35,17 +34,9 @@ NOTE_FIELDS = (
     field("author_name", path="author.name"),
     field("author_email", path="author.email"),
 )
-NOTES = TableSpec(
-    "contact_notes",
-    tuple(f.spec_column() for f in NOTE_FIELDS),
-    primary_key=("id",),
-    parent_key="contact_id",
-    raw=True,
-)
+NOTE_TABLE = ChildTable.of("contact_notes", "contact_id", NOTE_FIELDS)
 """A child table of `contacts`: each contact's notes are replaced as a set."""
-
-NOTE_RECORDS = Shape(NOTES.name, tuple(f for f in NOTE_FIELDS if f.column != "contact_id"))
-"""How a note record reads (its contact's id is added per note, from the listing's contact)."""
+NOTES = NOTE_TABLE.spec
 
 LOADS = Shape(
     "contact_note_loads",
@@ -89,23 +80,11 @@ def list_notes(client: IntercomClient, contact_id: str) -> Fetched | None:
 
 def write_notes(run: Run, fetched: list[Fetched]) -> None:
     """Replace the notes of these contacts and record their loads, in one transaction."""
-    notes: list[dict[str, Any]] = []
-    owners: list[str] = []
-    loads: list[dict[str, Any]] = []
-    for contact_id, own, _ in fetched:
-        notes.extend(own)
-        owners.extend([contact_id] * len(own))
-        loads.append({"id": contact_id, "notes_total_count": len(own)})
-        run.report.fetched += len(own)
-    frame = NOTE_RECORDS.read(encode(notes)).with_columns(
-        pl.Series("contact_id", owners, dtype=pl.String)
-    )
+    run.report.fetched += sum(len(own) for _, own, _ in fetched)
+    note_frames, parents = NOTE_TABLE.frames([(contact_id, own) for contact_id, own, _ in fetched])
+    loads = [{"id": contact_id, "notes_total_count": len(own)} for contact_id, own, _ in fetched]
     load_frames, _ = LOADS.frames(encode(loads))
-    ids = [load["id"] for load in loads]
-    run.write(
-        {NOTES.name: frame.select(*NOTES.column_names, "_raw"), **load_frames},
-        parents={NOTES.name: pl.Series("contact_id", ids, dtype=pl.String)},
-    )
+    run.write({**note_frames, **load_frames}, parents=parents)
 
 
 STREAM = ChildStream[str, Fetched](

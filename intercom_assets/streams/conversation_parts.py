@@ -9,12 +9,7 @@ conversations not yet committed. Not window-bound: it follows the `conversations
 
 from typing import Any
 
-import polars as pl
-
-from intercom_assets.api import IntercomClient, IntercomNotFound
-from intercom_assets.warehouse import TableSpec
-
-from .children import ChildStream
+from .children import ChildStream, ChildTable, get_or_gone, moved_since_loaded
 from .conversations import SHAPE as CONVERSATIONS
 from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, encode, field
 from .sync import Run
@@ -44,17 +39,9 @@ PART_FIELDS = (
     field("email_message_metadata", JSON),
     field("app_package_code"),
 )
-PARTS = TableSpec(
-    "conversation_parts",
-    tuple(f.spec_column() for f in PART_FIELDS),
-    primary_key=("id",),
-    parent_key="conversation_id",
-    raw=True,
-)
+PART_TABLE = ChildTable.of("conversation_parts", "conversation_id", PART_FIELDS)
 """A child table of `conversations`: each conversation's parts are replaced as a set."""
-
-PART_RECORDS = Shape(PARTS.name, tuple(f for f in PART_FIELDS if f.column != "conversation_id"))
-"""How a part record reads (its conversation's id is not in the record: added per part)."""
+PARTS = PART_TABLE.spec
 
 LOADS = Shape(
     "conversation_part_loads",
@@ -70,25 +57,6 @@ LOADS = Shape(
 """One row per conversation whose parts are loaded (`id` is the conversation id)."""
 
 
-def stale_conversations(run: Run) -> list[str]:
-    """Live conversations whose `updated_at` differs from the one their parts were loaded at."""
-    conversations = run.warehouse.read_columns("conversations", ["id", "updated_at"])
-    loads = run.warehouse.read_columns("conversation_part_loads", ["id", "conversation_updated_at"])
-    stale = conversations.join(loads, on="id", how="left").filter(
-        pl.col("conversation_updated_at").is_null()
-        | (pl.col("conversation_updated_at") != pl.col("updated_at"))
-    )
-    return stale.sort("id").get_column("id").to_list()
-
-
-def get_conversation(client: IntercomClient, conversation_id: str) -> dict[str, Any] | None:
-    """The conversation with its parts; None when it is gone (404)."""
-    try:
-        return client.get(f"/conversations/{conversation_id}")
-    except IntercomNotFound:
-        return None
-
-
 def parts_of(conversation: dict[str, Any]) -> list[dict[str, Any]]:
     listed = conversation.get("conversation_parts")
     parts = listed.get("conversation_parts") if isinstance(listed, dict) else None
@@ -97,8 +65,7 @@ def parts_of(conversation: dict[str, Any]) -> list[dict[str, Any]]:
 
 def write_parts(run: Run, conversations: list[dict[str, Any]]) -> None:
     """Replace the parts of these conversations and record their loads, in one transaction."""
-    parts: list[dict[str, Any]] = []
-    owners: list[str] = []
+    owned: list[tuple[str, list[dict[str, Any]]]] = []
     loads: list[dict[str, Any]] = []
     for conversation in conversations:
         conversation_id = str(conversation["id"])
@@ -107,8 +74,7 @@ def write_parts(run: Run, conversations: list[dict[str, Any]]) -> None:
         total = listed.get("total_count") if isinstance(listed, dict) else None
         total = total if isinstance(total, int) else len(own)
         statistics = conversation.get("statistics") or {}
-        parts.extend(own)
-        owners.extend([conversation_id] * len(own))
+        owned.append((conversation_id, own))
         loads.append(
             {
                 "id": conversation_id,
@@ -120,16 +86,9 @@ def write_parts(run: Run, conversations: list[dict[str, Any]]) -> None:
             }
         )
         run.report.fetched += len(own)
-    parts_frame = PART_RECORDS.read(encode(parts))
-    parts_frame = parts_frame.with_columns(
-        pl.Series("conversation_id", owners, dtype=pl.String)
-    ).select(*PARTS.column_names, "_raw")
+    part_frames, parents = PART_TABLE.frames(owned)
     load_frames, _ = LOADS.frames(encode(loads))
-    ids = [load["id"] for load in loads]
-    run.write(
-        {PARTS.name: parts_frame, **load_frames},
-        parents={PARTS.name: pl.Series("conversation_id", ids, dtype=pl.String)},
-    )
+    run.write({**part_frames, **load_frames}, parents=parents)
     truncated = sum(1 for load in loads if load["truncated"])
     run.note(
         "conversations_truncated", run.report.extra.get("conversations_truncated", 0) + truncated
@@ -142,8 +101,10 @@ STREAM = ChildStream[str, dict[str, Any]](
     parents="conversations",
     tables=(PARTS, *LOADS.specs()),
     reads=CONVERSATIONS.specs()[:1],
-    todo=stale_conversations,
-    fetch=get_conversation,
+    todo=lambda run: moved_since_loaded(
+        run, "conversations", "conversation_part_loads", "conversation_updated_at"
+    ),
+    fetch=lambda client, conversation_id: get_or_gone(client, f"/conversations/{conversation_id}"),
     write=write_parts,
     rows=lambda conversation: 1 + len(parts_of(conversation)),
     deps=("conversations",),

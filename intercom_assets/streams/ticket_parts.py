@@ -7,12 +7,7 @@ Intercom's `total_count`. Not window-bound: it follows the `tickets` table.
 
 from typing import Any
 
-import polars as pl
-
-from intercom_assets.api import IntercomClient, IntercomNotFound
-from intercom_assets.warehouse import TableSpec
-
-from .children import ChildStream
+from .children import ChildStream, ChildTable, get_or_gone, moved_since_loaded
 from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, encode, field
 from .sync import Run
 from .tickets import SHAPE as TICKETS
@@ -39,17 +34,9 @@ PART_FIELDS = (
     field("app_package_code"),
     field("updated_attribute_data", JSON),
 )
-PARTS = TableSpec(
-    "ticket_parts",
-    tuple(f.spec_column() for f in PART_FIELDS),
-    primary_key=("id",),
-    parent_key="ticket_id",
-    raw=True,
-)
+PART_TABLE = ChildTable.of("ticket_parts", "ticket_id", PART_FIELDS)
 """A child table of `tickets`: each ticket's parts are replaced as a set."""
-
-PART_RECORDS = Shape(PARTS.name, tuple(f for f in PART_FIELDS if f.column != "ticket_id"))
-"""How a part record reads (its ticket's id is not in the record: added per part)."""
+PARTS = PART_TABLE.spec
 
 LOADS = Shape(
     "ticket_part_loads",
@@ -64,25 +51,6 @@ LOADS = Shape(
 """One row per ticket whose parts are loaded (`id` is the ticket id)."""
 
 
-def stale_tickets(run: Run) -> list[str]:
-    """Live tickets whose `updated_at` differs from the one their parts were loaded at."""
-    tickets = run.warehouse.read_columns("tickets", ["id", "updated_at"])
-    loads = run.warehouse.read_columns("ticket_part_loads", ["id", "ticket_updated_at"])
-    stale = tickets.join(loads, on="id", how="left").filter(
-        pl.col("ticket_updated_at").is_null()
-        | (pl.col("ticket_updated_at") != pl.col("updated_at"))
-    )
-    return stale.sort("id").get_column("id").to_list()
-
-
-def get_ticket(client: IntercomClient, ticket_id: str) -> dict[str, Any] | None:
-    """The ticket with its parts; None when it is gone (404)."""
-    try:
-        return client.get(f"/tickets/{ticket_id}")
-    except IntercomNotFound:
-        return None
-
-
 def parts_of(ticket: dict[str, Any]) -> list[dict[str, Any]]:
     listed = ticket.get("ticket_parts")
     parts = listed.get("ticket_parts") if isinstance(listed, dict) else None
@@ -91,8 +59,7 @@ def parts_of(ticket: dict[str, Any]) -> list[dict[str, Any]]:
 
 def write_parts(run: Run, tickets: list[dict[str, Any]]) -> None:
     """Replace the parts of these tickets and record their loads, in one transaction."""
-    parts: list[dict[str, Any]] = []
-    owners: list[str] = []
+    owned: list[tuple[str, list[dict[str, Any]]]] = []
     loads: list[dict[str, Any]] = []
     for ticket in tickets:
         ticket_id = str(ticket["id"])
@@ -100,8 +67,7 @@ def write_parts(run: Run, tickets: list[dict[str, Any]]) -> None:
         listed = ticket.get("ticket_parts") or {}
         total = listed.get("total_count") if isinstance(listed, dict) else None
         total = total if isinstance(total, int) else len(own)
-        parts.extend(own)
-        owners.extend([ticket_id] * len(own))
+        owned.append((ticket_id, own))
         loads.append(
             {
                 "id": ticket_id,
@@ -112,16 +78,9 @@ def write_parts(run: Run, tickets: list[dict[str, Any]]) -> None:
             }
         )
         run.report.fetched += len(own)
-    parts_frame = PART_RECORDS.read(encode(parts))
-    parts_frame = parts_frame.with_columns(pl.Series("ticket_id", owners, dtype=pl.String)).select(
-        *PARTS.column_names, "_raw"
-    )
+    part_frames, parents = PART_TABLE.frames(owned)
     load_frames, _ = LOADS.frames(encode(loads))
-    ids = [load["id"] for load in loads]
-    run.write(
-        {PARTS.name: parts_frame, **load_frames},
-        parents={PARTS.name: pl.Series("ticket_id", ids, dtype=pl.String)},
-    )
+    run.write({**part_frames, **load_frames}, parents=parents)
 
 
 STREAM = ChildStream[str, dict[str, Any]](
@@ -130,8 +89,8 @@ STREAM = ChildStream[str, dict[str, Any]](
     parents="tickets",
     tables=(PARTS, *LOADS.specs()),
     reads=TICKETS.specs()[:1],
-    todo=stale_tickets,
-    fetch=get_ticket,
+    todo=lambda run: moved_since_loaded(run, "tickets", "ticket_part_loads", "ticket_updated_at"),
+    fetch=lambda client, ticket_id: get_or_gone(client, f"/tickets/{ticket_id}"),
     write=write_parts,
     rows=lambda ticket: 1 + len(parts_of(ticket)),
     deps=("tickets",),
