@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import polars as pl
 
-from intercom_assets.api import IntercomClient, IntercomNotFound, fan_out
+from intercom_assets.api import IntercomClient, IntercomNotFound, fan_out, iter_cursor_pages
 from intercom_assets.warehouse import TableSpec
 
 from .base import LiveCount, StreamContext, StreamReport
@@ -156,3 +156,29 @@ def get_or_gone(client: IntercomClient, path: str) -> dict[str, Any] | None:
         return client.get(path)
     except IntercomNotFound:
         return None
+
+
+def list_or_gone(
+    client: IntercomClient, path: str, per_page: int | None
+) -> tuple[list[dict[str, Any]], int] | None:
+    """Every item of a parent's cursor-paged list at `path` (`data`), and the pages read; None
+    when Intercom answers 404 (the parent is gone)."""
+    items: list[dict[str, Any]] = []
+    pages = 0
+    try:
+        for page in iter_cursor_pages(client, path, per_page=per_page, items_key="data"):
+            items.extend(page.items)
+            pages += 1
+    except IntercomNotFound:
+        return None
+    return items, pages
+
+
+def listed_parts(record: dict[str, Any], key: str) -> tuple[list[dict[str, Any]], int]:
+    """The parts a record embeds under `key` (`{key: {key: [...], "total_count": n}}`), and
+    how many Intercom says there are (the parts returned when it does not say)."""
+    listed = record.get(key)
+    parts = listed.get(key) if isinstance(listed, dict) else None
+    parts = parts if isinstance(parts, list) else []
+    total = listed.get("total_count") if isinstance(listed, dict) else None
+    return parts, total if isinstance(total, int) else len(parts)

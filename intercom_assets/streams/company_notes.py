@@ -9,9 +9,9 @@ does not exist: the run asks nothing and notes `api_version`.
 
 from typing import Any
 
-from intercom_assets.api import IntercomClient, IntercomNotFound, iter_cursor_pages
+from intercom_assets.api import IntercomClient
 
-from .children import ChildStream, ChildTable
+from .children import ChildStream, ChildTable, list_or_gone
 from .companies import SHAPE as COMPANIES
 from .shape import TIMESTAMP, field
 from .sync import Run
@@ -45,18 +45,9 @@ def live_companies(run: Run) -> list[str]:
 
 
 def get_notes(client: IntercomClient, company_id: str) -> Fetched | None:
-    """The company's notes; None when the company is gone (404)."""
-    notes: list[dict[str, Any]] = []
-    pages = 0
-    try:
-        for page in iter_cursor_pages(
-            client, f"/companies/{company_id}/notes", per_page=None, items_key="data"
-        ):
-            pages += 1
-            notes.extend(page.items)
-    except IntercomNotFound:
-        return None
-    return company_id, notes, pages
+    """Every note of a company; None when the company is gone (404)."""
+    listed = list_or_gone(client, f"/companies/{company_id}/notes", per_page=None)
+    return None if listed is None else (company_id, *listed)
 
 
 def write_notes(run: Run, fetched: list[Fetched]) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import polars as pl
 
-from intercom_assets.api import IntercomClient, IntercomNotFound, iter_cursor_pages
+from intercom_assets.api import IntercomClient
 
-from .children import ChildStream, ChildTable
+from .children import ChildStream, ChildTable, list_or_gone
 from .contacts import SHAPE as CONTACTS
 from .shape import INT, TIMESTAMP, Shape, encode, field
 from .sync import Run
@@ -65,17 +65,8 @@ def changed_contacts(run: Run) -> list[str]:
 
 def list_notes(client: IntercomClient, contact_id: str) -> Fetched | None:
     """Every note of a contact; None when the contact is gone (404)."""
-    notes: list[dict[str, Any]] = []
-    pages = 0
-    try:
-        for page in iter_cursor_pages(
-            client, f"/contacts/{contact_id}/notes", per_page=PER_PAGE, items_key="data"
-        ):
-            notes.extend(page.items)
-            pages += 1
-    except IntercomNotFound:
-        return None
-    return contact_id, notes, pages
+    listed = list_or_gone(client, f"/contacts/{contact_id}/notes", per_page=PER_PAGE)
+    return None if listed is None else (contact_id, *listed)
 
 
 def write_notes(run: Run, fetched: list[Fetched]) -> None:

@@ -9,7 +9,7 @@ conversations not yet committed. Not window-bound: it follows the `conversations
 
 from typing import Any
 
-from .children import ChildStream, ChildTable, get_or_gone, moved_since_loaded
+from .children import ChildStream, ChildTable, get_or_gone, listed_parts, moved_since_loaded
 from .conversations import SHAPE as CONVERSATIONS
 from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, encode, field
 from .sync import Run
@@ -57,22 +57,13 @@ LOADS = Shape(
 """One row per conversation whose parts are loaded (`id` is the conversation id)."""
 
 
-def parts_of(conversation: dict[str, Any]) -> list[dict[str, Any]]:
-    listed = conversation.get("conversation_parts")
-    parts = listed.get("conversation_parts") if isinstance(listed, dict) else None
-    return parts if isinstance(parts, list) else []
-
-
 def write_parts(run: Run, conversations: list[dict[str, Any]]) -> None:
     """Replace the parts of these conversations and record their loads, in one transaction."""
     owned: list[tuple[str, list[dict[str, Any]]]] = []
     loads: list[dict[str, Any]] = []
     for conversation in conversations:
         conversation_id = str(conversation["id"])
-        own = parts_of(conversation)
-        listed = conversation.get("conversation_parts") or {}
-        total = listed.get("total_count") if isinstance(listed, dict) else None
-        total = total if isinstance(total, int) else len(own)
+        own, total = listed_parts(conversation, "conversation_parts")
         statistics = conversation.get("statistics") or {}
         owned.append((conversation_id, own))
         loads.append(
@@ -106,6 +97,6 @@ STREAM = ChildStream[str, dict[str, Any]](
     ),
     fetch=lambda client, conversation_id: get_or_gone(client, f"/conversations/{conversation_id}"),
     write=write_parts,
-    rows=lambda conversation: 1 + len(parts_of(conversation)),
+    rows=lambda conversation: 1 + len(listed_parts(conversation, "conversation_parts")[0]),
     deps=("conversations",),
 )

@@ -7,7 +7,7 @@ Intercom's `total_count`. Not window-bound: it follows the `tickets` table.
 
 from typing import Any
 
-from .children import ChildStream, ChildTable, get_or_gone, moved_since_loaded
+from .children import ChildStream, ChildTable, get_or_gone, listed_parts, moved_since_loaded
 from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, encode, field
 from .sync import Run
 from .tickets import SHAPE as TICKETS
@@ -51,22 +51,13 @@ LOADS = Shape(
 """One row per ticket whose parts are loaded (`id` is the ticket id)."""
 
 
-def parts_of(ticket: dict[str, Any]) -> list[dict[str, Any]]:
-    listed = ticket.get("ticket_parts")
-    parts = listed.get("ticket_parts") if isinstance(listed, dict) else None
-    return parts if isinstance(parts, list) else []
-
-
 def write_parts(run: Run, tickets: list[dict[str, Any]]) -> None:
     """Replace the parts of these tickets and record their loads, in one transaction."""
     owned: list[tuple[str, list[dict[str, Any]]]] = []
     loads: list[dict[str, Any]] = []
     for ticket in tickets:
         ticket_id = str(ticket["id"])
-        own = parts_of(ticket)
-        listed = ticket.get("ticket_parts") or {}
-        total = listed.get("total_count") if isinstance(listed, dict) else None
-        total = total if isinstance(total, int) else len(own)
+        own, total = listed_parts(ticket, "ticket_parts")
         owned.append((ticket_id, own))
         loads.append(
             {
@@ -92,6 +83,6 @@ STREAM = ChildStream[str, dict[str, Any]](
     todo=lambda run: moved_since_loaded(run, "tickets", "ticket_part_loads", "ticket_updated_at"),
     fetch=lambda client, ticket_id: get_or_gone(client, f"/tickets/{ticket_id}"),
     write=write_parts,
-    rows=lambda ticket: 1 + len(parts_of(ticket)),
+    rows=lambda ticket: 1 + len(listed_parts(ticket, "ticket_parts")[0]),
     deps=("tickets",),
 )

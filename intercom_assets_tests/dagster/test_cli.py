@@ -34,6 +34,18 @@ def test_definitions_validate_without_any_variable(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def served_env(sb: Sandbox, url: str, home: Path, database: Path) -> dict[str, str]:
+    """Only the variables a user sets: `sb` served at `url`, the instance at `home`, a DuckDB
+    file at `database`, the scenario's partitions."""
+    return clean_env(home) | {
+        "INTERCOM_ACCESS_TOKEN": sb.token,
+        "INTERCOM_BASE_URL": url,
+        "INTERCOM_ASSETS_DATABASE_URL": f"duckdb:///{database}",
+        "INTERCOM_ASSETS_START_DATE": START_DATE,
+        "INTERCOM_ASSETS_TIMEZONE": TIMEZONE,
+    }
+
+
 def materialize_range(
     sb: Sandbox, tmp_path: Path, partition_range: str
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -43,13 +55,7 @@ def materialize_range(
     home = tmp_path / "dagster_home"
     home.mkdir()
     with sb.serve(port=0) as url:
-        env = clean_env(home) | {
-            "INTERCOM_ACCESS_TOKEN": sb.token,
-            "INTERCOM_BASE_URL": url,
-            "INTERCOM_ASSETS_DATABASE_URL": f"duckdb:///{database}",
-            "INTERCOM_ASSETS_START_DATE": START_DATE,
-            "INTERCOM_ASSETS_TIMEZONE": TIMEZONE,
-        }
+        env = served_env(sb, url, home, database)
         command = [DAGSTER, "asset", "materialize", "-m", "intercom_assets.definitions"]
         command += ["--select", "group:intercom", "--partition-range", partition_range]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
@@ -95,13 +101,7 @@ def test_intercom_assets_load_checks_then_loads_the_range_as_one_recorded_run(
     home = tmp_path / "dagster_home"
     home.mkdir()
     with sb.serve(port=0) as url:
-        env = clean_env(home) | {
-            "INTERCOM_ACCESS_TOKEN": sb.token,
-            "INTERCOM_BASE_URL": url,
-            "INTERCOM_ASSETS_DATABASE_URL": f"duckdb:///{database}",
-            "INTERCOM_ASSETS_START_DATE": START_DATE,
-            "INTERCOM_ASSETS_TIMEZONE": TIMEZONE,
-        }
+        env = served_env(sb, url, home, database)
         command = [sys.executable, "-m", "intercom_assets.cli", "load"]
         command += ["--from", START_DATE, "--to", "2026-01-01"]
         done = subprocess.run(
