@@ -2,8 +2,9 @@
 
 Everything runs through the real Dagster CLI, as a user would, in a child process with the
 project's defaults: the code location `-m intercom_assets.definitions` configured by the
-environment, the default executor, and a fresh DAGSTER_HOME whose dagster.yaml holds only the
-production instance's pools (deploy/dagster.yaml: one Intercom step at a time). The sandbox
+environment, the default executor, and a fresh DAGSTER_HOME whose dagster.yaml holds the
+production instance's storage and pools (deploy/dagster.yaml: PostgreSQL, here a throwaway
+database per run; one Intercom step at a time). The sandbox
 is served by `intercom-assets sandbox` in its own process, with 50 ms of latency on every
 request; the warehouse is PostgreSQL.
 
@@ -19,7 +20,9 @@ Three runs:
 Per run: wall time of the CLI command, the steps' own seconds (STEP_START to the step's end,
 summed over every step, from the run's event log), the asset steps' share of it, events
 written to the event log, log lines printed, processes that wrote events (distinct pids),
-step workers started, API calls and `GET /me` calls (the sandbox's request counter).
+step workers started, API calls and `GET /me` calls (the sandbox's request counter), and the
+partitions the instance then counts as materialized per partitioned asset (the least and the
+most: every partition of the range, whatever way Dagster wrote the events).
 Nothing here names asset keys or step keys: the assets are the group `intercom`, steps are
 counted as the event log reports them.
 
@@ -100,15 +103,32 @@ def served_sandbox(size: str) -> Iterator[httpx.Client]:
         child.wait(timeout=30)
 
 
-def instance_home(root: Path) -> Path:
-    """A fresh DAGSTER_HOME: default storage, the production instance's pools."""
+@contextmanager
+def instance_home(root: Path) -> Iterator[Path]:
+    """A fresh DAGSTER_HOME with the production instance's storage (PostgreSQL through
+    psycopg2, as deploy/dagster.yaml says, in a throwaway database dropped afterwards) and
+    pools."""
     home = root / "dagster_home"
     home.mkdir()
     production = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
-    pools = production["concurrency"]["pools"]
-    config = {"concurrency": {"pools": pools}, "telemetry": {"enabled": False}}
+    scheme = production["storage"]["postgres"]["postgres_db"]["scheme"]
+    database = f"bench_orch_dagster_{os.getpid()}"
+    server = PG_URL.rsplit("/", 1)[0].removeprefix("postgresql")
+    storage_url = f"{scheme}{server}/{database}"
+    config = {
+        "storage": {"postgres": {"postgres_url": storage_url}},
+        "concurrency": {"pools": production["concurrency"]["pools"]},
+        "telemetry": {"enabled": False},
+    }
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    return home
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    try:
+        yield home
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def cli_env(home: Path, api: str, start_date: str) -> dict[str, str]:
@@ -154,6 +174,14 @@ def run_stats(home: Path, run_id: str | None = None) -> dict[str, Any]:
             run = instance.get_run_by_id(run_id)
             assert run is not None, run_id
         records = instance.all_logs(run.run_id)
+        partitioned = {
+            r.dagster_event.asset_key
+            for r in records
+            if r.dagster_event is not None
+            and r.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+            and r.dagster_event.partition is not None
+        }
+        counts = [len(instance.get_materialized_partitions(key)) for key in partitioned]
     started: dict[str, float] = {}
     step_seconds: dict[str, float] = {}
     materializing: set[str] = set()
@@ -190,6 +218,11 @@ def run_stats(home: Path, run_id: str | None = None) -> dict[str, Any]:
         ),
         "processes": len(pids),
         "step_workers_started": workers,
+        "materialized_partitions": {
+            "partitioned_assets": len(counts),
+            "least": min(counts, default=0),
+            "most": max(counts, default=0),
+        },
     }
 
 
@@ -205,8 +238,11 @@ def measure(
 ) -> None:
     """Serve a fresh `size` sandbox; run `first...last` (and, `daily`, then the daily job for
     DAILY_PARTITION) through the CLI; the stats of each run go into `out`, then `save()`."""
-    with tempfile.TemporaryDirectory() as tmp, served_sandbox(size) as control:
-        home = instance_home(Path(tmp))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        instance_home(Path(tmp)) as home,
+        served_sandbox(size) as control,
+    ):
         env = cli_env(home, str(control.base_url), start_date)
         materialize = [str(BIN / "dagster"), "asset", "materialize"]
         materialize += ["-m", "intercom_assets.definitions", "--select", f"group:{GROUP}"]
@@ -312,8 +348,8 @@ def main() -> None:
         "versions": {"python": platform.python_version(), "dagster": dg.__version__},
         "latency_seconds": LATENCY_SECONDS,
         "how": "Dagster CLI in a child process, the project's defaults (default executor),"
-        " a fresh DAGSTER_HOME with deploy/dagster.yaml's pools; sandbox in its own process;"
-        " PostgreSQL warehouse",
+        " a fresh DAGSTER_HOME with deploy/dagster.yaml's storage (PostgreSQL) and pools;"
+        " sandbox in its own process; PostgreSQL warehouse",
     }
     runs: dict[str, dict[str, Any]] = {}
 
