@@ -2,15 +2,34 @@
 schema; after a run each has its own row count and counts; every check is attached to a table
 asset and runs in its stream's step; the run asks `GET /me` once."""
 
+import os
+import uuid
 from collections import Counter, defaultdict
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import dagster as dg
+import psycopg
+import pytest
+import yaml
 
+from intercom_assets.definitions import EVENT_BATCH_DEFAULT, EVENT_BATCH_SIZE, build_definitions
 from intercom_assets.keys import op_name, table_key
+from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.sandbox import Sandbox
+from intercom_assets.settings import PartitionSettings
 from intercom_assets.streams import STREAMS
 from intercom_assets.warehouse.spec import DELETED_AT
-from intercom_assets_tests.dagster.conftest import RANGE_END, RANGE_START, START_DATE, Pipeline
+from intercom_assets_tests.dagster.conftest import (
+    RANGE_END,
+    RANGE_START,
+    SANDBOX_START,
+    START_DATE,
+    TIMEZONE,
+    Pipeline,
+)
 
 OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "revived")
 
@@ -100,3 +119,61 @@ def test_every_table_is_an_asset_with_its_counts_and_its_checks_in_its_step(
         if event.step_key:
             by_step[event.step_key].add(event.event_type_value)
     assert set(by_step) == {op_name(s.name) for s in STREAMS}  # no step of a check's own
+
+
+RANGE_FIRST = "2025-12-01"
+"""A 32-partition range (to the sandbox's first day, 2026-01-01)."""
+
+
+@pytest.mark.postgres
+def test_a_range_run_on_postgres_storage_marks_every_partition_of_every_partitioned_table(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """On the production instance's storage, where the definitions' event batching writes a
+    range's per-partition materializations many at a time, every partitioned table counts
+    every partition of the range as materialized, and the unpartitioned ones one each."""
+    server = urlsplit(postgres_url)
+    database = f"ia_dagster_{uuid.uuid4().hex[:10]}"
+    storage = server._replace(scheme="postgresql+psycopg2", path=f"/{database}").geturl()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        yaml.safe_dump({"storage": {"postgres": {"postgres_url": storage}}})
+    )
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    try:
+        sb = Sandbox(size="tiny", seed=3, timezone=TIMEZONE, start=SANDBOX_START)
+        with sb.serve(port=0) as served, dg.DagsterInstance.from_config(str(home)) as instance:
+            resources = {
+                "intercom": IntercomResource(access_token=sb.token, base_url=served),
+                "warehouse": WarehouseResource(
+                    url=f"duckdb:///{tmp_path / 'intercom.duckdb'}", schema_name="intercom"
+                ),
+            }
+            defs = build_definitions(PartitionSettings(RANGE_FIRST, TIMEZONE), resources)
+            assert os.environ[EVENT_BATCH_SIZE] == EVENT_BATCH_DEFAULT
+            last = datetime.fromtimestamp(sb.now, ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d")
+            job = defs.resolve_implicit_global_asset_job_def()
+            result = job.execute_in_process(
+                instance=instance, tags={RANGE_START: RANGE_FIRST, RANGE_END: last}
+            )
+            assert result.success
+            graph = defs.resolve_asset_graph()
+            partitioned = {
+                k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None
+            }
+            assert len(partitioned) == sum(len(s.tables) for s in STREAMS if s.windowed)
+            some = graph.get(next(iter(partitioned))).partitions_def
+            assert some is not None
+            keys = set(some.get_partition_keys_in_range(dg.PartitionKeyRange(RANGE_FIRST, last)))
+            assert len(keys) == 32
+            for key in graph.get_all_asset_keys():
+                materialized = instance.get_materialized_partitions(key)
+                if key in partitioned:
+                    assert materialized == keys, key
+                else:
+                    assert instance.get_latest_materialization_event(key) is not None, key
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
