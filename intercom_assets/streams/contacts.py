@@ -266,7 +266,10 @@ def take_merge_history(batch: Sequence[RawRecord], history: dict[str, Merge]) ->
         if _KEY not in raw:
             out.append(raw)
             continue
-        listed = _WITH_HISTORY.decode(raw)
+        try:
+            listed = _WITH_HISTORY.decode(raw)
+        except msgspec.ValidationError:  # a history of another shape: its merges get probed
+            listed = _WithHistory()
         record = msgspec.json.decode(raw)
         if not isinstance(record, dict) or "merge_history" not in record:
             out.append(raw)  # the key sits deeper (a custom attribute): nothing to take

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from intercom_assets.sandbox import Churn
-from intercom_assets.streams.contacts import canonical_target
+from intercom_assets.streams.contacts import Merge, canonical_target, take_merge_history
 from intercom_assets.warehouse import Warehouse
 from intercom_assets_tests.oracle import TABLES, assert_matches_truth
 from intercom_assets_tests.oracle.columns import expected_rows
@@ -213,3 +213,18 @@ def test_merges_recorded_on_214_get_their_time_on_216(harness: Harness) -> None:
         s: r["detected_at"] for s, r in before.items()
     }
     assert_matches_truth(harness.warehouse, truth_216(harness), streams=("contacts",))
+
+
+def test_the_merge_history_is_taken_out_of_the_record_as_sent() -> None:
+    """The record written is the one sent without its top-level `merge_history` (the same
+    bytes as the search sends); a key of that name deeper, or a history of another shape, is
+    left alone (those merges are then probed)."""
+    plain = b'{"id":"t1","role":"user","custom_attributes":{"mrr":12.5,"n":"\xc3\xa9"}}'
+    item = b'{"type":"merge_history","source_contact_id":"s1","source_contact_role":"lead",'
+    with_history = plain[:-1] + b',"merge_history":[' + item + b'"merged_at":1700000000}]}'
+    deeper = b'{"id":"t2","custom_attributes":{"merge_history":"x"}}'
+    odd = b'{"id":"t3","merge_history":{"data":[],"has_more":true}}'
+    history: dict[str, Merge] = {}
+    out = take_merge_history([with_history, deeper, odd, plain], history)
+    assert out == [plain, deeper, b'{"id":"t3"}', plain]
+    assert history == {"s1": Merge("t1", "lead", 1700000000)}
