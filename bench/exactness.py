@@ -15,9 +15,9 @@ check of the test (a difference outside its bound fails the run), and records pe
     .venv/bin/python bench/exactness.py [--quick] [--database URL] [--api-version 2.16]
 
 `--quick` runs 2 days and only prints: it never overwrites `bench/results/exactness.json`.
-`--api-version 2.16` reads with 2.16 (the deleted-conversations feed, company notes) and
-records `bench/results/exactness-2.16.json`; the test suite runs 2.16 on DuckDB only, this
-runs it on either backend.
+`--api-version 2.16` reads with 2.16 (the deleted-conversations feed, company notes, merge
+history: merged leads need no GET) and records `bench/results/exactness-2.16.json`; the test
+suite runs 2.16 on DuckDB only, this runs it on either backend.
 """
 
 import argparse

@@ -22,6 +22,8 @@ sb.advance(days=1)        # -> ChangeLog; sb.truth() -> the ground truth
 - `events`: `{contact_id: [events listable now (younger than 90 days), newest first]}`;
   contacts without listable events are left out
 - `deleted_contact_ids`, `archived_contact_ids`, `merged_contact_ids` (`{source: target}`),
+  `contact_merges` (`{source: {target_id, source_contact_role, merged_at}}`: each merge as
+  its target's 2.16 merge history tells it, `merged_at` the sandbox clock at the merge),
   `deleted_company_ids`, `deleted_admin_ids`, `deleted_tag_ids`, `deleted_segment_ids`,
   `deleted_team_ids`, `deleted_conversation_ids`, `deleted_conversations` (as the 2.16
   `GET /conversations/deleted` lists them)

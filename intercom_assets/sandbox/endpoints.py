@@ -65,8 +65,10 @@ def cursor_page(
     key: str,
     head: Mapping[str, object],
     default_size: int,
+    render: Callable[[Any], bytes] | None = None,
 ) -> bytes:
-    """A page of a keyset-paginated GET list (`pages.next.starting_after`)."""
+    """A page of a keyset-paginated GET list (`pages.next.starting_after`); `render` makes an
+    item's JSON (default: the record's cached JSON)."""
     size = per_page(call.query, default_size)
     cursor = call.query.get("starting_after")
     start = 0
@@ -86,7 +88,10 @@ def cursor_page(
     }
     if start + size < len(ids):
         pages["next"] = {"per_page": size, "starting_after": encode_cursor(chunk[-1])}
-    items = [core.store.json_of(kind, table[i]) for i in chunk]
+    if render is None:
+        items = [core.store.json_of(kind, table[i]) for i in chunk]
+    else:
+        items = [render(table[i]) for i in chunk]
     return list_body(head, key, items, {"total_count": len(ids), "pages": pages})
 
 

@@ -67,6 +67,9 @@ class Store:
         self.deleted_contact_ids: set[str] = set()
         self.archived_contact_ids: set[str] = set()
         self.merged_contact_ids: dict[str, str] = {}
+        self.merge_history: dict[str, Record] = {}
+        """Merged-away contact id -> its 2.16 merge history item (`source_contact_id`,
+        `source_contact_role`, `merged_at`), listed on its target."""
         self.deleted_company_ids: set[str] = set()
         self.deleted_admin_ids: set[str] = set()
         self.deleted_tag_ids: set[str] = set()
@@ -175,6 +178,15 @@ class Store:
             self._bump_user_count(company_id, -1)
         self.changed("contacts", contact_id)
         return contact
+
+    def merge_histories(self) -> dict[str, list[Record]]:
+        """Target id -> the merge history items of the contacts merged into it, newest first."""
+        out: dict[str, list[Record]] = {}
+        for source, item in self.merge_history.items():
+            out.setdefault(self.merged_contact_ids[source], []).append(item)
+        for items in out.values():
+            items.sort(key=lambda i: (i["merged_at"], i["source_contact_id"]), reverse=True)
+        return out
 
     def set_contact_companies(self, contact: Record, company_ids: list[str]) -> None:
         for company_id in contact["_company_ids"]:

@@ -5,14 +5,26 @@ the client), fetches the full tag and company lists of contacts that embed only 
 (`has_more`), then probes `GET /contacts?per_page=1`: when its `total_count` differs from the
 warehouse's live contacts (or in full mode) it sweeps `GET /contacts` (150 a page). The
 sweep upserts every contact (unchanged rows are not written), rebuilds every membership
-(tag changes do not move `updated_at`) and soft-deletes contacts that vanished, after asking
-`GET /contacts/{id}` on version 2.16 whether each was merged (410 with a canonical `Link`,
-recorded in `contact_merges`) or deleted / archived (404).
+(tag changes do not move `updated_at`) and soft-deletes contacts that vanished.
+
+Merges (`contact_merges`: `id` the source, `target_id`, `detected_at`, `merged_at`,
+`source_role`). On API version 2.16 and later the sweep lists with
+`include_merge_history=true`: every user comes with its `merge_history`, the contacts merged
+into it (a plain array, complete: the 2.16 description gives it no paging), which the sweep
+takes out of the record before writing it (the contact's `_raw` is the record as the search
+and `GET /contacts/{id}` send it) and records, with `merged_at` and `source_role`: merges
+not yet recorded, and those recorded without a time (found by the probe below, or on 2.14),
+which keep their `detected_at`. So on 2.16 `contact_merges` holds every merge the listed
+users' histories tell, also of contacts merged before the warehouse ever saw them. A vanished
+contact the histories explain is a merge without a request; every other vanished contact is
+asked `GET /contacts/{id}` with `Intercom-Version: 2.16`: 410 with a canonical `Link` is a
+merge whose target was not listed with its history (`merged_at` and `source_role` null), 404
+a delete or an archive. On 2.14 every vanished contact is asked so (the merges have no time).
 """
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -30,6 +42,7 @@ from .base import LiveCount
 from .searched import SearchStream
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, encode, field, ids_at
 from .sync import Run
+from .versions import V2_16, at_least
 
 SWEEP_PER_PAGE = 150
 MERGE_API_VERSION = "2.16"
@@ -91,9 +104,14 @@ MERGES = Shape(
         field("id", nullable=False),
         field("target_id"),
         field("detected_at", TIMESTAMP),
+        field("merged_at", TIMESTAMP),
+        field("source_role"),
     ),
 )
-"""Merged-away contacts: `id` is the source (gone), `target_id` the contact it became."""
+"""Merged-away contacts: `id` is the source (gone), `target_id` the contact it became;
+`merged_at` and `source_role` (`lead` or `user`) as the target's 2.16 merge history tells them
+(null when it was not read: on 2.14, or the target was not listed)."""
+MERGE_HISTORY = {"include_merge_history": "true"}
 
 Full = dict[str, dict[str, list[Any]]]
 
@@ -180,25 +198,128 @@ def ids_of(items: Any) -> list[Any]:
 
 
 def sweep(run: Run) -> None:
-    """List every contact: upsert, rebuild memberships, soft-delete and classify the vanished."""
+    """List every contact: upsert, rebuild memberships, record merges, soft-delete and
+    classify the vanished (see the module docstring)."""
+    with_history = at_least(run.client.api_version, V2_16)
     seen: set[str] = set()
-    pages = iter_cursor_pages(run.client, "/contacts", per_page=SWEEP_PER_PAGE, items_key="data")
+    history: dict[str, Merge] = {}
+    pages = iter_cursor_pages(
+        run.client,
+        "/contacts",
+        params=MERGE_HISTORY if with_history else None,
+        per_page=SWEEP_PER_PAGE,
+        items_key="data",
+    )
     for batch in run.raw_batches(pages):
+        if with_history:
+            batch = take_merge_history(batch, history)
         ids = write_contacts(run, batch)
         seen.update(ids.to_list())
     live = set(run.warehouse.live_ids("contacts").to_list())
     vanished = sorted(live - seen)
-    merges, still_there = classify_vanished(run, vanished)
+    explained = [i for i in vanished if i in history]
+    probed, still_there = classify_vanished(run, [i for i in vanished if i not in history])
     seen.update(still_there)
-    if merges:
-        now = int(time.time())
-        records = [{"id": s, "target_id": t or None, "detected_at": now} for s, t in merges.items()]
+    records = merge_records(run, history, probed)
+    if records:
         run.write_records(MERGES, encode(records))
     deleted = run.soft_delete_missing("contacts", pl.Series("id", sorted(seen), dtype=pl.String))
+    merges = len(explained) + len(probed)
     run.note("contacts_swept", len(seen))
     run.note("contacts_vanished", deleted)
-    run.note("merges_found", len(merges))
-    run.note("deleted_or_archived", deleted - len(merges))
+    run.note("merges_found", merges)
+    run.note("deleted_or_archived", deleted - merges)
+    if with_history:
+        run.note("merges_in_history", len(history))
+        run.note("vanished_probed", len(vanished) - len(explained))
+    run.note("merges_recorded", len(records))
+
+
+class Merge(msgspec.Struct, frozen=True):
+    """One merge as a target's merge history tells it."""
+
+    target_id: str
+    source_role: str | None
+    merged_at: int | None
+
+
+class _HistoryItem(msgspec.Struct):
+    source_contact_id: Any = None
+    source_contact_role: Any = None
+    merged_at: Any = None
+
+
+class _WithHistory(msgspec.Struct):
+    id: Any = None
+    merge_history: list[_HistoryItem] | None = None
+
+
+_WITH_HISTORY = msgspec.json.Decoder(_WithHistory)
+_KEY = b'"merge_history"'
+
+
+def take_merge_history(batch: Sequence[RawRecord], history: dict[str, Merge]) -> list[RawRecord]:
+    """The batch without the contacts' `merge_history` (each record otherwise as sent), and
+    its items added to `history` (source id -> merge)."""
+    out: list[RawRecord] = []
+    for raw in batch:
+        if _KEY not in raw:
+            out.append(raw)
+            continue
+        try:
+            listed = _WITH_HISTORY.decode(raw)
+        except msgspec.ValidationError:  # a history of another shape: its merges get probed
+            listed = _WithHistory()
+        record = msgspec.json.decode(raw)
+        if not isinstance(record, dict) or "merge_history" not in record:
+            out.append(raw)  # the key sits deeper (a custom attribute): nothing to take
+            continue
+        del record["merge_history"]
+        out.append(msgspec.json.encode(record))
+        for item in listed.merge_history or ():
+            if item.source_contact_id is None:
+                continue
+            merged_at = item.merged_at if isinstance(item.merged_at, int) else None
+            role = item.source_contact_role if isinstance(item.source_contact_role, str) else None
+            history[str(item.source_contact_id)] = Merge(str(listed.id), role, merged_at)
+    return out
+
+
+def merge_records(
+    run: Run, history: Mapping[str, Merge], probed: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The `contact_merges` rows to write: every merge the probe found (without a time), and
+    the merges of `history` not recorded yet or recorded without a time (those keep their
+    `detected_at`)."""
+    now = int(time.time())
+    untimed = {"merged_at": None, "source_role": None}
+    records = [
+        {"id": s, "target_id": t or None, "detected_at": now, **untimed} for s, t in probed.items()
+    ]
+    if not history:
+        return records
+    stored = run.warehouse.read_columns(
+        "contact_merges", ["id", "detected_at", "merged_at"], live_only=False
+    )
+    timed = set(stored.filter(pl.col("merged_at").is_not_null()).get_column("id").to_list())
+    detected = {
+        i: int(at.timestamp())
+        for i, at in stored.select("id", "detected_at").iter_rows()
+        if at is not None
+    }
+    for source, merge in sorted(history.items()):
+        if source in timed or (source in detected and merge.merged_at is None):
+            continue
+        records.append(
+            {
+                "id": source,
+                "target_id": merge.target_id,
+                "detected_at": detected.get(source, now),
+                "merged_at": merge.merged_at,
+                "source_role": merge.source_role,
+            }
+        )
+    return records
 
 
 def classify_vanished(run: Run, ids: Iterable[str]) -> tuple[dict[str, str], list[str]]:

@@ -116,8 +116,9 @@ pytestmark = pytest.mark.slow
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.postgres),
         # 2.16 on DuckDB only: the scenario takes ~100 s a run, and what 2.16 changes (the
-        # deleted-conversations feed, company notes, ticket assignee types) is the same on
-        # both backends; bench/exactness.py --api-version 2.16 [--database ...] runs both.
+        # deleted-conversations feed, company notes, merge history, ticket assignee types) is
+        # the same on both backends; bench/exactness.py --api-version 2.16 [--database ...]
+        # runs both.
         "duckdb-2.16",
     ]
 )

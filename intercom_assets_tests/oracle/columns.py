@@ -12,6 +12,8 @@ fix both the SQL type family the column must have and the Python type of every v
 - `json(path)`: any JSON value, compared parsed (types kept: 1, 1.0 and true differ).
 - `context(name)`: a value the record does not hold (a part's conversation id).
 - `NOT_NULL`: a value the oracle cannot know (hashes, wall-clock times) but that must be set.
+- `NullOr(value)`: the value, or null: what the loader may or may not have been able to read
+  (a merge's time once its target is gone).
 """
 
 from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +38,17 @@ class _NotNull:
 
 
 NOT_NULL: Any = _NotNull()
+
+
+@dataclass(frozen=True)
+class NullOr:
+    """Expected value: `value`, or null (the truth cannot tell which the loader could read)."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return f"<{self.value!r} or null>"
+
 
 KINDS = ("text", "int", "float", "bool", "timestamp", "json")
 SQL_TYPES: dict[str, frozenset[str]] = {
@@ -167,6 +180,9 @@ class Table:
     """(column, truth list): rows whose parent is not live in the truth are not compared."""
     deleted_ids: Callable[[Mapping[str, Any]], set[str]] | None = None
     """The ids the truth says were deleted: the only ids that may be soft-deleted."""
+    in_scope: Callable[[Mapping[str, Any]], Callable[[Mapping[str, Any]], bool]] | None = None
+    """`in_scope(truth)(row)`: whether the truth speaks for a row (stored or expected); None:
+    as `live_only` and `parent` say."""
 
     def meta(self) -> dict[str, Col]:
         meta: dict[str, Col] = {}
@@ -263,12 +279,59 @@ def _events(truth: Mapping[str, Any]) -> Rows:
 
 
 def _merges(truth: Mapping[str, Any]) -> Rows:
-    """Merges of the contacts the warehouse holds (`stored_contact_ids`, added by the caller:
-    a contact merged before any run saw it is not the warehouse's to record)."""
+    """The merges the warehouse must hold, per API version (`truth["api_version"]`), from
+    `merged_contact_ids` and `contact_merges` (each merge's time and source role), with
+    `stored_contact_ids` (added by the caller: every contact the warehouse holds, live or not).
+
+    - 2.14: the merges of the contacts the warehouse held (a sweep finds each vanished and asks
+      it: 410 names the target); a lead merged before any run saw it is not the warehouse's to
+      record. `merged_at` and `source_role` are null.
+    - 2.16: every merge into a live user, with its `merged_at` and `source_role`: the sweep
+      lists users with their merge history, which also tells merges from before the first run
+      (sources the warehouse never held). A merge into a contact no longer live (deleted or
+      archived since): its source, if the warehouse held it, is recorded (the probe's 410 names
+      the target), with the history's time and role if a sweep listed the target after the
+      merge, else null (`NullOr`: the truth cannot tell). A merge into a contact no longer live
+      whose source the warehouse never held is out of scope (`_merges_in_scope`): recorded only
+      if a sweep listed the target after the merge.
+    """
     known = truth["stored_contact_ids"]
+    told = _version(truth.get("api_version", "2.14")) >= V2_16
+    users = {c["id"] for c in truth["contacts"] if c["role"] == "user"}
+    details = truth["contact_merges"]
     for source, target in truth["merged_contact_ids"].items():
-        if source in known:
-            yield {"id": source, "target_id": target}, {}
+        merge = details.get(source) if told else None
+        row = {"id": source, "target_id": target, "merged_at": None, "source_role": None}
+        if merge is not None:
+            row |= {"merged_at": merge["merged_at"], "source_role": merge["source_contact_role"]}
+        if merge is not None and target in users:
+            yield row, {"maybe": False}
+        elif source in known:
+            yield row, {"maybe": merge is not None}
+
+
+def _merges_in_scope(truth: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
+    """On 2.16, a merge into a contact no longer live, of a source the warehouse never held, is
+    not the truth's to judge (see `_merges`); every other row is."""
+    if _version(truth.get("api_version", "2.14")) < V2_16:
+        return lambda row: True
+    live = {c["id"] for c in truth["contacts"]}
+    known = truth["stored_contact_ids"]
+    return lambda row: row["id"] in known or row["target_id"] in live
+
+
+def _maybe(value: Any, ctx: Context) -> Any:
+    return NullOr(value) if ctx["maybe"] and value is not None else value
+
+
+def _merge_raw(record: Record, ctx: Context) -> Any:
+    return {
+        "id": record["id"],
+        "target_id": record["target_id"],
+        "detected_at": NOT_NULL,
+        "merged_at": _maybe(record["merged_at"], ctx),
+        "source_role": _maybe(record["source_role"], ctx),
+    }
 
 
 def _deleted(*keys: str) -> Callable[[Mapping[str, Any]], set[str]]:
@@ -522,10 +585,21 @@ CONTACT_MERGES = Table(
         "id": text("id"),
         "target_id": text("target_id"),
         "detected_at": not_null("timestamp"),  # the loader's clock, not the API's
+        "merged_at": Col(
+            "timestamp",
+            lambda r, ctx: _maybe(timestamp("merged_at").read(r, ctx), ctx),
+            "merged_at (2.16 merge history)",
+        ),
+        "source_role": Col(
+            "text",
+            lambda r, ctx: _maybe(text("source_role").read(r, ctx), ctx),
+            "source_contact_role (2.16 merge history)",
+        ),
     },
     _merges,
-    raw=lambda r, _: {"id": r["id"], "target_id": r["target_id"], "detected_at": NOT_NULL},
+    raw=_merge_raw,
     live_only=False,
+    in_scope=_merges_in_scope,
 )
 
 CONVERSATIONS = Table(

@@ -27,6 +27,7 @@ from .columns import (
     SQL_TYPES,
     STREAM_TABLES,
     TABLES,
+    NullOr,
     Table,
     expected_rows,
     ts,
@@ -85,9 +86,12 @@ def _short(row: Any, width: int = 160) -> str:
 
 
 def same(expected: Any, found: Any) -> bool:
-    """Deep equality with types kept (1, 1.0 and True differ); NOT_NULL matches any value."""
+    """Deep equality with types kept (1, 1.0 and True differ); NOT_NULL matches any value,
+    `NullOr(v)` null or what matches v."""
     if expected is NOT_NULL:
         return found is not None
+    if isinstance(expected, NullOr):
+        return found is None or same(expected.value, found)
     if type(expected) is not type(found):
         return False
     if isinstance(expected, dict):
@@ -112,6 +116,8 @@ def stored_value(kind: str, value: Any) -> Any:
 
 
 def same_value(kind: str, expected: Any, found: Any) -> bool:
+    if isinstance(expected, NullOr):
+        return found is None or same_value(kind, expected.value, found)
     if kind == "timestamp" and isinstance(found, datetime) and isinstance(expected, datetime):
         return expected == found  # aware datetimes: equal instants in any zone
     return same(expected, found)
@@ -181,6 +187,8 @@ def compare_table(
 
 def scope(table: Table, truth: Mapping[str, Any]) -> Callable[[dict[str, Any]], bool]:
     """Which stored rows the truth speaks for."""
+    if table.in_scope is not None:
+        return table.in_scope(truth)
     if table.name == "events":
         # Events are never deleted, and Intercom lists only the last 90 days: an event older
         # than that, or of a contact no longer live, stays stored but is not in the truth.

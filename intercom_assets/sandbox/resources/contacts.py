@@ -1,5 +1,12 @@
 """Contacts: list, search, a contact and its sub-lists; notes; contact churn (updates, creations,
-deletes, archives, lead merges, silent tag changes and notes)."""
+deletes, archives, lead merges, silent tag changes and notes).
+
+From Intercom-Version 2.16 on, a merge is also told by its target: `include_merge_history=true`
+on `GET /contacts` and `GET /contacts/{id}` adds `merge_history` (every merge into the contact,
+newest first; users only: a lead has none) and `GET /contacts/{id}/merge_history` pages the
+same items (`cursor` / `next_cursor`, `per_page` 1..150, default 50, `order` desc by default;
+404 for a lead or a contact that is not live; 400 `intercom_version_invalid` before 2.16).
+"""
 
 import math
 import unicodedata
@@ -15,12 +22,20 @@ from intercom_assets.sandbox.endpoints import (
     Call,
     cursor_page,
     dumps,
+    flag,
     search_route,
     version_at_least,
 )
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import APP_ID, Factory
-from intercom_assets.sandbox.pagination import list_body, per_page, positive_int
+from intercom_assets.sandbox.pagination import (
+    bounded_per_page,
+    decode_cursor,
+    encode_cursor,
+    list_body,
+    per_page,
+    positive_int,
+)
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.resources.tags import toggle_tag
 from intercom_assets.sandbox.search import (
@@ -47,7 +62,9 @@ YEAR = 365 * DAY
 DEFAULT_CONTACTS_PER_PAGE = 10
 DEFAULT_SUBLIST_PER_PAGE = 50
 MERGES_REPORTED_FROM = (2, 16)
-"""Versions from 2.16 (and Preview) answer 410 `contact_merged` for a merged-away contact."""
+"""Versions from 2.16 (and Preview) answer 410 `contact_merged` for a merged-away contact and
+tell a user's merge history (`include_merge_history`, `GET /contacts/{id}/merge_history`)."""
+DEFAULT_MERGE_HISTORY_PER_PAGE = 50
 
 
 # -- generating -----------------------------------------------------------------------------------
@@ -238,6 +255,12 @@ def merge_lead(c: Churning, at: int, lead_id: str) -> None:
         return
     store.remove_contact(lead_id)
     store.merged_contact_ids[lead_id] = target["id"]
+    store.merge_history[lead_id] = {
+        "type": "merge_history",
+        "source_contact_id": lead_id,
+        "source_contact_role": lead["role"],
+        "merged_at": at,
+    }
     for tag_id in lead["_tag_ids"]:
         if tag_id not in target["_tag_ids"]:
             target["_tag_ids"].append(tag_id)
@@ -348,9 +371,35 @@ SEARCH = SearchModel(
 
 def list_contacts(core: "SandboxCore", call: Call) -> bytes:
     ids = core.store.sorted_ids("contacts")
+    histories = core.store.merge_histories() if with_merge_history(call) else None
     return cursor_page(
-        core, call, "contacts", ids, "data", {"type": "list"}, DEFAULT_CONTACTS_PER_PAGE
+        core,
+        call,
+        "contacts",
+        ids,
+        "data",
+        {"type": "list"},
+        DEFAULT_CONTACTS_PER_PAGE,
+        render=None if histories is None else lambda r: contact_json(core, r, histories),
     )
+
+
+def with_merge_history(call: Call) -> bool:
+    """Whether the request asks for `merge_history` (`include_merge_history=true`, 2.16 on;
+    earlier versions do not know the parameter and ignore it)."""
+    return version_at_least(call.version, MERGES_REPORTED_FROM) and flag(
+        call.query, "include_merge_history"
+    )
+
+
+def contact_json(
+    core: "SandboxCore", contact: Record, histories: Mapping[str, list[Record]] | None
+) -> bytes:
+    """A contact's JSON; with `histories` (target -> items), a user's `merge_history` too."""
+    body = core.store.json_of("contacts", contact)
+    if histories is None or contact["role"] != "user":
+        return body
+    return body[:-1] + b',"merge_history":' + dumps(histories.get(contact["id"], [])) + b"}"
 
 
 def contact_or_404(core: "SandboxCore", contact_id: str) -> Record:
@@ -370,7 +419,47 @@ def get_contact(core: "SandboxCore", call: Call) -> bytes:
             f"Contact {contact_id} was merged into {target}",
             [("link", f'</contacts/{target}>; rel="canonical"')],
         )
-    return core.store.json_of("contacts", contact_or_404(core, contact_id))
+    contact = contact_or_404(core, contact_id)
+    histories = core.store.merge_histories() if with_merge_history(call) else None
+    return contact_json(core, contact, histories)
+
+
+def merge_history(core: "SandboxCore", call: Call) -> bytes:
+    """`GET /contacts/{id}/merge_history` (2.16 on): the contacts merged into a user, a page
+    at a time (`next_cursor` while `has_more`)."""
+    if not version_at_least(call.version, MERGES_REPORTED_FROM):
+        raise ApiError(
+            400,
+            "intercom_version_invalid",
+            "Requested resource is not available in current API version.",
+        )
+    contact = core.store.contacts.get(call.params["id"])
+    if contact is None or contact["role"] != "user":
+        raise ApiError(404, "not_found", "Contact not found")
+    size = bounded_per_page(call.query.get("per_page"), DEFAULT_MERGE_HISTORY_PER_PAGE)
+    order = call.query.get("order") or "desc"
+    if order not in ("asc", "desc"):
+        raise ApiError(400, "parameter_invalid", f"order must be asc or desc, got {order!r}")
+    items = core.store.merge_histories().get(contact["id"], [])
+    if order == "asc":
+        items = items[::-1]
+    start = 0
+    cursor = call.query.get("cursor")
+    if cursor:
+        try:
+            last = decode_cursor(cursor)
+        except ApiError:
+            raise ApiError(400, "parameter_invalid", f"cursor is not valid: {cursor!r}") from None
+        sources = [i["source_contact_id"] for i in items]
+        if last not in sources:
+            raise ApiError(400, "parameter_invalid", f"cursor is not valid: {cursor!r}")
+        start = sources.index(last) + 1
+    chunk = items[start : start + size]
+    more = start + size < len(items)
+    body: dict[str, object] = {"type": "list", "data": chunk, "has_more": more}
+    if more:
+        body["next_cursor"] = encode_cursor(chunk[-1]["source_contact_id"])
+    return dumps(body)
 
 
 MAX_MERGE_HOPS = 3
@@ -436,7 +525,8 @@ def contact_notes(core: "SandboxCore", call: Call) -> bytes:
 
 class Contacts(Resource):
     """Contacts (users and leads) with their notes. Deleted, archived and merged-away contacts
-    vanish from list and search and 404 on GET (410 `contact_merged` from 2.16 on)."""
+    vanish from list and search and 404 on GET (410 `contact_merged` from 2.16 on, when a
+    user's merge history lists them too)."""
 
     tables = {"contacts": False, "notes": True}
     change_kinds = (
@@ -451,6 +541,7 @@ class Contacts(Resource):
         ("GET", "/contacts/{id}/companies", contact_companies),
         ("GET", "/contacts/{id}/notes", contact_notes),
         ("GET", "/contacts/{id}/segments", contact_segments),
+        ("GET", "/contacts/{id}/merge_history", merge_history),
     )
 
     def generate(self, g: Generation) -> None:
@@ -506,4 +597,12 @@ class Contacts(Resource):
             "deleted_contact_ids": sorted(store.deleted_contact_ids),
             "archived_contact_ids": sorted(store.archived_contact_ids),
             "merged_contact_ids": dict(sorted(store.merged_contact_ids.items())),
+            "contact_merges": {
+                source: {
+                    "target_id": store.merged_contact_ids[source],
+                    "source_contact_role": item["source_contact_role"],
+                    "merged_at": item["merged_at"],
+                }
+                for source, item in sorted(store.merge_history.items())
+            },
         }
