@@ -16,8 +16,8 @@ check of the test (a difference outside its bound fails the run), and records pe
 
 `--quick` runs 2 days and only prints: it never overwrites `bench/results/exactness.json`.
 `--api-version 2.16` reads with 2.16 (the deleted-conversations feed, company notes, merge
-history: merged leads need no GET) and records `bench/results/exactness-2.16.json`; the test
-suite runs 2.16 on DuckDB only, this runs it on either backend.
+history: merged leads need no GET) and records `bench/results/exactness-2.16.json` (the test
+suite runs the same scenario under both versions on both backends).
 """
 
 import argparse

@@ -238,6 +238,7 @@ def measure(
 ) -> None:
     """Serve a fresh `size` sandbox; run `first...last` (and, `daily`, then the daily job for
     DAILY_PARTITION) through the CLI; the stats of each run go into `out`, then `save()`."""
+    drop_schema()  # each measurement loads a fresh workspace into an empty schema
     with (
         tempfile.TemporaryDirectory() as tmp,
         instance_home(Path(tmp)) as home,

@@ -72,7 +72,7 @@ a line) plus `exactness.recheck_minimum` (the events re-check, per day); the str
 with tickets and 2.16 (`NEW_ROUTES`) at most 1.1 times their own terms (`NEW_TERMS`); and per
 day, each of the streams in `STREAM_TERMS` at most 1.1 times its own terms.
 
-API versions: 2.14 (the default) on DuckDB and PostgreSQL; 2.16 on DuckDB (see the fixture).
+API versions: 2.14 (the default) and 2.16, each on DuckDB and on PostgreSQL.
 """
 
 from collections import Counter
@@ -115,11 +115,8 @@ pytestmark = pytest.mark.slow
     params=[
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.postgres),
-        # 2.16 on DuckDB only: the scenario takes ~100 s a run, and what 2.16 changes (the
-        # deleted-conversations feed, company notes, merge history, ticket assignee types) is
-        # the same on both backends; bench/exactness.py --api-version 2.16 [--database ...]
-        # runs both.
         "duckdb-2.16",
+        pytest.param("postgres-2.16", marks=pytest.mark.postgres),
     ]
 )
 def exact_pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pipeline]:
