@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import httpx
 
 from intercom_assets.definitions import ONE_PLANNED_EVENT_PER_ASSET
+from intercom_assets.interrupts import interrupt_on_signals
 from intercom_assets.settings import (
     BASE_URL_ENV,
     CHANGE_INTERVAL_ENV,
@@ -269,7 +269,7 @@ def serve_ui(site: DemoSite, port: int | None = None, *, echo: Echo = print) -> 
     caller's sandbox) running until Ctrl-C or SIGTERM."""
     port = port or free_port()
     echo(f"\nstarting the Dagster UI on port {port} (webserver and daemon) ...")
-    with _interrupt_on_signals():
+    with interrupt_on_signals():
         try:
             with dagster_ui(site, port) as ui_url:
                 echo(instructions(site, ui_url))
@@ -278,22 +278,6 @@ def serve_ui(site: DemoSite, port: int | None = None, *, echo: Echo = print) -> 
         except KeyboardInterrupt:
             pass
     echo("stopped the Dagster UI and the daemon")
-
-
-@contextmanager
-def _interrupt_on_signals() -> Iterator[None]:
-    """Ctrl-C (SIGINT) and SIGTERM stop the UI (and the processes it started), even when
-    SIGINT was ignored at startup (a shell's background job)."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 __all__ = [

@@ -4,6 +4,7 @@ import time
 
 import click
 
+from intercom_assets.interrupts import interrupt_on_signals
 from intercom_assets.sandbox.faults import FaultConfig
 from intercom_assets.sandbox.sandbox import DEFAULT_START, Sandbox, start_time
 from intercom_assets.sandbox.sizes import SIZES
@@ -58,7 +59,7 @@ def sandbox(
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     sb.set_faults(FaultConfig(error_rate=error_rate, latency_seconds=latency))
-    with sb.serve(host=host, port=port) as url:
+    with interrupt_on_signals(), sb.serve(host=host, port=port) as url:
         click.echo(url, nl=True)
         click.echo(
             f"token: {token}  controls: {url}/_sandbox/{{clock,advance,faults,requests,truth}}",
@@ -67,5 +68,5 @@ def sandbox(
         try:
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM
             click.echo("stopping", err=True)

@@ -21,6 +21,7 @@ from intercom_assets.sensors import CHANGE_SENSOR
 from intercom_assets.settings import PartitionSettings
 from intercom_assets.warehouse import connect
 from intercom_assets_tests.oracle import differences, format_differences
+from intercom_assets_tests.processes import stop
 
 CLI = str(Path(sys.executable).with_name("intercom-assets"))
 TOKEN = "t0k"
@@ -56,9 +57,7 @@ def served(zone: str) -> Iterator[str]:
         assert url.startswith("http://127.0.0.1:"), url
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        proc.stdout.close()
+        stop(proc)
 
 
 def control(http: httpx.Client, method: str, path: str, **body: Any) -> Any:

@@ -1,5 +1,6 @@
 """The same sandbox over a real loopback port: API, `/_sandbox/*` controls, a reset, the CLI."""
 
+import signal
 import subprocess
 import sys
 import time
@@ -8,6 +9,7 @@ import httpx
 import pytest
 
 from intercom_assets.sandbox import FaultConfig, Sandbox
+from intercom_assets_tests.processes import stop
 
 
 def test_over_a_port_with_controls_and_a_connection_reset():
@@ -76,6 +78,26 @@ def test_cli_serves_and_prints_the_base_url():
                 time.sleep(0.1)
         assert me.json()["app"]["timezone"] == "Europe/Dublin"
     finally:
+        stop(proc)
+
+
+SANDBOX_CLI = (sys.executable, "-c", "from intercom_assets.cli import main; main()", "sandbox")
+
+
+def test_cli_stops_on_sigterm_even_when_its_parent_ignored_it():
+    """A child inherits ignored signals: started with SIGTERM ignored (as some process
+    managers and test runners leave it), the sandbox still stops on `terminate()`."""
+    proc = subprocess.Popen(
+        [*SANDBOX_CLI, "--size", "tiny", "--port", "0", "--token", "t0k"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("http://127.0.0.1:")
         proc.terminate()
-        proc.wait(timeout=10)
-        proc.stdout.close()
+        assert proc.wait(timeout=30) == 0  # stopped cleanly ("stopping"), not killed
+    finally:
+        stop(proc)
