@@ -321,7 +321,8 @@ API_VERSION_SETTING: Setting[str] = Setting(
     _api_version,
     "run",
     "sent as `Intercom-Version`; `2.16` adds the deleted-conversations feed (deletes arrive with"
-    " the next conversations run) and company notes (docs/change-matrix.md)",
+    " the next conversations run), company notes and contact merge history (merges with their"
+    " time, `contact_merges.merged_at`; docs/change-matrix.md)",
 )
 DATABASE_URL: Setting[str] = Setting(
     "INTERCOM_ASSETS_DATABASE_URL",
