@@ -12,6 +12,7 @@ from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.pagination import decode_cursor, encode_cursor, list_body, per_page
 from intercom_assets.sandbox.search import SearchError, SearchModel, compile_search, search_page
 from intercom_assets.sandbox.store import Store, numeric_id
+from intercom_assets.sandbox.versions import rendering
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.core import SandboxCore
@@ -43,12 +44,12 @@ def flag(query: Mapping[str, str], name: str) -> bool:
     return raw in ("true", "1")
 
 
-def version_at_least(version: str, minimum: tuple[int, int]) -> bool:
-    """Whether an `Intercom-Version` is `minimum` or later; `Preview` is later than all."""
-    if version == "Preview":
-        return True
-    major, _, minor = version.partition(".")
-    return (int(major), int(minor or 0)) >= minimum
+def record_json(store: Store, kind: str, record: Mapping[str, Any], version: str) -> bytes:
+    """A record's JSON as the request's `Intercom-Version` sends it (`versions.py`), cached."""
+    later = rendering(kind, version)
+    if later is None:
+        return store.json_of(kind, record)
+    return store.json_of(kind, record, later.name, later.reshape)
 
 
 def list_of(store: Store, kind: str, head: Mapping[str, object], key: str) -> bytes:
@@ -68,7 +69,7 @@ def cursor_page(
     render: Callable[[Any], bytes] | None = None,
 ) -> bytes:
     """A page of a keyset-paginated GET list (`pages.next.starting_after`); `render` makes an
-    item's JSON (default: the record's cached JSON)."""
+    item's JSON (default: the record's cached JSON, as the request's version sends it)."""
     size = per_page(call.query, default_size)
     cursor = call.query.get("starting_after")
     start = 0
@@ -89,7 +90,7 @@ def cursor_page(
     if start + size < len(ids):
         pages["next"] = {"per_page": size, "starting_after": encode_cursor(chunk[-1])}
     if render is None:
-        items = [core.store.json_of(kind, table[i]) for i in chunk]
+        items = [record_json(core.store, kind, table[i], call.version) for i in chunk]
     else:
         items = [render(table[i]) for i in chunk]
     return list_body(head, key, items, {"total_count": len(ids), "pages": pages})
@@ -125,7 +126,7 @@ def search_route(model: SearchModel, kind: str, head: Mapping[str, object], key:
         }
         if page.next_cursor:
             pages["next"] = {"per_page": page.per_page, "starting_after": page.next_cursor}
-        rendered = [core.store.json_of(kind, r) for r in page.items]
+        rendered = [record_json(core.store, kind, r, call.version) for r in page.items]
         return list_body(head, key, rendered, {"total_count": page.total_count, "pages": pages})
 
     return search

@@ -1,6 +1,7 @@
 """The workspace store: API-shaped records plus the memberships that tie them together.
 
-Records are plain dicts shaped as the API returns them. Keys starting with `_` are private:
+Records are plain dicts shaped as the API (2.14) returns them (`versions.py` reshapes them for
+later versions). Keys starting with `_` are private:
 the HTTP layer strips them before answering, and the search engine may read them:
 
 - contact: `_tag_ids`, `_company_ids`, `_note_ids` (full lists, in the order applied; the public
@@ -12,7 +13,7 @@ Every mutation goes through a method here so derived values (embedded lists, seg
 membership, company `user_count`, cached JSON bytes) stay consistent.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -89,7 +90,8 @@ class Store:
         }
         self._numeric_ids: set[str] = set()
         self.version = 0
-        self._json: dict[tuple[str, str], bytes] = {}
+        self._json: dict[tuple[str, str, str], bytes] = {}
+        self._shapes: set[str] = {""}
         self._sorted: dict[str, list[str]] = {}
         self._segment_counts: tuple[int, dict[str, int]] = (-1, {})
 
@@ -107,21 +109,33 @@ class Store:
     # -- caches -------------------------------------------------------------------------------
 
     def changed(self, kind: str, record_id: str) -> None:
-        """Forget the cached JSON of one record."""
+        """Forget the cached JSON of one record (in every shape)."""
         self.version += 1
-        self._json.pop((kind, record_id), None)
+        for shape in self._shapes:
+            self._json.pop((kind, record_id, shape), None)
 
     def reordered(self, kind: str) -> None:
         """Forget the sorted id list of a kind (a record was added or removed)."""
         self.version += 1
         self._sorted.pop(kind, None)
 
-    def json_of(self, kind: str, record: Mapping[str, Any]) -> bytes:
-        """The public JSON of a record, cached until it changes."""
-        key = (kind, record["id"])
+    def json_of(
+        self,
+        kind: str,
+        record: Mapping[str, Any],
+        shape: str = "",
+        reshape: Callable[[Record], Record] | None = None,
+    ) -> bytes:
+        """The public JSON of a record, cached until it changes; `reshape` turns the public
+        record into another shape first (an API version's), cached apart under `shape`."""
+        key = (kind, record["id"], shape)
         cached = self._json.get(key)
         if cached is None:
-            cached = self._json[key] = orjson.dumps(public(record))
+            body = public(record)
+            if reshape is not None:
+                self._shapes.add(shape)
+                body = reshape(body)
+            cached = self._json[key] = orjson.dumps(body)
         return cached
 
     def sorted_ids(self, kind: str) -> list[str]:

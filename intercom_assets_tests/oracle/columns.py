@@ -1,8 +1,10 @@
 """What every warehouse column must hold, stated by hand from the API records.
 
 One declaration per table: column -> how to read it from the truth record (the record as the
-API returns it, see `Sandbox.truth()`), with its kind. Nothing here comes from the loader:
-the paths are read off the Intercom 2.14 records (`docs/streams.md` names the columns). Kinds
+API returns it, see `Sandbox.truth()`; in its 2.14 shape, turned here by hand into the shape the
+loader's API version sent, see `as_sent`), with its kind. Nothing here comes from the loader
+nor from the sandbox's rendering: the paths are read off the Intercom 2.14 records
+(`docs/streams.md` names the columns). Kinds
 fix both the SQL type family the column must have and the Python type of every value:
 
 - `text(path)`: a string (or null) at `path`; an int there is an oracle error.
@@ -211,6 +213,63 @@ def records(key: str) -> Callable[[Mapping[str, Any]], Rows]:
     return sources
 
 
+# -- what each API version sends ------------------------------------------------------------
+
+V2_16 = (2, 16)
+"""The truth holds records in their 2.14 shape; `truth["api_version"]` (default 2.14) says
+which version the loader read with. From 2.16 on (the 2.16 description; docs/sandbox.md):
+company notes exist; a contact's `owner_id` is a string; a conversation's `priority` is one of
+five levels and its unassigned `admin_assignee_id`/`team_assignee_id` are `0`, not null; a
+ticket's assignee ids are integers (strings in 2.14), `0` when unassigned (absent in 2.14)."""
+
+PRIORITY_216 = {"not_priority": "none", "priority": "high"}
+"""A 2.14 priority flag as the 2.16 level the sandbox sends for it (docs/sandbox.md)."""
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return (int(major), int(minor or 0))
+
+
+def on_216(truth: Mapping[str, Any]) -> bool:
+    """Whether the loader read the truth with 2.16 or later."""
+    return _version(truth.get("api_version", "2.14")) >= V2_16
+
+
+def _contact_216(contact: Record) -> Record:
+    owner = contact["owner_id"]
+    return {**contact, "owner_id": None if owner is None else str(owner)}
+
+
+def _conversation_216(conversation: Record) -> Record:
+    admin, team = conversation["admin_assignee_id"], conversation["team_assignee_id"]
+    return {
+        **conversation,
+        "priority": PRIORITY_216[conversation["priority"]],
+        "admin_assignee_id": 0 if admin is None else admin,
+        "team_assignee_id": 0 if team is None else team,
+    }
+
+
+def _ticket_216(ticket: Record) -> Record:
+    return {
+        **ticket,
+        "admin_assignee_id": int(ticket.get("admin_assignee_id", 0)),
+        "team_assignee_id": int(ticket.get("team_assignee_id", 0)),
+    }
+
+
+def as_sent(key: str, on_216_as: Callable[[Record], Record]) -> Callable[[Mapping[str, Any]], Rows]:
+    """The records at `truth[key]` as the loader's API version sent them."""
+
+    def sources(truth: Mapping[str, Any]) -> Rows:
+        convert = on_216_as if on_216(truth) else None
+        for record in truth[key]:
+            yield (record if convert is None else convert(record)), {}
+
+    return sources
+
+
 def link(parent: str, member: str, pairs: Callable[[Mapping[str, Any]], Iterator[tuple]]) -> Any:
     """A link table's rows: one synthesized `{parent: p, member: m}` per membership."""
 
@@ -296,7 +355,7 @@ def _merges(truth: Mapping[str, Any]) -> Rows:
       if a sweep listed the target after the merge.
     """
     known = truth["stored_contact_ids"]
-    told = _version(truth.get("api_version", "2.14")) >= V2_16
+    told = on_216(truth)
     users = {c["id"] for c in truth["contacts"] if c["role"] == "user"}
     details = truth["contact_merges"]
     for source, target in truth["merged_contact_ids"].items():
@@ -313,7 +372,7 @@ def _merges(truth: Mapping[str, Any]) -> Rows:
 def _merges_in_scope(truth: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
     """On 2.16, a merge into a contact no longer live, of a source the warehouse never held, is
     not the truth's to judge (see `_merges`); every other row is."""
-    if _version(truth.get("api_version", "2.14")) < V2_16:
+    if not on_216(truth):
         return lambda row: True
     live = {c["id"] for c in truth["contacts"]}
     known = truth["stored_contact_ids"]
@@ -554,7 +613,7 @@ CONTACTS = Table(
         "companies_total_count": integer("companies", "total_count"),
         "notes_total_count": integer("notes", "total_count"),
     },
-    records("contacts"),
+    as_sent("contacts", _contact_216),
     raw=the_record,
     deleted_ids=_deleted("deleted_contact_ids", "archived_contact_ids", "merged_contact_ids"),
 )
@@ -653,7 +712,7 @@ CONVERSATIONS = Table(
         "ai_agent_participated": boolean("ai_agent_participated"),
         "ai_agent": json("ai_agent"),
     },
-    records("conversations"),
+    as_sent("conversations", _conversation_216),
     raw=the_record,
 )
 
@@ -745,31 +804,6 @@ EVENTS = Table(
 )
 
 # -- tickets --------------------------------------------------------------------------------
-
-
-V2_16 = INTEGER_ASSIGNEES_FROM = (2, 16)
-"""Company notes exist from 2.16 on. A ticket's `admin_assignee_id` and `team_assignee_id`:
-strings in the 2.14 description, integers in 2.16's. The truth holds strings;
-`truth["api_version"]` (default 2.14) says which version the loader read with."""
-
-
-def _version(text: str) -> tuple[int, int]:
-    major, _, minor = text.partition(".")
-    return (int(major), int(minor or 0))
-
-
-def _tickets(truth: Mapping[str, Any]) -> Rows:
-    version = _version(truth.get("api_version", "2.14"))
-    for ticket in truth["tickets"]:
-        yield ticket, {"integer_assignees": version >= INTEGER_ASSIGNEES_FROM}
-
-
-def _ticket_as_sent(record: Record, ctx: Context) -> Any:
-    """The ticket as the API version sends it (see INTEGER_ASSIGNEES_FROM)."""
-    if not ctx["integer_assignees"]:
-        return record
-    ids = {k: int(record[k]) for k in ("admin_assignee_id", "team_assignee_id") if k in record}
-    return {**record, **ids}
 
 
 def _ticket_parts(truth: Mapping[str, Any]) -> Rows:
@@ -896,8 +930,8 @@ TICKETS = Table(
         "previous_ticket_state_id": text("previous_ticket_state_id"),
         "linked_objects": json("linked_objects", "data"),
     },
-    _tickets,
-    raw=_ticket_as_sent,
+    as_sent("tickets", _ticket_216),
+    raw=the_record,
 )
 
 TICKET_CONTACTS = Table(
@@ -971,7 +1005,7 @@ TICKET_PART_LOADS = Table(
 
 def _company_notes(truth: Mapping[str, Any]) -> Rows:
     """Every live company's notes, when the loader read with 2.16 or later (none before)."""
-    if _version(truth.get("api_version", "2.14")) < V2_16:
+    if not on_216(truth):
         return
     for company_id, notes in truth["company_notes"].items():
         for note in notes:

@@ -10,11 +10,12 @@ feed.
 from typing import TYPE_CHECKING, Any
 
 from intercom_assets.sandbox.churn import Churning
-from intercom_assets.sandbox.endpoints import Call, dumps, version_at_least
+from intercom_assets.sandbox.endpoints import Call, dumps
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.store import Record, Store
+from intercom_assets.sandbox.versions import version_at_least
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.core import SandboxCore

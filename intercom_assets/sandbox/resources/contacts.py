@@ -23,8 +23,8 @@ from intercom_assets.sandbox.endpoints import (
     cursor_page,
     dumps,
     flag,
+    record_json,
     search_route,
-    version_at_least,
 )
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import APP_ID, Factory
@@ -53,6 +53,7 @@ from intercom_assets.sandbox.search import (
     path_getter,
 )
 from intercom_assets.sandbox.store import Record, Store, public
+from intercom_assets.sandbox.versions import version_at_least
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.core import SandboxCore
@@ -380,7 +381,9 @@ def list_contacts(core: "SandboxCore", call: Call) -> bytes:
         "data",
         {"type": "list"},
         DEFAULT_CONTACTS_PER_PAGE,
-        render=None if histories is None else lambda r: contact_json(core, r, histories),
+        render=None
+        if histories is None
+        else lambda r: contact_json(core, r, call.version, histories),
     )
 
 
@@ -393,10 +396,14 @@ def with_merge_history(call: Call) -> bool:
 
 
 def contact_json(
-    core: "SandboxCore", contact: Record, histories: Mapping[str, list[Record]] | None
+    core: "SandboxCore",
+    contact: Record,
+    version: str,
+    histories: Mapping[str, list[Record]] | None,
 ) -> bytes:
-    """A contact's JSON; with `histories` (target -> items), a user's `merge_history` too."""
-    body = core.store.json_of("contacts", contact)
+    """A contact's JSON as `version` sends it; with `histories` (target -> items), a user's
+    `merge_history` too."""
+    body = record_json(core.store, "contacts", contact, version)
     if histories is None or contact["role"] != "user":
         return body
     return body[:-1] + b',"merge_history":' + dumps(histories.get(contact["id"], [])) + b"}"
@@ -421,7 +428,7 @@ def get_contact(core: "SandboxCore", call: Call) -> bytes:
         )
     contact = contact_or_404(core, contact_id)
     histories = core.store.merge_histories() if with_merge_history(call) else None
-    return contact_json(core, contact, histories)
+    return contact_json(core, contact, call.version, histories)
 
 
 def merge_history(core: "SandboxCore", call: Call) -> bytes:

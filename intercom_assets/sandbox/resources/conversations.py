@@ -15,7 +15,6 @@ from intercom_assets.sandbox.endpoints import (
     cursor_page,
     dumps,
     search_route,
-    version_at_least,
 )
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
@@ -38,6 +37,7 @@ from intercom_assets.sandbox.search import (
     path_getter,
 )
 from intercom_assets.sandbox.store import Record, Store, numeric_id
+from intercom_assets.sandbox.versions import as_version, version_at_least
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.core import SandboxCore
@@ -378,7 +378,8 @@ def get_conversation(core: "SandboxCore", call: Call) -> bytes:
     conversation = core.store.conversations.get(call.params["id"])
     if conversation is None:
         raise ApiError(404, "not_found", "Resource Not Found")
-    return dumps(core.store.conversation_with_parts(conversation))
+    body = core.store.conversation_with_parts(conversation)
+    return dumps(as_version("conversations", body, call.version))
 
 
 def list_deleted_conversations(core: "SandboxCore", call: Call) -> bytes:

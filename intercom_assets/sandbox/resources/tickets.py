@@ -4,8 +4,9 @@ creations, and updates that add parts and move the state (both move `updated_at`
 
 A ticket embeds its type (without attributes), its state, its contacts and its linked objects
 (the conversation it came from, for customer tickets). Types and states do not churn: a
-workspace sets them up once. `admin_assignee_id` and `team_assignee_id` are strings up to
-2.14 and integers from 2.16 on, as the two descriptions type them (the truth keeps strings).
+workspace sets them up once. `admin_assignee_id` and `team_assignee_id` are strings (absent
+when unassigned) up to 2.15 and integers (`0` when unassigned) from 2.16 on, as the two
+descriptions type them (`versions.py`; the truth keeps the 2.14 shape).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from intercom_assets.sandbox.churn import Churning
-from intercom_assets.sandbox.endpoints import Call, dumps, search_route, version_at_least
+from intercom_assets.sandbox.endpoints import Call, dumps, search_route
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.resource import Generation, Resource
@@ -31,6 +32,7 @@ from intercom_assets.sandbox.search import (
     path_getter,
 )
 from intercom_assets.sandbox.store import PARTS_LIMIT, Record, Store, public
+from intercom_assets.sandbox.versions import as_version
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.core import SandboxCore
@@ -58,9 +60,6 @@ TYPES = (
 )
 """(category, name, icon, (custom attribute name, data type)...) of the ticket types."""
 SEVERITIES = ("Low", "Medium", "High")
-INTEGER_ASSIGNEES_FROM = (2, 16)
-"""From 2.16 on a ticket's `admin_assignee_id` and `team_assignee_id` are integers."""
-ASSIGNEES = ("admin_assignee_id", "team_assignee_id")
 DEFAULT_ATTRIBUTES = (("_default_title_", "string"), ("_default_description_", "string"))
 
 
@@ -325,32 +324,11 @@ def with_parts(ticket: Record) -> Record:
     }
 
 
-def as_version(ticket: Record, version: str) -> Record:
-    """The ticket as `version` types it (integer assignee ids from 2.16 on)."""
-    if version_at_least(version, INTEGER_ASSIGNEES_FROM):
-        for key in ASSIGNEES:
-            if key in ticket:
-                ticket[key] = int(ticket[key])
-    return ticket
-
-
 def get_ticket(core: "SandboxCore", call: Call) -> bytes:
     ticket = core.store.tables["tickets"].get(call.params["id"])
     if ticket is None:
         raise ApiError(404, "ticket_not_found", "Ticket not found")
-    return dumps(as_version(with_parts(ticket), call.version))
-
-
-_search_tickets = search_route(SEARCH, "tickets", {"type": "ticket.list"}, "tickets")
-
-
-def search_tickets(core: "SandboxCore", call: Call) -> bytes:
-    body = _search_tickets(core, call)
-    if not version_at_least(call.version, INTEGER_ASSIGNEES_FROM):
-        return body
-    page = orjson.loads(body)
-    page["tickets"] = [as_version(t, call.version) for t in page["tickets"]]
-    return dumps(page)
+    return dumps(as_version("tickets", with_parts(ticket), call.version))
 
 
 def list_of(kind: str, shape: Any = public) -> Any:
@@ -385,7 +363,11 @@ class Tickets(Resource):
     routes = (
         ("GET", "/ticket_states", list_ticket_states),
         ("GET", "/ticket_types", list_of("ticket_types")),
-        ("POST", "/tickets/search", search_tickets),
+        (
+            "POST",
+            "/tickets/search",
+            search_route(SEARCH, "tickets", {"type": "ticket.list"}, "tickets"),
+        ),
         ("GET", "/tickets/{id}", get_ticket),
     )
 

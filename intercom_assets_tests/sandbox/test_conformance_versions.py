@@ -1,0 +1,173 @@
+"""Contacts and conversations answer in the shape of the version asked for: every body of
+`GET /contacts`, `POST /contacts/search`, `GET /contacts/{id}`, `GET /companies/{id}/contacts`,
+`GET /conversations`, `POST /conversations/search` and `GET /conversations/{id}` (every record
+of a tiny workspace after a day of churn) is valid against the 2.14 description when read with
+2.14 and against the 2.16 description when read with 2.16, and every record equals the truth's
+(which keeps the 2.14 shape) with 2.16's documented breaking changes applied by hand:
+`owner_id` a string, the five-level `priority`, `0` for no assignee."""
+
+import functools
+from typing import Any
+
+import httpx
+import pytest
+
+from intercom_assets.sandbox import Churn, Sandbox
+from intercom_assets_tests.sandbox.test_conformance import (
+    SPEC_216_FILE,
+    SPEC_FILE,
+    SPEC_FOLDER,
+    Collector,
+    Reply,
+    Spec,
+    _node,
+)
+
+pytestmark = pytest.mark.skipif(
+    SPEC_FILE is None or SPEC_216_FILE is None,
+    reason=f"no official OpenAPI descriptions under {SPEC_FOLDER}",
+)
+VERSIONS = ("2.14", "2.16")
+EMPTY_EMAIL = {"format": None, "anyOf": [{"format": "email"}, {"enum": [""]}]}
+EXCEPTIONS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
+    version: [
+        (
+            f"components/schemas/{schema}/properties/email",
+            EMPTY_EMAIL,
+            'an author without an email address (a lead, a bot) comes with `email: ""`',
+        )
+        for schema in (
+            ("conversation_part_author",)
+            if version == "2.14"
+            else ("conversation_part_author", "conversation_source_author")
+        )
+    ]
+    for version in VERSIONS
+}
+"""The relaxations of each description these bodies need (2.16 names the source's author
+`conversation_source_author`; 2.14 uses `conversation_part_author` for both)."""
+
+PRIORITY_216 = {"not_priority": "none", "priority": "high"}
+"""2.14's priority flag as 2.16's level (docs/sandbox.md: unflagged is 2.16's `none`, the
+flag is taken to be `high`)."""
+
+
+def expected(kind: str, record: dict[str, Any], version: str) -> dict[str, Any]:
+    """A truth record as `version` must send it."""
+    if version == "2.14":
+        return record
+    out = dict(record)
+    if kind == "contacts" and out["owner_id"] is not None:
+        out["owner_id"] = str(out["owner_id"])
+    if kind == "conversations":
+        out["priority"] = PRIORITY_216[out["priority"]]
+        for key in ("admin_assignee_id", "team_assignee_id"):
+            out[key] = 0 if out[key] is None else out[key]
+    return out
+
+
+@functools.cache
+def collect(version: str) -> tuple[dict[str, list[Reply]], dict[str, Any]]:
+    sb = Sandbox(size="tiny", seed=3)
+    sb.advance(days=1, churn=Churn())
+    headers = {"Authorization": "Bearer sandbox", "Intercom-Version": version}
+    with httpx.Client(transport=sb.transport(), base_url=sb.base_url, headers=headers) as http:
+        c = Collector(http)
+        contacts = c.cursor_walk("contacts_list", "/contacts", "GET", "/contacts", "data")
+        everyone = {"query": {"field": "created_at", "operator": ">", "value": 0}}
+        c.cursor_walk(
+            "contacts_search", "/contacts/search", "POST", "/contacts/search", "data", everyone
+        )
+        for contact in contacts:
+            c.call("contact", "/contacts/{contact_id}", "GET", f"/contacts/{contact['id']}")
+        for company_id in sorted({i for c in contacts for i in _company_ids(c)})[:5]:
+            url = f"/companies/{company_id}/contacts"
+            c.call("company_contacts", "/companies/{company_id}/contacts", "GET", url)
+        conversations = c.cursor_walk(
+            "conversations_list", "/conversations", "GET", "/conversations", "conversations"
+        )
+        recent = {"query": {"field": "updated_at", "operator": ">", "value": 0}}
+        c.cursor_walk(
+            "conversations_search", "/conversations/search", "POST", "/conversations/search",
+            "conversations", recent,
+        )  # fmt: skip
+        for conversation in conversations:
+            url = f"/conversations/{conversation['id']}"
+            c.call("conversation", "/conversations/{conversation_id}", "GET", url)
+    return c.replies, sb.truth()
+
+
+def _company_ids(contact: dict[str, Any]) -> list[str]:
+    return [item["id"] for item in contact["companies"]["data"]]
+
+
+def records_of(name: str, reply: Reply) -> list[dict[str, Any]]:
+    """The contacts or conversations one reply carries."""
+    if name in ("contact", "conversation"):
+        return [reply.body]
+    return list(reply.body["conversations" if name.startswith("conv") else "data"])
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_bodies_match_the_versions_description(version: str) -> None:
+    replies, _ = collect(version)
+    spec_file = SPEC_FILE if version == "2.14" else SPEC_216_FILE
+    assert spec_file is not None
+    spec = Spec(spec_file, exceptions=EXCEPTIONS[version])
+    problems = sorted(
+        {
+            f"{reply.method} {reply.template} [{reply.status}] {error}"
+            for answered in replies.values()
+            for reply in answered
+            for error in spec.errors(reply)
+        }
+    )
+    assert not problems, f"{len(problems)} schema violations:\n" + "\n".join(problems[:20])
+    assert set(replies) == {
+        "contacts_list", "contacts_search", "contact", "company_contacts",
+        "conversations_list", "conversations_search", "conversation",
+    }  # fmt: skip
+
+
+def test_records_are_the_truth_in_the_versions_shape(version: str) -> None:
+    replies, truth = collect(version)
+    wanted = {
+        kind: {r["id"]: expected(kind, r, version) for r in truth[kind]}
+        for kind in ("contacts", "conversations")
+    }
+    seen = {"contacts": 0, "conversations": 0}
+    for name, answered in replies.items():
+        kind = "conversations" if name.startswith("conv") else "contacts"
+        for reply in answered:
+            for record in records_of(name, reply):
+                sent = {k: v for k, v in record.items() if k != "conversation_parts"}
+                assert sent == wanted[kind][record["id"]], (version, name, record["id"])
+                seen[kind] += 1
+    assert seen["contacts"] >= 3 * len(truth["contacts"])
+    assert seen["conversations"] == 3 * len(truth["conversations"])
+    conversations = [r for a in replies["conversation"] for r in records_of("conversation", a)]
+    if version == "2.16":
+        assert {type(c["owner_id"]) for c in truth["contacts"]} >= {int}
+        assert {c["priority"] for c in conversations} == {"none", "high"}
+        assert 0 in {c["admin_assignee_id"] for c in conversations}
+        assert 0 in {c["team_assignee_id"] for c in conversations}
+    else:
+        assert {c["priority"] for c in conversations} == {"priority", "not_priority"}
+        assert None in {c["team_assignee_id"] for c in conversations}
+
+
+def test_the_216_exceptions_are_needed() -> None:
+    """Each relaxation must be one the unpatched description really lacks."""
+    import yaml
+
+    for version, spec_file in (("2.14", SPEC_FILE), ("2.16", SPEC_216_FILE)):
+        assert spec_file is not None
+        with spec_file.open("rb") as handle:
+            raw = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        for schema_path, patch, reason in EXCEPTIONS[version]:
+            node = _node(raw, schema_path)
+            assert any(node.get(k) != v for k, v in patch.items()), (schema_path, reason)
