@@ -30,8 +30,9 @@ def uses_postgres(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that needs PostgreSQL carries the `postgres` marker, so `-m postgres` and
     `-m "not postgres"` select exactly them. The `slow` scenarios run first (otherwise in
-    their order), so that on several workers (`-n 2`) the short tests fill in around them
-    instead of one long scenario running alone at the end."""
+    their order), so that on several workers (`-n 2 --maxschedchunk 1`: one test at a time
+    to each) the short tests fill in around them instead of one long scenario running alone
+    at the end."""
     for item in items:
         if uses_postgres(item) and item.get_closest_marker("postgres") is None:
             item.add_marker(pytest.mark.postgres)

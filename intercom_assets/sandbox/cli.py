@@ -59,14 +59,13 @@ def sandbox(
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     sb.set_faults(FaultConfig(error_rate=error_rate, latency_seconds=latency))
-    with interrupt_on_signals(), sb.serve(host=host, port=port) as url:
-        click.echo(url, nl=True)
-        click.echo(
-            f"token: {token}  controls: {url}/_sandbox/{{clock,advance,faults,requests,truth}}",
-            err=True,
-        )
+    with interrupt_on_signals():
         try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM
+            with sb.serve(host=host, port=port) as url:
+                click.echo(url, nl=True)
+                controls = f"{url}/_sandbox/{{clock,advance,faults,requests,truth}}"
+                click.echo(f"token: {token}  controls: {controls}", err=True)
+                while True:
+                    time.sleep(3600)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM, whenever it comes
             click.echo("stopping", err=True)
