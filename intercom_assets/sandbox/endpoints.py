@@ -12,7 +12,7 @@ from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.pagination import decode_cursor, encode_cursor, list_body, per_page
 from intercom_assets.sandbox.search import SearchError, SearchModel, compile_search, search_page
 from intercom_assets.sandbox.store import Store, numeric_id
-from intercom_assets.sandbox.versions import rendering
+from intercom_assets.sandbox.versions import rendering, version_at_least
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.core import SandboxCore
@@ -35,6 +35,24 @@ Handler = Callable[["SandboxCore", Call], bytes]
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
+
+
+def require_version(call: Call, minimum: tuple[int, int]) -> None:
+    """400 `intercom_version_invalid` for an endpoint the request's version does not have."""
+    if not version_at_least(call.version, minimum):
+        raise ApiError(
+            400,
+            "intercom_version_invalid",
+            "Requested resource is not available in current API version.",
+        )
+
+
+def sort_order(query: Mapping[str, str]) -> str:
+    """The `order` parameter (`asc` or `desc`, default `desc`); 400 for anything else."""
+    order = query.get("order") or "desc"
+    if order not in ("asc", "desc"):
+        raise ApiError(400, "parameter_invalid", f"order must be asc or desc, got {order!r}")
+    return order
 
 
 def flag(query: Mapping[str, str], name: str) -> bool:

@@ -243,45 +243,30 @@ class Merge(msgspec.Struct, frozen=True):
     merged_at: int | None
 
 
-class _HistoryItem(msgspec.Struct):
-    source_contact_id: Any = None
-    source_contact_role: Any = None
-    merged_at: Any = None
-
-
-class _WithHistory(msgspec.Struct):
-    id: Any = None
-    merge_history: list[_HistoryItem] | None = None
-
-
-_WITH_HISTORY = msgspec.json.Decoder(_WithHistory)
 _KEY = b'"merge_history"'
 
 
 def take_merge_history(batch: Sequence[RawRecord], history: dict[str, Merge]) -> list[RawRecord]:
     """The batch without the contacts' `merge_history` (each record otherwise as sent), and
-    its items added to `history` (source id -> merge)."""
+    its items added to `history` (source id -> merge); a history of another shape adds no
+    merge (its sources get probed)."""
     out: list[RawRecord] = []
     for raw in batch:
-        if _KEY not in raw:
-            out.append(raw)
-            continue
-        try:
-            listed = _WITH_HISTORY.decode(raw)
-        except msgspec.ValidationError:  # a history of another shape: its merges get probed
-            listed = _WithHistory()
-        record = msgspec.json.decode(raw)
+        record = msgspec.json.decode(raw) if _KEY in raw else None
         if not isinstance(record, dict) or "merge_history" not in record:
-            out.append(raw)  # the key sits deeper (a custom attribute): nothing to take
+            out.append(raw)  # no history, or the key sits deeper (a custom attribute)
             continue
-        del record["merge_history"]
+        items = record.pop("merge_history")
         out.append(msgspec.json.encode(record))
-        for item in listed.merge_history or ():
-            if item.source_contact_id is None:
+        for item in items if isinstance(items, list) else ():
+            if not isinstance(item, dict) or item.get("source_contact_id") is None:
                 continue
-            merged_at = item.merged_at if isinstance(item.merged_at, int) else None
-            role = item.source_contact_role if isinstance(item.source_contact_role, str) else None
-            history[str(item.source_contact_id)] = Merge(str(listed.id), role, merged_at)
+            merged_at, role = item.get("merged_at"), item.get("source_contact_role")
+            history[str(item["source_contact_id"])] = Merge(
+                str(record.get("id")),
+                role if isinstance(role, str) else None,
+                merged_at if isinstance(merged_at, int) else None,
+            )
     return out
 
 

@@ -8,7 +8,7 @@ list/search/scroll/get bodies parse into the official ``python-intercom`` SDK's 
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,6 +182,17 @@ class Spec:
             f"{'/'.join(map(str, e.absolute_path)) or '<body>'}: {e.message[:200]}"
             for e in validator.iter_errors(reply.body)
         ]
+
+    def assert_valid(self, replies: "Iterable[Reply]") -> None:
+        """Fails with (the first 20 of) the replies' schema violations, if any."""
+        problems = sorted(
+            {
+                f"{reply.method} {reply.template} [{reply.status}] {error}"
+                for reply in replies
+                for error in self.errors(reply)
+            }
+        )
+        assert not problems, f"{len(problems)} schema violations:\n" + "\n".join(problems[:20])
 
 
 # --- collecting the sandbox's responses ---------------------------------------------------------

@@ -10,12 +10,11 @@ feed.
 from typing import TYPE_CHECKING, Any
 
 from intercom_assets.sandbox.churn import Churning
-from intercom_assets.sandbox.endpoints import Call, dumps
+from intercom_assets.sandbox.endpoints import Call, dumps, require_version
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.store import Record, Store
-from intercom_assets.sandbox.versions import version_at_least
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.core import SandboxCore
@@ -58,12 +57,7 @@ def add_note(c: Churning, at: int, company_id: str) -> None:
 
 
 def company_notes(core: "SandboxCore", call: Call) -> bytes:
-    if not version_at_least(call.version, NOTES_FROM):
-        raise ApiError(
-            400,
-            "intercom_version_invalid",
-            "Requested resource is not available in current API version.",
-        )
+    require_version(call, NOTES_FROM)
     company = core.store.companies.get(call.params["id"])
     if company is None:
         raise ApiError(404, "company_not_found", "Company Not Found")

@@ -24,7 +24,9 @@ from intercom_assets.sandbox.endpoints import (
     dumps,
     flag,
     record_json,
+    require_version,
     search_route,
+    sort_order,
 )
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import APP_ID, Factory
@@ -434,19 +436,12 @@ def get_contact(core: "SandboxCore", call: Call) -> bytes:
 def merge_history(core: "SandboxCore", call: Call) -> bytes:
     """`GET /contacts/{id}/merge_history` (2.16 on): the contacts merged into a user, a page
     at a time (`next_cursor` while `has_more`)."""
-    if not version_at_least(call.version, MERGES_REPORTED_FROM):
-        raise ApiError(
-            400,
-            "intercom_version_invalid",
-            "Requested resource is not available in current API version.",
-        )
+    require_version(call, MERGES_REPORTED_FROM)
     contact = core.store.contacts.get(call.params["id"])
     if contact is None or contact["role"] != "user":
         raise ApiError(404, "not_found", "Contact not found")
     size = bounded_per_page(call.query.get("per_page"), DEFAULT_MERGE_HISTORY_PER_PAGE)
-    order = call.query.get("order") or "desc"
-    if order not in ("asc", "desc"):
-        raise ApiError(400, "parameter_invalid", f"order must be asc or desc, got {order!r}")
+    order = sort_order(call.query)
     items = core.store.merge_histories().get(contact["id"], [])
     if order == "asc":
         items = items[::-1]

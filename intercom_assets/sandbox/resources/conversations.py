@@ -14,7 +14,9 @@ from intercom_assets.sandbox.endpoints import (
     Call,
     cursor_page,
     dumps,
+    require_version,
     search_route,
+    sort_order,
 )
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
@@ -37,7 +39,7 @@ from intercom_assets.sandbox.search import (
     path_getter,
 )
 from intercom_assets.sandbox.store import Record, Store, numeric_id
-from intercom_assets.sandbox.versions import as_version, version_at_least
+from intercom_assets.sandbox.versions import as_version
 
 if TYPE_CHECKING:
     from intercom_assets.sandbox.core import SandboxCore
@@ -385,18 +387,11 @@ def get_conversation(core: "SandboxCore", call: Call) -> bytes:
 def list_deleted_conversations(core: "SandboxCore", call: Call) -> bytes:
     """`GET /conversations/deleted` (2.16): deleted conversations by `deleted_at`, page numbers,
     `pages.next` a URL (absent on the last page)."""
-    if not version_at_least(call.version, DELETED_FEED_FROM):
-        raise ApiError(
-            400,
-            "intercom_version_invalid",
-            "Requested resource is not available in current API version.",
-        )
+    require_version(call, DELETED_FEED_FROM)
     query = call.query
     size = bounded_per_page(query.get("per_page"), DELETED_FEED_PER_PAGE, DELETED_FEED_MAX_PER_PAGE)
     page = positive_int(query, "page", 1)
-    order = query.get("order") or "desc"
-    if order not in ("asc", "desc"):
-        raise ApiError(400, "parameter_invalid", f"order must be asc or desc, got {order!r}")
+    order = sort_order(query)
     entries = sorted(
         core.store.deleted_conversations.values(),
         key=lambda e: (e["deleted_at"], numeric_id(e["id"])),
