@@ -28,6 +28,10 @@ BEING_CREATED_MESSAGE = "not a valid duckdb database file"
 BEING_CREATED_SECONDS = 10.0
 """How long a file that is not (yet) a DuckDB database is taken for one another process is
 creating: it exists from its `open` until its header is written."""
+CHECKPOINT_THRESHOLD = "256MB"
+"""The write-ahead log size at which a commit checkpoints. DuckDB's default, 16 MB, made a
+1M-row initial load checkpoint every one or two batches of 50,000 rows (1.2-4.3 s each):
+35.6 s against 19.1 s with this threshold, at a lower peak RSS (1.6 GB against 2.2 GB)."""
 KEEP_OPEN_SECONDS = 0.5
 MAX_HOLD_SECONDS = 5.0
 
@@ -114,6 +118,7 @@ class DuckDBBackend(Backend):
                 conn = duckdb.connect(str(self.path))
                 conn.execute("SET enable_progress_bar = false")  # no bars in step logs
                 conn.execute("PRAGMA disable_checkpoint_on_shutdown")
+                conn.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
                 return conn
             except duckdb.IOException as exc:
                 message = str(exc).lower()

@@ -24,7 +24,7 @@ from .history import (
     VERSION_COLUMNS,
     as_of_sql,
     content_columns,
-    history_table,
+    history_view,
 )
 from .results import TableTotals
 from .schema import Schema
@@ -41,6 +41,8 @@ STORED_DTYPES: dict[str, pl.DataType] = {
     "boolean": pl.Boolean(),
     "timestamp": UTC_MICROS,
 }
+ROW = "_row"
+"""The stored row's `row_id` (where the backend has one) in `stored_hashes`."""
 DENSE_MIN_KEYS = 2_000
 """Batches with at least this many keys try one range scan for their stored hashes."""
 
@@ -75,7 +77,7 @@ class Reads:
         with self.db.session() as s:
             if not self._exists(s, table):
                 keys = keys.clear()
-            return stored_hashes(s, self.db, spec, keys)
+            return stored_hashes(s, self.db, spec, keys).select(spec.key, HASH, DELETED)
 
     def live_ids(self, table: str) -> pl.Series:
         """Keys of the rows not soft-deleted."""
@@ -172,7 +174,7 @@ class Reads:
         """Every version in a table's history table, by key and `_valid_from` (empty when
         it has none)."""
         spec = self.schema.spec(table)
-        name = history_table(table)
+        name = history_view(table)
         select, schema = self._history_columns(spec)
         order = quote_all((spec.key, VALID_FROM))
         return self._rows(
@@ -185,7 +187,7 @@ class Reads:
         if at.tzinfo is None:
             raise WarehouseInputError("as_of needs a timezone-aware time")
         spec = self.schema.spec(table)
-        name = history_table(table)
+        name = history_view(table)
         select, schema = self._history_columns(spec)
         sql = as_of_sql(self.db.table(name), select) + f" ORDER BY {quote(spec.key)}"
         with self.db.session() as s:
@@ -241,14 +243,21 @@ def key_frame(spec: TableSpec, column: str, values: pl.Series | Sequence[Any]) -
 
 
 def stored_hashes(s: Session, db: Database, spec: TableSpec, keys: pl.DataFrame) -> pl.DataFrame:
-    """`id`, `_hash` and `_deleted` of the stored rows of `keys`, in the open transaction."""
-    key = spec.key
+    """`id`, `_hash` and `_deleted` of the stored rows of `keys`, in the open transaction,
+    and `_row` (their `row_id`) where the backend has one: the same scan reads it, and
+    DuckDB finds 500 rows of a million by it in ~15 ms against ~0.8 s by key (a join that
+    reads every column of every row)."""
+    key, row_id = spec.key, db.backend.dialect.row_id
     schema = {key: frame_dtype(spec.column(key).dtype), HASH: pl.Int64(), DELETED: pl.Int64()}
+    row = ""
+    if row_id is not None:
+        schema[ROW] = pl.Int64()
+        row = f", t.{row_id} AS {quote(ROW)}"
     if keys.height == 0:
         return pl.DataFrame(schema=schema).with_columns(pl.col(DELETED).cast(pl.Boolean))
     select = (
         f"SELECT t.{quote(key)} AS {quote(key)}, t.{quote(HASH)} AS {quote(HASH)},"
-        f" CASE WHEN t.{quote(DELETED_AT)} IS NULL THEN 0 ELSE 1 END AS {quote(DELETED)}"
+        f" CASE WHEN t.{quote(DELETED_AT)} IS NULL THEN 0 ELSE 1 END AS {quote(DELETED)}{row}"
         f" FROM {db.table(spec.name)} AS t"
     )
     stored = None

@@ -19,12 +19,15 @@ from .database import Database
 from .errors import SchemaMismatchError, WarehouseInputError
 from .history import (
     ALL,
+    CHANGE,
+    VALID_TO,
     HistoryTables,
+    closed_table,
     content_columns,
-    create_statements,
+    create_closed,
+    create_view,
     history_column_type,
-    history_table,
-    seed_statement,
+    history_view,
     wanted,
 )
 from .legacy import LEGACY_TABLES, move_legacy_state
@@ -118,7 +121,9 @@ class Schema:
                 f"CREATE SCHEMA IF NOT EXISTS {schema_name(schema, backend.catalog)}"
             )
         names = [STATE_TABLE, *LEGACY_TABLES, *(spec.name for spec in specs)]
-        names += [history_table(spec.name) for spec in specs if self.has_history(spec)]
+        for spec in specs:
+            if self.has_history(spec):
+                names += [history_view(spec.name), closed_table(spec.name)]
         found = backend.columns(s, schema, names)
         if STATE_TABLE not in found:
             plan.statements.append(create_state_table(dialect, self.db.table(STATE_TABLE)))
@@ -130,27 +135,58 @@ class Schema:
             else:
                 plan.statements += self._alter(spec, existing)
             if self.has_history(spec):
-                plan.statements += self._history(spec, bool(existing), found)
+                plan.statements += self._history(spec, existing or {}, found)
         return plan
 
     def _history(
-        self, spec: TableSpec, loaded: bool, found: dict[str, dict[str, str]]
+        self, spec: TableSpec, existing: dict[str, str], found: dict[str, dict[str, str]]
     ) -> list[str]:
-        """Create the history table (started from the rows of a loaded table) or add the
-        columns it lacks."""
+        """What history needs (see `history`): `_change` in the table, the closed-versions
+        table with every content column, and the view over both. A history table of the
+        previous layout (every version in one table) becomes the closed-versions table."""
         dialect = self.db.backend.dialect
-        name = history_table(spec.name)
-        history = self.db.table(name)
-        existing = found.get(name)
-        if not existing:
-            statements = create_statements(dialect, spec, history)
-            if loaded:
-                statements.append(seed_statement(spec, history, self.db.table(spec.name)))
+        table = self.db.table(spec.name)
+        view_name, closed_name = history_view(spec.name), closed_table(spec.name)
+        view, closed = self.db.table(view_name), self.db.table(closed_name)
+        statements = []
+        if CHANGE not in existing:  # a table created just now, or history turned on
+            statements.append(
+                f"ALTER TABLE {table} ADD COLUMN {quote(CHANGE)}"
+                f" {history_column_type(dialect, spec, CHANGE)}"
+            )
+        stored = found.get(closed_name)
+        old_layout = closed_name not in found and view_name in found
+        if old_layout:
+            statements += self._upgrade(spec, table, view, closed_name, closed)
+            stored = found[view_name]
+        if stored is None:
+            statements.append(create_closed(dialect, spec, closed))
+        else:
+            for c in content_columns(spec):
+                if c not in stored:
+                    sql_type = history_column_type(dialect, spec, c)
+                    statements.append(f"ALTER TABLE {closed} ADD COLUMN {quote(c)} {sql_type}")
+        shown = found.get(view_name) if not old_layout else None
+        if shown is not None and all(c in shown for c in content_columns(spec)):
             return statements
+        if shown is not None:  # the table gained a column: show it too
+            statements.append(f"DROP VIEW {view}")
+        statements.append(create_view(dialect, spec, view, closed, table))
+        return statements
+
+    def _upgrade(
+        self, spec: TableSpec, table: str, old: str, closed_name: str, closed: str
+    ) -> list[str]:
+        """Turn a history table of the previous layout (current versions included, open)
+        into the closed-versions table: the open versions' kinds move to the table's
+        `_change`, then they leave (the table's rows are those versions)."""
+        key, change = quote(spec.key), quote(CHANGE)
         return [
-            f"ALTER TABLE {history} ADD COLUMN {quote(c)} {history_column_type(dialect, spec, c)}"
-            for c in content_columns(spec)
-            if c not in existing
+            f"ALTER TABLE {old} RENAME TO {quote(closed_name)}",
+            f"DROP INDEX IF EXISTS {self.db.table(spec.name + '_history_current')}",
+            f"UPDATE {table} AS t SET {change} = h.{change} FROM {closed} AS h"
+            f" WHERE h.{quote(VALID_TO)} IS NULL AND h.{key} = t.{key}",
+            f"DELETE FROM {closed} WHERE {quote(VALID_TO)} IS NULL",
         ]
 
     def _alter(self, spec: TableSpec, existing: dict[str, str]) -> list[str]:

@@ -26,12 +26,21 @@ class Dialect:
     `also_accepted` lists other reported types a stored column may keep (tables created by an
     earlier version); `covering_key` makes an entity table's primary key index carry `_hash`
     and `_deleted_at`, so reading the stored hashes of a batch is an index-only scan.
+    `update_in_place`: changed rows are upserted (`INSERT ... ON CONFLICT DO UPDATE`);
+    otherwise they are deleted and inserted again (DuckDB: an update rewrites every column
+    of each row group it touched at the next checkpoint, a delete only marks the row).
     """
 
     types: dict[str, str]
     reported: dict[str, str]
     also_accepted: dict[str, tuple[str, ...]] = field(default_factory=dict)
     covering_key: bool = False
+    update_in_place: bool = True
+    lock_rows: str = ""
+    """The clause that locks the rows a SELECT reads until the transaction ends."""
+    row_id: str | None = None
+    """A column naming a row's place in its table within a transaction (DuckDB's `rowid`):
+    the writer finds the stored rows it replaces by it (see `reads.stored_hashes`)."""
 
     def column_type(self, spec: TableSpec, column: str) -> str:
         """SQL type of a stored column (declared or meta)."""
@@ -72,6 +81,7 @@ POSTGRES = Dialect(
     },
     also_accepted={"json": ("jsonb",), "raw": ("jsonb",)},
     covering_key=True,
+    lock_rows=" FOR UPDATE",
 )
 
 DUCKDB = Dialect(
@@ -93,6 +103,8 @@ DUCKDB = Dialect(
         "json": "JSON",
         "raw": "JSON",
     },
+    update_in_place=False,
+    row_id="rowid",
 )
 
 
@@ -120,11 +132,11 @@ def create_table(dialect: Dialect, schema: str, spec: TableSpec, catalog: str | 
     return f"CREATE TABLE IF NOT EXISTS {table_name(schema, spec.name, catalog)} (\n  {body}\n)"
 
 
-def upsert_tail(spec: TableSpec) -> str:
-    """The `ON CONFLICT ... DO UPDATE SET ...` clause of an entity upsert."""
+def upsert_tail(spec: TableSpec, columns: Iterable[str]) -> str:
+    """The `ON CONFLICT ... DO UPDATE SET ...` clause of an entity upsert of `columns`."""
     updates = ", ".join(
         f"{quote(name)} = EXCLUDED.{quote(name)}"
-        for name in spec.stored_columns()
+        for name in columns
         if name not in spec.primary_key
     )
     return f"ON CONFLICT ({quote_all(spec.primary_key)}) DO UPDATE SET {updates}"

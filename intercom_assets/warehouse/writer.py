@@ -14,7 +14,7 @@ from .database import Database
 from .diff import diff_children, diff_entities
 from .errors import WarehouseInputError
 from .frames import conform
-from .reads import key_frame, stored_hashes
+from .reads import ROW, key_frame, stored_hashes
 from .results import TableCounts, WriteResult
 from .schema import Schema
 from .session import Session
@@ -135,12 +135,12 @@ class Writer:
             deleted = self._update(
                 s,
                 spec,
-                f"UPDATE {self.db.table(table)} AS t SET {quote(DELETED_AT)} = %s"
-                f" WHERE t.{quote(DELETED_AT)} IS NULL AND NOT EXISTS"
-                f" (SELECT 1 FROM {relation} AS k WHERE k.{key} = t.{key})",
+                f"{quote(DELETED_AT)} = %s",
                 (now,),
-                history.DELETED,
+                f"t.{quote(DELETED_AT)} IS NULL AND NOT EXISTS"
+                f" (SELECT 1 FROM {relation} AS k WHERE k.{key} = t.{key})",
                 now,
+                None,
             )
             self._put_state(s, encoded, now)
         return TableCounts(deleted=deleted)
@@ -153,29 +153,34 @@ class Writer:
         spec, parent = self.schema.spec(table), self.schema.spec(parent_table)
         if not spec.is_entity or not parent.is_entity:
             raise WarehouseInputError(f"{table}, {parent_table}: both must be entity tables")
-        target, parents = self.db.table(table), self.db.table(parent_table)
+        parents = self.db.table(parent_table)
         gone, key = quote(DELETED_AT), quote(parent.key)
         now = _now()
+
+        def parent_is(state: str) -> str:
+            return (
+                f"EXISTS (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
+                f" AND p.{gone} IS {state})"
+            )
+
         with self.db.session() as s:
             deleted = self._update(
                 s,
                 spec,
-                f"UPDATE {target} AS t SET {gone} = %s WHERE t.{gone} IS NULL AND EXISTS"
-                f" (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
-                f" AND p.{gone} IS NOT NULL)",
+                f"{gone} = %s",
                 (now,),
-                history.DELETED,
+                f"t.{gone} IS NULL AND {parent_is('NOT NULL')}",
                 now,
+                None,
             )
             revived = self._update(
                 s,
                 spec,
-                f"UPDATE {target} AS t SET {gone} = NULL WHERE t.{gone} IS NOT NULL AND EXISTS"
-                f" (SELECT 1 FROM {parents} AS p WHERE p.{key} = t.{quote(column)}"
-                f" AND p.{gone} IS NULL)",
-                (),
-                history.REVIVED,
+                f"{gone} = NULL, {quote(SYNCED_AT)} = %s",
+                (now,),
+                f"t.{gone} IS NOT NULL AND {parent_is('NULL')}",
                 now,
+                history.REVIVED,
             )
         return TableCounts(deleted=deleted, revived=revived)
 
@@ -231,27 +236,15 @@ class Writer:
         return WriteResult(counts)
 
     def _types(self, spec: TableSpec, columns: Sequence[str]) -> dict[str, str]:
-        return {c: self.db.backend.dialect.column_type(spec, c) for c in columns}
+        dialect = self.db.backend.dialect
+        return {c: history.history_column_type(dialect, spec, c) for c in columns}
 
     def _write_entities(self, s: Session, table: _Table, now: datetime) -> TableCounts:
         spec, batch = table.spec, table.rows
         stored = stored_hashes(s, self.db, spec, batch.select(spec.key))
         diff = diff_entities(spec, batch, stored)
         if diff.to_write.height:
-            rows = diff.to_write.with_columns(
-                pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT),
-                pl.lit(None, dtype=UTC_MICROS).alias(DELETED_AT),
-            ).select(spec.stored_columns())
-            # New ids go straight into the table; stored ones through staging and an upsert.
-            stored_keys = stored.select(spec.key)
-            new_rows = rows.join(stored_keys, on=spec.key, how="anti", maintain_order="left")
-            old_rows = rows.join(stored_keys, on=spec.key, how="semi", maintain_order="left")
-            if new_rows.height:
-                s.append(self.db.table(spec.name), new_rows, self._types(spec, rows.columns))
-            if old_rows.height:
-                self._upsert(s, spec, old_rows)
-            if self.schema.has_history(spec):
-                self._record(s, spec, rows, diff.changes, now)
+            self._write_rows(s, spec, diff.to_write, diff.changes, stored, now)
         return TableCounts(
             inserted=diff.inserted,
             updated=diff.updated,
@@ -259,6 +252,60 @@ class Writer:
             revived=diff.revived,
             duplicates=table.duplicates,
         )
+
+    def _write_rows(
+        self,
+        s: Session,
+        spec: TableSpec,
+        rows: pl.DataFrame,
+        changes: pl.DataFrame,
+        stored: pl.DataFrame,
+        now: datetime,
+    ) -> None:
+        """Write the inserted, updated and revived `rows` (`changes`: key and `_change` of
+        each; `stored`: what `stored_hashes` read); with history on, close the current
+        versions of the stored ones first."""
+        key, target, dialect = spec.key, self.db.table(spec.name), self.db.backend.dialect
+        columns = spec.stored_columns()
+        rows = rows.with_columns(
+            pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT),
+            pl.lit(None, dtype=UTC_MICROS).alias(DELETED_AT),
+        )
+        if self.schema.has_history(spec):
+            rows = rows.join(changes, on=key, how="left", maintain_order="left")
+            columns = (*columns, history.CHANGE)
+        rows = rows.select(columns)
+        types = self._types(spec, columns)
+        replaced = changes.filter(pl.col(history.CHANGE) != history.INSERTED).select(key)
+
+        def where_replaced() -> tuple[str, list[Any]]:
+            if dialect.row_id is None:
+                return s.key_filter(f"t.{quote(key)}", replaced.get_column(key), types[key])
+            row_ids = stored.join(replaced, on=key, how="semi").get_column(ROW)
+            return s.key_filter(f"t.{dialect.row_id}", row_ids, dialect.types["int64"])
+
+        if replaced.height and self.schema.has_history(spec):
+            condition, keys = where_replaced()
+            closed = self.db.table(history.closed_table(spec.name))
+            s.execute(history.close_sql(spec, closed, target, condition), (now, *keys))
+        if not dialect.update_in_place:  # DuckDB: delete the stored rows, insert all
+            if replaced.height:
+                condition, keys = where_replaced()
+                s.execute(f"DELETE FROM {target} AS t WHERE {condition}", keys)
+            s.append(target, rows, types)
+            return
+        # New keys go straight into the table; stored ones through staging and an upsert.
+        is_stored = pl.col(key).is_in(replaced.get_column(key).implode())
+        new_rows, old_rows = rows.filter(~is_stored), rows.filter(is_stored)
+        if new_rows.height:
+            s.append(target, new_rows, types)
+        if old_rows.height:
+            relation = s.stage(f"stage_{spec.name}", old_rows, types)
+            quoted = quote_all(columns)
+            s.execute(
+                f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {relation} AS s"
+                f" {upsert_tail(spec, columns)}"
+            )
 
     def _write_children(self, s: Session, table: _Table, now: datetime) -> TableCounts:
         spec, batch, covered = table.spec, table.rows, table.covered
@@ -305,63 +352,35 @@ class Writer:
         self,
         s: Session,
         spec: TableSpec,
-        sql: str,
+        assignments: str,
         params: Sequence[Any],
-        change: str,
+        where: str,
         now: datetime,
+        change: str | None,
     ) -> int:
-        """Run an UPDATE of entity rows; with history on, close the versions of the rows it
-        changed and copy them as versions of kind `change`. Returns the rows updated."""
+        """`UPDATE <spec's table> AS t SET <assignments> WHERE <where>` (`params` are the
+        assignments'); returns the rows updated. With history on, the current versions of
+        those rows are closed first, and their `_change` becomes `change` (None: kept; a
+        soft-deleted row's version is told by its `_deleted_at`)."""
+        target = self.db.table(spec.name)
         if not self.schema.has_history(spec):
-            return s.execute(sql, params)
-        key = spec.key
+            return s.execute(f"UPDATE {target} AS t SET {assignments} WHERE {where}", params)
+        key, dialect = spec.key, self.db.backend.dialect
         ids = s.query(
-            f"{sql} RETURNING t.{quote(key)}",
-            params,
+            f"SELECT t.{quote(key)} FROM {target} AS t WHERE {where}{dialect.lock_rows}",
             schema={key: frame_dtype(spec.column(key).dtype)},
         ).get_column(key)
-        if ids.len():
-            target = self.db.table(history.history_table(spec.name))
-            key_type = self.db.backend.dialect.column_type(spec, key)
-            condition, keys = s.key_filter(f"h.{quote(key)}", ids, key_type)
-            s.execute(history.close_sql(target, key, condition), (now, *keys))
-            condition, keys = s.key_filter(f"t.{quote(key)}", ids, key_type)
-            s.execute(
-                history.copy_sql(spec, target, self.db.table(spec.name), condition),
-                (now, change, *keys),
-            )
+        if ids.len() == 0:
+            return 0
+        key_type = dialect.column_type(spec, key)
+        condition, keys = s.key_filter(f"t.{quote(key)}", ids, key_type)
+        closed = self.db.table(history.closed_table(spec.name))
+        s.execute(history.close_sql(spec, closed, target, condition), (now, *keys))
+        if change is not None:
+            assignments += f", {quote(history.CHANGE)} = '{change}'"
+        condition, keys = s.key_filter(f"t.{quote(key)}", ids, key_type)
+        s.execute(f"UPDATE {target} AS t SET {assignments} WHERE {condition}", (*params, *keys))
         return ids.len()
-
-    def _record(
-        self, s: Session, spec: TableSpec, rows: pl.DataFrame, changes: pl.DataFrame, now: datetime
-    ) -> None:
-        """Close the current versions of the written `rows` that had one (updated, revived)
-        and append the rows as their new versions (`changes`: key and `_change`)."""
-        key = spec.key
-        target = self.db.table(history.history_table(spec.name))
-        reopened = changes.filter(pl.col(history.CHANGE) != history.INSERTED).get_column(key)
-        if reopened.len():
-            key_type = self.db.backend.dialect.column_type(spec, key)
-            condition, keys = s.key_filter(f"h.{quote(key)}", reopened, key_type)
-            s.execute(history.close_sql(target, key, condition), (now, *keys))
-        versions = rows.select(history.content_columns(spec)).join(
-            changes, on=key, how="left", maintain_order="left"
-        )
-        versions = versions.with_columns(
-            pl.lit(now, dtype=UTC_MICROS).alias(history.VALID_FROM),
-            pl.lit(None, dtype=UTC_MICROS).alias(history.VALID_TO),
-        ).select(*history.content_columns(spec), *history.VERSION_COLUMNS)
-        dialect = self.db.backend.dialect
-        types = {c: history.history_column_type(dialect, spec, c) for c in versions.columns}
-        s.append(target, versions, types)
-
-    def _upsert(self, s: Session, spec: TableSpec, rows: pl.DataFrame) -> None:
-        relation = s.stage(f"stage_{spec.name}", rows, self._types(spec, rows.columns))
-        columns = quote_all(rows.columns)
-        s.execute(
-            f"INSERT INTO {self.db.table(spec.name)} ({columns})"
-            f" SELECT {columns} FROM {relation} AS s {upsert_tail(spec)}"
-        )
 
     def _put_state(
         self, s: Session, encoded: tuple[str, pl.DataFrame] | None, now: datetime
