@@ -14,8 +14,8 @@ measures, side by side in one run:
   Before it, PostgreSQL gets the `VACUUM (ANALYZE)` autovacuum would run after the initial
   load (autovacuum is off on the benchmark server); the naive baseline gets the same. Every
   PostgreSQL scenario starts after a CHECKPOINT, so none pays for the previous one's writes.
-- history: the same initial and daily runs with history on for the table (`_history`
-  versions of the inserted and changed rows, in the same transactions).
+- history: the same initial and daily runs with history on for the table (the replaced
+  versions copied into `contacts_history_closed`, in the same transactions).
 - set-based upsert (`set_*`): what a careful SQL user writes. Each batch of every row is
   staged (PostgreSQL: COPY into a temporary table; DuckDB: the Arrow frame itself) and goes
   through one `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE (t.*) IS DISTINCT FROM

@@ -68,9 +68,11 @@ Write batches::
   leaves the last committed batch.
 
 History (opt-in, entity tables only): `connect(url, history=frozenset({"contacts"}))` or
-`history=ALL` keeps `<table>_history`, one row per version with `_valid_from`, `_valid_to`
-and `_change`, written in the transaction of every write, soft delete and revive; a table
-already loaded starts its history from its current rows (see `history`).
+`history=ALL` keeps every version: the view `<table>_history`, one row per version with
+`_valid_from`, `_valid_to` and `_change`, over the table itself (the current versions) and
+`<table>_history_closed` (the replaced ones, appended in the transaction of every write, soft
+delete and revive); a table already loaded starts its history from its current rows (see
+`history`).
 `wh.as_of("contacts", at)` returns the versions live at `at`; `wh.history("contacts")` all.
 
 DuckDB connections are opened for a call, kept open for a short idle window (so back-to-back

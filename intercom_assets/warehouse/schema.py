@@ -171,6 +171,8 @@ class Schema:
             return statements
         if shown is not None:  # the table gained a column: show it too
             statements.append(f"DROP VIEW {view}")
+        if dialect.views_bind_in_schema:
+            closed, table = quote(closed_name), quote(spec.name)
         statements.append(create_view(dialect, spec, view, closed, table))
         return statements
 

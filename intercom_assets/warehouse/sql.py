@@ -38,6 +38,11 @@ class Dialect:
     update_in_place: bool = True
     lock_rows: str = ""
     """The clause that locks the rows a SELECT reads until the transaction ends."""
+    views_bind_in_schema: bool = False
+    """Names in a view's query are looked up in the view's own schema (DuckDB, which also
+    refuses a catalog-qualified name there when the file's catalog and the schema share a
+    name), so a view names its schema's tables unqualified; otherwise (PostgreSQL, which
+    binds them by the search path) schema-qualified."""
     row_id: str | None = None
     """A column naming a row's place in its table within a transaction (DuckDB's `rowid`):
     the writer finds the stored rows it replaces by it (see `reads.stored_hashes`)."""
@@ -104,6 +109,7 @@ DUCKDB = Dialect(
         "raw": "JSON",
     },
     update_in_place=False,
+    views_bind_in_schema=True,
     row_id="rowid",
 )
 

@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import psycopg
@@ -386,3 +387,21 @@ def test_a_history_table_of_the_previous_layout_is_taken_over(target: Target) ->
             " WHERE _valid_to IS NULL"
         )
         assert open_rows.item() == 0
+
+
+def test_duckdb_history_in_a_file_named_like_its_schema_survives_a_move(tmp_path: Path) -> None:
+    """The demo's file is `intercom.duckdb` with schema `intercom`: the view's query must not
+    name them (DuckDB refuses `intercom.intercom.x` there as ambiguous) and keeps working
+    once the file is moved (its catalog is renamed)."""
+    first = tmp_path / "intercom.duckdb"
+    with connect(f"duckdb:///{first}", schema="intercom", history=ALL) as wh:
+        wh.migrate([CONTACTS])
+        wh.write({"contacts": contacts_frame([contact("a")])})
+        wh.write({"contacts": contacts_frame([contact("a", sessions=2)])})
+    moved = tmp_path / "elsewhere.duckdb"
+    first.rename(moved)
+    with connect(f"duckdb:///{moved}", schema="intercom", history=ALL) as wh:
+        wh.register([CONTACTS])
+        assert versions(wh) == {
+            "a": [("inserted", "a@example.com", 1), ("updated", "a@example.com", 2)]
+        }
