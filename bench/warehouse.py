@@ -34,9 +34,11 @@ Each scenario runs in a fresh child process, so its peak RSS is its own.
     .venv/bin/python bench/warehouse.py [--quick]   # --quick: 10k rows, results printed only
     .venv/bin/python bench/warehouse.py --sizes 100000   # chosen sizes, results printed only
     .venv/bin/python bench/warehouse.py --rerun 100000   # side-by-side rerun, added to the json
+    .venv/bin/python bench/warehouse.py --where-history 1000000   # DuckDB history, by statement
 """
 
 import argparse
+import contextlib
 import io
 import json
 import multiprocessing
@@ -453,6 +455,96 @@ def run_dlt(backend: str, workdir: str, n: int, day: int) -> dict:
     }
 
 
+STATEMENT_KINDS = (
+    ("INSERT INTO", "_history_closed", "copy the replaced versions (history)"),
+    ("DELETE", "", "delete the replaced rows"),
+    ("INSERT INTO", "", "insert the written rows"),
+    ("SELECT", "", "read the stored hashes"),
+)
+
+
+def statement_kind(sql: str) -> str:
+    for start, contains, kind in STATEMENT_KINDS:
+        if sql.lstrip().startswith(start) and contains in sql:
+            return kind
+    return "other statements"
+
+
+def where_the_time_goes(backend: str, workdir: str, n: int, history: bool) -> dict:
+    """The 1%-changed day on DuckDB (after an untimed initial load), with the seconds spent
+    inside each kind of statement of the writer's transactions, their commits, and the
+    closing checkpoint. The statements are timed by wrapping the DuckDB session's methods
+    in this child process only."""
+    assert backend == "duckdb"
+    from intercom_assets.warehouse import duck
+
+    run_warehouse(backend, workdir, n, 0, BATCH, "_explain", history)
+    spent: dict[str, float] = {}
+
+    def timed(method):
+        def wrapper(self, sql, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(self, sql, *args, **kwargs)
+            finally:
+                kind = statement_kind(sql)
+                spent[kind] = spent.get(kind, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    duck.DuckDBSession.execute = timed(duck.DuckDBSession.execute)
+    duck.DuckDBSession.query = timed(duck.DuckDBSession.query)
+    session = duck.DuckDBBackend.session
+
+    @contextlib.contextmanager
+    def timed_session(self):
+        with session(self) as s:
+            yield s
+            committing = time.perf_counter()
+        spent["commit"] = spent.get("commit", 0.0) + time.perf_counter() - committing
+
+    duck.DuckDBBackend.session = timed_session
+    close = duck.DuckDBBackend.close
+
+    def timed_close(self):
+        started = time.perf_counter()
+        close(self)
+        spent["checkpoint at close"] = spent.get("checkpoint at close", 0.0) + (
+            time.perf_counter() - started
+        )
+
+    duck.DuckDBBackend.close = timed_close
+    result = run_warehouse(backend, workdir, n, 1, BATCH, "_explain", history)
+    return {"seconds": result["seconds"], "history": history, "spent": spent}
+
+
+def explain_history(n: int) -> None:
+    """DuckDB's daily run with history off and on, side by side, split by statement kind;
+    added to the recorded results under `where_the_time_goes`."""
+    with tempfile.TemporaryDirectory() as workdir:
+        runs = [in_child(where_the_time_goes, "duckdb", workdir, n, h) for h in (False, True)]
+    off, on = runs
+    kinds = sorted(set(off["spent"]) | set(on["spent"]))
+    print(
+        f"{n:,} rows, DuckDB, 1% changed: history off {off['seconds']:.2f} s, on"
+        f" {on['seconds']:.2f} s (+{on['seconds'] / off['seconds'] - 1:.0%})"
+    )
+    for kind in kinds:
+        print(f"  {kind:<40} {off['spent'].get(kind, 0):6.2f} {on['spent'].get(kind, 0):6.2f} s")
+    results = json.loads(RESULTS.read_text())
+    results["where_the_time_goes"] = {
+        "what": "DuckDB daily run (1% changed), history off and on, seconds inside each kind"
+        " of statement (the writer thread; batches are prepared meanwhile on the caller's)",
+        "rows": n,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average": os.getloadavg(),
+        "history_off": off,
+        "history_on": on,
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"added to {RESULTS}")
+
+
 def in_child(function, *args) -> dict:
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
@@ -518,7 +610,8 @@ def run_size(
             measured(f"{prefix}_{name}initial", in_child(function, backend, workdir, n, 0, *extra))
             if backend == "postgres":
                 suffix = {"history_": HISTORY_SUFFIX, "set_": SET_SUFFIX, "dlt_": DLT_SUFFIX}
-                tables = ("contacts", "contacts_history") if name == "history_" else ("contacts",)
+                history = ("contacts", "contacts_history_closed")
+                tables = history if name == "history_" else ("contacts",)
                 vacuum_analyze(n, suffix.get(name, ""), tables)
                 checkpoint()
             measured(f"{prefix}_{name}daily", in_child(function, backend, workdir, n, 1, *extra))
@@ -594,6 +687,12 @@ def main() -> None:
         "--table", action="store_true", help="print the recorded baselines as a Markdown table"
     )
     parser.add_argument(
+        "--where-history",
+        type=int,
+        metavar="ROWS",
+        help="DuckDB's daily run with history off and on, split by statement (added to the json)",
+    )
+    parser.add_argument(
         "--backends", nargs="+", choices=["postgres", "duckdb"], default=["postgres", "duckdb"]
     )
     parser.add_argument(
@@ -612,6 +711,9 @@ def main() -> None:
         return
     if args.rerun:
         rerun(args.rerun)
+        return
+    if args.where_history:
+        explain_history(args.where_history)
         return
     sizes = [10_000] if args.quick else [100_000, 1_000_000]
     if args.sizes:

@@ -148,7 +148,8 @@ class Writer:
     def follow_parent_deletes(self, table: str, column: str, parent_table: str) -> TableCounts:
         """Make the rows of entity `table` live exactly when their parent row is: soft-delete
         live rows whose `column` names a soft-deleted row of `parent_table`, and revive
-        soft-deleted rows whose parent is live again (one transaction; `deleted`, `revived`).
+        soft-deleted rows whose parent is live again, setting their `_synced_at` (one
+        transaction; `deleted`, `revived`).
         Rows whose parent is not stored at all are left as they are."""
         spec, parent = self.schema.spec(table), self.schema.spec(parent_table)
         if not spec.is_entity or not parent.is_entity:
