@@ -328,6 +328,7 @@ class Writer:
             schema=schema,
         )
         diff = diff_children(spec, batch, stored)
+        moved = 0
         if diff.changed_parents.len():
             # only parents with stored rows have rows to delete (new parents have none)
             doomed = diff.changed_parents.filter(
@@ -337,17 +338,38 @@ class Writer:
                 condition, params = s.key_filter(f"t.{quote(parent)}", doomed, parent_type)
                 s.execute(f"DELETE FROM {target} AS t WHERE {condition}", params)
             if diff.to_insert.height:
+                moved = self._delete_moved(s, spec, diff.to_insert, stored)
                 rows = diff.to_insert.with_columns(
                     pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT)
                 ).select(spec.stored_columns())
                 s.append(target, rows, self._types(spec, rows.columns))
         return TableCounts(
             inserted=diff.to_insert.height,
-            deleted=diff.to_delete,
+            deleted=diff.to_delete + moved,
             unchanged=diff.unchanged,
             duplicates=table.duplicates,
             replaced_parents=diff.changed_parents.len(),
         )
+
+    def _delete_moved(
+        self, s: Session, spec: TableSpec, rows: pl.DataFrame, covered_rows: pl.DataFrame
+    ) -> int:
+        """A child keyed without its parent (a note, a part) may arrive under another parent
+        than the one that holds it (a note moved to the contact its lead merged into):
+        delete the stored row of each key about to be inserted that no covered parent held
+        (those went with their parent's rows), whoever holds it, so the key is not taken
+        twice. Returns the rows deleted (none for a link table, whose key holds its
+        parent)."""
+        if spec.parent_key in spec.primary_key or len(spec.primary_key) != 1:
+            return 0
+        key = spec.primary_key[0]
+        elsewhere = rows.select(key).join(covered_rows.select(key), on=key, how="anti")
+        if elsewhere.height == 0:
+            return 0
+        key_type = self.db.backend.dialect.column_type(spec, key)
+        condition, params = s.key_filter(f"t.{quote(key)}", elsewhere.get_column(key), key_type)
+        target = self.db.table(spec.name)
+        return max(0, s.execute(f"DELETE FROM {target} AS t WHERE {condition}", params))
 
     def _update(
         self,

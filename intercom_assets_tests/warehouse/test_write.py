@@ -173,6 +173,44 @@ def test_child_rows_follow_their_parent(wh: Warehouse) -> None:
     }
 
 
+def test_a_child_that_moves_to_another_parent_is_moved(wh: Warehouse) -> None:
+    """A part (or note) keyed by its own id that arrives under another parent than the one
+    holding it (a lead's note on the user it merged into) leaves its old parent."""
+
+    def parts(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "id": [r[0] for r in rows],
+                "conversation_id": [r[1] for r in rows],
+                "body": [r[2] for r in rows],
+                "_raw": [orjson.dumps({"id": r[0], "body": r[2]}).decode() for r in rows],
+            }
+        )
+
+    wh.write({"conversation_parts": parts([("p1", "x", "hi"), ("p2", "x", "yo")])})
+    wh.write({"conversation_parts": parts([("p3", "y", "ok")])})
+    result = wh.write(
+        {"conversation_parts": parts([("p3", "y", "ok"), ("p2", "y", "yo")])},
+        parents={"conversation_parts": ["y"]},
+    )
+    assert counts(result.tables["conversation_parts"]) == {
+        "inserted": 2,  # y's rows, replaced: p3 again and p2 from x
+        "deleted": 2,  # y's p3, and p2 under x
+        "replaced_parents": 1,
+    }
+    stored = wh.table("conversation_parts")
+    assert sorted(zip(stored["id"], stored["conversation_id"], strict=True)) == [
+        ("p1", "x"),
+        ("p2", "y"),
+        ("p3", "y"),
+    ]
+    # x keeps only p1 from now on; nothing changed: nothing written
+    again = wh.write(
+        {"conversation_parts": parts([("p1", "x", "hi"), ("p3", "y", "ok"), ("p2", "y", "yo")])}
+    )
+    assert counts(again.tables["conversation_parts"]) == {"unchanged": 3}
+
+
 def test_state_keys_commit_with_the_batch(wh: Warehouse) -> None:
     assert wh.read_state("contacts") == {}
     wh.write(
