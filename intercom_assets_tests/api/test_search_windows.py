@@ -38,9 +38,11 @@ def touch_at(sb: Sandbox, second: int, **rates: float) -> None:
     sb.advance(seconds=1, churn=quiet_churn(**rates))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def midnight_workspace() -> tuple[Sandbox, datetime]:
-    """Contacts updated at 23:59:59 and 00:00:00 New York time, not yet searchable (lag)."""
+    """Contacts updated at 23:59:59 and 00:00:00 New York time, not yet searchable (lag).
+    One per test: a test advances its clock (a shared one made a test's result depend on
+    which test ran before it on the same worker)."""
     sb = Sandbox(size="tiny", seed=4, timezone="America/New_York", search_lag_seconds=LAG)
     midnight = datetime(2026, 1, 3, tzinfo=NEW_YORK)
     per_second = 4 * 86_400 / len(sb.truth()["contacts"])  # about 4 contacts per second
@@ -91,6 +93,7 @@ def test_a_mid_day_window_keeps_exact_seconds(
 ):
     """Intercom matches days, so a window from 18:00 must not start at the next day."""
     sb, midnight = midnight_workspace
+    sb.advance(seconds=2 * LAG, churn=quiet_churn())  # every update searchable
     client = make_client(sb)
     contacts = sb.truth()["contacts"]
     for start, end in [
