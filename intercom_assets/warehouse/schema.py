@@ -20,6 +20,7 @@ from .errors import SchemaMismatchError, WarehouseInputError
 from .history import (
     ALL,
     CHANGE,
+    PREVIOUS_INDEX_SUFFIX,
     VALID_TO,
     HistoryTables,
     closed_table,
@@ -171,9 +172,9 @@ class Schema:
             return statements
         if shown is not None:  # the table gained a column: show it too
             statements.append(f"DROP VIEW {view}")
-        if dialect.views_bind_in_schema:
-            closed, table = quote(closed_name), quote(spec.name)
-        statements.append(create_view(dialect, spec, view, closed, table))
+        # how the view's query names tables of its own schema (see `Dialect`)
+        named = quote if dialect.views_bind_in_schema else self.db.table
+        statements.append(create_view(dialect, spec, view, named(closed_name), named(spec.name)))
         return statements
 
     def _upgrade(
@@ -185,7 +186,7 @@ class Schema:
         key, change = quote(spec.key), quote(CHANGE)
         return [
             f"ALTER TABLE {old} RENAME TO {quote(closed_name)}",
-            f"DROP INDEX IF EXISTS {self.db.table(spec.name + '_history_current')}",
+            f"DROP INDEX IF EXISTS {self.db.table(spec.name + PREVIOUS_INDEX_SUFFIX)}",
             f"UPDATE {table} AS t SET {change} = h.{change} FROM {closed} AS h"
             f" WHERE h.{quote(VALID_TO)} IS NULL AND h.{key} = t.{key}",
             f"DELETE FROM {closed} WHERE {quote(VALID_TO)} IS NULL",

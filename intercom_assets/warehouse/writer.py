@@ -267,32 +267,31 @@ class Writer:
         each; `stored`: what `stored_hashes` read); with history on, close the current
         versions of the stored ones first."""
         key, target, dialect = spec.key, self.db.table(spec.name), self.db.backend.dialect
-        columns = spec.stored_columns()
+        columns, keeps_history = spec.stored_columns(), self.schema.has_history(spec)
         rows = rows.with_columns(
             pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT),
             pl.lit(None, dtype=UTC_MICROS).alias(DELETED_AT),
         )
-        if self.schema.has_history(spec):
+        if keeps_history:
             rows = rows.join(changes, on=key, how="left", maintain_order="left")
             columns = (*columns, history.CHANGE)
         rows = rows.select(columns)
         types = self._types(spec, columns)
         replaced = changes.filter(pl.col(history.CHANGE) != history.INSERTED).select(key)
-
-        def where_replaced() -> tuple[str, list[Any]]:
+        if replaced.height and (keeps_history or not dialect.update_in_place):
+            # the stored rows being replaced: by row id where the backend has one
             if dialect.row_id is None:
-                return s.key_filter(f"t.{quote(key)}", replaced.get_column(key), types[key])
-            row_ids = stored.join(replaced, on=key, how="semi").get_column(ROW)
-            return s.key_filter(f"t.{dialect.row_id}", row_ids, dialect.types["int64"])
-
-        if replaced.height and self.schema.has_history(spec):
-            condition, keys = where_replaced()
-            closed = self.db.table(history.closed_table(spec.name))
-            s.execute(history.close_sql(spec, closed, target, condition), (now, *keys))
-        if not dialect.update_in_place:  # DuckDB: delete the stored rows, insert all
-            if replaced.height:
-                condition, keys = where_replaced()
+                where = s.key_filter(f"t.{quote(key)}", replaced.get_column(key), types[key])
+            else:
+                row_ids = stored.join(replaced, on=key, how="semi").get_column(ROW)
+                where = s.key_filter(f"t.{dialect.row_id}", row_ids, dialect.types["int64"])
+            condition, keys = where
+            if keeps_history:
+                closed = self.db.table(history.closed_table(spec.name))
+                s.execute(history.close_sql(spec, closed, target, condition), (now, *keys))
+            if not dialect.update_in_place:  # DuckDB: delete the stored rows, insert all
                 s.execute(f"DELETE FROM {target} AS t WHERE {condition}", keys)
+        if not dialect.update_in_place:
             s.append(target, rows, types)
             return
         # New keys go straight into the table; stored ones through staging and an upsert.
@@ -401,7 +400,6 @@ class Writer:
         s.execute(history.close_sql(spec, closed, target, condition), (now, *keys))
         if change is not None:
             assignments += f", {quote(history.CHANGE)} = '{change}'"
-        condition, keys = s.key_filter(f"t.{quote(key)}", ids, key_type)
         s.execute(f"UPDATE {target} AS t SET {assignments} WHERE {condition}", (*params, *keys))
         return ids.len()
 

@@ -12,19 +12,17 @@ import pytest
 
 from intercom_assets.sandbox import Churn, Sandbox
 from intercom_assets_tests.sandbox.test_conformance import (
+    BOTH_VERSIONS,
     SPEC_216_FILE,
     SPEC_FILE,
-    SPEC_FOLDER,
     Collector,
     Reply,
     Spec,
+    needs_both_specs,
 )
 
-pytestmark = pytest.mark.skipif(
-    SPEC_FILE is None or SPEC_216_FILE is None,
-    reason=f"no official OpenAPI descriptions under {SPEC_FOLDER}",
-)
-VERSIONS = ("2.14", "2.16")
+pytestmark = needs_both_specs
+VERSIONS = BOTH_VERSIONS
 
 
 @functools.cache

@@ -14,20 +14,18 @@ import pytest
 
 from intercom_assets.sandbox import Churn, Sandbox
 from intercom_assets_tests.sandbox.test_conformance import (
+    BOTH_VERSIONS,
     SPEC_216_FILE,
     SPEC_FILE,
-    SPEC_FOLDER,
     Collector,
     Reply,
     Spec,
     _node,
+    needs_both_specs,
 )
 
-pytestmark = pytest.mark.skipif(
-    SPEC_FILE is None or SPEC_216_FILE is None,
-    reason=f"no official OpenAPI descriptions under {SPEC_FOLDER}",
-)
-VERSIONS = ("2.14", "2.16")
+pytestmark = needs_both_specs
+VERSIONS = BOTH_VERSIONS
 EMPTY_EMAIL = {"format": None, "anyOf": [{"format": "email"}, {"enum": [""]}]}
 EXCEPTIONS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
     version: [
@@ -73,27 +71,13 @@ def collect(version: str) -> tuple[dict[str, list[Reply]], dict[str, Any]]:
     headers = {"Authorization": "Bearer sandbox", "Intercom-Version": version}
     with httpx.Client(transport=sb.transport(), base_url=sb.base_url, headers=headers) as http:
         c = Collector(http)
-        contacts = c.cursor_walk("contacts_list", "/contacts", "GET", "/contacts", "data")
-        everyone = {"query": {"field": "created_at", "operator": ">", "value": 0}}
-        c.cursor_walk(
-            "contacts_search", "/contacts/search", "POST", "/contacts/search", "data", everyone
-        )
+        contacts = c.contacts()
         for contact in contacts:
             c.call("contact", "/contacts/{contact_id}", "GET", f"/contacts/{contact['id']}")
         for company_id in sorted({i for c in contacts for i in _company_ids(c)})[:5]:
             url = f"/companies/{company_id}/contacts"
             c.call("company_contacts", "/companies/{company_id}/contacts", "GET", url)
-        conversations = c.cursor_walk(
-            "conversations_list", "/conversations", "GET", "/conversations", "conversations"
-        )
-        recent = {"query": {"field": "updated_at", "operator": ">", "value": 0}}
-        c.cursor_walk(
-            "conversations_search", "/conversations/search", "POST", "/conversations/search",
-            "conversations", recent,
-        )  # fmt: skip
-        for conversation in conversations:
-            url = f"/conversations/{conversation['id']}"
-            c.call("conversation", "/conversations/{conversation_id}", "GET", url)
+        c.conversations()
     return c.replies, sb.truth()
 
 

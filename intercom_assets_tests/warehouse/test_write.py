@@ -142,17 +142,19 @@ def test_link_rows_are_replaced_only_for_changed_parents(wh: Warehouse, target: 
     assert wh.orphans("contact_tags", "contact_id", "contacts") == 4  # no contacts stored
 
 
-def test_child_rows_follow_their_parent(wh: Warehouse) -> None:
-    def parts(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
-        return pl.DataFrame(
-            {
-                "id": [r[0] for r in rows],
-                "conversation_id": [r[1] for r in rows],
-                "body": [r[2] for r in rows],
-                "_raw": [orjson.dumps({"id": r[0], "body": r[2]}).decode() for r in rows],
-            }
-        )
+def parts(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
+    """conversation_parts rows from (id, conversation_id, body)."""
+    return pl.DataFrame(
+        {
+            "id": [r[0] for r in rows],
+            "conversation_id": [r[1] for r in rows],
+            "body": [r[2] for r in rows],
+            "_raw": [orjson.dumps({"id": r[0], "body": r[2]}).decode() for r in rows],
+        }
+    )
 
+
+def test_child_rows_follow_their_parent(wh: Warehouse) -> None:
     wh.write(
         {"conversation_parts": parts([("p1", "x", "hi"), ("p2", "x", "yo"), ("p3", "y", "ok")])}
     )
@@ -176,16 +178,6 @@ def test_child_rows_follow_their_parent(wh: Warehouse) -> None:
 def test_a_child_that_moves_to_another_parent_is_moved(wh: Warehouse) -> None:
     """A part (or note) keyed by its own id that arrives under another parent than the one
     holding it (a lead's note on the user it merged into) leaves its old parent."""
-
-    def parts(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
-        return pl.DataFrame(
-            {
-                "id": [r[0] for r in rows],
-                "conversation_id": [r[1] for r in rows],
-                "body": [r[2] for r in rows],
-                "_raw": [orjson.dumps({"id": r[0], "body": r[2]}).decode() for r in rows],
-            }
-        )
 
     wh.write({"conversation_parts": parts([("p1", "x", "hi"), ("p2", "x", "yo")])})
     wh.write({"conversation_parts": parts([("p3", "y", "ok")])})
