@@ -322,18 +322,23 @@ def _explain(
                     _column_expr(f)
                 )
             except (pl.exceptions.PolarsError, ValueError) as exc:
-                value = _value_at(record, f.path)
+                at, value = _value_at(record, f.path)
+                note = "" if at == f.path else f" (not an object holding {'.'.join(f.path)})"
                 return ShapeError(
-                    f"{table}: record {key!r} has {'.'.join(f.path)} = {value!r}, which column"
-                    f" {f.column!r} ({f.dtype!r}) cannot hold ({_first_line(exc)})"
+                    f"{table}: record {key!r} has {'.'.join(at) or 'itself'} = {value!r}{note},"
+                    f" which column {f.column!r} ({f.dtype!r}) cannot hold ({_first_line(exc)})"
                 )
     return ShapeError(f"{table}: the batch cannot be read as declared: {_first_line(error)}")
 
 
-def _value_at(record: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        record = record.get(key) if isinstance(record, dict) else None
-    return record
+def _value_at(record: Any, path: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
+    """The value received along `path`: the path as far as the record has objects, and the
+    value there (`("tags",), "oops"` for a `tags` of "oops" where `tags.total_count` is read)."""
+    for depth, key in enumerate(path):
+        if not isinstance(record, dict):
+            return path[:depth], record
+        record = record.get(key)
+    return path, record
 
 
 def _first_line(exc: Exception) -> str:

@@ -185,8 +185,23 @@ def test_a_value_of_the_wrong_type_is_refused_with_record_and_column() -> None:
     with pytest.raises(ShapeError, match=r"things: record '2' has count = 'many'.*'count'"):
         TOY.frames(raws)
     nested = [raw(id="7", where={"city": {"not": "text"}}), raw(id="8", where="flat")]
-    with pytest.raises(ShapeError, match=r"record '8' has where\.city"):
+    with pytest.raises(
+        ShapeError, match=r"record '8' has where = 'flat' \(not an object holding where\.city\)"
+    ):
         TOY.frames(nested)
+
+
+def test_a_text_where_an_object_is_read_names_the_value_received(client: IntercomClient) -> None:
+    """A contact whose `tags` is the string "oops": the error shows "oops", where `tags`."""
+    page = next(iter_cursor_pages(client, "/contacts", per_page=5, items_key="data"))
+    records = [orjson.loads(r) for r in page.raw_items]
+    records[1]["tags"] = "oops"
+    bad = str(records[1]["id"])
+    with pytest.raises(ShapeError) as caught:
+        contacts.SHAPE.frames([orjson.dumps(r) for r in records])
+    message = str(caught.value)
+    assert message.startswith(f"contacts: record {bad!r} has tags = 'oops' (not an object"), message
+    assert "None" not in message
 
 
 def test_a_record_that_is_not_json_is_refused() -> None:
