@@ -229,7 +229,7 @@ def iter_numbered_pages(
         yield page
         total_pages = (page.pages or {}).get("total_pages")
         current = (page.pages or {}).get("page", page_no)
-        if not page.items or not isinstance(total_pages, int) or current >= total_pages:
+        if not page.raw_items or not isinstance(total_pages, int) or current >= total_pages:
             return
         page_no = int(current) + 1
 
@@ -276,7 +276,7 @@ class EventsWalk:
                 self.since_url = since
             yield page
             nxt = (page.pages or {}).get("next")
-            if not isinstance(nxt, str) or not nxt or not page.items:
+            if not isinstance(nxt, str) or not nxt or not page.raw_items:
                 return
             if nxt in seen:
                 raise IntercomProtocolError("events cursor repeated: stopping", path="/events")

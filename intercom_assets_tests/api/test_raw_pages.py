@@ -129,6 +129,30 @@ def test_every_iterator_yields_raw_items_that_match_its_items(
     assert found["events"] == truth["events"][contact_id]
 
 
+def test_no_iterator_decodes_records_to_walk_its_pages(
+    sandbox: Sandbox, make_client: MakeClient, tmp_path: Path
+):
+    """Whether a page is the last one is read from the raw records: walking every page of
+    each iterator leaves every page's records undecoded (`Page.items` never computed)."""
+    truth = sandbox.truth()
+    client = make_client(sandbox)
+    contact_id = max(truth["events"], key=lambda cid: len(truth["events"][cid]))
+    walks = {
+        "cursor": iter_cursor_pages(client, "/contacts", per_page=7),
+        "search": iter_search_pages(client, "/contacts/search", EVERYTHING, per_page=9),
+        "numbered": iter_numbered_pages(client, "/companies/list", method="POST", per_page=4),
+        "scroll": CompanyScroll(client, lock_dir=tmp_path),
+        "events": EventsWalk(
+            client, params={"type": "user", "intercom_user_id": contact_id}, per_page=3
+        ),
+    }
+    for name, pages in walks.items():
+        walked = list(pages)
+        assert len(walked) > 1, name
+        decoded = [page.number for page in walked if "items" in vars(page)]
+        assert decoded == [], f"{name}: records decoded on pages {decoded}"
+
+
 def test_truncated_page_bodies_are_retried_by_every_iterator(
     make_client: MakeClient, tmp_path: Path
 ):
