@@ -55,6 +55,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from intercom_assets.definitions import RANGE_RUN_ENVIRONMENT  # noqa: E402
 from intercom_assets.schedules import DAILY_JOB  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -142,6 +143,7 @@ def cli_env(home: Path, api: str, start_date: str) -> dict[str, str]:
         "INTERCOM_ASSETS_SCHEMA": SCHEMA,
         "INTERCOM_ASSETS_START_DATE": start_date,
         "INTERCOM_ASSETS_TIMEZONE": "UTC",
+        **RANGE_RUN_ENVIRONMENT,  # as a deployment sets them (docs/operations.md, Range runs)
     }
     return env
 

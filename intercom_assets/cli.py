@@ -6,10 +6,12 @@ and any other error in one line; the traceback only with `--debug` (before or af
 subcommand).
 """
 
+import os
 from typing import Any
 
 import click
 
+from intercom_assets.definitions import range_run_environment
 from intercom_assets.demo import demo
 from intercom_assets.load import load
 from intercom_assets.problems import explain, redact
@@ -60,6 +62,10 @@ class Command(click.Group):
 @debug_option
 def main() -> None:
     """Keep a SQL copy of an Intercom workspace up to date."""
+    # This process creates and executes the runs of `load` and `demo` (and starts the demo
+    # UI's webserver and daemon): Dagster's switches for range runs go in its environment
+    # unless set already (the definitions never set them).
+    os.environ.update(range_run_environment())
 
 
 main.add_command(demo)

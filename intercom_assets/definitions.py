@@ -40,10 +40,10 @@ def build_definitions(
     """The definitions of these streams (all of Intercom's by default) for these settings.
 
     `resources` default to `resources_from_env()`; given ones without `alert_webhook` get a
-    webhook without URL (alerts are logged only). Sets Dagster's switches for range runs
-    unless the environment has them (`quiet_range_runs`).
+    webhook without URL (alerts are logged only). Reads and writes no environment variable of
+    Dagster's: the switches for range runs belong in the environment of the processes that
+    create and execute runs (`RANGE_RUN_ENVIRONMENT`).
     """
-    quiet_range_runs()
     automation = automation or AutomationSettings()
     partitions = daily_partitions(settings)
     policy = freshness_policy(automation.freshness_warn_hours, automation.freshness_fail_hours)
@@ -92,22 +92,30 @@ batch event by event, so it gains nothing there and loses nothing."""
 
 EVENT_BATCH_DEFAULT = "1000"
 
+RANGE_RUN_ENVIRONMENT: Mapping[str, str] = {
+    ONE_PLANNED_EVENT_PER_ASSET: "1",
+    EVENT_BATCH_SIZE: EVENT_BATCH_DEFAULT,
+}
+"""Dagster's two switches for range runs, as the project's own processes set them: the
+`intercom-assets` command (in its own process) and the demo UI's webserver and daemon (whose
+run workers inherit them). Building the definitions never sets them, so a host project that
+loads this code location keeps Dagster's behaviour for its other assets; a production
+deployment sets them in the environment of its webserver, daemon and run workers
+(docs/operations.md, Range runs)."""
 
-def quiet_range_runs() -> None:
-    """Sets Dagster's two switches for range runs unless the environment already has them.
-    Called wherever the definitions are built, so both the process that creates a run from
-    the CLI and every run worker (which loads the code location) have them; the webserver and
-    the daemon create runs without loading the code, so they need the planned-events switch in
-    their own environment (docs/operations.md, Range runs)."""
-    os.environ.setdefault(ONE_PLANNED_EVENT_PER_ASSET, "1")
-    os.environ.setdefault(EVENT_BATCH_SIZE, EVENT_BATCH_DEFAULT)
+
+def range_run_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The switches of `RANGE_RUN_ENVIRONMENT` that `environ` (default: this process's
+    environment) does not set yet: a value already set wins."""
+    current = os.environ if environ is None else environ
+    return {name: value for name, value in RANGE_RUN_ENVIRONMENT.items() if name not in current}
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     """The code location: the project's defs folder (`intercom_assets/defs/`), whose
     `defs.yaml` configures `IntercomAssetsComponent` from the environment (read here, once
-    per load). Building them sets Dagster's switches for range runs (`quiet_range_runs`)."""
+    per load)."""
     try:
         return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     except Exception as exc:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from intercom_assets.definitions import ONE_PLANNED_EVENT_PER_ASSET
+from intercom_assets.definitions import range_run_environment
 from intercom_assets.interrupts import interrupt_on_signals
 from intercom_assets.settings import (
     BASE_URL_ENV,
@@ -83,8 +83,9 @@ def location_environment(site: DemoSite, ui_url: str) -> dict[str, str]:
         TIMEZONE_ENV: site.timezone,
         CHANGE_INTERVAL_ENV: os.environ.get(CHANGE_INTERVAL_ENV, str(UI_SENSOR_INTERVAL_SECONDS)),
         UI_BASE_URL_ENV: ui_url,
-        # range runs launched from the UI plan one event per asset (docs/operations.md)
-        ONE_PLANNED_EVENT_PER_ASSET: "1",
+        # range runs launched from the UI plan one event per asset and their run workers
+        # write materializations in batches (docs/operations.md, Range runs)
+        **range_run_environment(),
     }
 
 

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from click.testing import CliRunner
 
-from intercom_assets.definitions import defs
+from intercom_assets.cli import main
+from intercom_assets.definitions import (
+    RANGE_RUN_ENVIRONMENT,
+    build_definitions,
+    defs,
+    range_run_environment,
+)
 from intercom_assets.resources import (
     AlertWebhookResource,
     IntercomResource,
@@ -22,6 +29,7 @@ from intercom_assets.settings import (
     HISTORY,
     SETTINGS,
     AutomationSettings,
+    PartitionSettings,
     SettingError,
     configuration_table,
 )
@@ -48,6 +56,40 @@ def test_definitions_load_and_validate(clean_env: pytest.MonkeyPatch) -> None:
     loaded = defs()
     assert isinstance(loaded, dg.Definitions)
     dg.Definitions.validate_loadable(loaded)
+
+
+@pytest.fixture
+def no_range_switches(clean_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Dagster's range-run switches unset (and unset again after the test)."""
+    for name in RANGE_RUN_ENVIRONMENT:
+        clean_env.setenv(name, "")  # remembered, so the teardown restores what was there
+        clean_env.delenv(name)
+    return clean_env
+
+
+def test_building_the_definitions_leaves_the_process_environment_alone(
+    no_range_switches: pytest.MonkeyPatch,
+) -> None:
+    """A host project that loads the code location keeps Dagster's behaviour for its other
+    assets: neither the code location nor `build_definitions` writes a variable."""
+    before = dict(os.environ)
+    defs()
+    build_definitions(PartitionSettings())
+    assert dict(os.environ) == before
+
+
+def test_the_command_sets_the_range_run_switches_in_its_own_process(
+    no_range_switches: pytest.MonkeyPatch,
+) -> None:
+    """`intercom-assets` creates and executes its runs itself: its process has the switches
+    (a value already set wins)."""
+    no_range_switches.setenv("DAGSTER_EVENT_BATCH_SIZE", "50")
+    assert range_run_environment() == {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
+    done = CliRunner().invoke(main, ["load", "--help"])
+    assert done.exit_code == 0, done.output
+    assert os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "1"
+    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "50"
+    assert range_run_environment() == {}
 
 
 def test_importing_reads_nothing_and_loading_names_a_bad_variable() -> None:

@@ -2,7 +2,6 @@
 schema; after a run each has its own row count and counts; every check is attached to a table
 asset and runs in its stream's step; the run asks `GET /me` once."""
 
-import os
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -15,7 +14,7 @@ import psycopg
 import pytest
 import yaml
 
-from intercom_assets.definitions import EVENT_BATCH_DEFAULT, EVENT_BATCH_SIZE, build_definitions
+from intercom_assets.definitions import RANGE_RUN_ENVIRONMENT, build_definitions
 from intercom_assets.keys import op_name, table_key
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox
@@ -127,11 +126,14 @@ RANGE_FIRST = "2025-12-01"
 
 @pytest.mark.postgres
 def test_a_range_run_on_postgres_storage_marks_every_partition_of_every_partitioned_table(
-    postgres_url: str, tmp_path: Path
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On the production instance's storage, where the definitions' event batching writes a
-    range's per-partition materializations many at a time, every partitioned table counts
-    every partition of the range as materialized, and the unpartitioned ones one each."""
+    """On the production instance's storage, with the range-run switches in the environment
+    as a deployment sets them (event batching writes a range's per-partition materializations
+    many at a time), every partitioned table counts every partition of the range as
+    materialized, and the unpartitioned ones one each."""
+    for name, value in RANGE_RUN_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
     server = urlsplit(postgres_url)
     database = f"ia_dagster_{uuid.uuid4().hex[:10]}"
     storage = server._replace(scheme="postgresql+psycopg2", path=f"/{database}").geturl()
@@ -152,7 +154,6 @@ def test_a_range_run_on_postgres_storage_marks_every_partition_of_every_partitio
                 ),
             }
             defs = build_definitions(PartitionSettings(RANGE_FIRST, TIMEZONE), resources)
-            assert os.environ[EVENT_BATCH_SIZE] == EVENT_BATCH_DEFAULT
             last = datetime.fromtimestamp(sb.now, ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d")
             job = defs.resolve_implicit_global_asset_job_def()
             result = job.execute_in_process(
