@@ -2,9 +2,13 @@
 by `created_at`.
 
 Entries never change, so rows are only appended. A window that had ended by Intercom's clock
-(its `Date` header) when it was read is marked closed in the stream's state, and a later run
-of the same window reads nothing (0 calls). A window still open (today's partition) is read
-again on each run. `created_at_after` goes out one second before the window's start,
+(its `Date` header) when it was read is closed: every entry in it is stored. The stream's
+state keeps the closed time as one list of disjoint `[start, end)` intervals (`CLOSED_KEY`;
+adjacent and overlapping windows merge, so day after day it stays one interval), and a later
+run of a window inside it reads nothing (0 calls). A window still open (today's partition)
+is read again on each run. (Earlier versions kept one `closed:<start>:<end>` key per window;
+such keys still count and are folded into the list, and no new one is written.)
+`created_at_after` goes out one second before the window's start,
 `created_at_before` is its end, and the entries are kept to `start <= created_at < end` here,
 so the rows are exactly the window's whether Intercom's bounds are inclusive or not. Rows are
 written in batches of `batch_size` entries.
@@ -16,6 +20,7 @@ says `window_widened_from`), so a first load that misses the first partition lea
 entries behind. A table holding rows without the record counts as complete.
 """
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,8 +51,38 @@ SHAPE = Shape(
 )
 
 
-def window_key(start: int, end: int) -> str:
-    return f"closed:{start}:{end}"
+CLOSED_KEY = "closed"
+"""State key: the closed time as sorted, disjoint `[start, end]` pairs (unix seconds)."""
+LEGACY_PREFIX = "closed:"
+"""State keys `closed:<start>:<end>`, one per closed window, as earlier versions wrote them."""
+
+Interval = tuple[int, int]
+
+
+def closed_intervals(state: Mapping[str, Any]) -> list[Interval]:
+    """The closed time recorded in a stream state (the list and any per-window keys)."""
+    found = [(int(a), int(b)) for a, b in state.get(CLOSED_KEY) or []]
+    for key, value in state.items():
+        if key.startswith(LEGACY_PREFIX) and value:
+            start, _, end = key.removeprefix(LEGACY_PREFIX).partition(":")
+            found.append((int(start), int(end)))
+    return merge(found)
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, disjoint intervals covering the same time (touching ones join)."""
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def covered(intervals: Sequence[Interval], start: int, end: int) -> bool:
+    """Whether `[start, end)` lies inside one of `intervals`."""
+    return any(a <= start and end <= b for a, b in intervals)
 
 
 @dataclass(frozen=True)
@@ -70,8 +105,8 @@ class ActivityLogStream:
         window = widen(run, self.name, history, ctx.window)
         start = int(window.start.timestamp()) if window.start is not None else 0
         end = int(window.end.timestamp())
-        key = window_key(start, end)
-        if ctx.warehouse.read_state(self.name, [key]).get(key):
+        closed = closed_intervals(ctx.warehouse.read_state(self.name))
+        if covered(closed, start, end):
             run.note("window_already_closed", True)
             return run.finish()
         params: dict[str, Any] = {
@@ -94,9 +129,11 @@ class ActivityLogStream:
                 run.write(self.shape.frames(kept)[0])
                 kept = []
         now = ctx.client.server_time()
-        closed = now is not None and int(now.timestamp()) >= end
-        run.note("window_closed", closed)
-        done: dict[str, Any] = {key: True} if closed else {}
+        ended = now is not None and int(now.timestamp()) >= end
+        run.note("window_closed", ended)
+        done: dict[str, Any] = {}
+        if ended:
+            done[CLOSED_KEY] = [list(i) for i in merge([*closed, (start, end)])]
         if history != BEGINNING and window.start is None:
             done[HISTORY_KEY] = BEGINNING  # every entry up to the window's end is stored
         state = StateUpdate(self.name, done) if done else None
