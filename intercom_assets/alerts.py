@@ -1,4 +1,5 @@
-"""What the alert sensors post: freshness digests and run failures, as one JSON body each.
+"""What the alert sensors post: freshness digests, run failures and failed change-sensor
+ticks, as one JSON body each.
 
 A body is Slack-compatible (`text`, the whole message in plain text, plus `blocks` for
 Slack's layout) and plain JSON for any other receiver (`alerts`: one object per asset or run
@@ -206,6 +207,39 @@ class RunFailure:
     def headline(self) -> str:
         where = f" for {self.partitions}" if self.partitions else ""
         return f"Intercom run failed: {self.job}{where} ({self.launched_by})"
+
+
+@dataclass(frozen=True)
+class SensorFailure:
+    """A sensor tick that failed (e.g. the change sensor could not ask Intercom)."""
+
+    sensor: str
+    error: str
+    """One line, redacted."""
+    url: str | None
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "kind": "sensor_failure",
+            "sensor": self.sensor,
+            "error": self.error,
+            "url": self.url,
+        }
+
+    def headline(self) -> str:
+        return f"Intercom sensor tick failed: {self.sensor}"
+
+
+def sensor_failure_message(failure: SensorFailure) -> dict[str, Any]:
+    """One failed sensor tick as one webhook body."""
+    title = failure.headline()
+    lines = [title, f"- {failure.error}", "No run was requested; the next tick asks again."]
+    body = "\n".join(_escape(line) for line in lines[1:])
+    if failure.url:
+        lines.append(failure.url)
+        body += f"\n{_slack_link(failure.url, 'sensor')}"
+    blocks = [_header(title), _section(body)]
+    return {"text": "\n".join(lines), "blocks": blocks, "alerts": [failure.fields()]}
 
 
 def partitions_of(tags: Mapping[str, str]) -> str | None:

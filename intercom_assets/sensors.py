@@ -8,6 +8,8 @@ today's partition loads the changed streams and every stream downstream of them,
 holds inside the run. A record that the search index shows only after the mark has moved past
 its `updated_at` is still loaded by the next run of its day (every run re-reads its whole day)
 or at the latest by the daily schedule that closes yesterday after the index lag.
+A probe retries as runs do (`PROBE_RETRY`); a tick whose probe still fails is posted to the
+`alert_webhook` (the run-failure alerts' channel) and fails, keeping its cursor.
 
 The freshness alert sensor judges every stream asset by the newest data loaded (the newest
 materialized partition's latest materialization, capped at that partition's end: a backfill
@@ -22,9 +24,9 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
 from urllib.parse import quote
 
 import dagster as dg
@@ -34,6 +36,7 @@ from intercom_assets.alerts import (
     ERROR_CHARS,
     FreshnessAlert,
     RunFailure,
+    SensorFailure,
     StepFailure,
     Thresholds,
     freshness_message,
@@ -45,6 +48,7 @@ from intercom_assets.alerts import (
     redact,
     run_failure_message,
     secrets_of,
+    sensor_failure_message,
 )
 from intercom_assets.api import IntercomError, RetryPolicy
 from intercom_assets.keys import table_key
@@ -67,8 +71,11 @@ RUN_FAILURE_SENSOR = "intercom_run_failure_sensor"
 
 FRESHNESS_ALERT_INTERVAL_SECONDS = 60
 PROBE_ERROR_CHARS = 500
-PROBE_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=20.0, base_delay=0.5, max_delay=5.0)
-"""A tick must finish well inside the daemon's sensor timeout; a failed probe waits a tick."""
+PROBE_RETRY = replace(RetryPolicy(), max_total_seconds=15.0, max_delay=5.0)
+"""The runs' retry policy (as many attempts, the same backoff from 0.5 s; a 429 that spent the
+window waits for its reset), bounded in time: a tick whose three probes all retry to the end
+still finishes inside the daemon's 60 s sensor timeout. A probe that still fails fails the
+tick, which the change sensor posts to the alert webhook."""
 
 log = logging.getLogger("intercom_assets.sensors")
 
@@ -198,11 +205,17 @@ def build_change_sensor(
     *,
     interval_seconds: int = DEFAULT_CHANGE_INTERVAL_SECONDS,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    secrets: Callable[[], Sequence[str]] = secret_values,
+    probe_retry: RetryPolicy = PROBE_RETRY,
+    retry_delay_seconds: float = 1.0,
 ) -> dg.SensorDefinition:
     """The sensor that loads today's partition of the windowed streams that changed.
 
     `interval_seconds` is the minimum time between ticks (the code location passes
-    `INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS`).
+    `INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS`). Each probe retries as runs do
+    (`probe_retry`); a tick whose probe still fails is posted to the `alert_webhook` (without
+    `secrets`, as run failures are; `retry_delay_seconds` between the webhook's attempts)
+    and fails.
 
     The first tick only records the high-water marks: it cannot tell what changed before it
     looked, and loading history is a backfill's job, not a sensor's.
@@ -224,11 +237,13 @@ def build_change_sensor(
         default_status=default_status,
     )
     def intercom_change_sensor(
-        context: dg.SensorEvaluationContext, intercom: IntercomResource
+        context: dg.SensorEvaluationContext,
+        intercom: IntercomResource,
+        alert_webhook: AlertWebhookResource,
     ) -> dg.SensorResult:
         marks = read_marks(context.cursor)
         probes = []
-        client = intercom.new_client(retry=PROBE_RETRY)
+        client = intercom.new_client(retry=probe_retry)
         try:
             for stream in windowed:
                 name = stream.name
@@ -239,7 +254,18 @@ def build_change_sensor(
                     probes.append(Probe(name, error=f"{type(exc).__name__}: {exc}"))
         finally:
             client.close()
-        result = evaluate_changes(probes, marks, partitions.get_last_partition_key(), streams)
+        try:
+            result = evaluate_changes(probes, marks, partitions.get_last_partition_key(), streams)
+        except ProbeFailed as exc:
+            hidden = secrets_of([*secrets(), alert_webhook.url])
+            message = redact(str(exc), hidden)
+            failure = SensorFailure(CHANGE_SENSOR, message, alert_webhook.link("automation"))
+            body = sensor_failure_message(failure)
+            context.log.error(body["text"])
+            error = post_alert(alert_webhook, body, retry_delay_seconds)
+            if error is not None:
+                message += f" (alert not sent: {error})"
+            raise ProbeFailed(message) from None
         for request in result.run_requests or []:
             context.log.info(
                 f"changes seen; requesting {request.run_key} for {request.partition_key}"
@@ -420,6 +446,20 @@ WEBHOOK_ATTEMPTS = 3
 moves a run-failure sensor past a run whether or not its alert got through."""
 
 
+def post_alert(
+    webhook: AlertWebhookResource, body: Mapping[str, Any], retry_delay_seconds: float
+) -> str | None:
+    """Posts `body`, up to `WEBHOOK_ATTEMPTS` times; the last error, or None once sent."""
+    error: str | None = None
+    for attempt in range(WEBHOOK_ATTEMPTS):
+        if attempt:
+            time.sleep(retry_delay_seconds * attempt)
+        error = webhook.post(body)
+        if error is None:
+            return None
+    return error
+
+
 class AlertNotSent(Exception):
     """The webhook refused a run-failure alert after every attempt (the tick shows this)."""
 
@@ -523,13 +563,9 @@ def build_run_failure_sensor(
         url = alert_webhook.link(f"runs/{context.dagster_run.run_id}")
         body = run_failure_message(describe_failure(context, hidden, url))
         context.log.error(body["text"])
-        error: str | None = None
-        for attempt in range(WEBHOOK_ATTEMPTS):
-            if attempt:
-                time.sleep(retry_delay_seconds * attempt)
-            error = alert_webhook.post(body)
-            if error is None:
-                return
-        raise AlertNotSent(f"run-failure alert for {context.dagster_run.run_id} not sent: {error}")
+        error = post_alert(alert_webhook, body, retry_delay_seconds)
+        if error is not None:
+            run_id = context.dagster_run.run_id
+            raise AlertNotSent(f"run-failure alert for {run_id} not sent: {error}")
 
     return intercom_run_failure_sensor

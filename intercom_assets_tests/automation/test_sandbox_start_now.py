@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from intercom_assets.definitions import build_definitions
-from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.resources import AlertWebhookResource, IntercomResource, WarehouseResource
 from intercom_assets.sandbox import DEFAULT_START, start_time
 from intercom_assets.sensors import CHANGE_SENSOR
 from intercom_assets.settings import PartitionSettings
@@ -132,7 +132,9 @@ def tick(
     cursor: str | None,
 ) -> dg.SensorResult:
     with dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"intercom": resources["intercom"]}
+        instance=instance,
+        cursor=cursor,
+        resources={"intercom": resources["intercom"], "alert_webhook": AlertWebhookResource()},
     ) as context:
         result = sensor(context)
     assert isinstance(result, dg.SensorResult)

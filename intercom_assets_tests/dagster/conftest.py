@@ -15,7 +15,7 @@ from intercom_assets.api import DEFAULT_API_VERSION
 from intercom_assets.assets import OUTCOMES
 from intercom_assets.definitions import build_definitions
 from intercom_assets.keys import asset_key, op_name
-from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.resources import AlertWebhookResource, IntercomResource, WarehouseResource
 from intercom_assets.sandbox import DEFAULT_START, Churn, Sandbox
 from intercom_assets.schedules import DAILY_JOB, DAILY_SCHEDULE
 from intercom_assets.sensors import CHANGE_SENSOR
@@ -67,7 +67,10 @@ class Pipeline:
         with dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursor,
-            resources={"intercom": self.resources["intercom"]},
+            resources={
+                "intercom": self.resources["intercom"],
+                "alert_webhook": AlertWebhookResource(),
+            },
         ) as context:
             result = sensor(context)
         assert isinstance(result, dg.SensorResult)
