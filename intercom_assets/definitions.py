@@ -17,7 +17,7 @@ import dagster as dg
 
 from intercom_assets.assets import STREAM_RETRY_POLICY, build_assets
 from intercom_assets.partitions import daily_partitions
-from intercom_assets.resources import AlertWebhookResource, resources_from_env
+from intercom_assets.resources import AlertWebhookResource, resolved_secrets, resources_from_env
 from intercom_assets.schedules import build_jobs, build_schedules
 from intercom_assets.sensors import (
     build_change_sensor,
@@ -25,7 +25,12 @@ from intercom_assets.sensors import (
     build_run_failure_sensor,
     freshness_policy,
 )
-from intercom_assets.settings import AutomationSettings, PartitionSettings, SettingError
+from intercom_assets.settings import (
+    AutomationSettings,
+    PartitionSettings,
+    SettingError,
+    secret_values,
+)
 from intercom_assets.streams import STREAMS, Stream
 
 
@@ -54,13 +59,23 @@ def build_definitions(
     jobs = build_jobs(streams)
     if resources is None:
         resources = resources_from_env()
+    every = {"alert_webhook": AlertWebhookResource(), **resources}
+
+    def secrets() -> list[str]:
+        # the values these resources resolve to (a literal, or any variable), and the secret
+        # settings' own variables
+        return [*resolved_secrets(every), *secret_values()]
+
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
         schedules=build_schedules(partitions, jobs, partitioned=any(s.windowed for s in streams)),
         sensors=[
             build_change_sensor(
-                partitions, streams, interval_seconds=automation.change_interval_seconds
+                partitions,
+                streams,
+                interval_seconds=automation.change_interval_seconds,
+                secrets=secrets,
             ),
             build_freshness_alert_sensor(
                 [key for a in assets for key in a.keys],
@@ -70,9 +85,9 @@ def build_definitions(
                 grace_hours=automation.never_loaded_grace_hours,
                 unpartitioned=[key for a in assets if a.partitions_def is None for key in a.keys],
             ),
-            build_run_failure_sensor(),
+            build_run_failure_sensor(secrets=secrets),
         ],
-        resources={"alert_webhook": AlertWebhookResource(), **resources},
+        resources=every,
         executor=dg.in_process_executor,
     )
 

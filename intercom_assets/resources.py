@@ -162,6 +162,28 @@ class AlertWebhookResource(ConfigurableResource):
         return None
 
 
+def resolved_secrets(resources: Mapping[str, object]) -> list[str]:
+    """The secret values these resources hold, as a run or tick resolves them now: the
+    Intercom token, the warehouse URL (its password is hidden with it, see
+    `alerts.secrets_of`) and the webhook URL, whether a field holds a literal or a
+    `dg.EnvVar` of any name (read from this process's environment). Unset values are left out.
+    """
+    fields = (
+        (IntercomResource, "access_token"),
+        (WarehouseResource, "url"),
+        (AlertWebhookResource, "url"),
+    )
+    found: list[str] = []
+    for resource in resources.values():
+        for kind, name in fields:
+            if isinstance(resource, kind):
+                value = getattr(resource, name)
+                resolved = value.get_value() if isinstance(value, dg.EnvVar) else value
+                if isinstance(resolved, str) and resolved:
+                    found.append(resolved)
+    return found
+
+
 def resources_from_env(environ: Environ | None = None) -> dict[str, ConfigurableResource]:
     """The code location's resources, each field wired to its variable.
 

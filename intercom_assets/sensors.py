@@ -544,7 +544,8 @@ def build_run_failure_sensor(
     change sensor's runs, backfills, runs launched by hand) to the `alert_webhook`.
 
     `secrets` gives the values to keep out of the post (by default the secret settings as
-    set in the environment at the tick); the webhook URL is always added.
+    set in the environment at the tick; the code location passes the values its resources
+    resolve to, `resources.resolved_secrets`); the webhook URL is always added.
     """
 
     @dg.run_failure_sensor(

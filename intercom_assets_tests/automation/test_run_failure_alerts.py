@@ -7,12 +7,13 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
+from intercom_assets.component import IntercomAssetsComponent
 from intercom_assets.definitions import build_definitions
 from intercom_assets.resources import AlertWebhookResource, IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox
 from intercom_assets.schedules import DAILY_JOB
 from intercom_assets.sensors import RUN_FAILURE_SENSOR, AlertNotSent, build_run_failure_sensor
-from intercom_assets.settings import PartitionSettings
+from intercom_assets.settings import SETTINGS, PartitionSettings
 
 from .conftest import TIMEZONE, Receiver
 
@@ -159,3 +160,47 @@ def test_the_code_location_runs_both_alert_sensors_by_default() -> None:
     for name in (RUN_FAILURE_SENSOR, "intercom_freshness_alert_sensor"):
         sensor = defs.resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_secrets_given_to_the_component_under_other_names_or_as_literals_are_redacted(
+    instance: dg.DagsterInstance, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `database_url: "{{ env.WAREHOUSE_URL }}"`, a literal token and a webhook
+    URL under another variable: none of the settings' own variables is set, and the alert
+    still hides every one of them as the code location resolves them."""
+    for setting in SETTINGS:
+        monkeypatch.delenv(setting.variable, raising=False)
+    monkeypatch.setenv("WAREHOUSE_URL", DB_URL)
+    monkeypatch.setenv("THEIR_HOOK", receiver.url)
+    component = IntercomAssetsComponent(
+        access_token=TOKEN,
+        database_url="{{ env.WAREHOUSE_URL }}",
+        alert_webhook_url="{{ env.THEIR_HOOK }}",
+        start_date="2026-11-01",
+        timezone=TIMEZONE,
+    )
+    defs = component.build_defs(None)  # type: ignore[arg-type]  # the context is not read
+
+    @dg.op
+    def leaky() -> None:
+        raise RuntimeError(f"login with password {PASSWORD} and token {TOKEN} refused")
+
+    @dg.job
+    def leaky_job() -> None:
+        leaky()
+
+    result = leaky_job.execute_in_process(instance=instance, raise_on_error=False)
+    sensor = defs.resolve_sensor_def(RUN_FAILURE_SENSOR)
+    context = dg.build_run_status_sensor_context(
+        sensor_name=RUN_FAILURE_SENSOR,
+        dagster_event=result.get_run_failure_event(),
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"alert_webhook": AlertWebhookResource(url=receiver.url)},
+    ).for_run_failure()
+    sensor(context)
+
+    (post,) = receiver.received
+    (alert,) = post["alerts"]
+    assert alert["error"] == "RuntimeError: login with password *** and token *** refused"
+    assert "SECRET" not in json.dumps(post)
