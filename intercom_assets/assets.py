@@ -8,7 +8,8 @@ backfills, pool `intercom_api`. Windowed streams are daily-partitioned and a run
 day or a whole range: the body reads `context.partition_time_window`, never a single
 partition key; the first partition also covers everything before it (see
 `intercom_assets.partitions`). The other streams read what Intercom holds now and are
-unpartitioned. Run config `full: true` selects the stream's full mode.
+unpartitioned. `full_mode` decides whether a step runs its stream in full mode (a sweep): run
+config `full: true`, or any run of the daily job for the searched streams.
 
 Failures: every stream asset carries `STREAM_RETRY_POLICY`, so a transient failure (the
 database or Intercom unreachable, 5xx or 429 after the client's own retries, a locked DuckDB
@@ -44,7 +45,14 @@ from intercom_assets.problems import Refusal, explain
 from intercom_assets.ranges import check_range
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
-from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
+from intercom_assets.streams import (
+    STREAMS,
+    SearchStream,
+    Stream,
+    StreamContext,
+    StreamReport,
+    Window,
+)
 from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.streams.shape import ShapeError
 from intercom_assets.warehouse import (
@@ -85,11 +93,32 @@ PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
 """Errors that a retry cannot heal, with the words that start their failure message."""
 
 
+MODE_TAG = "intercom_assets/mode"
+DAILY_MODE = "daily"
+"""`MODE_TAG` of every run of the daily job. The job carries it as a job tag, and Dagster puts
+a job's tags on each of its runs however the run is launched (the schedule, the UI's launchpad
+or "Materialize", `dagster job execute`), while run config is only what the launcher sends.
+deploy/dagster.yaml also limits runs with this tag to one at a time."""
+
+
 class StreamRunConfig(dg.Config):
     """Run config of a stream's step."""
 
     full: bool = False
     """Full mode: sweep the whole resource (deletes, merges, membership drift)."""
+
+
+def swept_daily(stream: Stream) -> bool:
+    """Whether the daily job sweeps `stream`: the searched streams, whose window runs cannot
+    see deletes, merges or changes that do not move `updated_at`."""
+    return isinstance(stream, SearchStream)
+
+
+def full_mode(stream: Stream, config: StreamRunConfig, run_tags: Mapping[str, str]) -> bool:
+    """Whether a step runs `stream` in full mode: when its run config asks (`full: true`, any
+    stream), and in every run of the daily job (`MODE_TAG` is `DAILY_MODE`) for the streams
+    it sweeps. The one place that decides it."""
+    return config.full or (run_tags.get(MODE_TAG) == DAILY_MODE and swept_daily(stream))
 
 
 def build_assets(
@@ -222,7 +251,8 @@ def _body(
                 keys = context.partition_key_range
                 check_range(partitions, keys.start, keys.end)
             window = run_window(context, partitions, stream)
-            run = run_stream(stream, window, intercom, warehouse, full=config.full, log=context.log)
+            full = full_mode(stream, config, context.run.tags)
+            run = run_stream(stream, window, intercom, warehouse, full=full, log=context.log)
             zone = intercom.workspace().timezone
             results = _evaluate(chosen, intercom, warehouse)
         except Exception as exc:
