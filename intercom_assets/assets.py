@@ -38,6 +38,7 @@ from intercom_assets.api import (
     IntercomScrollExists,
     IntercomWindowFieldError,
 )
+from intercom_assets.api.errors import request_path
 from intercom_assets.checks import TableCheck, evaluate_checks, stream_checks
 from intercom_assets.keys import GROUP, asset_key, op_name, referenced_table, table_key
 from intercom_assets.partitions import stream_window
@@ -137,9 +138,20 @@ def build_assets(
             retry_policy=retry_policy,
             tables=tables,
             before=loaded_before(stream, streams),
+            kept=kept_without(stream, streams),
         )
         for stream in streams
     ]
+
+
+def kept_without(stream: Stream, streams: Sequence[Stream]) -> tuple[str, ...]:
+    """The names of `streams` left when `stream` is left out, and with it every stream that
+    depends on it (directly or through another), in load order."""
+    gone = {stream.name}
+    for other in streams:  # load order: a stream comes after those it depends on
+        if gone.intersection(other.deps):
+            gone.add(other.name)
+    return tuple(s.name for s in streams if s.name not in gone)
 
 
 def table_deps(
@@ -209,12 +221,15 @@ def build_asset(
     retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
     tables: Mapping[str, TableSpec] | None = None,
     before: Mapping[str, TableSpec] | None = None,
+    kept: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
     """The multi-asset that keeps `stream`'s tables up to date for its partition window: one
     asset per table, and each table's checks, all in one step (`intercom__<stream>`).
 
     `tables`: every table of the code location (a parent check may read another stream's);
-    `before`: the tables loaded before or with this stream (lineage, `loaded_before`).
+    `before`: the tables loaded before or with this stream (lineage, `loaded_before`);
+    `kept`: the code location's streams without this one (`kept_without`), named when the
+    token may not read it.
     """
     known = tables if tables is not None else {t.name: t for t in stream.tables}
     checks = stream_checks(stream, known)
@@ -230,11 +245,14 @@ def build_asset(
             retry_policy=retry_policy,
             can_subset=False,
             description=stream.description,
-        )(_body(stream, partitions, checks))
+        )(_body(stream, partitions, checks, kept))
 
 
 def _body(
-    stream: Stream, partitions: dg.DailyPartitionsDefinition, checks: Sequence[TableCheck]
+    stream: Stream,
+    partitions: dg.DailyPartitionsDefinition,
+    checks: Sequence[TableCheck],
+    kept: Sequence[str],
 ) -> Any:
     """The step function for `stream` (named after the stream's entity asset)."""
 
@@ -258,7 +276,11 @@ def _body(
         except Exception as exc:
             policy = context.op_def.retry_policy
             last_try = context.retry_number >= (policy.max_retries if policy else 0)
-            failure = permanent_failure(exc) or transient_failure(exc, last_try=last_try)
+            failure = (
+                permission_failure(exc, stream.name, kept)
+                or permanent_failure(exc)
+                or transient_failure(exc, last_try=last_try)
+            )
             if failure is None:
                 raise  # transient: the retry policy runs the step again after a backoff
             raise failure from exc
@@ -298,6 +320,38 @@ def _evaluate(
         return []
     with warehouse.connect() as wh:
         return evaluate_checks(checks, wh, intercom.client)
+
+
+def permission_failure(
+    exc: BaseException, stream_name: str, kept: Sequence[str]
+) -> dg.Failure | None:
+    """A `dg.Failure` (not retried) naming the stream and the app permission it needs, when
+    Intercom refused one of the stream's requests with 403, or with 401 although the token
+    works for `GET /me` (every run asks `GET /me` before a stream's first request, so a
+    refusal of any other path is one the token is not allowed, not a bad token); else None.
+    """
+    if not isinstance(exc, IntercomAuthError) or exc.status not in (401, 403):
+        return None
+    path = request_path(exc.path)
+    if path == "/me":
+        return None  # the token itself is refused: `permanent_failure` says so
+    although = " although the token works for GET /me" if exc.status == 401 else ""
+    permission = exc.permission
+    grant = (
+        f"give the app the '{permission}' permission"
+        if permission is not None
+        else f"give the app a permission that covers {exc.method} {path}"
+    )
+    streams = f"streams: [{', '.join(kept)}]" if kept else "streams: the others"
+    return dg.Failure(
+        description=(
+            f"the access token may not read {stream_name} (Intercom answered {exc.status}"
+            f" on {exc.method} {path}{although}): {grant}, or leave the stream out"
+            f" ({streams}); not retried: {exc}"
+        ),
+        metadata={"error": type(exc).__name__, "retried": False, "permission": permission},
+        allow_retries=False,
+    )
 
 
 def permanent_failure(exc: BaseException) -> dg.Failure | None:
