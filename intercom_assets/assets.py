@@ -8,7 +8,8 @@ backfills, pool `intercom_api`. Windowed streams are daily-partitioned and a run
 day or a whole range: the body reads `context.partition_time_window`, never a single
 partition key; the first partition also covers everything before it (see
 `intercom_assets.partitions`). The other streams read what Intercom holds now and are
-unpartitioned. Run config `full: true` selects the stream's full mode.
+unpartitioned. `full_mode` decides whether a step runs its stream in full mode (a sweep): run
+config `full: true`, or any run of the daily job for the searched streams.
 
 Failures: every stream asset carries `STREAM_RETRY_POLICY`, so a transient failure (the
 database or Intercom unreachable, 5xx or 429 after the client's own retries, a locked DuckDB
@@ -37,6 +38,7 @@ from intercom_assets.api import (
     IntercomScrollExists,
     IntercomWindowFieldError,
 )
+from intercom_assets.api.errors import request_path
 from intercom_assets.checks import TableCheck, evaluate_checks, stream_checks
 from intercom_assets.keys import GROUP, asset_key, op_name, referenced_table, table_key
 from intercom_assets.partitions import stream_window
@@ -44,7 +46,14 @@ from intercom_assets.problems import Refusal, explain
 from intercom_assets.ranges import check_range
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
-from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
+from intercom_assets.streams import (
+    STREAMS,
+    SearchStream,
+    Stream,
+    StreamContext,
+    StreamReport,
+    Window,
+)
 from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.streams.shape import ShapeError
 from intercom_assets.warehouse import (
@@ -85,11 +94,32 @@ PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
 """Errors that a retry cannot heal, with the words that start their failure message."""
 
 
+MODE_TAG = "intercom_assets/mode"
+DAILY_MODE = "daily"
+"""`MODE_TAG` of every run of the daily job. The job carries it as a job tag, and Dagster puts
+a job's tags on each of its runs however the run is launched (the schedule, the UI's launchpad
+or "Materialize", `dagster job execute`), while run config is only what the launcher sends.
+deploy/dagster.yaml also limits runs with this tag to one at a time."""
+
+
 class StreamRunConfig(dg.Config):
     """Run config of a stream's step."""
 
     full: bool = False
     """Full mode: sweep the whole resource (deletes, merges, membership drift)."""
+
+
+def swept_daily(stream: Stream) -> bool:
+    """Whether the daily job sweeps `stream`: the searched streams, whose window runs cannot
+    see deletes, merges or changes that do not move `updated_at`."""
+    return isinstance(stream, SearchStream)
+
+
+def full_mode(stream: Stream, config: StreamRunConfig, run_tags: Mapping[str, str]) -> bool:
+    """Whether a step runs `stream` in full mode: when its run config asks (`full: true`, any
+    stream), and in every run of the daily job (`MODE_TAG` is `DAILY_MODE`) for the streams
+    it sweeps. The one place that decides it."""
+    return config.full or (run_tags.get(MODE_TAG) == DAILY_MODE and swept_daily(stream))
 
 
 def build_assets(
@@ -108,9 +138,20 @@ def build_assets(
             retry_policy=retry_policy,
             tables=tables,
             before=loaded_before(stream, streams),
+            kept=kept_without(stream, streams),
         )
         for stream in streams
     ]
+
+
+def kept_without(stream: Stream, streams: Sequence[Stream]) -> tuple[str, ...]:
+    """The names of `streams` left when `stream` is left out, and with it every stream that
+    depends on it (directly or through another), in load order."""
+    gone = {stream.name}
+    for other in streams:  # load order: a stream comes after those it depends on
+        if gone.intersection(other.deps):
+            gone.add(other.name)
+    return tuple(s.name for s in streams if s.name not in gone)
 
 
 def table_deps(
@@ -180,12 +221,15 @@ def build_asset(
     retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
     tables: Mapping[str, TableSpec] | None = None,
     before: Mapping[str, TableSpec] | None = None,
+    kept: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
     """The multi-asset that keeps `stream`'s tables up to date for its partition window: one
     asset per table, and each table's checks, all in one step (`intercom__<stream>`).
 
     `tables`: every table of the code location (a parent check may read another stream's);
-    `before`: the tables loaded before or with this stream (lineage, `loaded_before`).
+    `before`: the tables loaded before or with this stream (lineage, `loaded_before`);
+    `kept`: the code location's streams without this one (`kept_without`), named when the
+    token may not read it.
     """
     known = tables if tables is not None else {t.name: t for t in stream.tables}
     checks = stream_checks(stream, known)
@@ -201,11 +245,14 @@ def build_asset(
             retry_policy=retry_policy,
             can_subset=False,
             description=stream.description,
-        )(_body(stream, partitions, checks))
+        )(_body(stream, partitions, checks, kept))
 
 
 def _body(
-    stream: Stream, partitions: dg.DailyPartitionsDefinition, checks: Sequence[TableCheck]
+    stream: Stream,
+    partitions: dg.DailyPartitionsDefinition,
+    checks: Sequence[TableCheck],
+    kept: Sequence[str],
 ) -> Any:
     """The step function for `stream` (named after the stream's entity asset)."""
 
@@ -222,13 +269,18 @@ def _body(
                 keys = context.partition_key_range
                 check_range(partitions, keys.start, keys.end)
             window = run_window(context, partitions, stream)
-            run = run_stream(stream, window, intercom, warehouse, full=config.full, log=context.log)
+            full = full_mode(stream, config, context.run.tags)
+            run = run_stream(stream, window, intercom, warehouse, full=full, log=context.log)
             zone = intercom.workspace().timezone
             results = _evaluate(chosen, intercom, warehouse)
         except Exception as exc:
             policy = context.op_def.retry_policy
             last_try = context.retry_number >= (policy.max_retries if policy else 0)
-            failure = permanent_failure(exc) or transient_failure(exc, last_try=last_try)
+            failure = (
+                permission_failure(exc, stream.name, kept)
+                or permanent_failure(exc)
+                or transient_failure(exc, last_try=last_try)
+            )
             if failure is None:
                 raise  # transient: the retry policy runs the step again after a backoff
             raise failure from exc
@@ -268,6 +320,38 @@ def _evaluate(
         return []
     with warehouse.connect() as wh:
         return evaluate_checks(checks, wh, intercom.client)
+
+
+def permission_failure(
+    exc: BaseException, stream_name: str, kept: Sequence[str]
+) -> dg.Failure | None:
+    """A `dg.Failure` (not retried) naming the stream and the app permission it needs, when
+    Intercom refused one of the stream's requests with 403, or with 401 although the token
+    works for `GET /me` (every run asks `GET /me` before a stream's first request, so a
+    refusal of any other path is one the token is not allowed, not a bad token); else None.
+    """
+    if not isinstance(exc, IntercomAuthError) or exc.status not in (401, 403):
+        return None
+    path = request_path(exc.path)
+    if path == "/me":
+        return None  # the token itself is refused: `permanent_failure` says so
+    although = " although the token works for GET /me" if exc.status == 401 else ""
+    permission = exc.permission
+    grant = (
+        f"give the app the '{permission}' permission"
+        if permission is not None
+        else f"give the app a permission that covers {exc.method} {path}"
+    )
+    streams = f"streams: [{', '.join(kept)}]" if kept else "streams: the others"
+    return dg.Failure(
+        description=(
+            f"the access token may not read {stream_name} (Intercom answered {exc.status}"
+            f" on {exc.method} {path}{although}): {grant}, or leave the stream out"
+            f" ({streams}); not retried: {exc}"
+        ),
+        metadata={"error": type(exc).__name__, "retried": False, "permission": permission},
+        allow_retries=False,
+    )
 
 
 def permanent_failure(exc: BaseException) -> dg.Failure | None:

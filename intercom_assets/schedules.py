@@ -15,15 +15,15 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from intercom_assets.keys import GROUP, op_name
-from intercom_assets.streams import STREAMS, SearchStream, Stream
+from intercom_assets.assets import DAILY_MODE, MODE_TAG, swept_daily
+from intercom_assets.keys import GROUP
+from intercom_assets.streams import STREAMS, Stream
 
 DAILY_JOB = "intercom_daily"
 DAILY_SCHEDULE = "intercom_daily_schedule"
 
 DAILY_CRON = "30 0 * * *"
 """00:30: the day is over and the search index (lag: minutes) has caught up."""
-MODE_TAG = "intercom_assets/mode"
 
 AssetJob: TypeAlias = Any
 """What `dg.define_asset_job` returns: a job resolved when the definitions load. Dagster does
@@ -31,13 +31,18 @@ not export its class, so it is typed as `Any` here."""
 
 
 def build_jobs(streams: Sequence[Stream] = STREAMS) -> tuple[AssetJob, ...]:
-    """The daily job: every stream for one day, the searched ones in full mode (sweeps)."""
-    swept = [s.name for s in streams if isinstance(s, SearchStream)]
+    """The daily job: every stream for one day, the searched ones in full mode (sweeps).
+
+    What makes its runs sweep is the job's tag (`MODE_TAG`), which every run of the job
+    carries however it is launched; `assets.full_mode` reads it. Run config would not do:
+    the schedule's requests resolve the job's config, but `dagster job execute` and the UI's
+    "Materialize" launch with the config they are given (none).
+    """
+    swept = [s.name for s in streams if swept_daily(s)]
     daily = dg.define_asset_job(
         DAILY_JOB,
         selection=dg.AssetSelection.groups(GROUP),
-        config={"ops": {op_name(n): {"config": {"full": True}} for n in swept}},
-        tags={MODE_TAG: "daily"},
+        tags={MODE_TAG: DAILY_MODE},
         description=(
             "Every Intercom stream for one day, in load order; "
             f"{', '.join(swept)} swept in full (deletes, merges, silent tag changes)."

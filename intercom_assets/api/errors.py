@@ -5,6 +5,30 @@ none ever contains the access token (it is redacted even if a server echoes it b
 """
 
 from typing import Any
+from urllib.parse import urlsplit
+
+USERS_AND_COMPANIES = "Read and list users and companies"
+READ_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("/admins/activity_logs", "Read admin activity logs"),
+    ("/admins", "Read admins"),
+    ("/teams", "Read admins"),
+    ("/tags", "Read tags"),
+    ("/segments", USERS_AND_COMPANIES),
+    ("/data_attributes", USERS_AND_COMPANIES),
+    ("/companies", USERS_AND_COMPANIES),
+    ("/contacts", USERS_AND_COMPANIES),
+    ("/subscription_types", USERS_AND_COMPANIES),
+    ("/conversations", "Read conversations"),
+    ("/events", "Read events"),
+    ("/tickets", "Read tickets"),
+    ("/ticket_states", "Read tickets"),
+    ("/ticket_types", "Read tickets"),
+    ("/help_center", "Read and list articles"),
+    ("/articles", "Read and list articles"),
+)
+"""Each path prefix the client reads (first match wins) and the permission of an Intercom app
+that covers it, as the Developer Hub's authentication settings name it (Intercom's list of
+OAuth scopes); docs/operations.md has the table per stream."""
 
 
 class IntercomError(Exception):
@@ -36,6 +60,26 @@ class IntercomBadRequest(IntercomError):
 
 class IntercomAuthError(IntercomError):
     """401 or 403: the token is invalid, revoked or lacks a scope."""
+
+    @property
+    def permission(self) -> str | None:
+        """The app permission that covers the refused request's path (`read_permission`)."""
+        return read_permission(self.path)
+
+
+def request_path(path: str) -> str:
+    """The path of `path`, which may be a full URL (a `pages.next` link) with a query."""
+    return urlsplit(path).path or path
+
+
+def read_permission(path: str) -> str | None:
+    """The Intercom app permission that covers reading `path` (a path or a URL), or None for
+    a path the table does not know (`GET /me` needs none)."""
+    path = request_path(path)
+    for prefix, name in READ_PERMISSIONS:
+        if path == prefix or path.startswith(f"{prefix}/"):
+            return name
+    return None
 
 
 class IntercomPlanError(IntercomError):

@@ -32,11 +32,13 @@ sb.advance(days=1)        # -> ChangeLog; sb.truth() -> the ground truth
 
 from intercom_assets.sandbox.churn import ChangeLog, Churn, Churning
 from intercom_assets.sandbox.faults import FaultConfig
+from intercom_assets.sandbox.permissions import ALL_PERMISSIONS
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.resources import DEFAULT_RESOURCES
 from intercom_assets.sandbox.sandbox import DEFAULT_START, Sandbox, start_time
 
 __all__ = [
+    "ALL_PERMISSIONS",
     "DEFAULT_RESOURCES",
     "DEFAULT_START",
     "ChangeLog",

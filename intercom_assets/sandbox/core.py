@@ -1,7 +1,8 @@
 """The framework-free request handler that both the ASGI app and the httpx transport call.
 
 One `handle()` call: match the route, count it, check the bearer token, count it against the
-rate limit, check `Intercom-Version`, roll the fault dice, run the endpoint under the store lock.
+rate limit, check `Intercom-Version` and the app's permissions (`permissions`), roll the fault
+dice, run the endpoint under the store lock.
 `/_sandbox/*` control endpoints need no token and are never faulted, rate limited or counted.
 """
 
@@ -19,6 +20,7 @@ from intercom_assets.sandbox import control
 from intercom_assets.sandbox.endpoints import Call, Handler
 from intercom_assets.sandbox.errors import ApiError, error_body, new_request_id
 from intercom_assets.sandbox.faults import FaultInjector
+from intercom_assets.sandbox.permissions import ALL_PERMISSIONS, required_permission
 from intercom_assets.sandbox.ratelimit import RateLimiter
 from intercom_assets.sandbox.scroll import ScrollRegistry
 from intercom_assets.sandbox.store import Record, Store
@@ -99,8 +101,12 @@ class SandboxCore:
         clock: Callable[[], float],
         advance: Callable[..., Any],
         truth: Callable[[], dict[str, Any]],
+        permissions: frozenset[str] = ALL_PERMISSIONS,
+        permission_status: int = 403,
     ) -> None:
         self.store = store
+        self.permissions = permissions
+        self.permission_status = permission_status
         self.static_routes, self.templated_routes = compile_routes(routes)
         self.token = token
         self.search_lag_seconds = search_lag_seconds
@@ -168,6 +174,17 @@ class SandboxCore:
         if route is None:
             return self.error(
                 404, "not_found", f"No route matches {method} {path}", request_id, rate_headers
+            )
+        needed = required_permission(path)
+        if needed is not None and needed not in self.permissions:
+            if self.permission_status == 401:
+                return self.error(401, "unauthorized", "Access Token Invalid", request_id)
+            return self.error(
+                403,
+                "forbidden",
+                f"You do not have the required scope ({needed}) to access this resource",
+                request_id,
+                rate_headers,
             )
         fault = self.faults.roll(route.key)
         if fault.kind == "reset":

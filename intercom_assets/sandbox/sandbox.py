@@ -2,7 +2,7 @@
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +14,7 @@ from intercom_assets.sandbox.churn import ChangeLog, Churn, apply_churn
 from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.faults import FaultConfig
+from intercom_assets.sandbox.permissions import check_permissions
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.resources import DEFAULT_RESOURCES
 from intercom_assets.sandbox.sizes import SIZES
@@ -32,6 +33,8 @@ class Sandbox:
     fake one); the simulated clock (`now`) only moves with `advance()`. `resources` are the
     `Resource` classes the workspace is built from, in generation order (default
     `DEFAULT_RESOURCES`; add one with `resources=[*DEFAULT_RESOURCES, Widgets]`).
+    `permissions` are those of the token's app (default: all; see `sandbox.permissions`): a
+    route needing another is refused with `permission_status` (403, or 401).
     """
 
     def __init__(
@@ -49,8 +52,11 @@ class Sandbox:
         churn: Churn | None = None,
         clock: Callable[[], float] = time.time,
         resources: Sequence[type[Resource]] = DEFAULT_RESOURCES,
+        permissions: Collection[str] | None = None,
+        permission_status: int = 403,
     ) -> None:
         _check_timezone(timezone)
+        granted = check_permissions(permissions, permission_status)
         if size not in SIZES:
             raise ValueError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
         self.size, self.seed, self.churn = size, seed, churn or Churn()
@@ -73,6 +79,8 @@ class Sandbox:
             clock=clock,
             advance=self.advance,
             truth=self.truth,
+            permissions=granted,
+            permission_status=permission_status,
         )
         self.base_url = IN_PROCESS_BASE_URL
         self._app: Starlette | None = None

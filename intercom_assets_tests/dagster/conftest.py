@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from intercom_assets.api import DEFAULT_API_VERSION
-from intercom_assets.assets import OUTCOMES
+from intercom_assets.assets import OUTCOMES, swept_daily
 from intercom_assets.definitions import build_definitions
 from intercom_assets.keys import asset_key, op_name
 from intercom_assets.resources import AlertWebhookResource, IntercomResource, WarehouseResource
@@ -99,21 +99,19 @@ class Pipeline:
         *,
         streams: Sequence[str] | None = None,
         full: bool = False,
-        ops: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
         raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         """One run over partition `first` or the range `first...last` (all streams by default).
 
-        `full` puts every chosen stream in full mode; `ops` is a run config's `ops` section
-        instead (a job's own, see `daily_run`).
+        `full` puts every chosen stream in full mode (run config); `tags` are the run's tags
+        (a job's own, see `daily_run`).
         """
         assets = list(self.defs.assets or [])
         chosen = [a for a in assets if streams is None or a.op.name in _ops(streams)]
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         if full:
             run_config["ops"] = {a.op.name: {"config": {"full": True}} for a in chosen}
-        elif ops is not None:
-            run_config["ops"] = dict(ops)
         options: dict[str, Any] = {
             "resources": self.resources,
             "instance": self.instance,
@@ -121,20 +119,21 @@ class Pipeline:
             "raise_on_error": raise_on_error,
         }
         options["selection"] = dg.AssetSelection.assets(*(k for a in chosen for k in a.keys))
+        run_tags = dict(tags or {})
         if last is None:
-            return dg.materialize(assets, partition_key=first, **options)
-        return dg.materialize(assets, tags={RANGE_START: first, RANGE_END: last}, **options)
+            return dg.materialize(assets, partition_key=first, tags=run_tags, **options)
+        run_tags.update({RANGE_START: first, RANGE_END: last})
+        return dg.materialize(assets, tags=run_tags, **options)
 
-    def daily_job_ops(self) -> dict[str, Any]:
-        """The `ops` section of the daily job's own run config (the searched streams in full
-        mode, `schedules.build_jobs`)."""
-        (job,) = [j for j in self.defs.jobs or [] if j.name == DAILY_JOB]
-        return dict((job.config or {}).get("ops", {}))
+    def daily_swept(self) -> list[str]:
+        """The streams the daily job runs in full mode (`assets.full_mode`)."""
+        return [s.name for s in STREAMS if swept_daily(s)]
 
     def daily_run(self, partition: str) -> dg.ExecuteInProcessResult:
         """What the daily job runs for `partition`: every stream (and its checks, in its
-        step), with the job's run config."""
-        return self.materialize(partition, ops=self.daily_job_ops())
+        step), with the job's own run tags (which put the swept streams in full mode)."""
+        job = self.defs.resolve_job_def(DAILY_JOB)
+        return self.materialize(partition, tags=job.run_tags)
 
     def warehouse(self) -> Warehouse:
         return connect(self.url, schema=self.schema)

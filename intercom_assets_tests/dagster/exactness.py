@@ -629,7 +629,7 @@ class Scenario:
             if name == "daily":
                 partition = p.daily_partition()
                 assert partition == day
-                full = [op.removeprefix("intercom__") for op in p.daily_job_ops()]
+                full = p.daily_swept()
                 step = self.step(name, day, partition, None, full, truth)
             else:
                 streams = p.tick()
