@@ -26,7 +26,7 @@ import dagster as dg
 
 from intercom_assets.assets import OUTCOMES, progress_log
 from intercom_assets.definitions import build_definitions
-from intercom_assets.demo_ui import DemoSite, UiError, serve_ui
+from intercom_assets.demo_ui import DemoSite, UiError, check_port, serve_ui
 from intercom_assets.keys import table_key
 from intercom_assets.problems import Refusal
 from intercom_assets.resources import IntercomResource, WarehouseResource
@@ -305,6 +305,11 @@ def redact(url: str) -> str:
 @click.option("--port", type=int, help="The Dagster UI's port with --ui.  [default: a free one]")
 def demo(database: str | None, home: Path, size: str, ui: bool, port: int | None) -> None:
     """Load a local sandbox workspace end to end: history, then one more day."""
+    if ui and port is not None:
+        try:
+            check_port(port)  # before the runs: a taken port would fail only after them
+        except UiError as exc:
+            raise click.ClickException(str(exc)) from None
 
     def open_ui(site: DemoSite) -> None:
         try:

@@ -109,6 +109,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def check_port(port: int, host: str = "127.0.0.1") -> None:
+    """A `UiError` naming --port when the UI could not listen on `host:port` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webserver binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise UiError(
+                f"the Dagster UI cannot listen on {host}:{port}: {exc.strerror or exc};"
+                " choose another --port, or leave it out for a free one"
+            ) from None
+
+
 def dagster_command(name: str) -> str:
     """The path of a Dagster console script: beside this Python, else on PATH."""
     beside = Path(sys.executable).parent / name
@@ -268,6 +281,7 @@ def serve_ui(site: DemoSite, port: int | None = None, *, echo: Echo = print) -> 
     """Start the UI on `port` (a free one if None), print where it is, and keep it (and the
     caller's sandbox) running until Ctrl-C or SIGTERM."""
     port = port or free_port()
+    check_port(port)  # taken since the demo checked it: say so before starting anything
     echo(f"\nstarting the Dagster UI on port {port} (webserver and daemon) ...")
     with interrupt_on_signals():
         try:
@@ -285,6 +299,7 @@ __all__ = [
     "UI_SENSOR_INTERVAL_SECONDS",
     "DemoSite",
     "UiError",
+    "check_port",
     "dagster_ui",
     "free_port",
     "instructions",

@@ -1,7 +1,9 @@
 """`intercom-assets demo`: two recorded runs, a summary per table, tables that hold the data."""
 
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -119,3 +121,23 @@ NEW_TABLES = (
     "articles",
     "admin_activity_logs",
 )
+
+
+def test_demo_ui_on_a_taken_port_says_so_before_loading_anything(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        command = [sys.executable, "-m", "intercom_assets.cli", "demo", "--ui"]
+        command += ["--port", str(port), "--size", "tiny", "--home", str(tmp_path / "home")]
+        started = time.monotonic()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        elapsed = time.monotonic() - started
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert output.strip().splitlines() == [
+        f"Error: the Dagster UI cannot listen on 127.0.0.1:{port}: Address already in use;"
+        " choose another --port, or leave it out for a free one"
+    ]
+    assert not (tmp_path / "home").exists()  # nothing loaded, no instance made
+    assert elapsed < 15, f"{elapsed:.0f} s"
