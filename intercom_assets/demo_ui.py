@@ -42,8 +42,10 @@ from intercom_assets.settings import (
     UI_BASE_URL_ENV,
 )
 
-LOCATION = "intercom_assets_demo"
-"""The code location's name in the demo's workspace."""
+LOCATION = "intercom_assets"
+"""The code location's name in the demo's workspace: the project's own
+(`[tool.dg.project] code_location_name` in pyproject.toml), since Dagster warns on every load
+of a code location registered under another name."""
 UI_SENSOR_INTERVAL_SECONDS = 30
 """The change sensor's interval in the demo UI: a tick soon after the sandbox moves."""
 READY_TIMEOUT_SECONDS = 180.0

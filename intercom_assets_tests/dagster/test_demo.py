@@ -11,8 +11,10 @@ import duckdb
 import pytest
 
 from intercom_assets.demo import DEMO_SCHEMA, DemoSchemaError, reset_schema
+from intercom_assets.demo_ui import LOCATION, write_workspace
 from intercom_assets.streams import STREAMS
 from intercom_assets.warehouse import connect
+from intercom_assets_tests.dagster.test_cli import DAGSTER, clean_env
 
 
 def test_demo_records_two_runs_and_summarizes_every_table(tmp_path: Path) -> None:
@@ -141,3 +143,22 @@ def test_demo_ui_on_a_taken_port_says_so_before_loading_anything(tmp_path: Path)
     ]
     assert not (tmp_path / "home").exists()  # nothing loaded, no instance made
     assert elapsed < 15, f"{elapsed:.0f} s"
+
+
+def test_the_demo_ui_code_location_loads_without_a_name_warning(tmp_path: Path) -> None:
+    """The daemon and the webserver load the workspace the demo writes; Dagster warns on each
+    load when its location name is not the project's `code_location_name`."""
+    workspace = write_workspace(tmp_path)
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # as the demo's
+    done = subprocess.run(
+        [DAGSTER, "definitions", "validate", "-w", str(workspace)],
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert f"Validation successful for code location {LOCATION}" in output
+    assert "WARNING" not in output, output
