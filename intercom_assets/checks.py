@@ -159,7 +159,7 @@ def count_check(spec: TableSpec, count: LiveCount) -> TableCheck:
         )
 
     description = f"live {count.table} rows equal Intercom's total_count" + (
-        f" (it counts {count.counts})" if count.counts else ""
+        f", which counts {count.counts}" if count.counts else ""
     )
     return TableCheck(_spec(spec, "live_count", description), (spec,), evaluate)
 

@@ -156,7 +156,7 @@ def run_demo(
             return summaries
     echo(
         f"\nDagster runs recorded in {dagster_home}; see them in the Dagster UI:"
-        " intercom-assets demo --ui" + ("" if database is None else f" --database {redact(url)}")
+        " intercom-assets demo --ui" + ("" if database is None else " --database <the same URL>")
     )
     return summaries
 
@@ -259,7 +259,10 @@ def render_checks(result: dg.ExecuteInProcessResult, lines: list[TableLine]) -> 
         metadata = {k: v.value for k, v in evaluation.metadata.items()}
         text = f"{table} {metadata.get('stored_live')}/{metadata.get('intercom_total_count')}"
         if metadata.get("counts"):
-            text += f" ({metadata['counts']}; the table holds {rows.get(table)} live rows)"
+            text += (
+                f" (Intercom counts {metadata['counts']};"
+                f" the table holds {rows.get(table)} live rows)"
+            )
         counts.append(text)
     if counts:
         out.append("live rows / Intercom's total_count: " + ", ".join(counts))

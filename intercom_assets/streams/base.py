@@ -103,7 +103,7 @@ class LiveCount:
     positive_column: str | None = None
     counts: str | None = None
     """What Intercom's count holds when that is not every live record (said by the check
-    and the demo): "Intercom counts only companies with users"."""
+    and the demo): "companies with users only (user_count > 0)"."""
 
     def intercom_total(self, client: IntercomClient) -> int:
         """Intercom's count (one request)."""

@@ -46,7 +46,7 @@ LIVE_COUNT = LiveCount(
     "companies",
     "/companies",
     positive_column="user_count",
-    counts="companies with users only (user_count > 0): Intercom's total_count counts no others",
+    counts="companies with users only (user_count > 0)",
 )
 
 
