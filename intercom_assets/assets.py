@@ -438,10 +438,12 @@ def run_stream(
         rows = {spec.name: wh.count_live(spec.name) for spec in stream.tables}
     calls = counter_delta(before, client.snapshot())
     seconds = time.monotonic() - started
+    records = distinct_records(stream, report)
     progress_log.info(
-        "%s: finished: %d records, %d written, %d API calls, %.1f s",
+        "%s: finished: %d records%s, %d written, %d API calls, %.1f s",
         stream.name,
-        report.fetched,
+        records,
+        f" ({report.fetched} read)" if report.fetched != records else "",
         written(report),
         calls["requests"],
         seconds,
@@ -494,6 +496,14 @@ def counter_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
         else:
             delta[key] = value - before.get(key, 0)
     return delta
+
+
+def distinct_records(stream: Stream, report: StreamReport) -> int:
+    """The distinct records the run read: its entity table's inserted + updated + unchanged
+    + revived rows (a record read twice, e.g. by the window's search and again by the sweep,
+    counts once; `report.fetched` counts every read)."""
+    counts = report.tables.get(stream.tables[0].name, TableCounts())
+    return counts.inserted + counts.updated + counts.unchanged + counts.revived
 
 
 def written(report: StreamReport) -> int:

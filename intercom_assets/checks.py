@@ -5,8 +5,8 @@ of its stream's step (check specs of the stream's multi-asset, results from the 
 - every link/child table: `parents`, each row's parent exists in the parent's entity table
   (ERROR);
 - contacts, companies, conversations: `live_count`, live rows against Intercom's
-  `total_count` (WARN, or ERROR when more are missing than the change matrix's bounds
-  explain: `count_severity`);
+  `total_count` (companies: those with users, the only ones Intercom counts) (WARN, or
+  ERROR when more are missing than the change matrix's bounds explain: `count_severity`);
 - conversation parts: `part_cap` on `conversation_part_loads`, conversations over Intercom's
   500-part cap (WARN, with their count).
 
@@ -17,6 +17,7 @@ so the run-failure alert posts it; a WARN failure is shown on the asset and stop
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -143,20 +144,23 @@ def count_check(spec: TableSpec, count: LiveCount) -> TableCheck:
     def evaluate(wh: Warehouse, client: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
         total = count.intercom_total(client())
         live = count.stored(wh)
+        metadata: dict[str, Any] = {
+            "stored_live": live,
+            "intercom_total_count": total,
+            "difference": live - total,
+            "error_when_missing_over": max(MISSING_ERROR_RECORDS, int(MISSING_ERROR_SHARE * total)),
+        }
+        if count.counts is not None:
+            metadata |= {"counts": count.counts, "table_live_rows": wh.count_live(count.table)}
         return dg.AssetCheckResult(
             passed=live == total,
             severity=count_severity(live, total),
-            metadata={
-                "stored_live": live,
-                "intercom_total_count": total,
-                "difference": live - total,
-                "error_when_missing_over": max(
-                    MISSING_ERROR_RECORDS, int(MISSING_ERROR_SHARE * total)
-                ),
-            },
+            metadata=metadata,
         )
 
-    description = f"live {count.table} rows equal Intercom's total_count"
+    description = f"live {count.table} rows equal Intercom's total_count" + (
+        f", which counts {count.counts}" if count.counts else ""
+    )
     return TableCheck(_spec(spec, "live_count", description), (spec,), evaluate)
 
 

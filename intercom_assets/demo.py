@@ -4,13 +4,15 @@ It serves a generated workspace (the `demo` size) on a free loopback port whose 
 clock sits one day behind real time, materializes the whole history as one single-run
 partition range, moves the sandbox one day forward (to real time) and materializes the last
 day: yesterday again, since the day changed, and today. Each run runs every asset and check
-of the code location. Runs are recorded in a real Dagster instance under the home folder;
+of the code location. Runs are recorded in a real Dagster instance under the home folder,
+one per warehouse (`instance_home`), tagged with what they are (`DEMO_TAG`, `WAREHOUSE_TAG`);
 `--ui` then keeps the sandbox serving and opens the Dagster UI on them
-(`intercom_assets.demo_ui`).
+(`intercom_assets.demo_ui`). The warehouse keeps history as `INTERCOM_ASSETS_HISTORY` says.
 The tables go to schema `intercom_demo`, which each demo run replaces; a schema of that name
 the demo did not create (it has no marker table) is refused, never dropped.
 """
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -26,13 +28,13 @@ import dagster as dg
 
 from intercom_assets.assets import OUTCOMES, progress_log
 from intercom_assets.definitions import build_definitions
-from intercom_assets.demo_ui import DemoSite, UiError, serve_ui
+from intercom_assets.demo_ui import DemoSite, UiError, check_port, serve_ui
 from intercom_assets.keys import table_key
 from intercom_assets.problems import Refusal
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox, start_time
 from intercom_assets.sandbox.sizes import SIZES
-from intercom_assets.settings import DATABASE_URL, PartitionSettings
+from intercom_assets.settings import DATABASE_URL, HISTORY, PartitionSettings
 from intercom_assets.streams import STREAMS
 from intercom_assets.warehouse import connect, duckdb_path
 
@@ -43,6 +45,10 @@ MARKER_NOTE = "created by `intercom-assets demo`, which replaces this schema on 
 HISTORY_DAYS = 7
 """Partitions in the history range; the first also covers everything before it."""
 DAY = 86_400
+DEMO_TAG = "intercom_assets/demo"
+"""Tag of the demo's runs: `history` (the first run), `next_day` (the second)."""
+WAREHOUSE_TAG = "intercom_assets/warehouse"
+"""Tag of the demo's runs: the warehouse's URL, without a password."""
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 Echo = Callable[[str], None]
@@ -66,13 +72,17 @@ def run_demo(
     *,
     size: str = "demo",
     timezone: str = "UTC",
+    schema: str = DEMO_SCHEMA,
     echo: Echo = print,
     then: Callable[[DemoSite], None] | None = None,
 ) -> list[list[TableLine]]:
     """Run the demo; returns the summary of each run (history, then the last day).
 
-    `then`, when given, is called after the runs with where their data is, while the sandbox
-    still serves (`intercom-assets demo --ui` starts the Dagster UI there).
+    The runs are recorded in the Dagster instance of the warehouse (`instance_home`) and
+    tagged with `DEMO_TAG` (`history`, `next_day`) and `WAREHOUSE_TAG`. The tables keep
+    history as `INTERCOM_ASSETS_HISTORY` says, as in `intercom-assets load`. `then`, when
+    given, is called after the runs with where their data is, while the sandbox still serves
+    (`intercom-assets demo --ui` starts the Dagster UI there).
     """
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -81,7 +91,10 @@ def run_demo(
         if database
         else f"duckdb:///{home / 'intercom.duckdb'}"
     )
-    replaced = reset_schema(url, DEMO_SCHEMA)
+    HISTORY.value()  # a wrong value fails here, naming the variable
+    history = HISTORY.raw()
+    replaced = reset_schema(url, schema)
+    dagster_home = instance_home(home, url if database else None)
     zone = ZoneInfo(timezone)
     now = datetime.now(zone)
     first = (now - timedelta(days=HISTORY_DAYS - 1)).strftime("%Y-%m-%d")
@@ -91,12 +104,18 @@ def run_demo(
     clock = start_time("now", timezone, now=now.timestamp) - DAY
     sb = Sandbox(size=size, seed=1, timezone=timezone, start=clock)
     summaries: list[list[TableLine]] = []
-    with sb.serve(port=0) as served, instance_at(home) as instance, progress_to(echo):
+    with sb.serve(port=0) as served, instance_at(dagster_home) as instance, progress_to(echo):
         what = "replaced: the previous demo's" if replaced else "new"
-        echo(f"sandbox: {served}   warehouse: {redact(url)} (schema {DEMO_SCHEMA}, {what})")
+        echo(f"sandbox: {served}   warehouse: {redact(url)} (schema {schema}, {what})")
+        echo(
+            f"Dagster instance: {dagster_home} (this warehouse's runs only; delete the folder"
+            " to start its run history over)"
+        )
+        if history:
+            echo(f"history: {history} ({HISTORY.variable}): <table>_history keeps every version")
         resources = {
             "intercom": IntercomResource(access_token=sb.token, base_url=served),
-            "warehouse": WarehouseResource(url=url, schema_name=DEMO_SCHEMA),
+            "warehouse": WarehouseResource(url=url, schema_name=schema, history=history),
         }
         # every asset and check of the code location, in one run, as a UI backfill runs them
         job = build_definitions(
@@ -105,10 +124,15 @@ def run_demo(
         yesterday = (now - timedelta(days=1)).strftime("%Y-%m-%d")
         today = now.strftime("%Y-%m-%d")
         steps = [
-            (f"history: partitions {first}...{yesterday} in one run", first, yesterday),
-            (f"one day later: partitions {yesterday}...{today} in one run", yesterday, today),
+            ("history", f"history: partitions {first}...{yesterday} in one run", first, yesterday),
+            (
+                "next_day",
+                f"one day later: partitions {yesterday}...{today} in one run",
+                yesterday,
+                today,
+            ),
         ]
-        for number, (title, start, end) in enumerate(steps):
+        for number, (name, title, start, end) in enumerate(steps):
             if number:
                 sb.advance(days=1)
             echo(f"\n== {title}")
@@ -118,22 +142,40 @@ def run_demo(
                 tags={
                     "dagster/asset_partition_range_start": start,
                     "dagster/asset_partition_range_end": end,
+                    DEMO_TAG: name,
+                    WAREHOUSE_TAG: redact(url),
                 },
                 run_config=QUIET_LOGGERS,
             )
-            lines = summarize(result, url)
+            lines = summarize(result, url, schema)
             summaries.append(lines)
             echo(render(lines, time.monotonic() - started))
+            echo(render_checks(result, lines))
         if then is not None:
-            then(DemoSite(home, served, sb.token, url, DEMO_SCHEMA, first, timezone))
+            then(DemoSite(dagster_home, served, sb.token, url, schema, first, timezone))
             return summaries
     echo(
-        f"\nDagster runs recorded in {home}; see them in the Dagster UI: intercom-assets demo --ui"
+        f"\nDagster runs recorded in {dagster_home}; see them in the Dagster UI:"
+        " intercom-assets demo --ui" + ("" if database is None else " --database <the same URL>")
     )
     return summaries
 
 
-def summarize(result: dg.ExecuteInProcessResult, url: str) -> list[TableLine]:
+def instance_home(home: Path, database: str | None) -> Path:
+    """The Dagster home of the demo's runs on a warehouse: one instance per warehouse, so the
+    runs and the check history of different warehouses never mix.
+
+    The default DuckDB file's is `<home>/duckdb`; the one of `--database URL` is
+    `<home>/<scheme>-<8 hex digits of the URL without its password>`.
+    """
+    if database is None:
+        return home / "duckdb"
+    public = redact(database)
+    scheme = public.split(":", 1)[0]
+    return home / f"{scheme}-{hashlib.sha256(public.encode()).hexdigest()[:8]}"
+
+
+def summarize(result: dg.ExecuteInProcessResult, url: str, schema: str) -> list[TableLine]:
     """Per table, from its own materialization: rows now, the run's counts, and (on a
     stream's entity table) the stream's API calls and seconds."""
     found: dict[dg.AssetKey, dict[str, Any]] = {}
@@ -143,7 +185,7 @@ def summarize(result: dg.ExecuteInProcessResult, url: str) -> list[TableLine]:
             materialization.asset_key, {k: v.value for k, v in materialization.metadata.items()}
         )
     lines: list[TableLine] = []
-    with connect(url, schema=DEMO_SCHEMA) as wh:
+    with connect(url, schema=schema) as wh:
         for stream in STREAMS:
             wh.register(stream.tables)
             for spec in stream.tables:
@@ -162,7 +204,8 @@ def summarize(result: dg.ExecuteInProcessResult, url: str) -> list[TableLine]:
 
 
 def render(lines: list[TableLine], seconds: float) -> str:
-    """The summary as a fixed-width table."""
+    """The summary as a fixed-width table: its totals are the columns' sums, and the run's
+    wall time (the streams' seconds, Dagster's own work and the checks) follows."""
     head = ("table", "rows", "inserted", "updated", "unchanged", "deleted", "API calls", "seconds")
     rows = [
         (
@@ -178,15 +221,52 @@ def render(lines: list[TableLine], seconds: float) -> str:
         for line in lines
     ]
     calls = sum(line.api_calls or 0 for line in lines)
-    rows.append(("total", "", "", "", "", "", str(calls), f"{seconds:.1f}"))
+    streams = sum(round(line.seconds or 0, 1) for line in lines)
+    rows.append(("total", "", "", "", "", "", str(calls), f"{streams:.1f}"))
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    return "\n".join(
+    table = "\n".join(
         "  ".join(
             c.ljust(w) if i == 0 else c.rjust(w)
             for i, (c, w) in enumerate(zip(r, widths, strict=True))
         )
         for r in [head, *rows]
     )
+    return (
+        f"{table}\nwall time: {seconds:.1f} s (the streams' {streams:.1f} s, plus Dagster's"
+        " own work and the checks)"
+    )
+
+
+def render_checks(result: dg.ExecuteInProcessResult, lines: list[TableLine]) -> str:
+    """The run's checks in a few lines: how many passed, those that did not, and each live
+    count against Intercom's `total_count` (saying what Intercom counts where that is not
+    every row, as for companies)."""
+    rows = {line.table: line.rows for line in lines}
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    out = [f"checks: {len(evaluations) - len(failed)} of {len(evaluations)} passed"]
+    for evaluation in failed:
+        level = evaluation.severity.value if evaluation.severity else "ERROR"
+        table = evaluation.asset_key.path[-1]
+        metadata = {k: v.value for k, v in evaluation.metadata.items()}
+        details = ", ".join(f"{k} {v}" for k, v in metadata.items() if isinstance(v, int | str))
+        out.append(f"  {level}: {table} {evaluation.check_name} ({details})")
+    counts = []
+    for evaluation in evaluations:
+        if evaluation.check_name != "live_count":
+            continue
+        table = evaluation.asset_key.path[-1]
+        metadata = {k: v.value for k, v in evaluation.metadata.items()}
+        text = f"{table} {metadata.get('stored_live')}/{metadata.get('intercom_total_count')}"
+        if metadata.get("counts"):
+            text += (
+                f" (Intercom counts {metadata['counts']};"
+                f" the table holds {rows.get(table)} live rows)"
+            )
+        counts.append(text)
+    if counts:
+        out.append("live rows / Intercom's total_count: " + ", ".join(counts))
+    return "\n".join(out)
 
 
 class DemoSchemaError(Refusal):
@@ -243,6 +323,7 @@ def _reset(sql: Callable[..., list[Any]], url: str, schema: str) -> bool:
 @contextmanager
 def instance_at(home: Path) -> Iterator[dg.DagsterInstance]:
     """A persistent Dagster instance in `home` (SQLite storage, telemetry off)."""
+    home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
@@ -305,6 +386,11 @@ def redact(url: str) -> str:
 @click.option("--port", type=int, help="The Dagster UI's port with --ui.  [default: a free one]")
 def demo(database: str | None, home: Path, size: str, ui: bool, port: int | None) -> None:
     """Load a local sandbox workspace end to end: history, then one more day."""
+    if ui and port is not None:
+        try:
+            check_port(port)  # before the runs: a taken port would fail only after them
+        except UiError as exc:
+            raise click.ClickException(str(exc)) from None
 
     def open_ui(site: DemoSite) -> None:
         try:

@@ -42,8 +42,10 @@ from intercom_assets.settings import (
     UI_BASE_URL_ENV,
 )
 
-LOCATION = "intercom_assets_demo"
-"""The code location's name in the demo's workspace."""
+LOCATION = "intercom_assets"
+"""The code location's name in the demo's workspace: the project's own
+(`[tool.dg.project] code_location_name` in pyproject.toml), since Dagster warns on every load
+of a code location registered under another name."""
 UI_SENSOR_INTERVAL_SECONDS = 30
 """The change sensor's interval in the demo UI: a tick soon after the sandbox moves."""
 READY_TIMEOUT_SECONDS = 180.0
@@ -108,6 +110,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def check_port(port: int, host: str = "127.0.0.1") -> None:
+    """A `UiError` naming --port when the UI could not listen on `host:port` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webserver binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise UiError(
+                f"the Dagster UI cannot listen on {host}:{port}: {exc.strerror or exc};"
+                " choose another --port, or leave it out for a free one"
+            ) from None
 
 
 def dagster_command(name: str) -> str:
@@ -269,6 +284,7 @@ def serve_ui(site: DemoSite, port: int | None = None, *, echo: Echo = print) -> 
     """Start the UI on `port` (a free one if None), print where it is, and keep it (and the
     caller's sandbox) running until Ctrl-C or SIGTERM."""
     port = port or free_port()
+    check_port(port)  # taken since the demo checked it: say so before starting anything
     echo(f"\nstarting the Dagster UI on port {port} (webserver and daemon) ...")
     with interrupt_on_signals():
         try:
@@ -286,6 +302,7 @@ __all__ = [
     "UI_SENSOR_INTERVAL_SECONDS",
     "DemoSite",
     "UiError",
+    "check_port",
     "dagster_ui",
     "free_port",
     "instructions",

@@ -16,6 +16,7 @@ from contextlib import ExitStack
 import click
 import dagster as dg
 
+from intercom_assets.api import RetryPolicy
 from intercom_assets.definitions import build_definitions
 from intercom_assets.demo import progress_to
 from intercom_assets.partitions import daily_partitions
@@ -49,9 +50,15 @@ class RunFailedError(Exception):
     """The run started and failed; the message lists each failed step's short message."""
 
 
-def preflight(start: str, end: str) -> dg.Definitions:
+PREFLIGHT_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=15.0)
+"""The check of the token and the host: a host that does not answer fails within seconds
+(the run itself retries as every run does)."""
+
+
+def preflight(start: str, end: str, *, echo: Echo = print) -> dg.Definitions:
     """The code location's definitions, once every setting, the range, the token and the
-    warehouse are checked (each failure one to three lines, see `problems`)."""
+    warehouse are checked (each failure one to three lines, see `problems`); says which
+    Intercom host it waits for."""
     for setting in SETTINGS:
         setting.value()  # a wrong value raises SettingError naming the variable
     partition_settings = PartitionSettings.from_env()
@@ -63,11 +70,9 @@ def preflight(start: str, end: str) -> dg.Definitions:
         base_url=BASE_URL.value(),
         api_version=API_VERSION_SETTING.get(),
     )
-    client = intercom.client()
-    try:
-        intercom.workspace()  # GET /me: the token and the host
-    finally:
-        client.close()
+    with intercom.new_client(retry=PREFLIGHT_RETRY) as client:
+        echo(f"connecting to Intercom at {client.base_url} ...")
+        client.me()  # GET /me: the token and the host
     with connect(DATABASE_URL.get(), schema=SCHEMA.get()) as wh:
         wh.query("SELECT 1")
     return build_definitions(
@@ -78,7 +83,7 @@ def preflight(start: str, end: str) -> dg.Definitions:
 def run_range(start: str, end: str, *, echo: Echo = print) -> dg.ExecuteInProcessResult:
     """Check, then materialize every asset over `start...end` in one run; a failed run
     raises `RunFailedError` with each failed step's message."""
-    defs = preflight(start, end)
+    defs = preflight(start, end, echo=echo)
     job = defs.resolve_implicit_global_asset_job_def()
     with ExitStack() as stack:
         if os.environ.get("DAGSTER_HOME"):

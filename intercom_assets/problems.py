@@ -11,6 +11,7 @@ A message never holds a secret: the values of the secret settings that are set, 
 password in a database URL the caller names, are cut out.
 """
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ from intercom_assets.settings import (
 from intercom_assets.warehouse import WarehouseLockedError
 
 MAX_LINES = 3
+_UNRESOLVED = re.compile(r"failed to resolve host '([^']*)'")
+"""psycopg's message for a host name that does not resolve."""
 
 
 class Refusal(RuntimeError):
@@ -68,6 +71,12 @@ def _explain_one(exc: BaseException) -> str | None:
             "another process holds the DuckDB file: wait for it, or use PostgreSQL"
             f" ({DATABASE_URL_ENV}=postgresql://...)"
         )
+    unresolved = _unresolved_database_host(exc)
+    if unresolved is not None:
+        return (
+            f"cannot resolve database host {unresolved!r}: check the database URL"
+            f" ({DATABASE_URL_ENV}, or the demo's --database)"
+        )
     if _is_postgres_connection_error(exc):
         reason = _first_lines(str(exc), 1).removeprefix("connection failed: ")
         return (
@@ -78,12 +87,24 @@ def _explain_one(exc: BaseException) -> str | None:
     return None
 
 
-def _is_postgres_connection_error(exc: BaseException) -> bool:
+def _unresolved_database_host(exc: BaseException) -> str | None:
+    """The host of a PostgreSQL connection that failed because its name does not resolve."""
+    if not _is_postgres_error(exc):
+        return None
+    found = _UNRESOLVED.search(str(exc))
+    return found.group(1) if found else None
+
+
+def _is_postgres_error(exc: BaseException) -> bool:
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is a dependency
         return False
-    return isinstance(exc, psycopg.OperationalError) and "connect" in str(exc).lower()
+    return isinstance(exc, psycopg.OperationalError)
+
+
+def _is_postgres_connection_error(exc: BaseException) -> bool:
+    return _is_postgres_error(exc) and "connect" in str(exc).lower()
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -5,6 +5,7 @@ Knows nothing of Dagster or databases. See docs/api-client.md.
 
 from intercom_assets.api.client import USER_AGENT, BearerAuth, IntercomClient, Workspace
 from intercom_assets.api.config import (
+    CONNECT_TIMEOUT_SECONDS,
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
     REGION_BASE_URLS,
@@ -43,6 +44,7 @@ from intercom_assets.api.search import (
 )
 
 __all__ = [
+    "CONNECT_TIMEOUT_SECONDS",
     "CONTACT_SEARCH",
     "CONVERSATION_SEARCH",
     "DEFAULT_API_VERSION",

@@ -20,6 +20,7 @@ from intercom_assets.api.config import (
     RETRY_STATUSES,
     RetryPolicy,
     base_url_for,
+    timeout_for,
 )
 from intercom_assets.api.counters import ClientCounters
 from intercom_assets.api.errors import (
@@ -131,7 +132,7 @@ class IntercomClient:
         self._token = Secret(token)
         self.base_url = base_url_for(region, base_url)
         self.api_version = api_version
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.timeout = timeout_for(timeout)
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or limiter_for(self.base_url, token)
         self.counters = ClientCounters()

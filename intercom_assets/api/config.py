@@ -11,7 +11,20 @@ REGION_BASE_URLS: dict[str, str] = {
     "AU": "https://api.au.intercom.io",
 }
 DEFAULT_API_VERSION = "2.14"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+CONNECT_TIMEOUT_SECONDS = 5.0
+"""Seconds to open a connection (TCP and TLS): a host that does not answer fails in seconds
+(and is retried per the retry policy), while reads keep their longer timeout."""
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_SECONDS)
+
+
+def timeout_for(timeout: httpx.Timeout | float) -> httpx.Timeout:
+    """An `httpx.Timeout` as given; a number is the read, write and pool timeout, with
+    connecting bounded by `CONNECT_TIMEOUT_SECONDS` (or the number, if smaller)."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    return httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS))
+
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 

@@ -1,5 +1,6 @@
 """`intercom-assets sandbox`: serve a generated workspace on a local port."""
 
+import socket
 import time
 
 import click
@@ -42,6 +43,7 @@ def sandbox(
     start: str | None,
 ) -> None:
     """Serve a local Intercom API 2.14 sandbox until interrupted."""
+    check_port(host, port)  # before generating the workspace, which takes a while
     try:
         begins = DEFAULT_START if start is None else start_time(start, timezone)
     except ValueError as exc:
@@ -69,3 +71,19 @@ def sandbox(
                     time.sleep(3600)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM, whenever it comes
             click.echo("stopping", err=True)
+
+
+def check_port(host: str, port: int) -> None:
+    """A `click.ClickException` naming --port when `host:port` cannot be bound now (taken,
+    or not an address of this machine); port 0 always can."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc};"
+                " choose another --port (0 picks a free one)"
+            ) from None

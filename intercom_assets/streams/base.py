@@ -101,6 +101,9 @@ class LiveCount:
     table: str
     path: str
     positive_column: str | None = None
+    counts: str | None = None
+    """What Intercom's count holds when that is not every live record (said by the check
+    and the demo): "companies with users only (user_count > 0)"."""
 
     def intercom_total(self, client: IntercomClient) -> int:
         """Intercom's count (one request)."""

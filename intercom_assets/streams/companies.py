@@ -42,7 +42,12 @@ SHAPE = Shape(
 )
 
 
-LIVE_COUNT = LiveCount("companies", "/companies", positive_column="user_count")
+LIVE_COUNT = LiveCount(
+    "companies",
+    "/companies",
+    positive_column="user_count",
+    counts="companies with users only (user_count > 0)",
+)
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,19 @@ The command runs as a user runs it (a subprocess, configured only by environment
 variables); Intercom is the sandbox served on a loopback port.
 """
 
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from intercom_assets.api import IntercomClient, IntercomTransportError, RetryPolicy
 from intercom_assets.assets import build_assets
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.ranges import PartitionRangeError, check_range
@@ -225,3 +230,101 @@ def test_ranges_inside_the_partitions_pass_and_others_name_the_valid_range() -> 
         if words != "is not a date":
             assert f"{START}...{last}" in str(refused.value)
             assert "INTERCOM_ASSETS_START_DATE" in str(refused.value)
+
+
+@contextmanager
+def taken_port() -> Iterator[int]:
+    """A loopback port another process listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose listener never accepts and whose queue is full: a connection
+    to it is neither accepted nor refused (a host that does not answer)."""
+    with ExitStack() as stack:
+        listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):  # fill the accept queue; further handshakes are dropped
+            filler = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        time.sleep(0.2)
+        yield port
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_unreachable_intercom_host_says_what_it_waits_for_and_fails_in_seconds(
+    tmp_path: Path,
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    started = time.monotonic()
+    done = run(
+        ["load", "--from", START, "--to", START], env_for(tmp_path, INTERCOM_BASE_URL=url), tmp_path
+    )
+    elapsed = time.monotonic() - started
+    lines = assert_for_people(done, "cannot reach Intercom", "INTERCOM_BASE_URL")
+    assert done.stdout.splitlines()[0] == f"connecting to Intercom at {url} ..."
+    assert len(lines) == 3
+    assert elapsed < 20, f"{elapsed:.0f} s before the message"
+
+
+@pytest.mark.parametrize("timeout", [None, 30.0], ids=["client-default", "resource-30s"])
+def test_a_host_that_does_not_answer_fails_to_connect_within_seconds(
+    timeout: float | None,
+) -> None:
+    """The connect timeout is seconds, whatever the read timeout (the resource passes its
+    `timeout_seconds`, 30 s, as a number)."""
+    with unanswered_port() as port:
+        base_url = f"http://127.0.0.1:{port}"
+        if timeout is None:
+            client = IntercomClient("t", base_url=base_url, retry=RetryPolicy(max_attempts=1))
+        else:
+            resource = IntercomResource(
+                access_token="t", base_url=base_url, timeout_seconds=timeout
+            )
+            client = resource.new_client(retry=RetryPolicy(max_attempts=1))
+        assert client.timeout.read == (timeout or client.timeout.read) and client.timeout.read >= 30
+        started = time.monotonic()
+        with client, pytest.raises(IntercomTransportError, match="ConnectTimeout"):
+            client.get("/me")
+        assert time.monotonic() - started < 8
+
+
+def test_the_sandbox_on_a_taken_port_names_the_option(tmp_path: Path) -> None:
+    with taken_port() as port:
+        done = run(["sandbox", "--size", "tiny", "--port", str(port)], env_for(tmp_path), tmp_path)
+    lines = assert_for_people(done, f"cannot serve on 127.0.0.1:{port}", "another --port")
+    assert len(lines) == 1
+
+
+def test_a_database_host_that_does_not_resolve_names_what_to_set(tmp_path: Path) -> None:
+    url = "postgresql://loader:pg-pass-5ecret@nosuchhost.invalid:5432/analytics"
+    done = run(["demo", "--database", url, "--home", str(tmp_path)], env_for(tmp_path), tmp_path)
+    assert_for_people(
+        done,
+        "cannot resolve database host 'nosuchhost.invalid'",
+        "--database",
+        secrets=("pg-pass-5ecret",),
+    )
+    sb = Sandbox(size="tiny", seed=1, token=TOKEN)
+    with sb.serve(port=0) as served:
+        env = env_for(tmp_path, INTERCOM_BASE_URL=served, INTERCOM_ASSETS_DATABASE_URL=url)
+        done = run(["load", "--from", START, "--to", START], env, tmp_path)
+    assert_for_people(
+        done,
+        "cannot resolve database host 'nosuchhost.invalid'",
+        "INTERCOM_ASSETS_DATABASE_URL",
+        secrets=("pg-pass-5ecret",),
+    )
