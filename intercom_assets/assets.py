@@ -44,7 +44,14 @@ from intercom_assets.problems import Refusal, explain
 from intercom_assets.ranges import check_range
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
-from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
+from intercom_assets.streams import (
+    STREAMS,
+    ParentsNotLoadedError,
+    Stream,
+    StreamContext,
+    StreamReport,
+    Window,
+)
 from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.streams.shape import ShapeError
 from intercom_assets.warehouse import (
@@ -81,6 +88,7 @@ PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (Refusal, "refused"),
     (SchemaMismatchError, "a stored column does not match its table spec"),
     (WarehouseInputError, "a batch does not fit its table"),
+    (ParentsNotLoadedError, "its parents are not loaded yet"),
 )
 """Errors that a retry cannot heal, with the words that start their failure message."""
 

@@ -62,6 +62,12 @@ class Reads:
             self._existing.add(table)
         return table in self._existing
 
+    def exists(self, table: str) -> bool:
+        """Whether the registered `table` exists in the database (something migrated it)."""
+        self.schema.spec(table)
+        with self.db.session() as s:
+            return self._exists(s, table)
+
     def read_state(self, stream: str, keys: Sequence[str] | None = None) -> dict[str, Any]:
         """A stream's stored state: key -> value, for `keys` (those stored) or every key."""
         with self.db.session() as s:
