@@ -9,7 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from intercom_assets.checks import evaluate_checks, stream_checks
 from intercom_assets.sandbox import Churn
+from intercom_assets.streams import get_stream
 from intercom_assets.warehouse import Warehouse, connect
 from intercom_assets_tests.oracle import assert_matches_truth
 from intercom_assets_tests.streams.conftest import Harness, make_harness
@@ -118,6 +120,14 @@ def test_parts_past_the_cap_are_kept_and_counted(any_warehouse: Warehouse, kind:
     assert others.get_column("parts_beyond_window").to_list() == [0] * others.height
     assert report.extra[f"{kind.table}_beyond_window"] == len(beyond)
     assert_matches_truth(any_warehouse, h.sb.truth(), streams=(kind.stream,))
+    # the part_cap check of the parts asset names the parent and counts what it holds
+    check = next(c for c in stream_checks(get_stream(kind.stream), {}) if c.key.name == "part_cap")
+    evaluated = evaluate_checks([check], any_warehouse, lambda: h.client)[0]
+    assert check.spec.asset_key.to_user_string() == f"intercom/{kind.table}"
+    values = {k: v.value for k, v in evaluated.metadata.items()}
+    assert values["parts_beyond_window"] == len(beyond)
+    assert values["parts_never_loaded"] == len(every) - CAP - len(beyond)
+    assert parent in (evaluated.description or "")
 
     # A re-run with nothing new keeps them, and writes nothing.
     again = h.run(kind.stream)
