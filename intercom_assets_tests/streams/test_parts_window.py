@@ -13,7 +13,7 @@ from intercom_assets.checks import evaluate_checks, stream_checks
 from intercom_assets.sandbox import Churn
 from intercom_assets.streams import get_stream
 from intercom_assets.warehouse import Warehouse, connect
-from intercom_assets_tests.oracle import assert_matches_truth
+from intercom_assets_tests.oracle import assert_matches_truth, differences
 from intercom_assets_tests.streams.conftest import Harness, make_harness
 
 CAP = 500
@@ -133,3 +133,11 @@ def test_parts_past_the_cap_are_kept_and_counted(any_warehouse: Warehouse, kind:
     again = h.run(kind.stream)
     assert again.total("inserted") + again.total("deleted") == 0
     assert kind.stored(any_warehouse, parent).equals(stored)
+
+    # The oracle sees a kept part lost between the oldest kept one and the window.
+    lost = max(beyond, key=lambda i: next(p["created_at"] for p in every if str(p["id"]) == i))
+    with any_warehouse.db.session() as s:
+        s.execute(f"DELETE FROM {any_warehouse.db.table(kind.table)} WHERE id = %s", (lost,))
+    found = {(d.table, d.id, d.column, d.kind) for d in differences(any_warehouse, h.sb.truth())}
+    assert (kind.table, lost, None, "missing") in found
+    assert (kind.loads, parent, "parts_beyond_window", "changed") in found
