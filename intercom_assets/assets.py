@@ -48,6 +48,7 @@ from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
 from intercom_assets.streams import (
     STREAMS,
+    ParentsNotLoadedError,
     SearchStream,
     Stream,
     StreamContext,
@@ -90,6 +91,7 @@ PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (Refusal, "refused"),
     (SchemaMismatchError, "a stored column does not match its table spec"),
     (WarehouseInputError, "a batch does not fit its table"),
+    (ParentsNotLoadedError, "its parents are not loaded yet"),
 )
 """Errors that a retry cannot heal, with the words that start their failure message."""
 

@@ -7,8 +7,9 @@ of its stream's step (check specs of the stream's multi-asset, results from the 
 - contacts, companies, conversations: `live_count`, live rows against Intercom's
   `total_count` (companies: those with users, the only ones Intercom counts) (WARN, or
   ERROR when more are missing than the change matrix's bounds explain: `count_severity`);
-- conversation parts: `part_cap` on `conversation_part_loads`, conversations over Intercom's
-  500-part cap (WARN, with their count).
+- conversation and ticket parts: `part_cap` on `conversation_parts` and `ticket_parts`, the
+  conversations (tickets) with more parts than Intercom returns (the 500 newest): WARN, naming
+  them with the parts stored beyond the returned window and those never loaded.
 
 Every check is blocking: a failure at ERROR severity fails its step after the tables'
 materializations are recorded (the assets downstream are not run on top of a broken table),
@@ -27,9 +28,12 @@ from intercom_assets.streams import LiveCount, Stream
 from intercom_assets.warehouse import TableSpec, Warehouse
 
 PART_CAP = 500
-"""Intercom returns at most the 500 newest parts of a conversation."""
-PART_LOADS = "conversation_part_loads"
-"""Per conversation: parts returned, Intercom's true count, `truncated`."""
+"""Intercom returns at most the 500 newest parts of a conversation or ticket."""
+PART_LOADS = {"conversation_parts": "conversation_part_loads", "ticket_parts": "ticket_part_loads"}
+"""Each parts table and its loads table (per parent: parts returned, Intercom's true count,
+`truncated`, `parts_beyond_window`)."""
+NAMED_PARENTS = 50
+"""`part_cap` names at most this many parents in its description (all in its metadata)."""
 MISSING_ERROR_SHARE = 0.01
 MISSING_ERROR_RECORDS = 10
 """`live_count` fails at ERROR when more than this share of Intercom's records, and more than
@@ -61,6 +65,7 @@ class TableCheck:
             passed=found.passed,
             severity=found.severity,
             metadata=found.metadata,
+            description=found.description,
         )
 
 
@@ -73,8 +78,9 @@ def stream_checks(stream: Stream, tables: Mapping[str, TableSpec]) -> list[Table
         parent = parent_table(spec, tables)
         if parent is not None:
             checks.append(parent_check(spec, tables[parent]))
-        if spec.name == PART_LOADS:
-            checks.append(part_cap_check(spec))
+        if spec.name in PART_LOADS:
+            loads = next(t for t in stream.tables if t.name == PART_LOADS[spec.name])
+            checks.append(part_cap_check(spec, loads))
     if stream.live_count is not None:
         checks.append(count_check(stream.tables[0], stream.live_count))
     return checks
@@ -164,19 +170,48 @@ def count_check(spec: TableSpec, count: LiveCount) -> TableCheck:
     return TableCheck(_spec(spec, "live_count", description), (spec,), evaluate)
 
 
-def part_cap_check(loads: TableSpec) -> TableCheck:
-    """`part_cap`: conversations with more parts than Intercom returns (WARN, with count)."""
+def part_cap_check(parts: TableSpec, loads: TableSpec) -> TableCheck:
+    """`part_cap` on a parts table: the parents (conversations, tickets) with more parts than
+    Intercom returns, by id (WARN). Their older parts are stored as far as a load saw them
+    (`parts_beyond_window`); the rest were never returned, so never loaded."""
+    parents = parts.parent_key.removesuffix("_id") + "s" if parts.parent_key else "parents"
 
     def evaluate(wh: Warehouse, _: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
-        truncated = int(wh.read_columns(loads.name, ["truncated"])["truncated"].sum())
+        columns = ["id", "parts_returned", "total_count", "parts_beyond_window", "truncated"]
+        capped = wh.read_columns(loads.name, columns).filter("truncated").sort("id")
+        ids = capped.get_column("id").to_list()
+        beyond = int(capped.get_column("parts_beyond_window").fill_null(0).sum())
+        never = int(
+            (capped["total_count"] - capped["parts_returned"] - capped["parts_beyond_window"])
+            .fill_null(0)
+            .clip(lower_bound=0)
+            .sum()
+        )
+        shown = ", ".join(ids[:NAMED_PARENTS]) + (" ..." if len(ids) > NAMED_PARENTS else "")
+        description = (
+            f"{len(ids)} {parents} hold more parts than Intercom returns (the {PART_CAP}"
+            f" newest): {shown}; {beyond} older parts are stored from earlier loads,"
+            f" {never} were never returned"
+            if ids
+            else f"no {parents} over Intercom's {PART_CAP}-part cap"
+        )
         return dg.AssetCheckResult(
-            passed=truncated == 0,
+            passed=not ids,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"conversations_over_cap": truncated},
+            description=description,
+            metadata={
+                f"{parents}_over_cap": len(ids),
+                f"{parents.removesuffix('s')}_ids": dg.MetadataValue.json(ids),
+                "parts_beyond_window": beyond,
+                "parts_never_loaded": never,
+            },
         )
 
-    description = f"conversations over Intercom's {PART_CAP}-part cap (only the newest are loaded)"
-    return TableCheck(_spec(loads, "part_cap", description), (loads,), evaluate)
+    description = (
+        f"{parents} over Intercom's {PART_CAP}-part cap, by id (only the newest {PART_CAP} are"
+        " returned; older parts are kept as far as a load saw them)"
+    )
+    return TableCheck(_spec(parts, "part_cap", description), (parts, loads), evaluate)
 
 
 def evaluate_checks(

@@ -24,6 +24,7 @@ from intercom_assets.settings import (
     SettingError,
     secret_values,
 )
+from intercom_assets.streams import ParentsNotLoadedError
 from intercom_assets.warehouse import WarehouseLockedError
 
 MAX_LINES = 3
@@ -50,7 +51,7 @@ def explain(exc: BaseException, *, secrets: Iterable[str] = ()) -> str | None:
 
 
 def _explain_one(exc: BaseException) -> str | None:
-    if isinstance(exc, SettingError | Refusal):
+    if isinstance(exc, SettingError | Refusal | ParentsNotLoadedError):
         return _first_lines(str(exc))
     if isinstance(exc, IntercomAuthError):
         return (

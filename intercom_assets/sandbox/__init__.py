@@ -19,6 +19,9 @@ sb.advance(days=1)        # -> ChangeLog; sb.truth() -> the ground truth
 - `conversations`: as search returns them (no parts)
 - `conversation_parts`: `{conversation_id: [parts as GET returns them: the 500 newest]}`
 - `conversation_part_counts`: `{conversation_id: true number of parts}`
+- `all_conversation_parts`: `{conversation_id: [every part, oldest first]}` (the API returns
+  only the newest 500; the same keys for tickets: `ticket_parts`, `ticket_part_counts`,
+  `all_ticket_parts`)
 - `events`: `{contact_id: [events listable now (younger than 90 days), newest first]}`;
   contacts without listable events are left out
 - `deleted_contact_ids`, `archived_contact_ids`, `merged_contact_ids` (`{source: target}`),

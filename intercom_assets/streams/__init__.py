@@ -27,6 +27,7 @@ from . import (
     tickets,
 )
 from .base import DEFAULT_BATCH_SIZE, LiveCount, Stream, StreamContext, StreamReport, Window
+from .children import ParentsNotLoadedError
 from .searched import SearchStream
 from .sync import EmptyListingError
 
@@ -70,6 +71,7 @@ __all__ = [
     "STREAMS",
     "EmptyListingError",
     "LiveCount",
+    "ParentsNotLoadedError",
     "SearchStream",
     "Stream",
     "StreamContext",

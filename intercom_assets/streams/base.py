@@ -169,4 +169,5 @@ def _sum(a: TableCounts | None, b: TableCounts) -> TableCounts:
         revived=a.revived + b.revived,
         duplicates=a.duplicates + b.duplicates,
         replaced_parents=a.replaced_parents + b.replaced_parents,
+        kept=a.kept + b.kept,
     )

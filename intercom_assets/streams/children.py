@@ -28,6 +28,12 @@ Parent = TypeVar("Parent")
 Fetched = TypeVar("Fetched")
 
 
+class ParentsNotLoadedError(RuntimeError):
+    """A per-parent stream ran before the table it reads its parents from exists (a new
+    warehouse, the stream selected alone): it would find no parents and load nothing. The
+    message names the stream to load first; retrying without it cannot help."""
+
+
 @dataclass(frozen=True)
 class ChildStream(Generic[Parent, Fetched]):
     """A resource fetched per parent, for the parents `todo` names."""
@@ -59,6 +65,7 @@ class ChildStream(Generic[Parent, Fetched]):
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.register(self.reads)  # read only
+        self.require_parents(ctx)
         ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
         todo = self.todo(run)
@@ -96,6 +103,17 @@ class ChildStream(Generic[Parent, Fetched]):
             run.wait()
             self.finish(run)
         return run.finish()
+
+    def require_parents(self, ctx: StreamContext) -> None:
+        """Raise `ParentsNotLoadedError` when a table of `reads` does not exist yet."""
+        for spec in self.reads:
+            if not ctx.warehouse.exists(spec.name):
+                first = " and ".join(self.deps) or spec.name
+                raise ParentsNotLoadedError(
+                    f"{self.name} reads its {self.parents} from"
+                    f" {ctx.warehouse.schema}.{spec.name}, which does not exist yet: load"
+                    f" {first} first (select intercom/{spec.name} too)"
+                )
 
 
 # --- the pieces per-parent streams share ---------------------------------------------------

@@ -1,18 +1,20 @@
 """Conversation parts: `GET /conversations/{id}` for every conversation whose `updated_at`
-moved since its parts were last loaded; its parts are replaced as a set.
+moved since its parts were last loaded; its parts are replaced as a set, within the window
+Intercom returned (only the 500 newest parts come back; older stored parts are kept, see
+`parts`).
 
 `conversation_part_loads` remembers, per conversation, the `updated_at` loaded, the parts
-returned, Intercom's true `total_count` and `truncated` (Intercom returns only the 500
-newest parts). A loads row commits with its parts, so an interrupted run resumes with the
-conversations not yet committed. Not window-bound: it follows the `conversations` table.
+returned, Intercom's true `total_count`, `truncated` and `parts_beyond_window`. A loads row
+commits with its parts, so an interrupted run resumes with the conversations not yet
+committed. Not window-bound: it follows the `conversations` table.
 """
 
 from typing import Any
 
 from .children import ChildStream, ChildTable, get_or_gone, listed_parts, moved_since_loaded
 from .conversations import SHAPE as CONVERSATIONS
-from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, encode, field
-from .sync import Run
+from .parts import CappedParts, load_fields
+from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, field
 
 PART_FIELDS = (
     field("id", nullable=False),
@@ -40,55 +42,33 @@ PART_FIELDS = (
     field("app_package_code"),
 )
 PART_TABLE = ChildTable.of("conversation_parts", "conversation_id", PART_FIELDS)
-"""A child table of `conversations`: each conversation's parts are replaced as a set."""
+"""A child table of `conversations`: each conversation's parts are replaced as a set (within
+the returned window)."""
 PARTS = PART_TABLE.spec
 
 LOADS = Shape(
     "conversation_part_loads",
-    (
-        field("id", nullable=False),
-        field("conversation_updated_at", TIMESTAMP),
-        field("parts_returned", INT),
-        field("total_count", INT),
-        field("count_conversation_parts", INT),
-        field("truncated", BOOL),
-    ),
+    load_fields("conversation_updated_at", field("count_conversation_parts", INT)),
 )
 """One row per conversation whose parts are loaded (`id` is the conversation id)."""
 
-
-def write_parts(run: Run, conversations: list[dict[str, Any]]) -> None:
-    """Replace the parts of these conversations and record their loads, in one transaction."""
-    owned: list[tuple[str, list[dict[str, Any]]]] = []
-    loads: list[dict[str, Any]] = []
-    for conversation in conversations:
-        conversation_id = str(conversation["id"])
-        own, total = listed_parts(conversation, "conversation_parts")
-        statistics = conversation.get("statistics") or {}
-        owned.append((conversation_id, own))
-        loads.append(
-            {
-                "id": conversation_id,
-                "conversation_updated_at": conversation.get("updated_at"),
-                "parts_returned": len(own),
-                "total_count": total,
-                "count_conversation_parts": statistics.get("count_conversation_parts"),
-                "truncated": total > len(own),
-            }
+WRITE = CappedParts(
+    "conversation_parts",
+    PART_TABLE,
+    LOADS,
+    "conversation_updated_at",
+    more=lambda conversation: {
+        "count_conversation_parts": (conversation.get("statistics") or {}).get(
+            "count_conversation_parts"
         )
-        run.report.fetched += len(own)
-    part_frames, parents = PART_TABLE.frames(owned)
-    load_frames, _ = LOADS.frames(encode(loads))
-    run.write({**part_frames, **load_frames}, parents=parents)
-    truncated = sum(1 for load in loads if load["truncated"])
-    run.note(
-        "conversations_truncated", run.report.extra.get("conversations_truncated", 0) + truncated
-    )
+    },
+    truncated_note="conversations_truncated",
+)
 
 
 STREAM = ChildStream[str, dict[str, Any]](
     name="conversation_parts",
-    description="Parts of every conversation whose updated_at moved (500 newest each)",
+    description="Parts of every conversation whose updated_at moved (500 newest each, older kept)",
     parents="conversations",
     tables=(PARTS, *LOADS.specs()),
     reads=CONVERSATIONS.specs()[:1],
@@ -96,7 +76,7 @@ STREAM = ChildStream[str, dict[str, Any]](
         run, "conversations", "conversation_part_loads", "conversation_updated_at"
     ),
     fetch=lambda client, conversation_id: get_or_gone(client, f"/conversations/{conversation_id}"),
-    write=write_parts,
+    write=WRITE.write,
     rows=lambda conversation: 1 + len(listed_parts(conversation, "conversation_parts")[0]),
     deps=("conversations",),
 )

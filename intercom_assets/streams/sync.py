@@ -118,18 +118,20 @@ class Run:
         parents: Mapping[str, pl.Series | Sequence[Any]] | None = None,
         state: StateUpdate | None = None,
         repeats: Mapping[str, int] | None = None,
+        keep: Mapping[str, pl.Series | Sequence[Any]] | None = None,
     ) -> None:
         """Submit one batch (one transaction); its counts join the report once committed.
 
-        `repeats`: per entity table, rows of the batch this run wrote before (see
-        `first_sight`); their second write (an update) is not counted again."""
+        `keep`: as in `Warehouse.write`. `repeats`: per entity table, rows of the batch this
+        run wrote before (see `first_sight`); their second write (an update) is not counted
+        again."""
 
         def written(result: WriteResult) -> None:
             self.report.add(result)
             for table, count in (repeats or {}).items():
                 self.report.uncount(table, "updated", count)
 
-        self.warehouse.submit(frames, parents=parents, state=state, on_written=written)
+        self.warehouse.submit(frames, parents=parents, state=state, keep=keep, on_written=written)
         if self.ctx.progress is not None:
             self.ctx.progress(self.name, self.report.fetched)
 

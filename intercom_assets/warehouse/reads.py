@@ -62,6 +62,12 @@ class Reads:
             self._existing.add(table)
         return table in self._existing
 
+    def exists(self, table: str) -> bool:
+        """Whether the registered `table` exists in the database (something migrated it)."""
+        self.schema.spec(table)
+        with self.db.session() as s:
+            return self._exists(s, table)
+
     def read_state(self, stream: str, keys: Sequence[str] | None = None) -> dict[str, Any]:
         """A stream's stored state: key -> value, for `keys` (those stored) or every key."""
         with self.db.session() as s:
@@ -88,18 +94,37 @@ class Reads:
         return self._rows(table, sql, schema).get_column(key)
 
     def read_columns(
-        self, table: str, columns: Sequence[str], *, live_only: bool = True
+        self,
+        table: str,
+        columns: Sequence[str],
+        *,
+        live_only: bool = True,
+        parents: pl.Series | Sequence[Any] | None = None,
     ) -> pl.DataFrame:
         """Some declared or meta columns of every row (live rows only by default), typed as
-        declared (JSON as text)."""
+        declared (JSON as text); of a link/child table, only the rows of `parents` when
+        given."""
         spec = self.schema.spec(table)
         stored = spec.stored_columns()
         unknown = [c for c in columns if c not in stored]
         if unknown:
             raise WarehouseInputError(f"{table}: no column(s) {unknown}")
-        where = f" WHERE {quote(DELETED_AT)} IS NULL" if live_only and spec.is_entity else ""
         select, schema = self._typed(spec, columns)
-        return self._rows(table, f"SELECT {select} FROM {self.db.table(table)}{where}", schema)
+        conditions = [f"{quote(DELETED_AT)} IS NULL"] if live_only and spec.is_entity else []
+        if parents is None:
+            where = f" WHERE {conditions[0]}" if conditions else ""
+            return self._rows(table, f"SELECT {select} FROM {self.db.table(table)}{where}", schema)
+        if spec.parent_key is None:
+            raise WarehouseInputError(f"{table}: parents apply to link/child tables only")
+        keys = key_frame(spec, spec.parent_key, parents).get_column(spec.parent_key)
+        with self.db.session() as s:
+            if keys.len() == 0 or not self._exists(s, table):
+                return pl.DataFrame(schema=schema)
+            sql_type = self.db.backend.dialect.column_type(spec, spec.parent_key)
+            condition, params = s.key_filter(quote(spec.parent_key), keys, sql_type)
+            where = " AND ".join([*conditions, condition])
+            sql = f"SELECT {select} FROM {self.db.table(table)} WHERE {where}"
+            return s.query_many(sql, params, schema=schema)
 
     def table(self, table: str) -> pl.DataFrame:
         """The whole stored table, ordered by its key (for tests and small tables)."""

@@ -11,6 +11,8 @@ class TableCounts:
     `revived` (stored soft-deleted, seen again; rewritten), `deleted` (soft-deleted by
     `soft_delete_missing`). Link/child tables: `inserted` and `deleted` count rows of the
     `replaced_parents` whose set changed; `unchanged` counts batch rows of the other parents.
+    `kept` counts stored child rows of those parents that stayed because the write was
+    told to keep them (`keep`).
     `duplicates` counts batch rows dropped because a later row had the same key.
     """
 
@@ -21,6 +23,7 @@ class TableCounts:
     revived: int = 0
     duplicates: int = 0
     replaced_parents: int = 0
+    kept: int = 0
 
     @property
     def written(self) -> int:

@@ -90,6 +90,7 @@ class Warehouse:
     soft_delete_missing = _forward("writer", Writer.soft_delete_missing)
     follow_parent_deletes = _forward("writer", Writer.follow_parent_deletes)
 
+    exists = _forward("reads", Reads.exists)
     read_state = _forward("reads", Reads.read_state)
     stored_hashes = _forward("reads", Reads.stored_hashes)
     live_ids = _forward("reads", Reads.live_ids)

@@ -23,6 +23,7 @@ from .sql import quote, quote_all, upsert_tail
 from .state import StateUpdate
 
 Parents = Mapping[str, pl.Series | Sequence[Any]]
+Keep = Mapping[str, pl.Series | Sequence[Any]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class _Table:
     duplicates: int
     covered: pl.DataFrame | None
     """Link/child tables: the parents whose rows the frame holds."""
+    kept: pl.DataFrame | None = None
+    """Child tables: keys of stored rows that stay although their parent is covered."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,20 @@ class Writer:
         *,
         parents: Parents | None = None,
         state: StateUpdate | None = None,
+        keep: Keep | None = None,
     ) -> WriteResult:
         """Write one batch of frames and the stream's state in one transaction.
+
+        `parents`: per link/child table, the parents whose stored rows the frame replaces (a
+        parent without rows in the frame now has none). `keep`: per child table, keys of
+        stored rows that stay as they are although their parent is replaced (rows the
+        source no longer lists but did not delete); a key the frame holds is written as
+        the frame says.
 
         Every frame is validated first; a bad frame raises WarehouseInputError and nothing is
         written.
         """
-        batch = self._batch(frames, parents, state)
+        batch = self._batch(frames, parents, state, keep)
         self.db.wait()
         return self._commit(batch)
 
@@ -74,6 +84,7 @@ class Writer:
         *,
         parents: Parents | None = None,
         state: StateUpdate | None = None,
+        keep: Keep | None = None,
         on_written: Callable[[WriteResult], None] | None = None,
     ) -> "Future[WriteResult]":
         """`write()` whose transaction runs on the writer thread: the caller can shape its
@@ -87,7 +98,7 @@ class Writer:
         Every other call on the warehouse first waits for the batch in flight; `wait()` does
         only that.
         """
-        batch = self._batch(frames, parents, state)
+        batch = self._batch(frames, parents, state, keep)
         self.db.wait()
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="warehouse-writer")
@@ -202,26 +213,36 @@ class Writer:
         frames: Mapping[str, pl.DataFrame],
         parents: Parents | None,
         state: StateUpdate | None,
+        keep: Keep | None = None,
     ) -> _Batch:
-        parents = parents or {}
-        prepared = {table: self._prepare(table, frame, parents) for table, frame in frames.items()}
-        for table in parents:
+        parents, keep = parents or {}, keep or {}
+        prepared = {
+            table: self._prepare(table, frame, parents, keep) for table, frame in frames.items()
+        }
+        for table in (*parents, *keep):
             if table not in frames:
-                raise WarehouseInputError(f"{table}: parents given without a frame")
+                raise WarehouseInputError(f"{table}: parents or kept rows given without a frame")
         return _Batch(prepared, _encoded(state))
 
-    def _prepare(self, table: str, frame: pl.DataFrame, parents: Parents) -> _Table:
+    def _prepare(self, table: str, frame: pl.DataFrame, parents: Parents, keep: Keep) -> _Table:
         spec = self.schema.spec(table)
         conformed = conform(spec, frame)
-        covered = None
+        covered = kept = None
         if spec.parent_key is None:
-            if table in parents:
+            if table in parents or table in keep:
                 raise WarehouseInputError(f"{table}: parents apply to link/child tables only")
         else:
             given = key_frame(spec, spec.parent_key, parents.get(table, []))
             in_frame = conformed.frame.select(spec.parent_key)
             covered = pl.concat([given, in_frame]).unique(maintain_order=True)
-        return _Table(spec, conformed.frame, conformed.duplicates, covered)
+        if table in keep:
+            if len(spec.primary_key) != 1 or spec.parent_key in spec.primary_key:
+                raise WarehouseInputError(f"{table}: kept rows apply to child tables keyed by id")
+            key = spec.primary_key[0]
+            kept = key_frame(spec, key, keep[table]).join(
+                conformed.frame.select(key), on=key, how="anti"
+            )
+        return _Table(spec, conformed.frame, conformed.duplicates, covered, kept)
 
     def _commit(self, batch: _Batch) -> WriteResult:
         """The batch's transaction (on the caller's or the writer thread)."""
@@ -326,6 +347,10 @@ class Writer:
             params,
             schema=schema,
         )
+        kept = table.kept
+        if kept is not None:  # stored rows that stay: not part of their parent's set
+            kept = stored.join(kept, on=kept.columns, how="semi").select(kept.columns)
+            stored = stored.join(kept, on=kept.columns, how="anti")
         diff = diff_children(spec, batch, stored)
         moved = 0
         if diff.changed_parents.len():
@@ -335,6 +360,11 @@ class Writer:
             )
             if doomed.len():
                 condition, params = s.key_filter(f"t.{quote(parent)}", doomed, parent_type)
+                if kept is not None and kept.height:
+                    key = kept.columns[0]
+                    key_type = self.db.backend.dialect.column_type(spec, key)
+                    spared, more = s.key_filter(f"t.{quote(key)}", kept.get_column(key), key_type)
+                    condition, params = f"{condition} AND NOT {spared}", [*params, *more]
                 s.execute(f"DELETE FROM {target} AS t WHERE {condition}", params)
             if diff.to_insert.height:
                 moved = self._delete_moved(s, spec, diff.to_insert, stored)
@@ -348,6 +378,7 @@ class Writer:
             unchanged=diff.unchanged,
             duplicates=table.duplicates,
             replaced_parents=diff.changed_parents.len(),
+            kept=0 if kept is None else kept.height,
         )
 
     def _delete_moved(

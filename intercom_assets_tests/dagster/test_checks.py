@@ -136,3 +136,35 @@ def test_an_error_check_failure_fails_the_run_and_is_alerted(pipeline: Pipeline)
         server.server_close()
     assert len(received) == 1
     assert b"live_count" in received[0] and b"conversations" in received[0]
+
+
+def test_part_cap_sits_on_each_parts_asset_and_names_the_capped_parents(
+    pipeline: Pipeline,
+) -> None:
+    """`part_cap` is a check of `intercom/conversation_parts` and `intercom/ticket_parts`
+    (not of their loads tables), and names the conversations and tickets past the cap."""
+    p = pipeline
+    streams = ["conversations", "conversation_parts", "tickets", "ticket_parts"]
+    result = p.materialize(START_DATE, p.day(), streams=streams)
+    assert result.success
+    truth = p.sb.truth()
+    found = {
+        e.asset_key.to_user_string(): e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "part_cap"
+    }
+    assert set(found) == {"intercom/conversation_parts", "intercom/ticket_parts"}
+    for table, parents in (("conversation", "conversations"), ("ticket", "tickets")):
+        capped = sorted(i for i, n in truth[f"{table}_part_counts"].items() if n > 500)
+        assert capped, f"the tiny workspace should hold {parents} past the cap"
+        evaluation = found[f"intercom/{table}_parts"]
+        assert not evaluation.passed
+        assert evaluation.severity == dg.AssetCheckSeverity.WARN
+        values = {k: v.value for k, v in evaluation.metadata.items()}
+        assert values[f"{table}_ids"] == capped
+        assert values[f"{parents}_over_cap"] == len(capped)
+        assert values["parts_beyond_window"] == 0  # a first load sees only the window
+        never = sum(truth[f"{table}_part_counts"][i] - 500 for i in capped)
+        assert values["parts_never_loaded"] == never
+        assert evaluation.description is not None
+        assert all(i in evaluation.description for i in capped), evaluation.description

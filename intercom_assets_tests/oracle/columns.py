@@ -185,6 +185,11 @@ class Table:
     in_scope: Callable[[Mapping[str, Any]], Callable[[Mapping[str, Any]], bool]] | None = None
     """`in_scope(truth)(row)`: whether the truth speaks for a row (stored or expected); None:
     as `live_only` and `parent` say."""
+    kept: Callable[[Mapping[str, Any]], Rows] | None = None
+    """Rows the warehouse may hold but need not (parts older than the 500 the API returns:
+    held when a load saw them), oldest first per parent. A held one must equal its source;
+    per parent, those held must be the newest of them (none missing between the oldest held
+    and the expected rows)."""
 
     def meta(self) -> dict[str, Col]:
         meta: dict[str, Col] = {}
@@ -312,8 +317,34 @@ def _parts(truth: Mapping[str, Any]) -> Rows:
             yield part, {"conversation_id": conversation_id}
 
 
+def older_parts(window_key: str, every_key: str) -> Callable[[Mapping[str, Any]], Rows]:
+    """The parts of each parent older than those the API returns (`every_key` holds every
+    part of a parent, oldest first; `window_key` the ones returned, the newest), with the
+    parent's id as context: parts a warehouse keeps once it has seen them."""
+    column = "conversation_id" if window_key == "conversation_parts" else "ticket_id"
+
+    def rows(truth: Mapping[str, Any]) -> Rows:
+        for parent, every in truth.get(every_key, {}).items():
+            returned = {p["id"] for p in truth[window_key].get(parent, [])}
+            for part in every:
+                if part["id"] not in returned:
+                    yield part, {column: parent}
+
+    return rows
+
+
+BEYOND_WINDOW = "parts_beyond_window"
+"""The truth's key (added by `compare.with_stored_parts`) of the parts held beyond the API's
+window: `{table: {parent id: how many of the warehouse's parts are older than the window}}`."""
+
+
+def _beyond(truth: Mapping[str, Any], table: str, parent: str) -> int:
+    return int(truth.get(BEYOND_WINDOW, {}).get(table, {}).get(parent, 0))
+
+
 def _loads(truth: Mapping[str, Any]) -> Rows:
-    """One load per live conversation: its parts as the GET returned them, the true count."""
+    """One load per live conversation: its parts as the GET returned them, the true count,
+    and the stored parts older than the window (as many as the warehouse holds)."""
     for conversation in truth["conversations"]:
         conversation_id = conversation["id"]
         returned = len(truth["conversation_parts"][conversation_id])
@@ -326,6 +357,7 @@ def _loads(truth: Mapping[str, Any]) -> Rows:
                 "total_count": total,
                 "count_conversation_parts": conversation["statistics"]["count_conversation_parts"],
                 "truncated": total > returned,
+                "parts_beyond_window": _beyond(truth, "conversation_parts", conversation_id),
             },
             {},
         )
@@ -768,6 +800,7 @@ CONVERSATION_PARTS = Table(
     entity=False,
     live_only=False,
     parent=("conversation_id", "conversations"),
+    kept=older_parts("conversation_parts", "all_conversation_parts"),
 )
 
 CONVERSATION_PART_LOADS = Table(
@@ -779,6 +812,7 @@ CONVERSATION_PART_LOADS = Table(
         "total_count": integer("total_count"),
         "count_conversation_parts": integer("count_conversation_parts"),
         "truncated": boolean("truncated"),
+        "parts_beyond_window": integer("parts_beyond_window"),
     },
     _loads,
     raw=the_record,  # the load as recorded, times in unix seconds
@@ -824,6 +858,7 @@ def _ticket_loads(truth: Mapping[str, Any]) -> Rows:
                 "parts_returned": returned,
                 "total_count": total,
                 "truncated": total > returned,
+                "parts_beyond_window": _beyond(truth, "ticket_parts", ticket["id"]),
             },
             {},
         )
@@ -983,6 +1018,7 @@ TICKET_PARTS = Table(
     entity=False,
     live_only=False,
     parent=("ticket_id", "tickets"),
+    kept=older_parts("ticket_parts", "all_ticket_parts"),
 )
 
 TICKET_PART_LOADS = Table(
@@ -993,6 +1029,7 @@ TICKET_PART_LOADS = Table(
         "parts_returned": integer("parts_returned"),
         "total_count": integer("total_count"),
         "truncated": boolean("truncated"),
+        "parts_beyond_window": integer("parts_beyond_window"),
     },
     _ticket_loads,
     raw=the_record,

@@ -10,18 +10,21 @@ Per table (`columns.TABLES`): the stored columns equal the declared ones (name a
 family); the rows in scope (live rows of entity tables; link and child rows of parents live
 in the truth; every event not past Intercom's 90-day listing) equal the expected rows key by
 key; every column of every matched row equals its expected value (JSON parsed, types strict);
-soft-deleted ids are ids the truth says were deleted.
+soft-deleted ids are ids the truth says were deleted. Rows a table may keep beyond what the
+API returns now (parts older than the 500 newest: `Table.kept`) may be held, each equal to its
+source, with none missing between the oldest held and the rows returned.
 """
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
 import orjson
 
 from .columns import (
+    BEYOND_WINDOW,
     EVENT_RETENTION_SECONDS,
     NOT_NULL,
     SQL_TYPES,
@@ -155,6 +158,7 @@ def compare_table(
     wrong = {(d.column) for d in out}
     comparable = [c for c in declared if c in stored.types and c not in wrong]
     expected = expected_rows(table, truth)
+    kept = expected_rows(replace(table, sources=table.kept), truth) if table.kept else None
     in_scope = scope(table, truth)
     seen: set[Any] = set()
     for row in stored.rows:
@@ -164,6 +168,8 @@ def compare_table(
         shown = key[0] if len(key) == 1 else key
         seen.add(key)
         want = expected.rows.get(key)
+        if want is None and kept is not None:
+            want = kept.rows.get(key)
         if want is None:
             out.append(Difference(table.name, shown, None, None, row, "extra"))
             continue
@@ -176,6 +182,8 @@ def compare_table(
         if key not in seen and in_scope(want):
             shown = key[0] if len(key) == 1 else key
             out.append(Difference(table.name, shown, None, want, None, "missing"))
+    if kept is not None:
+        out.extend(_holes(table, kept.rows, seen))
     if table.deleted_ids is not None and "_deleted_at" in stored.types:
         # A soft-deleted row must be one the truth deleted (a live one is a missing row).
         allowed = table.deleted_ids(truth) | {k[0] for k in expected.rows}
@@ -186,6 +194,45 @@ def compare_table(
                     Difference(table.name, row["id"], "_deleted_at", None, deleted_at, "extra")
                 )
     return out
+
+
+def _holes(table: Table, kept: Mapping[Any, dict[str, Any]], held: set[Any]) -> list[Difference]:
+    """Kept rows (oldest first per parent) not held although an older one of the same parent
+    is: a row lost between two loads."""
+    column = table.parent[0] if table.parent else table.key[0]
+    older_held: set[Any] = set()
+    out = []
+    for key, want in kept.items():
+        parent = want[column]
+        if key in held:
+            older_held.add(parent)
+        elif parent in older_held:
+            shown = key[0] if len(key) == 1 else key
+            out.append(Difference(table.name, shown, None, want, None, "missing"))
+    return out
+
+
+def with_stored_parts(
+    warehouse: Queryable, truth: Mapping[str, Any], stored: Mapping[str, StoredTable | None]
+) -> Mapping[str, Any]:
+    """The truth plus `parts_beyond_window`: per parts table, per parent, how many of the
+    stored parts are older than the ones the API returns now (the loads table records it;
+    which parts a warehouse has seen depends on when it loaded, not on the truth)."""
+    beyond: dict[str, dict[str, int]] = {}
+    for name in ("conversation_parts", "ticket_parts"):
+        table = TABLES[name]
+        if table.kept is None or table.parent is None:
+            continue
+        parts = stored[name] if name in stored else read_table(warehouse, name)
+        counts: dict[str, int] = {}
+        if parts is not None:
+            older = expected_rows(replace(table, sources=table.kept), truth).rows
+            column = table.parent[0]
+            for row in parts.rows:
+                if (row["id"],) in older:
+                    counts[row[column]] = counts.get(row[column], 0) + 1
+        beyond[name] = counts
+    return {**truth, BEYOND_WINDOW: beyond}
 
 
 def scope(table: Table, truth: Mapping[str, Any]) -> Callable[[dict[str, Any]], bool]:
@@ -233,6 +280,8 @@ def differences(
             raise ValueError(f"unknown tables {unknown}; known: {list(TABLES)}")
     stored = {t: read_table(warehouse, t) for t in tables}
     truth = with_stored_contacts(warehouse, truth, stored.get("contacts"))
+    if {"conversation_part_loads", "ticket_part_loads"} & set(tables):
+        truth = with_stored_parts(warehouse, truth, stored)
     out: list[Difference] = []
     for name in tables:
         out.extend(compare_table(TABLES[name], truth, stored[name]))

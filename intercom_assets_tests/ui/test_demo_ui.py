@@ -181,7 +181,7 @@ ASSETS_QUERY = """{ assetNodes { assetKey { path } isPartitioned
 
 def _passed_or_warned(execution: dict[str, Any] | None) -> bool:
     """An evaluated check that passed, or failed at WARN (the tiny workspace has a
-    conversation over the 500-part cap, which `part_cap` reports as a WARN)."""
+    conversation and a ticket over the 500-part cap, which `part_cap` reports as a WARN)."""
     if execution is None:
         return False
     evaluation = execution["evaluation"] or {}

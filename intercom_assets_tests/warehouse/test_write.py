@@ -203,6 +203,32 @@ def test_a_child_that_moves_to_another_parent_is_moved(wh: Warehouse) -> None:
     assert counts(again.tables["conversation_parts"]) == {"unchanged": 3}
 
 
+def test_kept_child_rows_stay_when_their_parent_is_replaced(wh: Warehouse) -> None:
+    """`keep` spares stored rows of a replaced parent (parts out of the API's window); the
+    others are replaced as a set, and a kept key the frame holds is written as it says."""
+    wh.write({"conversation_parts": parts([("p1", "x", "a"), ("p2", "x", "b"), ("p3", "x", "c")])})
+    result = wh.write(
+        {"conversation_parts": parts([("p3", "x", "c2"), ("p4", "x", "d")])},
+        keep={"conversation_parts": ["p1", "p3"]},
+    )
+    assert counts(result.tables["conversation_parts"]) == {
+        "inserted": 2,
+        "deleted": 2,  # p2, gone; p3's old version
+        "replaced_parents": 1,
+        "kept": 1,  # p1 (p3 is in the frame)
+    }
+    stored = wh.table("conversation_parts")
+    assert dict(zip(stored["id"], stored["body"], strict=True)) == {
+        "p1": "a",
+        "p3": "c2",
+        "p4": "d",
+    }
+    with pytest.raises(WarehouseInputError, match="parents apply to link/child tables only"):
+        wh.write({"contacts": contacts_frame([contact("a")])}, keep={"contacts": ["a"]})
+    with pytest.raises(WarehouseInputError, match="without a frame"):
+        wh.write({"contacts": contacts_frame([contact("a")])}, keep={"conversation_parts": ["p1"]})
+
+
 def test_state_keys_commit_with_the_batch(wh: Warehouse) -> None:
     assert wh.read_state("contacts") == {}
     wh.write(

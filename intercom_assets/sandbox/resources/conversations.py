@@ -480,6 +480,7 @@ class Conversations(Resource):
                 for c in conversations
             },
             "conversation_part_counts": {i: len(store.parts[i]) for i in ids},
+            "all_conversation_parts": {i: list(store.parts[i]) for i in ids},
             "deleted_conversation_ids": deleted,
             "deleted_conversations": [store.deleted_conversations[i] for i in deleted],
         }

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 DAY = 86_400
 TICKETS_PER_SIZE = {"tiny": 30, "demo": 300, "bench": 5_000}
+LONG_TICKETS_PER_SIZE = {"tiny": 1, "demo": 2, "bench": 5}
+"""Tickets with more parts than `GET /tickets/{id}` returns (500), as Intercom caps them."""
 DEFAULT_TICKETS_PER_PAGE = 20
 TICKET_CREATE = 0.02
 """New tickets a day, as a share of the tickets (`Churn.ticket_create` overrides)."""
@@ -259,6 +261,23 @@ def move_state(f: Factory, ticket: Record, at: int) -> Record:
     return part
 
 
+def lengthen(f: Factory, ticket: Record) -> None:
+    """Give a ticket 510 to 650 more comments between its creation and its last update, so
+    that it holds more parts than `GET /tickets/{id}` returns. Drawn from the factory's
+    random source, whose state is restored afterwards: every other record and all churn stay
+    as they were for the same seed."""
+    state = f.rng.getstate()
+    try:
+        first, last = ticket["created_at"], ticket["updated_at"]
+        extra = [
+            new_part(f, ticket, f.rng.randint(first, last), "comment")
+            for _ in range(f.rng.randint(510, 650))
+        ]
+    finally:
+        f.rng.setstate(state)
+    ticket["_parts"] = sorted([*ticket["_parts"], *extra], key=lambda p: p["created_at"])
+
+
 def grow(f: Factory, ticket: Record, at: int) -> None:
     """A ticket's next activity at `at`: one to three parts, sometimes a state move."""
     parts = ticket["_parts"]
@@ -387,6 +406,8 @@ class Tickets(Resource):
             for at in moments:
                 grow(f, ticket, at)
             table[ticket["id"]] = ticket
+        for ticket_id in list(table)[: LONG_TICKETS_PER_SIZE[g.size]]:
+            lengthen(f, table[ticket_id])
         g.store.reordered("tickets")
 
     def plan_churn(self, c: Churning) -> None:
@@ -409,6 +430,7 @@ class Tickets(Resource):
                 t["id"]: with_parts(t)["ticket_parts"]["ticket_parts"] for t in tickets
             },
             "ticket_part_counts": {t["id"]: len(t["_parts"]) for t in tickets},
+            "all_ticket_parts": {t["id"]: list(t["_parts"]) for t in tickets},
         }
 
 
