@@ -224,6 +224,7 @@ def _body(
             window = run_window(context, partitions, stream)
             run = run_stream(stream, window, intercom, warehouse, full=config.full, log=context.log)
             zone = intercom.workspace().timezone
+            elsewhere = intercom.region_warning()
             results = _evaluate(chosen, intercom, warehouse)
         except Exception as exc:
             policy = context.op_def.retry_policy
@@ -240,6 +241,8 @@ def _body(
                 partitions.timezone,
                 zone,
             )
+        if elsewhere:
+            context.log.warning(elsewhere)
         for spec in stream.tables:
             yield dg.MaterializeResult(
                 asset_key=table_key(spec.name), metadata=table_metadata(stream, spec, run)

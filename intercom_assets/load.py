@@ -49,9 +49,10 @@ class RunFailedError(Exception):
     """The run started and failed; the message lists each failed step's short message."""
 
 
-def preflight(start: str, end: str) -> dg.Definitions:
+def preflight(start: str, end: str, echo: Echo = print) -> dg.Definitions:
     """The code location's definitions, once every setting, the range, the token and the
-    warehouse are checked (each failure one to three lines, see `problems`)."""
+    warehouse are checked (each failure one to three lines, see `problems`); a workspace
+    hosted in another region than the one called is a warning line."""
     for setting in SETTINGS:
         setting.value()  # a wrong value raises SettingError naming the variable
     partition_settings = PartitionSettings.from_env()
@@ -66,6 +67,9 @@ def preflight(start: str, end: str) -> dg.Definitions:
     client = intercom.client()
     try:
         intercom.workspace()  # GET /me: the token and the host
+        mismatch = intercom.region_warning()
+        if mismatch:
+            echo(f"warning: {mismatch}")
     finally:
         client.close()
     with connect(DATABASE_URL.get(), schema=SCHEMA.get()) as wh:
@@ -78,7 +82,7 @@ def preflight(start: str, end: str) -> dg.Definitions:
 def run_range(start: str, end: str, *, echo: Echo = print) -> dg.ExecuteInProcessResult:
     """Check, then materialize every asset over `start...end` in one run; a failed run
     raises `RunFailedError` with each failed step's message."""
-    defs = preflight(start, end)
+    defs = preflight(start, end, echo)
     job = defs.resolve_implicit_global_asset_job_def()
     with ExitStack() as stack:
         if os.environ.get("DAGSTER_HOME"):

@@ -49,13 +49,14 @@ class Sandbox:
         churn: Churn | None = None,
         clock: Callable[[], float] = time.time,
         resources: Sequence[type[Resource]] = DEFAULT_RESOURCES,
+        region: str = "US",
     ) -> None:
         _check_timezone(timezone)
         if size not in SIZES:
             raise ValueError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
         self.size, self.seed, self.churn = size, seed, churn or Churn()
         self.resources: tuple[Resource, ...] = tuple(kind() for kind in resources)
-        self.store = Store(now=start, timezone=timezone)
+        self.store = Store(now=start, timezone=timezone, region=region)
         self._factory = Factory(self.store, random.Random(seed))
         generation = Generation(self.store, self._factory, size, SIZES[size], start)
         for resource in self.resources:

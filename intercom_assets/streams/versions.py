@@ -5,7 +5,7 @@ V2_16 = (2, 16)
 
 
 def at_least(api_version: str, minimum: tuple[int, int]) -> bool:
-    """Whether `api_version` (`2.14`, `2.16`, `Unstable`) is `minimum` or later; `Unstable`
+    """Whether `api_version` (`2.14`, `2.16`, `Preview`) is `minimum` or later; `Preview`
     (Intercom's newest) is later than every numbered version."""
     major, _, minor = api_version.partition(".")
     if not major.isdigit():
