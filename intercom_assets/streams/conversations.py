@@ -9,6 +9,7 @@ Parts are another stream (`conversation_parts`), as search returns no parts. On 
 from intercom_assets.api import CONVERSATION_SEARCH
 
 from .base import LiveCount
+from .deleted_conversations import SHAPE as DELETED_SHAPE
 from .deleted_conversations import soft_delete_from_feed
 from .searched import SearchStream
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
@@ -96,5 +97,6 @@ STREAM = SearchStream(
     search=CONVERSATION_SEARCH,
     live_count=LiveCount("conversations", "/conversations"),
     deps=("contacts",),
+    extra_tables=DELETED_SHAPE.specs(),
     deletions=soft_delete_from_feed,
 )

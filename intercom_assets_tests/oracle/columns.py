@@ -716,6 +716,26 @@ CONVERSATIONS = Table(
     raw=the_record,
 )
 
+
+def _deleted_feed(truth: Mapping[str, Any]) -> Rows:
+    """The 2.16 deleted-conversations feed's entries (none before 2.16: no feed)."""
+    if on_216(truth):
+        for entry in truth["deleted_conversations"]:
+            yield entry, {}
+
+
+DELETED_CONVERSATIONS = Table(
+    "deleted_conversations",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "deleted_at": timestamp("deleted_at"),
+        "metrics_retained": boolean("metrics_retained"),
+    },
+    _deleted_feed,
+    raw=the_record,
+)
+
 CONVERSATION_TAGS = Table(
     "conversation_tags",
     {"conversation_id": text("conversation_id"), "tag_id": id_text("tag_id")},
@@ -1203,6 +1223,7 @@ TABLES: dict[str, Table] = {
         CONTACT_MERGES,
         CONVERSATIONS,
         CONVERSATION_TAGS,
+        DELETED_CONVERSATIONS,
         CONVERSATION_CONTACTS,
         CONVERSATION_PARTS,
         CONVERSATION_PART_LOADS,
@@ -1236,7 +1257,12 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "data_attributes": ("data_attributes",),
     "companies": ("companies", "company_tags", "company_segments"),
     "contacts": ("contacts", "contact_tags", "contact_companies", "contact_merges"),
-    "conversations": ("conversations", "conversation_tags", "conversation_contacts"),
+    "conversations": (
+        "conversations",
+        "conversation_tags",
+        "conversation_contacts",
+        "deleted_conversations",
+    ),
     "conversation_parts": ("conversation_parts", "conversation_part_loads"),
     "events": ("events",),
     "ticket_states": ("ticket_states",),
