@@ -19,6 +19,10 @@ sb.advance(days=1)        # -> ChangeLog; sb.truth() -> the ground truth
 - `conversations`: as search returns them (no parts)
 - `conversation_parts`: `{conversation_id: [parts as GET returns them: the 500 newest]}`
 - `conversation_part_counts`: `{conversation_id: true number of parts}`
+- `conversation_companies`: `{conversation_id: company id or null}`: the `company` 2.15 on
+  sends (`{"type": "company", "id"}`, `sandbox/versions.py`)
+- `ticket_previous_state_ids`: `{ticket_id: state id or null}`: 2.16's
+  `previous_ticket_state_id`
 - `events`: `{contact_id: [events listable now (younger than 90 days), newest first]}`;
   contacts without listable events are left out
 - `deleted_contact_ids`, `archived_contact_ids`, `merged_contact_ids` (`{source: target}`),

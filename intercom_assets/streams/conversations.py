@@ -82,6 +82,13 @@ SHAPE = Shape(
         field("linked_objects", JSON, "linked_objects.data"),
         field("ai_agent_participated", BOOL),
         field("ai_agent", JSON),
+        # Fields later API versions add (null where the version read does not send them):
+        field("company_id", path="company.id"),  # 2.15
+        field("channel_initial", path="channel.initial"),  # 2.16
+        field("channel_current", path="channel.current"),
+        field("sales_agent_participated", BOOL),
+        field("external_references", JSON),
+        field("sales_agent", JSON),
     ),
     links=(
         Link("conversation_tags", "conversation_id", "tag_id", ids_at("tags.tags")),
