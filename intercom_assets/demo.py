@@ -34,6 +34,7 @@ from intercom_assets.sandbox import Sandbox, start_time
 from intercom_assets.sandbox.sizes import SIZES
 from intercom_assets.settings import DATABASE_URL, PartitionSettings
 from intercom_assets.streams import STREAMS
+from intercom_assets.streams.versions import empty_note
 from intercom_assets.warehouse import connect, duckdb_path
 
 DEMO_SCHEMA = "intercom_demo"
@@ -94,8 +95,9 @@ def run_demo(
     with sb.serve(port=0) as served, instance_at(home) as instance, progress_to(echo):
         what = "replaced: the previous demo's" if replaced else "new"
         echo(f"sandbox: {served}   warehouse: {redact(url)} (schema {DEMO_SCHEMA}, {what})")
+        intercom = IntercomResource(access_token=sb.token, base_url=served)
         resources = {
-            "intercom": IntercomResource(access_token=sb.token, base_url=served),
+            "intercom": intercom,
             "warehouse": WarehouseResource(url=url, schema_name=DEMO_SCHEMA),
         }
         # every asset and check of the code location, in one run, as a UI backfill runs them
@@ -124,6 +126,9 @@ def run_demo(
             lines = summarize(result, url)
             summaries.append(lines)
             echo(render(lines, time.monotonic() - started))
+            note = empty_note(intercom.api_version)
+            if note:
+                echo(note)
         if then is not None:
             then(DemoSite(home, served, sb.token, url, DEMO_SCHEMA, first, timezone))
             return summaries

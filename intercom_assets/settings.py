@@ -330,9 +330,11 @@ API_VERSION_SETTING: Setting[str] = Setting(
     "an Intercom API version such as 2.14, 2.15, 2.16 or Preview",
     _api_version,
     "run",
-    "sent as `Intercom-Version`; `2.16` adds the deleted-conversations feed (deletes arrive with"
-    " the next conversations run), company notes and contact merge history (merges with their"
-    " time, `contact_merges.merged_at`; docs/change-matrix.md)",
+    "sent as `Intercom-Version` (`Unstable` is read as `Preview`); `2.15` adds"
+    " `conversations.company_id`; `2.16` the deleted-conversations feed (deletes arrive with"
+    " the next conversations run), company notes, contact merge history (merges with their"
+    " time, `contact_merges.merged_at`; docs/change-matrix.md) and a few columns; which to"
+    " choose: docs/operations.md",
 )
 DATABASE_URL: Setting[str] = Setting(
     "INTERCOM_ASSETS_DATABASE_URL",

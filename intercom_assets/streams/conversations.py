@@ -99,7 +99,10 @@ SHAPE = Shape(
 
 STREAM = SearchStream(
     name="conversations",
-    description="Intercom conversations with tags and contacts, by updated_at window",
+    description=(
+        "Intercom conversations with tags and contacts, by updated_at window; on API version"
+        " 2.16 also the deleted-conversations feed (deleted_conversations, empty on 2.14)"
+    ),
     shape=SHAPE,
     search=CONVERSATION_SEARCH,
     live_count=LiveCount("conversations", "/conversations"),
