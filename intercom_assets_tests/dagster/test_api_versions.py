@@ -9,10 +9,11 @@ import dagster as dg
 import pytest
 
 from intercom_assets.api import IntercomClient, Workspace
+from intercom_assets.definitions import build_definitions
 from intercom_assets.load import preflight
-from intercom_assets.resources import IntercomResource
+from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox
-from intercom_assets.settings import API_VERSION_SETTING, SETTINGS, SettingError
+from intercom_assets.settings import API_VERSION_SETTING, SETTINGS, PartitionSettings, SettingError
 from intercom_assets_tests.dagster.conftest import Pipeline
 
 REGION_WARNING = "the workspace is hosted in Europe (EU) but INTERCOM_REGION is US"
@@ -97,3 +98,20 @@ def test_the_region_called_is_the_hosts_else_the_setting(
     with IntercomClient("t", region=region, base_url=base_url) as client:
         workspace = Workspace(app_id="a", name="w", region=hosted, timezone=None, raw={})
         assert client.region_mismatch(workspace) == mismatch
+
+
+def test_what_214_leaves_empty_is_said_where_a_user_looks(tmp_path: Path) -> None:
+    """The company_notes asset's description, and the line the demo prints under its summary."""
+    from intercom_assets.streams.versions import empty_note
+
+    resources = {
+        "intercom": IntercomResource(access_token="token"),
+        "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'w.duckdb'}"),
+    }
+    defs = build_definitions(PartitionSettings("2025-12-31", "UTC"), resources)
+    graph = defs.resolve_asset_graph()
+    description = graph.get(dg.AssetKey(["intercom", "company_notes"])).description or ""
+    assert "on 2.14 the table stays empty" in description
+    note = empty_note("2.14") or ""
+    assert "company_notes and deleted_conversations stay empty" in note and "2.16" in note
+    assert empty_note("2.15") and empty_note("2.16") is None and empty_note("Preview") is None
