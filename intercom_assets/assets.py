@@ -274,6 +274,7 @@ def _body(
             full = full_mode(stream, config, context.run.tags)
             run = run_stream(stream, window, intercom, warehouse, full=full, log=context.log)
             zone = intercom.workspace().timezone
+            elsewhere = intercom.region_warning()
             results = _evaluate(chosen, intercom, warehouse)
         except Exception as exc:
             policy = context.op_def.retry_policy
@@ -294,6 +295,8 @@ def _body(
                 partitions.timezone,
                 zone,
             )
+        if elsewhere:
+            context.log.warning(elsewhere)
         for spec in stream.tables:
             yield dg.MaterializeResult(
                 asset_key=table_key(spec.name), metadata=table_metadata(stream, spec, run)

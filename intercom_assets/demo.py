@@ -36,6 +36,7 @@ from intercom_assets.sandbox import Sandbox, start_time
 from intercom_assets.sandbox.sizes import SIZES
 from intercom_assets.settings import DATABASE_URL, HISTORY, PartitionSettings
 from intercom_assets.streams import STREAMS
+from intercom_assets.streams.versions import empty_note
 from intercom_assets.warehouse import connect, duckdb_path
 
 DEMO_SCHEMA = "intercom_demo"
@@ -113,8 +114,9 @@ def run_demo(
         )
         if history:
             echo(f"history: {history} ({HISTORY.variable}): <table>_history keeps every version")
+        intercom = IntercomResource(access_token=sb.token, base_url=served)
         resources = {
-            "intercom": IntercomResource(access_token=sb.token, base_url=served),
+            "intercom": intercom,
             "warehouse": WarehouseResource(url=url, schema_name=schema, history=history),
         }
         # every asset and check of the code location, in one run, as a UI backfill runs them
@@ -151,6 +153,9 @@ def run_demo(
             summaries.append(lines)
             echo(render(lines, time.monotonic() - started))
             echo(render_checks(result, lines))
+            note = empty_note(intercom.api_version)
+            if note:
+                echo(note)
         if then is not None:
             then(DemoSite(dagster_home, served, sb.token, url, schema, first, timezone))
             return summaries

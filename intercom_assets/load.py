@@ -58,7 +58,8 @@ PREFLIGHT_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=15.0)
 def preflight(start: str, end: str, *, echo: Echo = print) -> dg.Definitions:
     """The code location's definitions, once every setting, the range, the token and the
     warehouse are checked (each failure one to three lines, see `problems`); says which
-    Intercom host it waits for."""
+    Intercom host it waits for; a workspace hosted in another region than the one called is a
+    warning line."""
     for setting in SETTINGS:
         setting.value()  # a wrong value raises SettingError naming the variable
     partition_settings = PartitionSettings.from_env()
@@ -72,7 +73,9 @@ def preflight(start: str, end: str, *, echo: Echo = print) -> dg.Definitions:
     )
     with intercom.new_client(retry=PREFLIGHT_RETRY) as client:
         echo(f"connecting to Intercom at {client.base_url} ...")
-        client.me()  # GET /me: the token and the host
+        mismatch = intercom.region_warning(client.me(), client)  # GET /me: the token and the host
+    if mismatch:
+        echo(f"warning: {mismatch}")
     with connect(DATABASE_URL.get(), schema=SCHEMA.get()) as wh:
         wh.query("SELECT 1")
     return build_definitions(

@@ -16,6 +16,7 @@ import httpx
 from pydantic import PrivateAttr
 
 from intercom_assets.api import DEFAULT_API_VERSION, IntercomClient, Workspace
+from intercom_assets.api.config import region_of_url
 from intercom_assets.settings import (
     ACCESS_TOKEN,
     ALERT_WEBHOOK_URL,
@@ -93,6 +94,26 @@ class IntercomResource(ConfigurableResource):
         if self._workspace is None:
             self._workspace = self.client().me()
         return self._workspace
+
+    def region_warning(
+        self, workspace: Workspace | None = None, client: IntercomClient | None = None
+    ) -> str | None:
+        """One line when the workspace (`GET /me`'s `app.region`; the run's, unless given) is
+        hosted in another region than the one called (`INTERCOM_BASE_URL`'s Intercom host, else
+        `INTERCOM_REGION`)."""
+        workspace = workspace or self.workspace()
+        client = client or self.client()
+        mismatch = client.region_mismatch(workspace)
+        if mismatch is None:
+            return None
+        hosted, called = mismatch
+        url = client.base_url
+        start = f"the workspace is hosted in {workspace.region} ({hosted})"
+        if region_of_url(url) is not None and self.base_url:
+            return f"{start} but INTERCOM_BASE_URL calls {called} ({url}): use the {hosted} host"
+        return (
+            f"{start} but INTERCOM_REGION is {called} (calling {url}): set INTERCOM_REGION={hosted}"
+        )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:

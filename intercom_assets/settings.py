@@ -22,6 +22,7 @@ each tick, only to cut their values out of error messages before posting them.
 configuration table.
 """
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -164,7 +165,10 @@ def _source(setting: "Setting[Any]", environ: Environ | None) -> str | None:
 
 REGIONS = ("US", "EU", "AU")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-API_VERSION = re.compile(r"\d+\.\d+|Unstable")
+API_VERSION = re.compile(r"\d+\.\d+|Preview|Unstable")
+PREVIEW = "Preview"
+UNSTABLE = "Unstable"
+"""Intercom's name for `Preview` until 2026-04: accepted, sent as `Preview`."""
 
 
 def _date(text: str) -> str:
@@ -198,6 +202,12 @@ def _http_url(text: str) -> str:
 def _api_version(text: str) -> str:
     if not API_VERSION.fullmatch(text):
         raise ValueError(text)
+    if text == UNSTABLE:
+        logging.getLogger(__name__).warning(
+            "INTERCOM_API_VERSION=Unstable is Intercom's former name of Preview:"
+            " sending Preview (set Preview to silence this note)"
+        )
+        return PREVIEW
     return text
 
 
@@ -317,12 +327,14 @@ BASE_URL: Setting[str] = Setting(
 API_VERSION_SETTING: Setting[str] = Setting(
     "INTERCOM_API_VERSION",
     DEFAULT_API_VERSION,
-    "an Intercom API version such as 2.14 (or Unstable)",
+    "an Intercom API version such as 2.14, 2.15, 2.16 or Preview",
     _api_version,
     "run",
-    "sent as `Intercom-Version`; `2.16` adds the deleted-conversations feed (deletes arrive with"
-    " the next conversations run), company notes and contact merge history (merges with their"
-    " time, `contact_merges.merged_at`; docs/change-matrix.md)",
+    "sent as `Intercom-Version` (`Unstable` is read as `Preview`); `2.15` adds"
+    " `conversations.company_id`; `2.16` the deleted-conversations feed (deletes arrive with"
+    " the next conversations run), company notes, contact merge history (merges with their"
+    " time, `contact_merges.merged_at`; docs/change-matrix.md) and a few columns; which to"
+    " choose: docs/operations.md",
 )
 DATABASE_URL: Setting[str] = Setting(
     "INTERCOM_ASSETS_DATABASE_URL",

@@ -20,6 +20,8 @@ from intercom_assets.api.config import (
     RETRY_STATUSES,
     RetryPolicy,
     base_url_for,
+    region_code,
+    region_of_url,
     timeout_for,
 )
 from intercom_assets.api.counters import ClientCounters
@@ -131,6 +133,7 @@ class IntercomClient:
             raise ValueError("an Intercom access token is required")
         self._token = Secret(token)
         self.base_url = base_url_for(region, base_url)
+        self.region = (region or "US").upper()
         self.api_version = api_version
         self.timeout = timeout_for(timeout)
         self.retry = retry or RetryPolicy()
@@ -195,6 +198,14 @@ class IntercomClient:
             timezone=app.get("timezone"),
             raw=body,
         )
+
+    def region_mismatch(self, workspace: Workspace) -> tuple[str, str] | None:
+        """`(workspace's region, region called)` when `GET /me` names another region than the
+        one this client calls (the base URL's, for an Intercom host; else the `region` given),
+        None when they agree or the workspace's region is not a known one."""
+        hosted = region_code(workspace.region)
+        called = region_of_url(self.base_url) or self.region
+        return None if hosted is None or hosted == called else (hosted, called)
 
     def get(
         self,

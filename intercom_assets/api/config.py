@@ -10,6 +10,16 @@ REGION_BASE_URLS: dict[str, str] = {
     "EU": "https://api.eu.intercom.io",
     "AU": "https://api.au.intercom.io",
 }
+REGION_NAMES: dict[str, str] = {
+    "US": "US",
+    "USA": "US",
+    "UNITED STATES": "US",
+    "EU": "EU",
+    "EUROPE": "EU",
+    "AU": "AU",
+    "AUSTRALIA": "AU",
+}
+"""How `GET /me` may name a region (`app.region`: "US", "Europe", ...) -> its region code."""
 DEFAULT_API_VERSION = "2.14"
 CONNECT_TIMEOUT_SECONDS = 5.0
 """Seconds to open a connection (TCP and TLS): a host that does not answer fails in seconds
@@ -38,6 +48,18 @@ def base_url_for(region: str | None, base_url: str | None) -> str:
             f"unknown Intercom region {region!r}; expected one of {sorted(REGION_BASE_URLS)}"
         )
     return REGION_BASE_URLS[key]
+
+
+def region_code(name: object) -> str | None:
+    """The region code (`US`, `EU`, `AU`) of a region as `GET /me` names it; None when the
+    name is not one of them."""
+    return REGION_NAMES.get(name.strip().upper()) if isinstance(name, str) else None
+
+
+def region_of_url(base_url: str) -> str | None:
+    """The region whose Intercom host `base_url` is; None for any other host (a sandbox)."""
+    host = httpx.URL(base_url).host
+    return next((r for r, url in REGION_BASE_URLS.items() if httpx.URL(url).host == host), None)
 
 
 @dataclass(frozen=True)

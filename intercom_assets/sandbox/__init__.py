@@ -22,6 +22,10 @@ sb.advance(days=1)        # -> ChangeLog; sb.truth() -> the ground truth
 - `all_conversation_parts`: `{conversation_id: [every part, oldest first]}` (the API returns
   only the newest 500; the same keys for tickets: `ticket_parts`, `ticket_part_counts`,
   `all_ticket_parts`)
+- `conversation_companies`: `{conversation_id: company id or null}`: the `company` 2.15 on
+  sends (`{"type": "company", "id"}`, `sandbox/versions.py`)
+- `ticket_previous_state_ids`: `{ticket_id: state id or null}`: 2.16's
+  `previous_ticket_state_id`
 - `events`: `{contact_id: [events listable now (younger than 90 days), newest first]}`;
   contacts without listable events are left out
 - `deleted_contact_ids`, `archived_contact_ids`, `merged_contact_ids` (`{source: target}`),

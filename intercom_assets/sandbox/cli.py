@@ -18,6 +18,9 @@ from intercom_assets.sandbox.sizes import SIZES
 @click.option("--port", type=int, default=8000, show_default=True, help="0 picks a free port.")
 @click.option("--token", default="sandbox", show_default=True, help="Bearer token to accept.")
 @click.option("--timezone", default="UTC", show_default=True, help="Workspace IANA time zone.")
+@click.option(
+    "--region", default="US", show_default=True, help="The region GET /me names (app.region)."
+)
 @click.option("--rate-limit", type=int, default=10_000, show_default=True, help="Requests/minute.")
 @click.option("--search-lag", type=int, default=0, show_default=True, help="Index lag, seconds.")
 @click.option("--error-rate", type=float, default=0.0, show_default=True, help="Share of 5xx.")
@@ -36,6 +39,7 @@ def sandbox(
     port: int,
     token: str,
     timezone: str,
+    region: str,
     rate_limit: int,
     search_lag: int,
     error_rate: float,
@@ -53,6 +57,7 @@ def sandbox(
             size=size,
             seed=seed,
             timezone=timezone,
+            region=region,
             token=token,
             rate_limit_per_minute=rate_limit,
             search_lag_seconds=search_lag,

@@ -54,6 +54,7 @@ class Sandbox:
         resources: Sequence[type[Resource]] = DEFAULT_RESOURCES,
         permissions: Collection[str] | None = None,
         permission_status: int = 403,
+        region: str = "US",
     ) -> None:
         _check_timezone(timezone)
         granted = check_permissions(permissions, permission_status)
@@ -61,7 +62,7 @@ class Sandbox:
             raise ValueError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
         self.size, self.seed, self.churn = size, seed, churn or Churn()
         self.resources: tuple[Resource, ...] = tuple(kind() for kind in resources)
-        self.store = Store(now=start, timezone=timezone)
+        self.store = Store(now=start, timezone=timezone, region=region)
         self._factory = Factory(self.store, random.Random(seed))
         generation = Generation(self.store, self._factory, size, SIZES[size], start)
         for resource in self.resources:

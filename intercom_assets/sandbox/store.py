@@ -124,17 +124,18 @@ class Store:
         kind: str,
         record: Mapping[str, Any],
         shape: str = "",
-        reshape: Callable[[Record], Record] | None = None,
+        reshape: Callable[[Record, Mapping[str, Any]], Record] | None = None,
     ) -> bytes:
         """The public JSON of a record, cached until it changes; `reshape` turns the public
-        record into another shape first (an API version's), cached apart under `shape`."""
+        record into another shape first (an API version's; it reads the stored record too),
+        cached apart under `shape`."""
         key = (kind, record["id"], shape)
         cached = self._json.get(key)
         if cached is None:
             body = public(record)
             if reshape is not None:
                 self._shapes.add(shape)
-                body = reshape(body)
+                body = reshape(body, record)
             cached = self._json[key] = orjson.dumps(body)
         return cached
 

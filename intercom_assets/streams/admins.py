@@ -22,6 +22,8 @@ SHAPE = Shape(
         field("team_ids", JSON),
         field("avatar_image_url", path="avatar.image_url"),
         field("team_priority_level", JSON),
+        field("role_id", path="role.id"),  # 2.16, when the admin has a role
+        field("role_name", path="role.name"),
     ),
 )
 

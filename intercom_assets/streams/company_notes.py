@@ -59,7 +59,10 @@ def write_notes(run: Run, fetched: list[Fetched]) -> None:
 
 STREAM = ChildStream[str, Fetched](
     name="company_notes",
-    description="Notes on every live company (API version 2.16 on)",
+    description=(
+        "Notes on every live company: API version 2.16 on; on 2.14 the table stays empty"
+        " (Intercom lists company notes from 2.16: set INTERCOM_API_VERSION=2.16)"
+    ),
     parents="companies",
     tables=(NOTES,),
     reads=COMPANIES.specs()[:1],

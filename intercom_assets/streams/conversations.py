@@ -9,6 +9,7 @@ Parts are another stream (`conversation_parts`), as search returns no parts. On 
 from intercom_assets.api import CONVERSATION_SEARCH
 
 from .base import LiveCount
+from .deleted_conversations import SHAPE as DELETED_SHAPE
 from .deleted_conversations import soft_delete_from_feed
 from .searched import SearchStream
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
@@ -81,6 +82,13 @@ SHAPE = Shape(
         field("linked_objects", JSON, "linked_objects.data"),
         field("ai_agent_participated", BOOL),
         field("ai_agent", JSON),
+        # Fields later API versions add (null where the version read does not send them):
+        field("company_id", path="company.id"),  # 2.15
+        field("channel_initial", path="channel.initial"),  # 2.16
+        field("channel_current", path="channel.current"),
+        field("sales_agent_participated", BOOL),
+        field("external_references", JSON),
+        field("sales_agent", JSON),
     ),
     links=(
         Link("conversation_tags", "conversation_id", "tag_id", ids_at("tags.tags")),
@@ -91,10 +99,14 @@ SHAPE = Shape(
 
 STREAM = SearchStream(
     name="conversations",
-    description="Intercom conversations with tags and contacts, by updated_at window",
+    description=(
+        "Intercom conversations with tags and contacts, by updated_at window; on API version"
+        " 2.16 also the deleted-conversations feed (deleted_conversations, empty on 2.14)"
+    ),
     shape=SHAPE,
     search=CONVERSATION_SEARCH,
     live_count=LiveCount("conversations", "/conversations"),
     deps=("contacts",),
+    extra_tables=DELETED_SHAPE.specs(),
     deletions=soft_delete_from_feed,
 )

@@ -5,8 +5,10 @@ reaches the warehouse with the next run of `conversations` instead of the next f
 The feed lists every deleted conversation, newest `deleted_at` first, 60 a page. The stream's
 state keeps the newest `deleted_at` read (`FEED_KEY`); a run reads pages until one reaches
 back before it (entries at that very second are read again: soft-deleting twice changes
-nothing). The first read on a warehouse takes the whole feed. On versions before 2.16 the
-feed does not exist and nothing is asked: the daily sweep finds deletes.
+nothing). The first read on a warehouse takes the whole feed. Every entry read is kept in
+the table `deleted_conversations` (`id`, `deleted_at`, `metrics_retained`: whether Intercom's
+reports keep the conversation's metrics). On versions before 2.16 the feed does not exist and
+nothing is asked: the daily sweep finds deletes, and `deleted_conversations` stays empty.
 """
 
 from typing import Any
@@ -16,6 +18,7 @@ import polars as pl
 from intercom_assets.api import iter_cursor_pages
 from intercom_assets.warehouse import StateUpdate
 
+from .shape import BOOL, TIMESTAMP, Shape, encode, field
 from .sync import Run
 from .versions import V2_16, at_least
 
@@ -24,6 +27,17 @@ FEED_PER_PAGE = 60
 """The feed's largest page."""
 FEED_KEY = "deleted_feed_after"
 """State key: the newest `deleted_at` the feed has given (unix seconds)."""
+
+SHAPE = Shape(
+    "deleted_conversations",
+    (
+        field("id", nullable=False),
+        field("type"),
+        field("deleted_at", TIMESTAMP),
+        field("metrics_retained", BOOL),
+    ),
+)
+"""The feed's entries as read (a deleted conversation's row stays: nothing soft-deletes it)."""
 
 
 def read_feed(run: Run, after: int | None) -> list[dict[str, Any]]:
@@ -51,6 +65,8 @@ def soft_delete_from_feed(run: Run) -> None:
         return
     mark = run.warehouse.read_state(run.name, [FEED_KEY]).get(FEED_KEY)
     entries = read_feed(run, int(mark) if isinstance(mark, int) else None)
+    if entries:  # an entry read twice (the feed moved during the walk) is written once
+        run.write_records(SHAPE, encode(list({str(e["id"]): e for e in entries}.values())))
     gone = {str(e["id"]) for e in entries}
     live = run.warehouse.live_ids("conversations")
     deleted = 0

@@ -111,6 +111,7 @@ def test_a_change_requests_one_run_of_today_with_the_changed_streams_and_descend
         "conversations",
         "conversation_tags",
         "conversation_contacts",
+        "deleted_conversations",
         "conversation_parts",
         "conversation_part_loads",
         "events",
@@ -134,6 +135,7 @@ def test_a_change_requests_one_run_of_today_with_the_changed_streams_and_descend
         "conversations",
         "conversation_tags",
         "conversation_contacts",
+        "deleted_conversations",
         "conversation_parts",
         "conversation_part_loads",
     }

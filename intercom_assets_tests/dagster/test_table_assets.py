@@ -97,7 +97,9 @@ def test_every_table_is_an_asset_with_its_counts_and_its_checks_in_its_step(
         }, name
         assert steps[table_key(name)] == op_name(stream.name), name
         nonempty += rows > 0
-    assert nonempty >= len(tables) - 2  # the tiny workspace fills (almost) every table
+    # the tiny workspace fills (almost) every table; on 2.14 company_notes and
+    # deleted_conversations have no source (2.16 lists them)
+    assert nonempty >= len(tables) - 3
     assert seen["contacts"]["inserted"] != seen["contact_tags"]["inserted"]
 
     # Each check ran once, in the step of the stream that writes its table.

@@ -220,20 +220,32 @@ def records(key: str) -> Callable[[Mapping[str, Any]], Rows]:
 
 # -- what each API version sends ------------------------------------------------------------
 
+V2_15 = (2, 15)
 V2_16 = (2, 16)
 """The truth holds records in their 2.14 shape; `truth["api_version"]` (default 2.14) says
-which version the loader read with. From 2.16 on (the 2.16 description; docs/sandbox.md):
-company notes exist; a contact's `owner_id` is a string; a conversation's `priority` is one of
-five levels and its unassigned `admin_assignee_id`/`team_assignee_id` are `0`, not null; a
-ticket's assignee ids are integers (strings in 2.14), `0` when unassigned (absent in 2.14)."""
+which version the loader read with. From 2.15 on a conversation has its `company` (a reference
+`{"type": "company", "id"}` to `truth["conversation_companies"][id]`, or null). From 2.16 on
+(the 2.16 description; docs/sandbox.md): company notes exist; a contact's `owner_id` is a
+string; a conversation's `priority` is one of five levels, its unassigned
+`admin_assignee_id`/`team_assignee_id` are `0`, not null, and it has `channel` (Messenger
+both), `external_references` (`[]`), `sales_agent_participated` (false) and `sales_agent`
+(null); a ticket's assignee ids are integers (strings in 2.14), `0` when unassigned (absent in
+2.14), and it has `previous_ticket_state_id` (`truth["ticket_previous_state_ids"][id]`)."""
 
 PRIORITY_216 = {"not_priority": "none", "priority": "high"}
 """A 2.14 priority flag as the 2.16 level the sandbox sends for it (docs/sandbox.md)."""
 
 
 def _version(text: str) -> tuple[int, int]:
+    if text == "Preview":  # Intercom's newest, later than every numbered version
+        return (99, 0)
     major, _, minor = text.partition(".")
     return (int(major), int(minor or 0))
+
+
+def on_215(truth: Mapping[str, Any]) -> bool:
+    """Whether the loader read the truth with 2.15 or later."""
+    return _version(truth.get("api_version", "2.14")) >= V2_15
 
 
 def on_216(truth: Mapping[str, Any]) -> bool:
@@ -246,6 +258,14 @@ def _contact_216(contact: Record) -> Record:
     return {**contact, "owner_id": None if owner is None else str(owner)}
 
 
+def _conversation_215(conversation: Record, truth: Mapping[str, Any]) -> Record:
+    company = truth["conversation_companies"][conversation["id"]]
+    return {
+        **conversation,
+        "company": None if company is None else {"type": "company", "id": company},
+    }
+
+
 def _conversation_216(conversation: Record) -> Record:
     admin, team = conversation["admin_assignee_id"], conversation["team_assignee_id"]
     return {
@@ -253,15 +273,31 @@ def _conversation_216(conversation: Record) -> Record:
         "priority": PRIORITY_216[conversation["priority"]],
         "admin_assignee_id": 0 if admin is None else admin,
         "team_assignee_id": 0 if team is None else team,
+        "channel": {"initial": "messenger", "current": "messenger"},
+        "external_references": [],
+        "sales_agent_participated": False,
+        "sales_agent": None,
     }
 
 
-def _ticket_216(ticket: Record) -> Record:
+def _conversations_as_sent(truth: Mapping[str, Any]) -> Rows:
+    for record in truth["conversations"]:
+        sent = _conversation_215(record, truth) if on_215(truth) else record
+        yield (_conversation_216(sent) if on_216(truth) else sent), {}
+
+
+def _ticket_216(ticket: Record, truth: Mapping[str, Any]) -> Record:
     return {
         **ticket,
         "admin_assignee_id": int(ticket.get("admin_assignee_id", 0)),
         "team_assignee_id": int(ticket.get("team_assignee_id", 0)),
+        "previous_ticket_state_id": truth["ticket_previous_state_ids"][ticket["id"]],
     }
+
+
+def _tickets_as_sent(truth: Mapping[str, Any]) -> Rows:
+    for record in truth["tickets"]:
+        yield (_ticket_216(record, truth) if on_216(truth) else record), {}
 
 
 def as_sent(key: str, on_216_as: Callable[[Record], Record]) -> Callable[[Mapping[str, Any]], Rows]:
@@ -497,6 +533,8 @@ ADMINS = Table(
         "team_ids": json("team_ids"),
         "avatar_image_url": text("avatar", "image_url"),
         "team_priority_level": json("team_priority_level"),
+        "role_id": id_text("role", "id"),  # 2.16 on, when the admin has a role
+        "role_name": text("role", "name"),
     },
     records("admins"),
     raw=the_record,
@@ -743,8 +781,34 @@ CONVERSATIONS = Table(
         "linked_objects": json("linked_objects", "data"),
         "ai_agent_participated": boolean("ai_agent_participated"),
         "ai_agent": json("ai_agent"),
+        "company_id": text("company", "id"),  # 2.15 on
+        "channel_initial": text("channel", "initial"),  # 2.16 on
+        "channel_current": text("channel", "current"),
+        "sales_agent_participated": boolean("sales_agent_participated"),
+        "external_references": json("external_references"),
+        "sales_agent": json("sales_agent"),
     },
-    as_sent("conversations", _conversation_216),
+    _conversations_as_sent,
+    raw=the_record,
+)
+
+
+def _deleted_feed(truth: Mapping[str, Any]) -> Rows:
+    """The 2.16 deleted-conversations feed's entries (none before 2.16: no feed)."""
+    if on_216(truth):
+        for entry in truth["deleted_conversations"]:
+            yield entry, {}
+
+
+DELETED_CONVERSATIONS = Table(
+    "deleted_conversations",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "deleted_at": timestamp("deleted_at"),
+        "metrics_retained": boolean("metrics_retained"),
+    },
+    _deleted_feed,
     raw=the_record,
 )
 
@@ -965,7 +1029,7 @@ TICKETS = Table(
         "previous_ticket_state_id": text("previous_ticket_state_id"),
         "linked_objects": json("linked_objects", "data"),
     },
-    as_sent("tickets", _ticket_216),
+    _tickets_as_sent,
     raw=the_record,
 )
 
@@ -1240,6 +1304,7 @@ TABLES: dict[str, Table] = {
         CONTACT_MERGES,
         CONVERSATIONS,
         CONVERSATION_TAGS,
+        DELETED_CONVERSATIONS,
         CONVERSATION_CONTACTS,
         CONVERSATION_PARTS,
         CONVERSATION_PART_LOADS,
@@ -1273,7 +1338,12 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "data_attributes": ("data_attributes",),
     "companies": ("companies", "company_tags", "company_segments"),
     "contacts": ("contacts", "contact_tags", "contact_companies", "contact_merges"),
-    "conversations": ("conversations", "conversation_tags", "conversation_contacts"),
+    "conversations": (
+        "conversations",
+        "conversation_tags",
+        "conversation_contacts",
+        "deleted_conversations",
+    ),
     "conversation_parts": ("conversation_parts", "conversation_part_loads"),
     "events": ("events",),
     "ticket_states": ("ticket_states",),

@@ -32,8 +32,15 @@ from intercom_assets_tests.streams.conftest import make_harness
 
 pytestmark = pytest.mark.slow
 
-GONE = Churn(lead_merge=0.5, contact_delete=0.05, contact_archive=0.05, tag_delete=0.1)
-"""A day with merges, deletes, archives and deleted tags: every soft-delete path is loaded."""
+GONE = Churn(
+    lead_merge=0.5,
+    contact_delete=0.05,
+    contact_archive=0.05,
+    tag_delete=0.1,
+    conversation_delete=0.05,
+)
+"""A day with merges, deletes, archives, deleted tags and conversations: every soft-delete
+path is loaded (and the deleted-conversations feed has entries)."""
 
 
 @dataclass
@@ -117,6 +124,7 @@ def loaded(
         truth = {**h.sb.truth(), "api_version": "2.16"}
         h.client.close()
         assert truth["merged_contact_ids"] and truth["deleted_tag_ids"]
+        assert truth["deleted_conversations"]
         yield Loaded(wh, truth, url, schema)
     if request.param == "postgres":
         with psycopg.connect(url, autocommit=True) as conn:

@@ -53,3 +53,29 @@ def test_expected_columns_follow_the_api_version() -> None:
             assert new[tid][key] == ticket.get(key, "0")
             assert new[tid]["_raw"][key] == int(ticket.get(key, "0"))
     assert any("team_assignee_id" not in t for t in truth["tickets"])
+
+
+def test_expected_columns_have_the_fields_each_version_adds() -> None:
+    sb = Sandbox(size="tiny", seed=5)
+    sb.advance(days=2, churn=Churn())
+    truth = sb.truth()
+    companies = truth["conversation_companies"]
+    by_version = {v: rows("conversations", truth, v) for v in ("2.14", "2.15", "2.16")}
+    for conversation in truth["conversations"]:
+        cid, company = conversation["id"], companies[conversation["id"]]
+        old, mid, new = (by_version[v][cid] for v in ("2.14", "2.15", "2.16"))
+        assert old["company_id"] is None and "company" not in old["_raw"]
+        assert mid["company_id"] == new["company_id"] == company
+        assert mid["_raw"]["company"] == (company and {"type": "company", "id": company})
+        assert mid["priority"] == conversation["priority"]  # 2.16's change is not 2.15's
+        assert mid["channel_initial"] is None and new["channel_initial"] == "messenger"
+        assert new["external_references"] == [] and new["sales_agent_participated"] is False
+    assert {c for c in companies.values()} > {None}
+
+    old, new = rows("tickets", truth, "2.14"), rows("tickets", truth, "2.15")
+    newest = rows("tickets", truth, "2.16")
+    for ticket in truth["tickets"]:
+        tid = ticket["id"]
+        assert old[tid]["previous_ticket_state_id"] is None
+        assert new[tid]["previous_ticket_state_id"] is None
+        assert newest[tid]["previous_ticket_state_id"] == truth["ticket_previous_state_ids"][tid]

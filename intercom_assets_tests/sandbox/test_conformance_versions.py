@@ -42,6 +42,19 @@ EXCEPTIONS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
     ]
     for version in VERSIONS
 }
+EXCEPTIONS["2.16"] += [
+    (
+        f"components/schemas/{schema}/properties/{name}",
+        {
+            "$ref": None,
+            "anyOf": [{"$ref": f"#/components/schemas/{name}"}, {"enum": [None], "nullable": True}],
+        },
+        "`nullable: true` stands beside the `$ref`, where OpenAPI 3.0 ignores it: null (no"
+        " company, no sales agent) is what the description says",
+    )
+    for schema in ("conversation", "conversation_list_item")
+    for name in ("company", "sales_agent")
+]
 """The relaxations of each description these bodies need (2.16 names the source's author
 `conversation_source_author`; 2.14 uses `conversation_part_author` for both)."""
 
@@ -50,17 +63,29 @@ PRIORITY_216 = {"not_priority": "none", "priority": "high"}
 flag is taken to be `high`)."""
 
 
-def expected(kind: str, record: dict[str, Any], version: str) -> dict[str, Any]:
-    """A truth record as `version` must send it."""
+def expected(
+    kind: str, record: dict[str, Any], version: str, truth: dict[str, Any]
+) -> dict[str, Any]:
+    """A truth record as `version` must send it: 2.15 adds a conversation's `company`, 2.16
+    the breaking changes and the conversation fields it adds (docs/sandbox.md)."""
     if version == "2.14":
         return record
     out = dict(record)
+    if kind == "conversations":
+        company = truth["conversation_companies"][record["id"]]
+        out["company"] = None if company is None else {"type": "company", "id": company}
+    if version == "2.15":
+        return out
     if kind == "contacts" and out["owner_id"] is not None:
         out["owner_id"] = str(out["owner_id"])
     if kind == "conversations":
         out["priority"] = PRIORITY_216[out["priority"]]
         for key in ("admin_assignee_id", "team_assignee_id"):
             out[key] = 0 if out[key] is None else out[key]
+        out["channel"] = {"initial": "messenger", "current": "messenger"}
+        out["external_references"] = []
+        out["sales_agent_participated"] = False
+        out["sales_agent"] = None
     return out
 
 
@@ -112,7 +137,7 @@ def test_bodies_match_the_versions_description(version: str) -> None:
 def test_records_are_the_truth_in_the_versions_shape(version: str) -> None:
     replies, truth = collect(version)
     wanted = {
-        kind: {r["id"]: expected(kind, r, version) for r in truth[kind]}
+        kind: {r["id"]: expected(kind, r, version, truth) for r in truth[kind]}
         for kind in ("contacts", "conversations")
     }
     seen = {"contacts": 0, "conversations": 0}
@@ -147,3 +172,44 @@ def test_the_216_exceptions_are_needed() -> None:
         for schema_path, patch, reason in EXCEPTIONS[version]:
             node = _node(raw, schema_path)
             assert any(node.get(k) != v for k, v in patch.items()), (schema_path, reason)
+
+
+def test_215_sends_the_conversations_company_and_nothing_of_216() -> None:
+    replies, truth = collect("2.15")
+    companies = truth["conversation_companies"]
+    assert set(companies) == {c["id"] for c in truth["conversations"]}
+    assert None in companies.values() and {type(c) for c in companies.values()} == {str, type(None)}
+    wanted = {r["id"]: expected("conversations", r, "2.15", truth) for r in truth["conversations"]}
+    seen = 0
+    for name, answered in replies.items():
+        if not name.startswith("conv"):
+            continue
+        for reply in answered:
+            for record in records_of(name, reply):
+                sent = {k: v for k, v in record.items() if k != "conversation_parts"}
+                assert sent == wanted[record["id"]], (name, record["id"])
+                assert record["priority"] in ("priority", "not_priority")  # 2.16's change
+                assert "channel" not in record
+                seen += 1
+    assert seen == 3 * len(truth["conversations"])
+
+
+def test_216_sends_a_tickets_previous_state() -> None:
+    sb = Sandbox(size="tiny", seed=3)
+    sb.advance(days=2, churn=Churn())
+    truth = sb.truth()
+    previous = truth["ticket_previous_state_ids"]
+    assert {type(p) for p in previous.values()} == {str, type(None)}  # some tickets moved
+    with httpx.Client(transport=sb.transport(), base_url=sb.base_url) as http:
+        for ticket in truth["tickets"]:
+            bodies = {
+                version: http.get(
+                    f"/tickets/{ticket['id']}",
+                    headers={"Authorization": "Bearer sandbox", "Intercom-Version": version},
+                ).json()
+                for version in ("2.14", "2.15", "2.16", "Preview")
+            }
+            assert "previous_ticket_state_id" not in bodies["2.14"]
+            assert "previous_ticket_state_id" not in bodies["2.15"]
+            assert bodies["2.16"]["previous_ticket_state_id"] == previous[ticket["id"]]
+            assert bodies["Preview"]["previous_ticket_state_id"] == previous[ticket["id"]]

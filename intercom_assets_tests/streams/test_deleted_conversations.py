@@ -2,6 +2,7 @@
 one feed page a run; on 2.14 nothing asks the feed and deletes wait for the sweep."""
 
 from dataclasses import fields, replace
+from datetime import UTC, datetime, timedelta
 
 from intercom_assets.api import IntercomClient
 from intercom_assets.sandbox import Churn
@@ -49,6 +50,27 @@ def test_on_216_a_window_run_soft_deletes_what_the_feed_lists(harness: Harness) 
     assert harness.sb.request_counts()["GET /conversations/deleted"] == 1
 
 
+def kept_feed(harness: Harness) -> dict[str, tuple[datetime, bool]]:
+    rows = harness.warehouse.query(
+        f'SELECT id, deleted_at, metrics_retained FROM "{harness.warehouse.schema}".'
+        '"deleted_conversations"'
+    )
+    return {r["id"]: (r["deleted_at"], r["metrics_retained"]) for r in rows.iter_rows(named=True)}
+
+
+def test_on_216_every_feed_entry_is_kept_with_metrics_retained(harness: Harness) -> None:
+    client = client_on(harness, "2.16")
+    harness.sb.advance(days=3, churn=ONLY_DELETES)
+    harness.run("conversations", client=client)
+    harness.sb.advance(days=1, churn=ONLY_DELETES)
+    harness.run("conversations", harness.now() - timedelta(days=1), client=client)
+    feed = harness.sb.truth()["deleted_conversations"]
+    assert {e["metrics_retained"] for e in feed} == {True, False}
+    assert kept_feed(harness) == {
+        e["id"]: (datetime.fromtimestamp(e["deleted_at"], UTC), e["metrics_retained"]) for e in feed
+    }
+
+
 def test_on_214_deletes_wait_for_the_sweep(harness: Harness) -> None:
     client = client_on(harness, "2.14")
     harness.run("conversations", client=client)
@@ -63,3 +85,4 @@ def test_on_214_deletes_wait_for_the_sweep(harness: Harness) -> None:
     assert deleted <= live_conversations(harness)
     harness.run("conversations", full=True, client=client)
     assert not deleted & live_conversations(harness)
+    assert kept_feed(harness) == {}  # no feed before 2.16

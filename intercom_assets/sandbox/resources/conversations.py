@@ -134,6 +134,7 @@ def new_conversation(f: Factory, contact: Record, created_at: int) -> Record:
         },
         "linked_objects": {"type": "list", "total_count": 0, "has_more": False, "data": []},
         "ai_agent_participated": False,
+        "_company_id": contact["_company_ids"][0] if contact["_company_ids"] else None,
         "_tag_ids": tag_ids,
         "_contact_ids": [contact["id"]],
         "_teammate_ids": [admin_id] if admin_id else [],
@@ -381,7 +382,7 @@ def get_conversation(core: "SandboxCore", call: Call) -> bytes:
     if conversation is None:
         raise ApiError(404, "not_found", "Resource Not Found")
     body = core.store.conversation_with_parts(conversation)
-    return dumps(as_version("conversations", body, call.version))
+    return dumps(as_version("conversations", body, conversation, call.version))
 
 
 def list_deleted_conversations(core: "SandboxCore", call: Call) -> bytes:
@@ -481,6 +482,7 @@ class Conversations(Resource):
             },
             "conversation_part_counts": {i: len(store.parts[i]) for i in ids},
             "all_conversation_parts": {i: list(store.parts[i]) for i in ids},
+            "conversation_companies": {c["id"]: c["_company_id"] for c in conversations},
             "deleted_conversation_ids": deleted,
             "deleted_conversations": [store.deleted_conversations[i] for i in deleted],
         }

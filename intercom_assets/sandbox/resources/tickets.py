@@ -256,6 +256,7 @@ def move_state(f: Factory, ticket: Record, at: int) -> Record:
     part = new_part(f, ticket, at, "ticket_state_updated_by_admin")
     part["previous_ticket_state"] = current["category"]
     part["ticket_state"] = state["category"]
+    ticket["_previous_state_id"] = current["id"]
     ticket["ticket_state"] = state_reference(state)
     ticket["open"] = state["category"] != "resolved"
     return part
@@ -347,7 +348,7 @@ def get_ticket(core: "SandboxCore", call: Call) -> bytes:
     ticket = core.store.tables["tickets"].get(call.params["id"])
     if ticket is None:
         raise ApiError(404, "ticket_not_found", "Ticket not found")
-    return dumps(as_version("tickets", with_parts(ticket), call.version))
+    return dumps(as_version("tickets", with_parts(ticket), ticket, call.version))
 
 
 def list_of(kind: str, shape: Any = public) -> Any:
@@ -431,6 +432,7 @@ class Tickets(Resource):
             },
             "ticket_part_counts": {t["id"]: len(t["_parts"]) for t in tickets},
             "all_ticket_parts": {t["id"]: list(t["_parts"]) for t in tickets},
+            "ticket_previous_state_ids": {t["id"]: t.get("_previous_state_id") for t in tickets},
         }
 
 
