@@ -24,7 +24,7 @@ is retried as a `dg.Failure` carrying the short message of `intercom_assets.prob
 import logging
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -133,6 +133,7 @@ def build_assets(
     """One multi-asset per stream (one asset per table), sharing the daily partitions and the
     retry policy."""
     tables = {spec.name: spec for stream in streams for spec in stream.tables}
+    partitioned = partitioned_tables(streams)
     return [
         build_asset(
             stream,
@@ -141,6 +142,7 @@ def build_assets(
             tables=tables,
             before=loaded_before(stream, streams),
             kept=kept_without(stream, streams),
+            partitioned=partitioned,
         )
         for stream in streams
     ]
@@ -157,7 +159,10 @@ def kept_without(stream: Stream, streams: Sequence[Stream]) -> tuple[str, ...]:
 
 
 def table_deps(
-    stream: Stream, spec: TableSpec, loaded_before: Mapping[str, TableSpec]
+    stream: Stream,
+    spec: TableSpec,
+    loaded_before: Mapping[str, TableSpec],
+    partitioned: Collection[str] = (),
 ) -> list[dg.AssetKey]:
     """The tables `spec` is loaded after, as asset keys (its lineage).
 
@@ -165,16 +170,34 @@ def table_deps(
     other table of the stream follows the stream's entity table and each entity table one of
     its `<name>_id` columns points to (`contact_tags.tag_id` -> `tags`), among
     `loaded_before`: the tables of this stream and of the streams loaded before it.
+
+    Except: a table of a partitioned stream follows a `partitioned` table of another stream
+    only through its entity table (`conversation_contacts` follows `conversations`, which
+    follows `contacts`). A Dagster backfill (the UI's "Materialize" over partitions) derives
+    each partitioned table's partitions from its partitioned parents, and refuses the whole
+    backfill unless every table of a multi-asset comes out identical; a table with a second
+    partitioned parent gets them as a union, which Dagster 1.13 compares as different
+    (`launchPartitionBackfill`: "Targeted subset must match between every key in a
+    non-subsettable multi-asset").
     """
     entity = stream.tables[0]
     if spec is entity:
         return [asset_key(d) for d in stream.deps]
+    own = {t.name for t in stream.tables}
+    through_entity = set(partitioned) - own if entity.name in partitioned else set()
     deps = [table_key(entity.name)]
     for column in spec.column_names:
         target = loaded_before.get(referenced_table(column) or "")
-        if target is not None and target.is_entity and table_key(target.name) not in deps:
+        if target is None or not target.is_entity or target.name in through_entity:
+            continue
+        if table_key(target.name) not in deps:
             deps.append(table_key(target.name))
     return deps
+
+
+def partitioned_tables(streams: Sequence[Stream]) -> frozenset[str]:
+    """The tables of the windowed streams: those with daily partitions."""
+    return frozenset(t.name for s in streams if s.windowed for t in s.tables)
 
 
 def loaded_before(stream: Stream, streams: Sequence[Stream]) -> dict[str, TableSpec]:
@@ -185,19 +208,24 @@ def loaded_before(stream: Stream, streams: Sequence[Stream]) -> dict[str, TableS
 
 
 def table_specs(
-    stream: Stream, before: Mapping[str, TableSpec] | None = None
+    stream: Stream,
+    before: Mapping[str, TableSpec] | None = None,
+    partitioned: Collection[str] | None = None,
 ) -> list[dg.AssetSpec]:
     """The asset of each of `stream`'s tables: key, lineage, column schema, description.
 
     `before`: the tables loaded before or with the stream (`loaded_before`); by default the
-    stream's own.
+    stream's own. `partitioned`: the code location's partitioned tables
+    (`partitioned_tables`); by default the stream's own if it is windowed.
     """
     known = before if before is not None else {t.name: t for t in stream.tables}
+    if partitioned is None:
+        partitioned = partitioned_tables([stream])
     entity = stream.tables[0].name
     return [
         dg.AssetSpec(
             key=table_key(spec.name),
-            deps=table_deps(stream, spec, known),
+            deps=table_deps(stream, spec, known, partitioned),
             description=(
                 stream.description
                 if spec.name == entity
@@ -224,6 +252,7 @@ def build_asset(
     tables: Mapping[str, TableSpec] | None = None,
     before: Mapping[str, TableSpec] | None = None,
     kept: Sequence[str] = (),
+    partitioned: Collection[str] | None = None,
 ) -> dg.AssetsDefinition:
     """The multi-asset that keeps `stream`'s tables up to date for its partition window: one
     asset per table, and each table's checks, all in one step (`intercom__<stream>`).
@@ -232,6 +261,7 @@ def build_asset(
     `before`: the tables loaded before or with this stream (lineage, `loaded_before`);
     `kept`: the code location's streams without this one (`kept_without`), named when the
     token may not read it.
+    `partitioned`: the code location's partitioned tables (lineage, `table_deps`).
     """
     known = tables if tables is not None else {t.name: t for t in stream.tables}
     checks = stream_checks(stream, known)
@@ -239,7 +269,7 @@ def build_asset(
         warnings.simplefilter("ignore", dg.BetaWarning)  # `backfill_policy` is beta in 1.13
         return dg.multi_asset(
             name=op_name(stream.name),
-            specs=table_specs(stream, before),
+            specs=table_specs(stream, before, partitioned),
             check_specs=[c.spec for c in checks],
             partitions_def=partitions if stream.windowed else None,
             backfill_policy=dg.BackfillPolicy.single_run(),

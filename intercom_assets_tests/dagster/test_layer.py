@@ -46,7 +46,9 @@ def test_one_asset_per_table_in_one_step_per_stream() -> None:
 
 
 def test_lineage_follows_the_data() -> None:
-    """A link table comes after its entity table and the table its other key points to."""
+    """A link table comes after its entity table and the table its other key points to;
+    a partitioned link table follows another stream's partitioned table through its entity
+    (`conversation_contacts` after `conversations`, which follows `contacts`)."""
     specs = {
         spec.key.path[-1]: {d.asset_key.path[-1] for d in spec.deps}
         for asset in build_assets(daily_partitions(SETTINGS))
@@ -57,7 +59,10 @@ def test_lineage_follows_the_data() -> None:
     assert specs["contact_merges"] == {"contacts"}
     assert specs["team_admins"] == {"teams", "admins"}
     assert specs["company_segments"] == {"companies", "segments"}
-    assert specs["conversation_contacts"] == {"conversations", "contacts"}
+    assert specs["conversation_contacts"] == {"conversations"}
+    assert specs["conversations"] == {"contacts"}
+    assert specs["ticket_contacts"] == {"tickets"}
+    assert specs["conversation_tags"] == {"conversations", "tags"}
     assert specs["conversation_part_loads"] == {"conversation_parts"}
     assert specs["events"] == {"contacts"}
 
