@@ -42,7 +42,7 @@ from intercom_assets.api.errors import request_path
 from intercom_assets.checks import TableCheck, evaluate_checks, stream_checks
 from intercom_assets.keys import GROUP, asset_key, op_name, referenced_table, table_key
 from intercom_assets.partitions import stream_window
-from intercom_assets.problems import Refusal, explain
+from intercom_assets.problems import Refusal, explain, is_privilege_error
 from intercom_assets.ranges import check_range
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
@@ -397,6 +397,12 @@ def permanent_failure(exc: BaseException) -> dg.Failure | None:
     """
     if isinstance(exc, IntercomScrollExists):
         return None
+    if is_privilege_error(exc):
+        return dg.Failure(
+            description=f"{explain(exc)}; not retried",
+            metadata={"error": type(exc).__name__, "retried": False},
+            allow_retries=False,
+        )
     for kind, what in PERMANENT_ERRORS:
         if isinstance(exc, kind):
             return dg.Failure(

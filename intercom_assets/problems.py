@@ -1,11 +1,11 @@
 """Errors a person fixes, said in one to three lines: what went wrong and what to set.
 
 `explain(exc)` turns a configuration error, a refused token, an unreachable database or
-Intercom, a locked DuckDB file or a `Refusal` (a partition range outside the partitions, a
-schema the demo did not create) into such a message, or returns
-None for anything else (a bug or an outage: there the traceback is what helps). The CLI
-prints the message instead of a traceback (`--debug` shows it); a Dagster step raises it as
-its failure's description while the traceback stays in the run's logs.
+Intercom, a locked DuckDB file, a privilege the database user lacks or a `Refusal` (a
+partition range outside the partitions, a schema the demo did not create) into such a
+message, or returns None for anything else (a bug or an outage: there the traceback is what
+helps). The CLI prints the message instead of a traceback (`--debug` shows it); a Dagster
+step raises it as its failure's description while the traceback stays in the run's logs.
 
 A message never holds a secret: the values of the secret settings that are set, and any
 password in a database URL the caller names, are cut out.
@@ -78,6 +78,12 @@ def _explain_one(exc: BaseException) -> str | None:
             f"cannot resolve database host {unresolved!r}: check the database URL"
             f" ({DATABASE_URL_ENV}, or the demo's --database)"
         )
+    if is_privilege_error(exc):
+        return (
+            f"the database user lacks a privilege: {_first_lines(str(exc), 1)}\n"
+            "grant it USAGE and CREATE on the warehouse schema, or CREATE on the database"
+            " (docs/operations.md: The warehouse user and its privileges)"
+        )
     if _is_postgres_connection_error(exc):
         reason = _first_lines(str(exc), 1).removeprefix("connection failed: ")
         return (
@@ -102,6 +108,16 @@ def _is_postgres_error(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover - psycopg is a dependency
         return False
     return isinstance(exc, psycopg.OperationalError)
+
+
+def is_privilege_error(exc: BaseException) -> bool:
+    """Whether `exc` (or one of its causes) is PostgreSQL's refusal of a privilege the
+    database user lacks: a grant fixes it, a retry does not."""
+    try:
+        from psycopg.errors import InsufficientPrivilege
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return any(isinstance(error, InsufficientPrivilege) for error in _chain(exc))
 
 
 def _is_postgres_connection_error(exc: BaseException) -> bool:

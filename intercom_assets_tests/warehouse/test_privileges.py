@@ -11,6 +11,7 @@ import polars as pl
 import psycopg
 import pytest
 
+from intercom_assets.assets import permanent_failure
 from intercom_assets.warehouse import Column, TableSpec, connect
 
 from .conftest import CONTACT_TAGS, CONTACTS, contacts_frame, tags_frame
@@ -78,3 +79,19 @@ def test_neither_fails_on_the_schema(postgres_schema: str, role: tuple[str, str]
     _, url = role
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
         load(url, postgres_schema)
+
+
+def test_a_missing_privilege_fails_once_saying_what_to_grant(
+    postgres_schema: str, role: tuple[str, str]
+) -> None:
+    """A step that meets PostgreSQL's refusal is not retried (no grant appears between
+    retries) and its failure says what to grant."""
+    _, url = role
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+        load(url, postgres_schema)
+    failure = permanent_failure(refused.value)
+    assert failure is not None
+    assert failure.allow_retries is False
+    assert failure.description is not None
+    assert failure.description.startswith("the database user lacks a privilege: permission denied")
+    assert "grant it USAGE and CREATE on the warehouse schema" in failure.description
