@@ -91,6 +91,7 @@ class Warehouse:
     follow_parent_deletes = _forward("writer", Writer.follow_parent_deletes)
 
     read_state = _forward("reads", Reads.read_state)
+    rejected = _forward("reads", Reads.rejected)
     stored_hashes = _forward("reads", Reads.stored_hashes)
     live_ids = _forward("reads", Reads.live_ids)
     read_columns = _forward("reads", Reads.read_columns)

@@ -9,12 +9,13 @@ from typing import Any
 
 import polars as pl
 
-from . import history, state
+from . import history, rejected, state
 from .database import Database
 from .diff import diff_children, diff_entities
 from .errors import WarehouseInputError
 from .frames import conform
 from .reads import ROW, key_frame, stored_hashes
+from .rejected import Rejections
 from .results import TableCounts, WriteResult
 from .schema import Schema
 from .session import Session
@@ -42,6 +43,7 @@ class _Batch:
 
     tables: dict[str, _Table]
     state: tuple[str, pl.DataFrame] | None
+    rejections: Rejections | None = None
 
 
 class Writer:
@@ -58,13 +60,15 @@ class Writer:
         *,
         parents: Parents | None = None,
         state: StateUpdate | None = None,
+        rejections: Rejections | None = None,
     ) -> WriteResult:
-        """Write one batch of frames and the stream's state in one transaction.
+        """Write one batch of frames, the stream's state and its rejected records (see
+        `rejected`) in one transaction.
 
         Every frame is validated first; a bad frame raises WarehouseInputError and nothing is
         written.
         """
-        batch = self._batch(frames, parents, state)
+        batch = self._batch(frames, parents, state, rejections)
         self.db.wait()
         return self._commit(batch)
 
@@ -74,6 +78,7 @@ class Writer:
         *,
         parents: Parents | None = None,
         state: StateUpdate | None = None,
+        rejections: Rejections | None = None,
         on_written: Callable[[WriteResult], None] | None = None,
     ) -> "Future[WriteResult]":
         """`write()` whose transaction runs on the writer thread: the caller can shape its
@@ -87,7 +92,7 @@ class Writer:
         Every other call on the warehouse first waits for the batch in flight; `wait()` does
         only that.
         """
-        batch = self._batch(frames, parents, state)
+        batch = self._batch(frames, parents, state, rejections)
         self.db.wait()
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="warehouse-writer")
@@ -202,13 +207,19 @@ class Writer:
         frames: Mapping[str, pl.DataFrame],
         parents: Parents | None,
         state: StateUpdate | None,
+        rejections: Rejections | None = None,
     ) -> _Batch:
         parents = parents or {}
         prepared = {table: self._prepare(table, frame, parents) for table, frame in frames.items()}
         for table in parents:
             if table not in frames:
                 raise WarehouseInputError(f"{table}: parents given without a frame")
-        return _Batch(prepared, _encoded(state))
+        if rejections is not None:
+            if not isinstance(rejections, Rejections):
+                kind = type(rejections).__name__
+                raise WarehouseInputError(f"rejections must be Rejections, got {kind}")
+            rejections.check()
+        return _Batch(prepared, _encoded(state), rejections or None)
 
     def _prepare(self, table: str, frame: pl.DataFrame, parents: Parents) -> _Table:
         spec = self.schema.spec(table)
@@ -234,6 +245,10 @@ class Writer:
                 else:
                     counts[name] = self._write_children(s, table, now)
             self._put_state(s, batch.state, now)
+            if batch.rejections:
+                held = self.db.table(rejected.REJECTED_TABLE)
+                dialect = self.db.backend.dialect
+                rejected.put_rejections(s, dialect, held, batch.rejections, now)
         return WriteResult(counts)
 
     def _types(self, spec: TableSpec, columns: Sequence[str]) -> dict[str, str]:
