@@ -37,7 +37,12 @@ from intercom_assets.api import (
     IntercomScrollExists,
     IntercomWindowFieldError,
 )
-from intercom_assets.checks import TableCheck, evaluate_checks, stream_checks
+from intercom_assets.checks import (
+    TableCheck,
+    evaluate_checks,
+    quarantine_failure,
+    stream_checks,
+)
 from intercom_assets.keys import GROUP, asset_key, op_name, referenced_table, table_key
 from intercom_assets.partitions import stream_window
 from intercom_assets.problems import Refusal, explain
@@ -245,6 +250,13 @@ def _body(
                 asset_key=table_key(spec.name), metadata=table_metadata(stream, spec, run)
             )
         yield from results
+        quarantined = quarantine_failure(results)
+        if quarantined is not None:  # after the results: they are recorded, the step fails
+            raise dg.Failure(
+                description=quarantined,
+                metadata={"error": "quarantine", "retried": False},
+                allow_retries=False,
+            )
 
     return _step
 

@@ -32,12 +32,13 @@ from typing import Any
 import polars as pl
 
 from intercom_assets.api import IntercomClient, SearchSemantics, SearchWindow
+from intercom_assets.api.search import read_stamps
 from intercom_assets.warehouse import StateUpdate, TableSpec
 from intercom_assets.warehouse.spec import frame_dtype
 
 from .base import LiveCount, StreamContext, StreamReport, Window
 from .shape import RawRecord, Shape
-from .sync import Run, concat_ids
+from .sync import Run, concat_ids, record_ref
 
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 """Search start when a window has none (`updated_at` is never earlier)."""
@@ -127,7 +128,12 @@ class SearchStream:
         then the live ids not seen are soft-deleted."""
         end = datetime.now(UTC) + SWEEP_MARGIN
         search = SearchWindow(
-            run.client, self.search, EPOCH, end, workspace_timezone=run.ctx.workspace.timezone
+            run.client,
+            self.search,
+            EPOCH,
+            end,
+            workspace_timezone=run.ctx.workspace.timezone,
+            keep_unplaced=True,
         )
         seen = [self.write(run, batch) for batch in run.raw_batches(search.iter_pages())]
         ids = concat_ids(seen, self.tables[0])
@@ -159,7 +165,7 @@ class SearchStream:
             return
         search = SearchWindow(
             run.client, self.search, start, window.end,
-            workspace_timezone=run.ctx.workspace.timezone,
+            workspace_timezone=run.ctx.workspace.timezone, keep_unplaced=True,
         )  # fmt: skip
         for batch in run.raw_batches(search.iter_pages()):
             self.write(run, batch, resume=key)
@@ -176,15 +182,20 @@ class SearchStream:
         resume mark of window `resume`, when given); return the ids of the batch.
 
         Records this run already wrote as they are now (contacts: found by the window's
-        search, then listed by the sweep) are neither written nor counted again."""
+        search, then listed by the sweep) are neither written nor counted again. A record
+        whose window field is not a number (no window can place it) or that its tables
+        cannot hold is quarantined (`Run.fit`); the others are written, and the resume mark
+        is the newest of theirs. The ids returned include quarantined records that have one
+        (still listed: not deleted)."""
         table, key = self.shape.table, self.shape.key
         fresh, keys, changed = run.first_sight(table, key, batch)
         dtype = frame_dtype(self.tables[0].column(key).dtype)
         if dtype == pl.String:
             keys = [None if k is None else str(k) for k in keys]
-        ids = pl.Series(key, keys, dtype=dtype, strict=False)
+        ids = pl.Series(key, keys, dtype=dtype, strict=False).drop_nulls()
         if not fresh:
             return ids
+        fresh = run.fit(self.shape, self.placed(run, fresh))
         full = self.complete(run, fresh) if self.complete is not None else None
         frames, parents = self.shape.frames(fresh, full)
         state = None
@@ -194,6 +205,24 @@ class SearchStream:
             state = StateUpdate(self.name, {RESUME_KEY: mark})
         run.write(frames, parents=parents, state=state, repeats={table: changed})
         return ids
+
+    def placed(self, run: Run, batch: Sequence[RawRecord]) -> list[RawRecord]:
+        """The records of `batch` whose window field is a number; the others are quarantined
+        (they would hold no place in any window, nor in the resume mark)."""
+        field, table = self.search.field, self.shape.table
+        stamps = read_stamps(list(batch), field)
+        kept: list[RawRecord] = []
+        for raw, (record_id, stamp) in zip(batch, stamps, strict=True):
+            if type(stamp) in (int, float):
+                kept.append(raw)
+                continue
+            who = f"record {record_id!r}" if record_id is not None else "a record"
+            error = (
+                f"{table}: {who} has {field} = {stamp!r}, which column {field!r} (unix seconds)"
+                " cannot hold: no window can place it"
+            )
+            run.reject(record_ref(record_id, raw), field, error, raw)
+        return kept
 
     def newest_change(
         self, client: IntercomClient, since: int | None, timezone: str | None

@@ -13,8 +13,10 @@ msgspec as raw JSON), derived columns are polars expressions over the decoded re
 
 A batch the reader cannot take as declared (a value of another type than its column's, a
 record that is not valid UTF-8 or not JSON) is refused with a `ShapeError` naming the table,
-the record's id and the column: nothing of that batch is written. Numbers and booleans in a
-text column are kept as their JSON text.
+the record's id and the column: nothing of that batch is written. `Shape.sort` instead
+splits a batch into the records that fit and the `Misfit`s (each with the same one-line
+error, and also a null key), which a stream quarantines while the rest load. Numbers and
+booleans in a text column are kept as their JSON text.
 """
 
 import functools
@@ -308,26 +310,45 @@ def _explain(
 ) -> ShapeError:
     """Which record and which column of a refused batch (read one record at a time)."""
     for raw in raws:
-        try:
-            record = msgspec.json.decode(raw)
-        except msgspec.DecodeError as exc:
-            return ShapeError(f"{table}: a record is not valid JSON ({exc}): {raw[:80]!r}")
-        key = record.get("id") if isinstance(record, dict) else None
-        line = _ENCODE.encode(record)
-        for f in fields:
-            if f.derive is not None or f.dtype is JSON:
-                continue
-            try:
-                pl.read_ndjson(line, schema={f.path[0]: plan.schema[f.path[0]]}).select(
-                    _column_expr(f)
-                )
-            except (pl.exceptions.PolarsError, ValueError) as exc:
-                value = _value_at(record, f.path)
-                return ShapeError(
-                    f"{table}: record {key!r} has {'.'.join(f.path)} = {value!r}, which column"
-                    f" {f.column!r} ({f.dtype!r}) cannot hold ({_first_line(exc)})"
-                )
+        found = _diagnose(table, raw, fields, plan)
+        if found is not None:
+            return ShapeError(found[1])
     return ShapeError(f"{table}: the batch cannot be read as declared: {_first_line(error)}")
+
+
+def _diagnose(
+    table: str, raw: RawRecord, fields: tuple[Field, ...], plan: _Plan
+) -> tuple[str, str] | None:
+    """(the dotted path at fault, one line naming table, record, path and column) for a
+    record its table cannot hold, else None. The path is "" when the record is not JSON."""
+    try:
+        record = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        return "", f"{table}: a record is not valid JSON ({exc}): {raw[:80]!r}"
+    key = record.get("id") if isinstance(record, dict) else None
+    line = _ENCODE.encode(record)
+    for f in fields:
+        if f.derive is not None or f.dtype is JSON:
+            continue
+        try:
+            pl.read_ndjson(line, schema={f.path[0]: plan.schema[f.path[0]]}).select(_column_expr(f))
+        except (pl.exceptions.PolarsError, ValueError) as exc:
+            value = _value_at(record, f.path)
+            path = ".".join(f.path)
+            return path, (
+                f"{table}: record {key!r} has {path} = {value!r}, which column"
+                f" {f.column!r} ({f.dtype!r}) cannot hold ({_first_line(exc)})"
+            )
+    return None
+
+
+def key_of(raw: RawRecord, key: str) -> Any:
+    """A record's key, or None (absent, null, or the record is not a JSON object)."""
+    try:
+        record = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    return record.get(key) if isinstance(record, dict) else None
 
 
 def _value_at(record: Any, path: tuple[str, ...]) -> Any:
@@ -338,6 +359,55 @@ def _value_at(record: Any, path: tuple[str, ...]) -> Any:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Misfit:
+    """A record its table cannot hold (see `Shape.sort`)."""
+
+    key: Any
+    """The record's key, None when it has none (or is not a JSON object)."""
+    field: str
+    """The dotted path of the value at fault ("" when the record is not JSON)."""
+    error: str
+    """One line naming the table, the record, the path and the column."""
+    raw: RawRecord
+
+
+def _unreadable(
+    table: str,
+    raws: Sequence[RawRecord],
+    fields: tuple[Field, ...],
+    members: tuple[MemberPath, ...],
+) -> list[int]:
+    """The positions of the records the reader refuses, found by halving the batch (a few
+    reads per bad record, one read for a batch without any)."""
+
+    def readable(lo: int, hi: int) -> bool:
+        try:
+            _read(table, raws[lo:hi], fields, members)
+        except ShapeError:
+            return False
+        return True
+
+    bad: list[int] = []
+
+    def narrow(lo: int, hi: int) -> None:  # raws[lo:hi] is refused
+        if hi - lo == 1:
+            bad.append(lo)
+            return
+        mid = (lo + hi) // 2
+        left, right = readable(lo, mid), readable(mid, hi)
+        if left and right:  # refused only together: no record can be blamed
+            _read(table, raws[lo:hi], fields, members)  # raises the batch's ShapeError
+        if not left:
+            narrow(lo, mid)
+        if not right:
+            narrow(mid, hi)
+
+    if raws and not readable(0, len(raws)):
+        narrow(0, len(raws))
+    return bad
 
 
 @dataclass(frozen=True)
@@ -376,6 +446,39 @@ class Shape:
                 frames[link.table] = _empty(link.fields).drop("_raw")
             parents[link.table] = ids
         return frames, parents
+
+    def sort(self, raws: Sequence[RawRecord]) -> tuple[list[RawRecord], list[Misfit]]:
+        """The records the tables can hold, in order, and those they cannot: a value of
+        another type than its column's, a record that is not JSON, or a null (or absent)
+        value in a column declared non-nullable (the key). One read of the batch when every
+        record fits."""
+        fields, members = self.fields, tuple(link.members for link in self.links)
+        plan = _plan(fields, members)
+        misfits: dict[int, Misfit] = {}
+        for n in _unreadable(self.table, raws, fields, members):
+            found = _diagnose(self.table, raws[n], fields, plan)
+            path, error = found or ("", f"{self.table}: a record cannot be read as declared")
+            misfits[n] = Misfit(key_of(raws[n], self.key), path, error, raws[n])
+        kept = [n for n in range(len(raws)) if n not in misfits]
+        required = [f for f in fields if not f.nullable]
+        if required and kept:
+            frame = _read(self.table, [raws[n] for n in kept], fields, ())[0]
+            for f in required:
+                nulls = frame.get_column(f.column).is_null()
+                for row in nulls.arg_true().to_list():
+                    n = kept[row]
+                    key = key_of(raws[n], self.key)
+                    path = ".".join(f.path) or f.column
+                    who = f"record {key!r}" if key is not None else "a record"
+                    why = "it cannot be keyed" if f.column == self.key else "it is required"
+                    error = (
+                        f"{self.table}: {who} has no {path} (null or absent), which column"
+                        f" {f.column!r} (not null) cannot hold: {why}"
+                    )
+                    misfits.setdefault(n, Misfit(key, path, error, raws[n]))
+        return [raw for n, raw in enumerate(raws) if n not in misfits], [
+            misfits[n] for n in sorted(misfits)
+        ]
 
     def read(self, raws: Sequence[RawRecord]) -> pl.DataFrame:
         """The entity frame alone (typed columns and `_raw`)."""

@@ -10,6 +10,7 @@ which waits for the last batch (and raises its error) before the report is read.
 """
 
 import functools
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,13 +19,25 @@ import msgspec
 import polars as pl
 
 from intercom_assets.api import IntercomClient, Page
-from intercom_assets.warehouse import StateUpdate, TableSpec, Warehouse, WriteResult
+from intercom_assets.warehouse import (
+    Rejected,
+    Rejections,
+    StateUpdate,
+    TableSpec,
+    Warehouse,
+    WriteResult,
+)
 from intercom_assets.warehouse.spec import frame_dtype
 
 from .base import LiveCount, StreamContext, StreamReport
-from .shape import RawRecord, Shape
+from .shape import RawRecord, Shape, key_of
 
 T = TypeVar("T")
+
+NO_ID = "no-id:"
+"""How `_rejected.record_id` names a record that has no id: this, then a hash of the record."""
+QUARANTINED = "records_quarantined"
+"""Report figure: records of this run kept out of their table (see `Run.fit`)."""
 
 
 class EmptyListingError(RuntimeError):
@@ -61,6 +74,13 @@ class Run:
         self.report = StreamReport(name)
         self._sighted: dict[str, dict[Any, int]] = {}
         """Per entity table: key -> content fingerprint of each record this run wrote."""
+        self._held: set[str] | None = None
+        """Ids of this stream's records held in `_rejected` (read when first needed)."""
+        self._rejected_now: set[str] = set()
+        self._pending: list[Rejected] = []
+        """Records rejected since the last write: they go with the next one."""
+        self._fitted: dict[str, str] = {}
+        """Entity tables whose batches went through `fit`, with their key column."""
 
     @property
     def warehouse(self) -> Warehouse:
@@ -99,7 +119,10 @@ class Run:
         keys: list[Any] = []
         changed = 0
         for raw in batch:
-            record_key = getattr(decode.decode(raw), key)
+            try:
+                record_key = getattr(decode.decode(raw), key)
+            except msgspec.DecodeError:  # not a JSON object: `Run.fit` quarantines it
+                record_key = None
             keys.append(record_key)
             fingerprint = hash(bytes(raw))
             before = sighted.get(record_key)
@@ -129,7 +152,10 @@ class Run:
             for table, count in (repeats or {}).items():
                 self.report.uncount(table, "updated", count)
 
-        self.warehouse.submit(frames, parents=parents, state=state, on_written=written)
+        rejections = self._rejections(frames)
+        self.warehouse.submit(
+            frames, parents=parents, state=state, rejections=rejections, on_written=written
+        )
         if self.ctx.progress is not None:
             self.ctx.progress(self.name, self.report.fetched)
 
@@ -137,10 +163,63 @@ class Run:
         """Wait until every submitted batch is committed (raising a batch's error)."""
         self.warehouse.wait()
 
-    def finish(self) -> StreamReport:
-        """Wait for the last submitted batch (raising its error) and return the report."""
+    def finish(self, *, complete: bool = True) -> StreamReport:
+        """Wait for the last submitted batch (raising its error) and return the report.
+
+        A `complete` run (it read everything it set out to read) resolves the held records
+        without an id that it did not receive again: such a record cannot be matched with
+        its well-formed version, so not being sent again is what tells it was mended."""
+        gone: list[str] = []
+        if complete and self._held:
+            gone = [i for i in self._held if i.startswith(NO_ID) and i not in self._rejected_now]
+            self._held.difference_update(gone)
+        if gone or self._pending:
+            rejected, self._pending = self._pending, []
+            self.warehouse.submit({}, rejections=Rejections(self.name, rejected, gone))
         self.wait()
         return self.report
+
+    # -- records that do not fit -----------------------------------------------------------
+
+    def fit(self, shape: Shape, raws: Sequence[RawRecord]) -> list[RawRecord]:
+        """The records of `raws` that `shape`'s tables can hold; the others (`Shape.sort`) are
+        quarantined: recorded in the warehouse's `_rejected` table with the next `write`
+        (same transaction), logged, and counted (`records_quarantined`). A held record
+        written well-formed later is resolved by that write."""
+        kept, misfits = shape.sort(raws)
+        self._fitted[shape.table] = shape.key
+        for misfit in misfits:
+            self.reject(record_ref(misfit.key, misfit.raw), misfit.field, misfit.error, misfit.raw)
+        return kept
+
+    def reject(self, record_id: str, field: str, error: str, raw: RawRecord) -> None:
+        """Quarantine one record (see `fit`): `record_id` as `record_ref` gives it."""
+        self._held_ids().add(record_id)
+        self._rejected_now.add(record_id)
+        self._pending.append(Rejected(record_id, field, error, bytes(raw).decode(errors="replace")))
+        self.ctx.log.error("%s: record quarantined (see _rejected): %s", self.name, error)
+        self.tally(QUARANTINED, 1)
+
+    def _held_ids(self) -> set[str]:
+        if self._held is None:
+            stored = self.warehouse.rejected(self.name).get_column("record_id")
+            self._held = set(stored.to_list())
+        return self._held
+
+    def _rejections(self, frames: Mapping[str, pl.DataFrame]) -> Rejections | None:
+        """The rejections to write with `frames`: the records rejected since the last write,
+        and the held records these frames now hold well-formed."""
+        rejected, self._pending = self._pending, []
+        resolved: list[str] = []
+        held = self._held_ids() if self._fitted else set()
+        for table, key in self._fitted.items():
+            if held and table in frames:
+                ids = frames[table].get_column(key).cast(pl.String).drop_nulls().to_list()
+                resolved += [i for i in ids if i in held]
+        held.difference_update(resolved)
+        if not rejected and not resolved:
+            return None
+        return Rejections(self.name, rejected, resolved)
 
     def write_records(
         self,
@@ -151,9 +230,15 @@ class Run:
         """Shape raw records (`Page.raw_items`, or `shape.encode(...)` of records built in
         Python) into the entity and link frames and write them; return their ids. `full` as
         in `Shape.frames`."""
-        frames, parents = shape.frames(raws, full)
+        kept = self.fit(shape, raws)
+        frames, parents = shape.frames(kept, full)
         self.write(frames, parents=parents)
-        return frames[shape.table].get_column(shape.key)
+        ids = frames[shape.table].get_column(shape.key)
+        if len(kept) == len(raws):
+            return ids
+        # a quarantined record with an id is still listed: its stored row is no delete
+        keys = [k for k in (key_of(raw, shape.key) for raw in raws) if k is not None]
+        return pl.Series(shape.key, keys, dtype=ids.dtype, strict=False).drop_nulls()
 
     def soft_delete_missing(self, table: str, seen: pl.Series | Sequence[Any]) -> int:
         """After a complete listing: soft-delete live rows not seen; return how many.
@@ -212,6 +297,15 @@ class SnapshotStream:
             seen.append(run.write_records(self.shape, batch))
         run.soft_delete_missing(self.shape.table, concat_ids(seen, self.tables[0]))
         return run.finish()
+
+
+def record_ref(key: Any, raw: RawRecord) -> str:
+    """How `_rejected.record_id` names a record: its key as text, or for a record without
+    one `no-id:` and the start of its content's SHA-256 (the same record sent again is the
+    same row)."""
+    if key is not None:
+        return str(key)
+    return NO_ID + hashlib.sha256(bytes(raw)).hexdigest()[:16]
 
 
 def concat_ids(parts: list[pl.Series], spec: TableSpec) -> pl.Series:
