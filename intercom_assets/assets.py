@@ -40,7 +40,7 @@ from intercom_assets.api import (
 from intercom_assets.checks import (
     TableCheck,
     evaluate_checks,
-    quarantine_failure,
+    settle_quarantine,
     stream_checks,
 )
 from intercom_assets.keys import GROUP, asset_key, op_name, referenced_table, table_key
@@ -52,6 +52,7 @@ from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingErro
 from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
 from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.streams.shape import ShapeError
+from intercom_assets.streams.sync import QUARANTINED
 from intercom_assets.warehouse import (
     SchemaMismatchError,
     TableCounts,
@@ -249,8 +250,8 @@ def _body(
             yield dg.MaterializeResult(
                 asset_key=table_key(spec.name), metadata=table_metadata(stream, spec, run)
             )
+        results, quarantined = settle_quarantine(results, run.report.extra.get(QUARANTINED, 0) > 0)
         yield from results
-        quarantined = quarantine_failure(results)
         if quarantined is not None:  # after the results: they are recorded, the step fails
             raise dg.Failure(
                 description=quarantined,

@@ -10,8 +10,9 @@ of its stream's step (check specs of the stream's multi-asset, results from the 
 - conversation parts: `part_cap` on `conversation_part_loads`, conversations over Intercom's
   500-part cap (WARN, with their count);
 - every stream's entity table: `quarantine`, records of the stream held in the warehouse's
-  `_rejected` table because they did not fit their table (ERROR, naming them; see
-  `quarantine_check`).
+  `_rejected` table because they did not fit their table (ERROR in the run that received
+  them, naming them; WARN in a run that did not receive them again; see
+  `settle_quarantine`).
 
 Every check is blocking: a failure at ERROR severity fails its step after the tables'
 materializations are recorded (the assets downstream are not run on top of a broken table),
@@ -185,9 +186,9 @@ QUARANTINE_SHOWN = 3
 
 
 def quarantine_check(stream: str, entity: TableSpec) -> TableCheck:
-    """`quarantine`: no record of `stream` held in `_rejected` (ERROR). A failure's
-    description names the records (id and what does not fit); the step then fails with it,
-    so the run-failure alert carries it."""
+    """`quarantine`: no record of `stream` held in `_rejected` (ERROR; WARN in a run that
+    did not receive them again, see `settle_quarantine`). A failure's description names the
+    records (id and what does not fit)."""
 
     def evaluate(wh: Warehouse, _: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
         held = wh.rejected(stream)
@@ -221,15 +222,35 @@ def quarantine_check(stream: str, entity: TableSpec) -> TableCheck:
     return TableCheck(_spec(entity, "quarantine", description), (entity,), evaluate)
 
 
-def quarantine_failure(results: Sequence[dg.AssetCheckResult]) -> str | None:
-    """The description of the failed `quarantine` checks among `results`, if any: what the
-    step fails with (a blocking check alone fails it naming only the check)."""
-    failed = [
-        r.description
-        for r in results
-        if r.check_name == "quarantine" and not r.passed and r.description
-    ]
-    return "; ".join(failed) if failed else None
+def settle_quarantine(
+    results: Sequence[dg.AssetCheckResult], quarantined_now: bool
+) -> tuple[list[dg.AssetCheckResult], str | None]:
+    """`results` with a failed `quarantine` check settled by the run, and the description the
+    step fails with, if any.
+
+    A run that quarantined records (`quarantined_now`) keeps the check at ERROR and fails
+    with its description, naming the records (a blocking check alone would fail the step
+    naming only the check), so the run-failure alert posts them. A run that received none
+    of the held records again (a window run that does not reach back to them) reports them
+    at WARN: the run that quarantined them already failed and alerted, and the records are
+    still shown on the asset until they load (the daily sweep reads them again)."""
+    settled: list[dg.AssetCheckResult] = []
+    failure: str | None = None
+    for result in results:
+        if result.check_name == "quarantine" and not result.passed:
+            if quarantined_now:
+                failure = result.description
+            else:
+                result = dg.AssetCheckResult(
+                    asset_key=result.asset_key,
+                    check_name=result.check_name,
+                    passed=False,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata=result.metadata,
+                    description=f"{result.description} (not received again by this run)",
+                )
+        settled.append(result)
+    return settled, failure
 
 
 def evaluate_checks(
