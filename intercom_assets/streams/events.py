@@ -28,7 +28,7 @@ from intercom_assets.warehouse import StateUpdate, WriteResult
 
 from .children import ChildStream
 from .contacts import SHAPE as CONTACTS
-from .shape import JSON, TIMESTAMP, Shape, field
+from .shape import JSON, TIMESTAMP, Shape, field, key_of
 from .sync import Run
 
 DAY = 86_400
@@ -189,12 +189,12 @@ def write_events(run: Run, checked: list[Checked]) -> None:
     from there until the quarantined one loads."""
     raws = [raw for contact in checked for raw in contact.events]
     run.report.fetched += len(raws)
-    kept = run.fit(SHAPE, raws)
-    frames, _ = SHAPE.frames(kept)
-    fitting = {id(raw) for raw in kept}
+    frames, _ = run.fit(SHAPE, raws)
+    written = frames[SHAPE.table]
+    fitting = None if written.height == len(raws) else set(written.get_column("id").to_list())
     cursors: dict[str, dict[str, object]] = {}
     for c in checked:
-        if all(id(raw) in fitting for raw in c.events):
+        if fitting is None or all(key_of(raw, "id") in fitting for raw in c.events):
             cursors[c.due.contact_id] = {
                 "since": c.since,
                 "mark": c.due.mark,

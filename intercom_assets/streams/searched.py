@@ -195,9 +195,9 @@ class SearchStream:
         ids = pl.Series(key, keys, dtype=dtype, strict=False).drop_nulls()
         if not fresh:
             return ids
-        fresh = run.fit(self.shape, self.placed(run, fresh))
+        fresh = self.placed(run, fresh)
         full = self.complete(run, fresh) if self.complete is not None else None
-        frames, parents = self.shape.frames(fresh, full)
+        frames, parents = run.fit(self.shape, fresh, full)
         state = None
         newest = frames[table].get_column(self.search.field).max()
         if resume is not None and isinstance(newest, datetime):

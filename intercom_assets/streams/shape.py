@@ -13,8 +13,8 @@ msgspec as raw JSON), derived columns are polars expressions over the decoded re
 
 A batch the reader cannot take as declared (a value of another type than its column's, a
 record that is not valid UTF-8 or not JSON) is refused with a `ShapeError` naming the table,
-the record's id and the column: nothing of that batch is written. `Shape.sort` instead
-splits a batch into the records that fit and the `Misfit`s (each with the same one-line
+the record's id and the column: nothing of that batch is written. `Shape.fitted` instead
+gives the frames of the records that fit and the `Misfit`s (each with the same one-line
 error, and also a null key), which a stream quarantines while the rest load. Numbers and
 booleans in a text column are kept as their JSON text.
 """
@@ -259,9 +259,12 @@ def _read(
     raws: Sequence[RawRecord],
     fields: tuple[Field, ...],
     members: tuple[MemberPath, ...],
+    *,
+    explain: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed columns of `fields` plus `_raw`, and one list column per member path (named by
-    its position); raises `ShapeError` for a batch that cannot be read as declared."""
+    its position); raises `ShapeError` for a batch that cannot be read as declared (naming
+    the record and column, found by reading record by record, unless `explain=False`)."""
     plan = _plan(fields, members)
     if not raws:
         return _empty(fields), pl.DataFrame()
@@ -276,6 +279,8 @@ def _read(
             _column_expr(f) for f in fields if f.dtype is not JSON or f.derive is not None
         )
     except (pl.exceptions.PolarsError, msgspec.DecodeError, ValueError) as exc:
+        if not explain:
+            raise ShapeError(f"{table}: {_first_line(exc)}") from exc
         raise _explain(table, raws, fields, plan, exc) from exc
     if decoded.height != len(raws):
         raise ShapeError(f"{table}: {len(raws)} records read as {decoded.height} rows")
@@ -385,7 +390,7 @@ def _unreadable(
 
     def readable(lo: int, hi: int) -> bool:
         try:
-            _read(table, raws[lo:hi], fields, members)
+            _read(table, raws[lo:hi], fields, members, explain=False)
         except ShapeError:
             return False
         return True
@@ -435,6 +440,14 @@ class Shape:
         """
         members = tuple(link.members for link in self.links)
         entity, lists = _read(self.table, raws, self.fields, members)
+        return self._link(entity, lists, full)
+
+    def _link(
+        self,
+        entity: pl.DataFrame,
+        lists: pl.DataFrame,
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None,
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
         frames = {self.table: entity}
         parents: dict[str, pl.Series] = {}
         ids = entity.get_column(self.key)
@@ -447,38 +460,55 @@ class Shape:
             parents[link.table] = ids
         return frames, parents
 
-    def sort(self, raws: Sequence[RawRecord]) -> tuple[list[RawRecord], list[Misfit]]:
-        """The records the tables can hold, in order, and those they cannot: a value of
-        another type than its column's, a record that is not JSON, or a null (or absent)
-        value in a column declared non-nullable (the key). One read of the batch when every
-        record fits."""
+    def fitted(
+        self,
+        raws: Sequence[RawRecord],
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series], list[Misfit]]:
+        """`frames` of the records the tables can hold, and the `Misfit`s: records with a
+        value of another type than its column's, that are not JSON, or with a null (or
+        absent) value in a column declared non-nullable (the key). One read of the batch
+        when every record fits; `full`'s lists of misfits are left out."""
         fields, members = self.fields, tuple(link.members for link in self.links)
-        plan = _plan(fields, members)
         misfits: dict[int, Misfit] = {}
-        for n in _unreadable(self.table, raws, fields, members):
-            found = _diagnose(self.table, raws[n], fields, plan)
-            path, error = found or ("", f"{self.table}: a record cannot be read as declared")
-            misfits[n] = Misfit(key_of(raws[n], self.key), path, error, raws[n])
-        kept = [n for n in range(len(raws)) if n not in misfits]
-        required = [f for f in fields if not f.nullable]
-        if required and kept:
-            frame = _read(self.table, [raws[n] for n in kept], fields, ())[0]
-            for f in required:
-                nulls = frame.get_column(f.column).is_null()
-                for row in nulls.arg_true().to_list():
-                    n = kept[row]
-                    key = key_of(raws[n], self.key)
-                    path = ".".join(f.path) or f.column
-                    who = f"record {key!r}" if key is not None else "a record"
-                    why = "it cannot be keyed" if f.column == self.key else "it is required"
-                    error = (
-                        f"{self.table}: {who} has no {path} (null or absent), which column"
-                        f" {f.column!r} (not null) cannot hold: {why}"
-                    )
-                    misfits.setdefault(n, Misfit(key, path, error, raws[n]))
-        return [raw for n, raw in enumerate(raws) if n not in misfits], [
-            misfits[n] for n in sorted(misfits)
-        ]
+        try:
+            entity, lists = _read(self.table, raws, fields, members, explain=False)
+            kept = list(range(len(raws)))
+        except ShapeError:
+            plan = _plan(fields, members)
+            for n in _unreadable(self.table, raws, fields, members):
+                found = _diagnose(self.table, raws[n], fields, plan)
+                path, error = found or ("", f"{self.table}: a record cannot be read as declared")
+                misfits[n] = Misfit(key_of(raws[n], self.key), path, error, raws[n])
+            kept = [n for n in range(len(raws)) if n not in misfits]
+            entity, lists = _read(self.table, [raws[n] for n in kept], fields, members)
+        unfit = pl.repeat(False, entity.height, eager=True)
+        for f in fields:
+            if f.nullable:
+                continue
+            nulls = entity.get_column(f.column).is_null()
+            for row in nulls.arg_true().to_list():
+                n = kept[row]
+                key = key_of(raws[n], self.key)
+                path = ".".join(f.path) or f.column
+                who = f"record {key!r}" if key is not None else "a record"
+                why = "it cannot be keyed" if f.column == self.key else "it is required"
+                error = (
+                    f"{self.table}: {who} has no {path} (null or absent), which column"
+                    f" {f.column!r} (not null) cannot hold: {why}"
+                )
+                misfits.setdefault(n, Misfit(key, path, error, raws[n]))
+            unfit = unfit | nulls
+        if unfit.any():
+            entity, lists = entity.filter(~unfit), lists.filter(~unfit) if lists.width else lists
+        if misfits and full:
+            ids = set(entity.get_column(self.key).cast(pl.String).to_list())
+            full = {
+                table: {p: m for p, m in listed.items() if str(p) in ids}
+                for table, listed in full.items()
+            }
+        frames, parents = self._link(entity, lists, full)
+        return frames, parents, [misfits[n] for n in sorted(misfits)]
 
     def read(self, raws: Sequence[RawRecord]) -> pl.DataFrame:
         """The entity frame alone (typed columns and `_raw`)."""

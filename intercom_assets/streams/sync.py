@@ -181,16 +181,21 @@ class Run:
 
     # -- records that do not fit -----------------------------------------------------------
 
-    def fit(self, shape: Shape, raws: Sequence[RawRecord]) -> list[RawRecord]:
-        """The records of `raws` that `shape`'s tables can hold; the others (`Shape.sort`) are
-        quarantined: recorded in the warehouse's `_rejected` table with the next `write`
-        (same transaction), logged, and counted (`records_quarantined`). A held record
-        written well-formed later is resolved by that write."""
-        kept, misfits = shape.sort(raws)
+    def fit(
+        self,
+        shape: Shape,
+        raws: Sequence[RawRecord],
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
+        """`shape.frames` of the records of `raws` its tables can hold; the others
+        (`Shape.fitted`) are quarantined: recorded in the warehouse's `_rejected` table with
+        the next `write` (same transaction), logged, and counted (`records_quarantined`). A
+        held record written well-formed later is resolved by that write."""
+        frames, parents, misfits = shape.fitted(raws, full)
         self._fitted[shape.table] = shape.key
         for misfit in misfits:
             self.reject(record_ref(misfit.key, misfit.raw), misfit.field, misfit.error, misfit.raw)
-        return kept
+        return frames, parents
 
     def reject(self, record_id: str, field: str, error: str, raw: RawRecord) -> None:
         """Quarantine one record (see `fit`): `record_id` as `record_ref` gives it."""
@@ -230,11 +235,10 @@ class Run:
         """Shape raw records (`Page.raw_items`, or `shape.encode(...)` of records built in
         Python) into the entity and link frames and write them; return their ids. `full` as
         in `Shape.frames`."""
-        kept = self.fit(shape, raws)
-        frames, parents = shape.frames(kept, full)
+        frames, parents = self.fit(shape, raws, full)
         self.write(frames, parents=parents)
         ids = frames[shape.table].get_column(shape.key)
-        if len(kept) == len(raws):
+        if ids.len() == len(raws):
             return ids
         # a quarantined record with an id is still listed: its stored row is no delete
         keys = [k for k in (key_of(raw, shape.key) for raw in raws) if k is not None]
