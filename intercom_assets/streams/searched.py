@@ -221,7 +221,7 @@ class SearchStream:
                 f"{table}: {who} has {field} = {stamp!r}, which column {field!r} (unix seconds)"
                 " cannot hold: no window can place it"
             )
-            run.reject(record_ref(record_id, raw), field, error, raw)
+            run.reject(record_ref(record_id, raw), field, error, raw, table)
         return kept
 
     def newest_change(

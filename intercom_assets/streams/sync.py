@@ -79,6 +79,8 @@ class Run:
         self._rejected_now: set[str] = set()
         self._pending: list[Rejected] = []
         """Records rejected since the last write: they go with the next one."""
+        self._unfit: dict[str, set[Any]] = {}
+        """Per entity table: keys of the records this run quarantined (see `reject`)."""
         self._fitted: dict[str, str] = {}
         """Entity tables whose batches went through `fit`, with their key column."""
 
@@ -115,6 +117,7 @@ class Run:
         out: writing it again would change nothing and count it twice."""
         decode = _key_decoder(key)
         sighted = self._sighted.setdefault(table, {})
+        unfit = self._unfit.get(table, set())
         fresh: list[RawRecord] = []
         keys: list[Any] = []
         changed = 0
@@ -124,12 +127,16 @@ class Run:
             except msgspec.DecodeError:  # not a JSON object: `Run.fit` quarantines it
                 record_key = None
             keys.append(record_key)
+            if record_key is None:  # cannot be told apart: `Run.fit` quarantines it
+                fresh.append(raw)
+                continue
             fingerprint = hash(bytes(raw))
             before = sighted.get(record_key)
             if before == fingerprint:
                 continue
-            if before is not None:
+            if before is not None and record_key not in unfit:
                 changed += 1
+            unfit.discard(record_key)
             sighted[record_key] = fingerprint
             fresh.append(raw)
         return fresh, keys, changed
@@ -194,11 +201,18 @@ class Run:
         frames, parents, misfits = shape.fitted(raws, full)
         self._fitted[shape.table] = shape.key
         for misfit in misfits:
-            self.reject(record_ref(misfit.key, misfit.raw), misfit.field, misfit.error, misfit.raw)
+            ref = record_ref(misfit.key, misfit.raw)
+            self.reject(ref, misfit.field, misfit.error, misfit.raw, shape.table)
         return frames, parents
 
-    def reject(self, record_id: str, field: str, error: str, raw: RawRecord) -> None:
-        """Quarantine one record (see `fit`): `record_id` as `record_ref` gives it."""
+    def reject(
+        self, record_id: str, field: str, error: str, raw: RawRecord, table: str | None = None
+    ) -> None:
+        """Quarantine one record (see `fit`): `record_id` as `record_ref` gives it. With
+        `table` (its entity table), its well-formed version later in the run counts as a
+        first write (`first_sight`); the same record again is not rejected twice."""
+        if table is not None:
+            self._unfit.setdefault(table, set()).add(record_id)
         self._held_ids().add(record_id)
         self._rejected_now.add(record_id)
         self._pending.append(Rejected(record_id, field, error, bytes(raw).decode(errors="replace")))

@@ -26,5 +26,7 @@ def test_a_record_without_updated_at_is_quarantined_naming_it(
     stored = set(harness.warehouse.live_ids(stream).to_list())
     still = set(harness.warehouse.rejected(stream).get_column("record_id").to_list())
     assert stored == truth - still  # everything else of those pages was written
+    counts = report.tables[stream]  # each record counted once, the mended one as inserted
+    assert (counts.inserted, counts.updated) == (len(stored), 0)
     # contacts: the sweep (`GET /contacts`, sent well-formed) loaded it and resolved its row
     assert still == (set() if stream == "contacts" else altered)
