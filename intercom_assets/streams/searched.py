@@ -53,6 +53,8 @@ NOTHING = "nothing"
 so rows of an unfinished first load are never taken for a complete history)."""
 WIDENED_KEY = "window_widened_from"
 """Report figure: the requested window start of a run widened to the beginning."""
+PROBE_PAGE = 5
+"""Records the change sensor's probe asks for: the newest with a numeric `updated_at` counts."""
 SWEEP_MARGIN = timedelta(days=1)
 """A sweep searches up to a day past the clock: nothing updated during the walk is missed."""
 
@@ -228,7 +230,9 @@ class SearchStream:
         self, client: IntercomClient, since: int | None, timezone: str | None
     ) -> int | None:
         """The newest `updated_at` among records updated since `since` (all when None), with
-        one search call: `per_page=1`, sorted by the window field descending.
+        one search call: `per_page=PROBE_PAGE`, sorted by the window field descending; the
+        first numeric one counts (a malformed newest record, which runs quarantine, does not
+        hide the changes behind it).
 
         A day-granular search cannot ask for seconds, so it asks from the start of `since`'s
         day (one spare day when the time zone is unsure) and the caller compares the answer
@@ -243,13 +247,16 @@ class SearchStream:
             query = search.window_filters(start, end, workspace_timezone=timezone)[0]
         body = {
             "query": query,
-            "pagination": {"per_page": 1},
+            "pagination": {"per_page": PROBE_PAGE},
             "sort": {"field": search.field, "order": "descending"},
         }
         page = client.post(search.path, body)
         records = page.get("data") or page.get(self.shape.table) or []
-        newest = records[0].get(search.field) if records else None
-        return int(newest) if isinstance(newest, int | float) else None
+        for record in records:
+            newest = record.get(search.field) if isinstance(record, dict) else None
+            if isinstance(newest, int | float) and not isinstance(newest, bool):
+                return int(newest)
+        return None
 
 
 def stored_history(run: Run, name: str, table: str) -> str:

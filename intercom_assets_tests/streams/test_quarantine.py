@@ -13,6 +13,8 @@ import orjson
 import pytest
 
 from intercom_assets.sandbox import Sandbox
+from intercom_assets.streams import get_stream
+from intercom_assets.streams.searched import SearchStream
 from intercom_assets.streams.sync import NO_ID, QUARANTINED
 from intercom_assets.warehouse import Warehouse, connect
 from intercom_assets_tests.streams.conftest import Harness, make_client, make_harness
@@ -159,3 +161,17 @@ def test_a_malformed_record_is_quarantined_and_loads_once_mended(
     if case.stream == "contacts":  # the resume mark was cleared, the history is complete
         state = wh.read_state("contacts")
         assert state.get("search") is None and state.get("history_from") == "beginning"
+
+
+def test_the_change_probe_looks_past_a_malformed_newest_record(harness: Harness) -> None:
+    """The change sensor's probe: a newest conversation whose `updated_at` is text does not
+    hide the newest well-formed change behind it."""
+    records = sorted(harness.sb.truth()["conversations"], key=lambda r: -r["updated_at"])
+    newest, behind = records[0], records[1]
+    proxy = CorruptOne(harness.sb, "/conversations", newest["id"], "updated_at", "yesterday")
+    stream = get_stream("conversations")
+    assert isinstance(stream, SearchStream)
+    with make_client(harness.sb, proxy) as client:
+        found = stream.newest_change(client, None, harness.workspace.timezone)
+    assert proxy.altered == 1
+    assert found == behind["updated_at"]
