@@ -37,12 +37,7 @@ from intercom_assets.api import (
     IntercomScrollExists,
     IntercomWindowFieldError,
 )
-from intercom_assets.checks import (
-    TableCheck,
-    evaluate_checks,
-    settle_quarantine,
-    stream_checks,
-)
+from intercom_assets.checks import TableCheck, evaluate_checks, stream_checks
 from intercom_assets.keys import GROUP, asset_key, op_name, referenced_table, table_key
 from intercom_assets.partitions import stream_window
 from intercom_assets.problems import Refusal, explain
@@ -52,7 +47,6 @@ from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingErro
 from intercom_assets.streams import STREAMS, Stream, StreamContext, StreamReport, Window
 from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.streams.shape import ShapeError
-from intercom_assets.streams.sync import QUARANTINED
 from intercom_assets.warehouse import (
     SchemaMismatchError,
     TableCounts,
@@ -250,14 +244,7 @@ def _body(
             yield dg.MaterializeResult(
                 asset_key=table_key(spec.name), metadata=table_metadata(stream, spec, run)
             )
-        results, quarantined = settle_quarantine(results, run.report.extra.get(QUARANTINED, 0) > 0)
         yield from results
-        if quarantined is not None:  # after the results: they are recorded, the step fails
-            raise dg.Failure(
-                description=quarantined,
-                metadata={"error": "quarantine", "retried": False},
-                allow_retries=False,
-            )
 
     return _step
 

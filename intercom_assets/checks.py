@@ -8,11 +8,7 @@ of its stream's step (check specs of the stream's multi-asset, results from the 
   `total_count` (WARN, or ERROR when more are missing than the change matrix's bounds
   explain: `count_severity`);
 - conversation parts: `part_cap` on `conversation_part_loads`, conversations over Intercom's
-  500-part cap (WARN, with their count);
-- every stream's entity table: `quarantine`, records of the stream held in the warehouse's
-  `_rejected` table because they did not fit their table (ERROR in the run that received
-  them, naming them; WARN in a run that did not receive them again; see
-  `settle_quarantine`).
+  500-part cap (WARN, with their count).
 
 Every check is blocking: a failure at ERROR severity fails its step after the tables'
 materializations are recorded (the assets downstream are not run on top of a broken table),
@@ -64,7 +60,6 @@ class TableCheck:
             passed=found.passed,
             severity=found.severity,
             metadata=found.metadata,
-            description=found.description,
         )
 
 
@@ -81,7 +76,6 @@ def stream_checks(stream: Stream, tables: Mapping[str, TableSpec]) -> list[Table
             checks.append(part_cap_check(spec))
     if stream.live_count is not None:
         checks.append(count_check(stream.tables[0], stream.live_count))
-    checks.append(quarantine_check(stream.name, stream.tables[0]))
     return checks
 
 
@@ -179,78 +173,6 @@ def part_cap_check(loads: TableSpec) -> TableCheck:
 
     description = f"conversations over Intercom's {PART_CAP}-part cap (only the newest are loaded)"
     return TableCheck(_spec(loads, "part_cap", description), (loads,), evaluate)
-
-
-QUARANTINE_SHOWN = 3
-"""How many quarantined records the `quarantine` check's one-line description names."""
-
-
-def quarantine_check(stream: str, entity: TableSpec) -> TableCheck:
-    """`quarantine`: no record of `stream` held in `_rejected` (ERROR; WARN in a run that
-    did not receive them again, see `settle_quarantine`). A failure's description names the
-    records (id and what does not fit)."""
-
-    def evaluate(wh: Warehouse, _: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
-        held = wh.rejected(stream)
-        ids = held.get_column("record_id").to_list()
-        errors = held.get_column("error").to_list()
-        description = None
-        if ids:
-            shown = "; ".join(errors[:QUARANTINE_SHOWN])
-            more = (
-                f"; and {len(ids) - QUARANTINE_SHOWN} more" if len(ids) > QUARANTINE_SHOWN else ""
-            )
-            description = (
-                f"{len(ids)} {stream} record{'s' if len(ids) > 1 else ''} quarantined in"
-                f" {wh.schema}._rejected (every other record loaded): {shown}{more}"
-            )
-        return dg.AssetCheckResult(
-            passed=not ids,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=description,
-            metadata={
-                "quarantined": len(ids),
-                "record_ids": dg.MetadataValue.json(ids[:100]),
-                "fields": dg.MetadataValue.json(held.get_column("field").to_list()[:100]),
-            },
-        )
-
-    description = (
-        f"no {stream} record held back in _rejected (a record that does not fit {entity.name}"
-        " is quarantined there while the others load)"
-    )
-    return TableCheck(_spec(entity, "quarantine", description), (entity,), evaluate)
-
-
-def settle_quarantine(
-    results: Sequence[dg.AssetCheckResult], quarantined_now: bool
-) -> tuple[list[dg.AssetCheckResult], str | None]:
-    """`results` with a failed `quarantine` check settled by the run, and the description the
-    step fails with, if any.
-
-    A run that quarantined records (`quarantined_now`) keeps the check at ERROR and fails
-    with its description, naming the records (a blocking check alone would fail the step
-    naming only the check), so the run-failure alert posts them. A run that received none
-    of the held records again (a window run that does not reach back to them) reports them
-    at WARN: the run that quarantined them already failed and alerted, and the records are
-    still shown on the asset until they load (the daily sweep reads them again)."""
-    settled: list[dg.AssetCheckResult] = []
-    failure: str | None = None
-    for result in results:
-        if result.check_name == "quarantine" and not result.passed:
-            if quarantined_now:
-                failure = result.description
-            else:
-                result = dg.AssetCheckResult(
-                    asset_key=result.asset_key,
-                    check_name=result.check_name,
-                    passed=False,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata=result.metadata,
-                    description=f"{result.description} (not received again by this run)",
-                )
-        settled.append(result)
-    return settled, failure
 
 
 def evaluate_checks(

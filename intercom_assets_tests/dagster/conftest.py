@@ -106,6 +106,7 @@ class Pipeline:
         """
         assets = list(self.defs.assets or [])
         chosen = [a for a in assets if streams is None or a.op.name in _ops(streams)]
+        checks = list(self.defs.asset_checks or [])  # standalone checks (`quarantine`)
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         if full:
             run_config["ops"] = {a.op.name: {"config": {"full": True}} for a in chosen}
@@ -119,8 +120,10 @@ class Pipeline:
         }
         options["selection"] = dg.AssetSelection.assets(*(k for a in chosen for k in a.keys))
         if last is None:
-            return dg.materialize(assets, partition_key=first, **options)
-        return dg.materialize(assets, tags={RANGE_START: first, RANGE_END: last}, **options)
+            return dg.materialize([*assets, *checks], partition_key=first, **options)
+        return dg.materialize(
+            [*assets, *checks], tags={RANGE_START: first, RANGE_END: last}, **options
+        )
 
     def daily_job_ops(self) -> dict[str, Any]:
         """The `ops` section of the daily job's own run config (the searched streams in full

@@ -1,6 +1,6 @@
 """The `quarantine` check: a ticket Intercom sends malformed (through a proxy in front of the
 served sandbox) is held in `_rejected`; the ERROR check names it and fails the run, the
-run-failure alert posts it, every other ticket loads; once Intercom sends it well-formed the
+run-failure alert posts it, every other ticket loads and the streams downstream run; once Intercom sends it well-formed the
 next run loads it and passes."""
 
 import threading
@@ -114,7 +114,8 @@ def test_a_quarantined_record_fails_its_run_by_name_and_clears_once_mended(
     intercom: IntercomResource = p.resources["intercom"]
     with proxy(intercom.base_url or "", corrupting) as proxied, webhook() as (hook, received):
         p = make_pipeline(p.url, p.schema, proxied, p.sb, p.instance)
-        result = p.materialize(p.day(), streams=["tickets"], raise_on_error=False)
+        chosen = ["contacts", "tickets", "ticket_parts"]
+        result = p.materialize(p.day(), streams=chosen, raise_on_error=False)
         assert not result.success
         failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
         check = failed["quarantine"]
@@ -123,6 +124,11 @@ def test_a_quarantined_record_fails_its_run_by_name_and_clears_once_mended(
         assert "'open'" in check.description and "_rejected" in check.description
         # every other ticket loaded, with its materialization recorded
         assert result.asset_materializations_for_node("intercom__tickets")
+        # the streams downstream are not held back: they ran and succeeded in the same run
+        succeeded = {e.step_key for e in result.all_events if e.is_step_success}
+        failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
+        assert {"intercom__tickets", "intercom__ticket_parts"} <= succeeded
+        assert failed_steps == {"intercom__tickets_quarantine"}
         with p.warehouse() as wh:
             wh.register(TICKETS.tables)
             stored = set(wh.live_ids("tickets").to_list())
