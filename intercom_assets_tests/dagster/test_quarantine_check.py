@@ -1,7 +1,7 @@
 """The `quarantine` check: a ticket Intercom sends malformed (through a proxy in front of the
 served sandbox) is held in `_rejected`; the ERROR check names it and fails the run, the
-run-failure alert posts it, every other ticket loads and the streams downstream run; once Intercom sends it well-formed the
-next run loads it and passes."""
+run-failure alert posts it, every other ticket loads and the streams downstream run; once
+Intercom sends it well-formed the daily sweep loads it and the check passes."""
 
 import threading
 from collections.abc import Iterator
