@@ -3,9 +3,10 @@
 A stream quarantines a record its table cannot hold (`streams.sync.Run.fit`): the record
 goes to the warehouse's `_rejected` table and every other record loads. This check, one per
 stream on its entity table (`intercom/<stream>`), reads the stream's unresolved rows there.
-It is its own step (`intercom__<stream>_quarantine`), after the stream's, and not blocking:
-its failure fails the run (so the run-failure alert posts it) without holding back the
-streams downstream, whose steps do not wait for it.
+The checks of every stream are one step (`intercom__quarantine`, subsettable: a run
+evaluates the checks of the streams it selected), after the streams' steps, and not
+blocking: its failure fails the run (so the run-failure alert posts it) without holding back
+any stream, since no stream step waits for it.
 
 - Nothing held: passed.
 - Records this run received malformed (`last_seen` since the run was created): ERROR, and
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from intercom_assets.keys import op_name, table_key
+from intercom_assets.keys import table_key
 from intercom_assets.resources import WarehouseResource
 from intercom_assets.streams import Stream
 
@@ -31,49 +32,60 @@ SHOWN = 3
 """How many quarantined records the one-line description names (then "and N more")."""
 
 
+STEP = "intercom__quarantine"
+"""The one step of every stream's `quarantine` check (a run evaluates those it selected)."""
+
+
 def build_quarantine_checks(streams: Sequence[Stream]) -> list[dg.AssetChecksDefinition]:
-    """One `quarantine` check per stream, on its entity table."""
-    return [quarantine_check(stream) for stream in streams]
+    """The `quarantine` check of every stream, on its entity table, as one subsettable step
+    (one read of `_rejected` per run, whatever the run selects)."""
+    specs = {
+        table_key(stream.tables[0].name): (
+            stream.name,
+            dg.AssetCheckSpec(
+                CHECK,
+                asset=table_key(stream.tables[0].name),
+                description=(
+                    f"no {stream.name} record held back in _rejected (a record that does not"
+                    f" fit {stream.tables[0].name} is quarantined there while the others load)"
+                ),
+            ),
+        )
+        for stream in streams
+    }
 
-
-def quarantine_check(stream: Stream) -> dg.AssetChecksDefinition:
-    """The `quarantine` check of `stream` (see the module docstring)."""
-    entity = stream.tables[0].name
-    spec = dg.AssetCheckSpec(
-        CHECK,
-        asset=table_key(entity),
-        description=(
-            f"no {stream.name} record held back in _rejected (a record that does not fit"
-            f" {entity} is quarantined there while the others load)"
-        ),
-    )
-
-    @dg.multi_asset_check(specs=[spec], name=f"{op_name(stream.name)}_{CHECK}")
+    @dg.multi_asset_check(specs=[spec for _, spec in specs.values()], name=STEP, can_subset=True)
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
+        selected = [specs[key.asset_key] for key in context.selected_asset_check_keys]
         with warehouse.connect() as wh:
-            held = wh.rejected(stream.name)
+            held = wh.rejected()
             schema = wh.schema
         since = run_created(context)
-        now = held.filter(pl.col("last_seen") >= since) if since is not None else held
-        result = evaluate(stream.name, schema, held, now)
-        yield dg.AssetCheckResult(
-            asset_key=table_key(entity),
-            check_name=CHECK,
-            passed=result.passed,
-            severity=result.severity,
-            description=result.description,
-            metadata=result.metadata,
-        )
-        if not result.passed and result.severity == dg.AssetCheckSeverity.ERROR:
-            raise dg.Failure(  # after the result: it is recorded, then the step fails
+        failures = []
+        for stream, spec in sorted(selected, key=lambda s: s[0]):
+            mine = held.filter(pl.col("stream") == stream)
+            now = mine.filter(pl.col("last_seen") >= since) if since is not None else mine
+            result = evaluate(stream, schema, mine, now)
+            yield dg.AssetCheckResult(
+                asset_key=spec.asset_key,
+                check_name=CHECK,
+                passed=result.passed,
+                severity=result.severity,
                 description=result.description,
+                metadata=result.metadata,
+            )
+            if not result.passed and result.severity == dg.AssetCheckSeverity.ERROR:
+                failures.append(result.description or stream)
+        if failures:  # after the results: they are recorded, then the step fails
+            raise dg.Failure(
+                description="; ".join(failures),
                 metadata={"error": "quarantine", "retried": False},
                 allow_retries=False,
             )
 
-    return _check
+    return [_check]
 
 
 def evaluate(

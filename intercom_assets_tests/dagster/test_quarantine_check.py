@@ -128,7 +128,7 @@ def test_a_quarantined_record_fails_its_run_by_name_and_clears_once_mended(
         succeeded = {e.step_key for e in result.all_events if e.is_step_success}
         failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
         assert {"intercom__tickets", "intercom__ticket_parts"} <= succeeded
-        assert failed_steps == {"intercom__tickets_quarantine"}
+        assert failed_steps == {"intercom__quarantine"}
         with p.warehouse() as wh:
             wh.register(TICKETS.tables)
             stored = set(wh.live_ids("tickets").to_list())
