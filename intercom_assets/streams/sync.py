@@ -178,7 +178,7 @@ class Run:
         its well-formed version, so not being sent again is what tells it was mended."""
         gone: list[str] = []
         if complete and self._held:
-            gone = [i for i in self._held if i.startswith(NO_ID) and i not in self._rejected_now]
+            gone = [i for i in self._held if NO_ID in i and i not in self._rejected_now]
             self._held.difference_update(gone)
         if gone or self._pending:
             rejected, self._pending = self._pending, []
@@ -201,9 +201,15 @@ class Run:
         frames, parents, misfits = shape.fitted(raws, full)
         self._fitted[shape.table] = shape.key
         for misfit in misfits:
-            ref = record_ref(misfit.key, misfit.raw)
+            ref = self.ref(shape.table, record_ref(misfit.key, misfit.raw))
             self.reject(ref, misfit.field, misfit.error, misfit.raw, shape.table)
         return frames, parents
+
+    def ref(self, table: str, record_id: str) -> str:
+        """A record's `_rejected.record_id`: its id, prefixed with `<table>:` when `table` is
+        not the stream's entity table (named after the stream), so ids of its tables never
+        meet."""
+        return record_id if table == self.name else f"{table}:{record_id}"
 
     def reject(
         self, record_id: str, field: str, error: str, raw: RawRecord, table: str | None = None
@@ -212,7 +218,8 @@ class Run:
         `table` (its entity table), its well-formed version later in the run counts as a
         first write (`first_sight`); the same record again is not rejected twice."""
         if table is not None:
-            self._unfit.setdefault(table, set()).add(record_id)
+            key = record_id if table == self.name else record_id.removeprefix(f"{table}:")
+            self._unfit.setdefault(table, set()).add(key)
         self._held_ids().add(record_id)
         self._rejected_now.add(record_id)
         self._pending.append(Rejected(record_id, field, error, bytes(raw).decode(errors="replace")))
@@ -234,7 +241,8 @@ class Run:
         for table, key in self._fitted.items():
             if held and table in frames:
                 ids = frames[table].get_column(key).cast(pl.String).drop_nulls().to_list()
-                resolved += [i for i in ids if i in held]
+                refs = (self.ref(table, i) for i in ids)
+                resolved += [i for i in refs if i in held]
         held.difference_update(resolved)
         if not rejected and not resolved:
             return None
@@ -277,7 +285,34 @@ class Run:
                 )
         counts = self.warehouse.soft_delete_missing(table, seen, allow_empty=True)
         self.report.add(WriteResult({table: counts}))
+        self._resolve_unlisted(table, seen)
         return counts.deleted
+
+    def _resolve_unlisted(self, table: str, seen: pl.Series | Sequence[Any]) -> None:
+        """Held records of `table` that a complete listing no longer holds are gone from
+        Intercom: resolved (nothing of theirs is left to load)."""
+        held = self._held_ids()
+        if table not in self._fitted or not held:
+            return
+        listed = {self.ref(table, str(i)) for i in seen if i is not None}
+        gone = [
+            i
+            for i in held
+            if self._owner(i) == table
+            and NO_ID not in i
+            and i not in listed
+            and i not in self._rejected_now
+        ]
+        if gone:
+            held.difference_update(gone)
+            self.warehouse.submit({}, rejections=Rejections(self.name, resolved=gone))
+
+    def _owner(self, ref: str) -> str:
+        """The table of a `_rejected.record_id` this run named (see `ref`)."""
+        for table in self._fitted:
+            if table != self.name and ref.startswith(f"{table}:"):
+                return table
+        return self.name
 
     def note(self, key: str, value: Any) -> None:
         """Set one stream-specific figure of the report (`extra`)."""

@@ -22,7 +22,10 @@ from intercom_assets_tests.streams.conftest import Harness, make_client, make_ha
 
 class CorruptOne(httpx.BaseTransport):
     """The sandbox's own transport; while `active`, the record with id `target` in any list
-    of a JSON answer to a path starting with `prefix` gets `field` set to `value`."""
+    of a JSON answer to a path starting with `prefix` gets `field` set to `value` (or is left
+    out, for `GONE`)."""
+
+    GONE = object()
 
     def __init__(self, sb: Sandbox, prefix: str, target: str, field: str, value: Any) -> None:
         self.inner = sb.transport()
@@ -39,9 +42,14 @@ class CorruptOne(httpx.BaseTransport):
         body = orjson.loads(response.read())
         found = False
         for value in body.values() if isinstance(body, dict) else ():
-            for record in value if isinstance(value, list) else ():
+            for record in list(value) if isinstance(value, list) else ():
                 if isinstance(record, dict) and record.get("id") == self.target:
-                    record[self.field] = self.value
+                    if self.value is self.GONE:  # as if deleted: counted no more either
+                        value.remove(record)
+                        if isinstance(body.get("total_count"), int):
+                            body["total_count"] -= 1
+                    else:
+                        record[self.field] = self.value
                     found = True
         if not found:
             return response
@@ -175,3 +183,20 @@ def test_the_change_probe_looks_past_a_malformed_newest_record(harness: Harness)
         found = stream.newest_change(client, None, harness.workspace.timezone)
     assert proxy.altered == 1
     assert found == behind["updated_at"]
+
+
+def test_a_held_record_no_longer_listed_is_resolved(harness: Harness) -> None:
+    """A quarantined ticket that a later complete listing (the sweep) no longer holds
+    (deleted in Intercom) leaves nothing to load: its row is resolved."""
+    target = sorted(r["id"] for r in harness.sb.truth()["tickets"])[1]
+    proxy = CorruptOne(harness.sb, "/tickets", target, "open", "yes")
+    with make_client(harness.sb, proxy) as client:
+        harness.run("tickets", client=client)
+        held = harness.warehouse.rejected("tickets")
+        assert held.get_column("record_id").to_list() == [target]
+        proxy.value = CorruptOne.GONE
+        harness.run("tickets", client=client, full=True)
+    assert harness.warehouse.rejected("tickets").height == 0
+    resolved = harness.warehouse.rejected("tickets", unresolved=False)
+    assert resolved.item(0, "resolved_at") is not None
+    assert target not in set(harness.warehouse.live_ids("tickets").to_list())
