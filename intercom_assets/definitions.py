@@ -17,6 +17,7 @@ import dagster as dg
 
 from intercom_assets.assets import STREAM_RETRY_POLICY, build_assets
 from intercom_assets.partitions import daily_partitions
+from intercom_assets.quarantine import build_quarantine_checks
 from intercom_assets.resources import AlertWebhookResource, resolved_secrets, resources_from_env
 from intercom_assets.schedules import build_jobs, build_schedules
 from intercom_assets.sensors import (
@@ -68,6 +69,7 @@ def build_definitions(
 
     return dg.Definitions(
         assets=assets,
+        asset_checks=build_quarantine_checks(streams),
         jobs=jobs,
         schedules=build_schedules(partitions, jobs, partitioned=any(s.windowed for s in streams)),
         sensors=[

@@ -127,7 +127,9 @@ class SearchWindow:
     Iterate for records, or call `iter_pages()` for pages already filtered to the window.
     `pages` counts the search pages requested, `scanned` the records they held and `kept`
     those inside the window. `extra_filters` are ANDed with the time filters (at most 13).
-    A record whose window field is missing or not a number raises `IntercomWindowFieldError`.
+    A record whose window field is missing or not a number raises `IntercomWindowFieldError`,
+    or with `keep_unplaced=True` is passed on with every page it comes in (counted in
+    `unplaced`) for the caller to deal with.
     """
 
     def __init__(
@@ -141,6 +143,7 @@ class SearchWindow:
         caller_timezone: str | tzinfo | None = None,
         extra_filters: Sequence[Filter] = (),
         per_page: int = MAX_PER_PAGE,
+        keep_unplaced: bool = False,
     ) -> None:
         filters = search.window_filters(
             start, end, workspace_timezone=workspace_timezone, caller_timezone=caller_timezone
@@ -155,6 +158,8 @@ class SearchWindow:
         self.pages = 0
         self.scanned = 0
         self.kept = 0
+        self.keep_unplaced = keep_unplaced
+        self.unplaced = 0
 
     def iter_pages(self) -> Iterator[Page]:
         """Search pages with their items filtered to the window (pages may end up empty)."""
@@ -170,6 +175,10 @@ class SearchWindow:
             kept = []
             for raw, (record_id, stamp) in zip(raws, read_stamps(raws, search.field), strict=True):
                 if type(stamp) not in (int, float):
+                    if self.keep_unplaced:
+                        self.unplaced += 1
+                        kept.append(raw)
+                        continue
                     raise IntercomWindowFieldError(
                         search.path, search.record_name, record_id, search.field, stamp
                     )

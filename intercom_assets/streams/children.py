@@ -97,7 +97,7 @@ class ChildStream(Generic[Parent, Fetched]):
             self.write(run, pending)
         run.note(f"{self.parents}_gone", gone)
         if failure is not None:
-            run.finish()
+            run.finish(complete=False)
             raise failure
         if self.finish is not None:
             run.wait()

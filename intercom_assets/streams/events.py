@@ -28,7 +28,7 @@ from intercom_assets.warehouse import StateUpdate, WriteResult
 
 from .children import ChildStream
 from .contacts import SHAPE as CONTACTS
-from .shape import JSON, TIMESTAMP, Shape, field
+from .shape import JSON, TIMESTAMP, Shape, field, key_of
 from .sync import Run
 
 DAY = 86_400
@@ -182,14 +182,26 @@ def cursor_path(url: object) -> str | None:
 
 
 def write_events(run: Run, checked: list[Checked]) -> None:
-    """The events of these contacts and their new cursors, in one transaction."""
+    """The events of these contacts and their new cursors, in one transaction.
+
+    A contact with an event its table cannot hold (quarantined, see `Run.fit`) keeps its
+    previous cursor, with a mark that makes it due on every run: its events are read again
+    from there until the quarantined one loads."""
     raws = [raw for contact in checked for raw in contact.events]
     run.report.fetched += len(raws)
-    frames, _ = SHAPE.frames(raws)
-    cursors = {
-        c.due.contact_id: {"since": c.since, "mark": c.due.mark, "checked": c.due.checked}
-        for c in checked
-    }
+    frames, _ = run.fit(SHAPE, raws)
+    written = frames[SHAPE.table]
+    fitting = None if written.height == len(raws) else set(written.get_column("id").to_list())
+    cursors: dict[str, dict[str, object]] = {}
+    for c in checked:
+        if fitting is None or all(key_of(raw, "id") in fitting for raw in c.events):
+            cursors[c.due.contact_id] = {
+                "since": c.since,
+                "mark": c.due.mark,
+                "checked": c.due.checked,
+            }
+        else:
+            cursors[c.due.contact_id] = {"since": c.due.since, "mark": -1, "checked": c.due.checked}
     run.write(frames, state=StateUpdate(run.name, cursors))
 
 

@@ -32,12 +32,13 @@ from typing import Any
 import polars as pl
 
 from intercom_assets.api import IntercomClient, SearchSemantics, SearchWindow
+from intercom_assets.api.search import read_stamps
 from intercom_assets.warehouse import StateUpdate, TableSpec
 from intercom_assets.warehouse.spec import frame_dtype
 
 from .base import LiveCount, StreamContext, StreamReport, Window
 from .shape import RawRecord, Shape
-from .sync import Run, concat_ids
+from .sync import Run, concat_ids, record_ref
 
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 """Search start when a window has none (`updated_at` is never earlier)."""
@@ -52,6 +53,8 @@ NOTHING = "nothing"
 so rows of an unfinished first load are never taken for a complete history)."""
 WIDENED_KEY = "window_widened_from"
 """Report figure: the requested window start of a run widened to the beginning."""
+PROBE_PAGE = 5
+"""Records the change sensor's probe asks for: the newest with a numeric `updated_at` counts."""
 SWEEP_MARGIN = timedelta(days=1)
 """A sweep searches up to a day past the clock: nothing updated during the walk is missed."""
 
@@ -127,7 +130,12 @@ class SearchStream:
         then the live ids not seen are soft-deleted."""
         end = datetime.now(UTC) + SWEEP_MARGIN
         search = SearchWindow(
-            run.client, self.search, EPOCH, end, workspace_timezone=run.ctx.workspace.timezone
+            run.client,
+            self.search,
+            EPOCH,
+            end,
+            workspace_timezone=run.ctx.workspace.timezone,
+            keep_unplaced=True,
         )
         seen = [self.write(run, batch) for batch in run.raw_batches(search.iter_pages())]
         ids = concat_ids(seen, self.tables[0])
@@ -159,7 +167,7 @@ class SearchStream:
             return
         search = SearchWindow(
             run.client, self.search, start, window.end,
-            workspace_timezone=run.ctx.workspace.timezone,
+            workspace_timezone=run.ctx.workspace.timezone, keep_unplaced=True,
         )  # fmt: skip
         for batch in run.raw_batches(search.iter_pages()):
             self.write(run, batch, resume=key)
@@ -176,17 +184,22 @@ class SearchStream:
         resume mark of window `resume`, when given); return the ids of the batch.
 
         Records this run already wrote as they are now (contacts: found by the window's
-        search, then listed by the sweep) are neither written nor counted again."""
+        search, then listed by the sweep) are neither written nor counted again. A record
+        whose window field is not a number (no window can place it) or that its tables
+        cannot hold is quarantined (`Run.fit`); the others are written, and the resume mark
+        is the newest of theirs. The ids returned include quarantined records that have one
+        (still listed: not deleted)."""
         table, key = self.shape.table, self.shape.key
         fresh, keys, changed = run.first_sight(table, key, batch)
         dtype = frame_dtype(self.tables[0].column(key).dtype)
         if dtype == pl.String:
             keys = [None if k is None else str(k) for k in keys]
-        ids = pl.Series(key, keys, dtype=dtype, strict=False)
+        ids = pl.Series(key, keys, dtype=dtype, strict=False).drop_nulls()
         if not fresh:
             return ids
+        fresh = self.placed(run, fresh)
         full = self.complete(run, fresh) if self.complete is not None else None
-        frames, parents = self.shape.frames(fresh, full)
+        frames, parents = run.fit(self.shape, fresh, full)
         state = None
         newest = frames[table].get_column(self.search.field).max()
         if resume is not None and isinstance(newest, datetime):
@@ -195,11 +208,31 @@ class SearchStream:
         run.write(frames, parents=parents, state=state, repeats={table: changed})
         return ids
 
+    def placed(self, run: Run, batch: Sequence[RawRecord]) -> list[RawRecord]:
+        """The records of `batch` whose window field is a number; the others are quarantined
+        (they would hold no place in any window, nor in the resume mark)."""
+        field, table = self.search.field, self.shape.table
+        stamps = read_stamps(list(batch), field)
+        kept: list[RawRecord] = []
+        for raw, (record_id, stamp) in zip(batch, stamps, strict=True):
+            if type(stamp) in (int, float):
+                kept.append(raw)
+                continue
+            who = f"record {record_id!r}" if record_id is not None else "a record"
+            error = (
+                f"{table}: {who} has {field} = {stamp!r}, which column {field!r} (unix seconds)"
+                " cannot hold: no window can place it"
+            )
+            run.reject(record_ref(record_id, raw), field, error, raw, table)
+        return kept
+
     def newest_change(
         self, client: IntercomClient, since: int | None, timezone: str | None
     ) -> int | None:
         """The newest `updated_at` among records updated since `since` (all when None), with
-        one search call: `per_page=1`, sorted by the window field descending.
+        one search call: `per_page=PROBE_PAGE`, sorted by the window field descending; the
+        first numeric one counts (a malformed newest record, which runs quarantine, does not
+        hide the changes behind it).
 
         A day-granular search cannot ask for seconds, so it asks from the start of `since`'s
         day (one spare day when the time zone is unsure) and the caller compares the answer
@@ -214,13 +247,16 @@ class SearchStream:
             query = search.window_filters(start, end, workspace_timezone=timezone)[0]
         body = {
             "query": query,
-            "pagination": {"per_page": 1},
+            "pagination": {"per_page": PROBE_PAGE},
             "sort": {"field": search.field, "order": "descending"},
         }
         page = client.post(search.path, body)
         records = page.get("data") or page.get(self.shape.table) or []
-        newest = records[0].get(search.field) if records else None
-        return int(newest) if isinstance(newest, int | float) else None
+        for record in records:
+            newest = record.get(search.field) if isinstance(record, dict) else None
+            if isinstance(newest, int | float) and not isinstance(newest, bool):
+                return int(newest)
+        return None
 
 
 def stored_history(run: Run, name: str, table: str) -> str:

@@ -13,8 +13,10 @@ msgspec as raw JSON), derived columns are polars expressions over the decoded re
 
 A batch the reader cannot take as declared (a value of another type than its column's, a
 record that is not valid UTF-8 or not JSON) is refused with a `ShapeError` naming the table,
-the record's id and the column: nothing of that batch is written. Numbers and booleans in a
-text column are kept as their JSON text.
+the record's id and the column: nothing of that batch is written. `Shape.fitted` instead
+gives the frames of the records that fit and the `Misfit`s (each with the same one-line
+error, and also a null key), which a stream quarantines while the rest load. Numbers and
+booleans in a text column are kept as their JSON text.
 """
 
 import functools
@@ -257,9 +259,12 @@ def _read(
     raws: Sequence[RawRecord],
     fields: tuple[Field, ...],
     members: tuple[MemberPath, ...],
+    *,
+    explain: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed columns of `fields` plus `_raw`, and one list column per member path (named by
-    its position); raises `ShapeError` for a batch that cannot be read as declared."""
+    its position); raises `ShapeError` for a batch that cannot be read as declared (naming
+    the record and column, found by reading record by record, unless `explain=False`)."""
     plan = _plan(fields, members)
     if not raws:
         return _empty(fields), pl.DataFrame()
@@ -274,6 +279,8 @@ def _read(
             _column_expr(f) for f in fields if f.dtype is not JSON or f.derive is not None
         )
     except (pl.exceptions.PolarsError, msgspec.DecodeError, ValueError) as exc:
+        if not explain:
+            raise ShapeError(f"{table}: {_first_line(exc)}") from exc
         raise _explain(table, raws, fields, plan, exc) from exc
     if decoded.height != len(raws):
         raise ShapeError(f"{table}: {len(raws)} records read as {decoded.height} rows")
@@ -308,27 +315,46 @@ def _explain(
 ) -> ShapeError:
     """Which record and which column of a refused batch (read one record at a time)."""
     for raw in raws:
-        try:
-            record = msgspec.json.decode(raw)
-        except msgspec.DecodeError as exc:
-            return ShapeError(f"{table}: a record is not valid JSON ({exc}): {raw[:80]!r}")
-        key = record.get("id") if isinstance(record, dict) else None
-        line = _ENCODE.encode(record)
-        for f in fields:
-            if f.derive is not None or f.dtype is JSON:
-                continue
-            try:
-                pl.read_ndjson(line, schema={f.path[0]: plan.schema[f.path[0]]}).select(
-                    _column_expr(f)
-                )
-            except (pl.exceptions.PolarsError, ValueError) as exc:
-                at, value = _value_at(record, f.path)
-                note = "" if at == f.path else f" (not an object holding {'.'.join(f.path)})"
-                return ShapeError(
-                    f"{table}: record {key!r} has {'.'.join(at) or 'itself'} = {value!r}{note},"
-                    f" which column {f.column!r} ({f.dtype!r}) cannot hold ({_first_line(exc)})"
-                )
+        found = _diagnose(table, raw, fields, plan)
+        if found is not None:
+            return ShapeError(found[1])
     return ShapeError(f"{table}: the batch cannot be read as declared: {_first_line(error)}")
+
+
+def _diagnose(
+    table: str, raw: RawRecord, fields: tuple[Field, ...], plan: _Plan
+) -> tuple[str, str] | None:
+    """(the dotted path at fault, one line naming table, record, path and column) for a
+    record its table cannot hold, else None. The path is "" when the record is not JSON."""
+    try:
+        record = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        return "", f"{table}: a record is not valid JSON ({exc}): {raw[:80]!r}"
+    key = record.get("id") if isinstance(record, dict) else None
+    line = _ENCODE.encode(record)
+    for f in fields:
+        if f.derive is not None or f.dtype is JSON:
+            continue
+        try:
+            pl.read_ndjson(line, schema={f.path[0]: plan.schema[f.path[0]]}).select(_column_expr(f))
+        except (pl.exceptions.PolarsError, ValueError) as exc:
+            at, value = _value_at(record, f.path)
+            path = ".".join(f.path)
+            note = "" if at == f.path else f" (not an object holding {path})"
+            return path, (
+                f"{table}: record {key!r} has {'.'.join(at) or 'itself'} = {value!r}{note},"
+                f" which column {f.column!r} ({f.dtype!r}) cannot hold ({_first_line(exc)})"
+            )
+    return None
+
+
+def key_of(raw: RawRecord, key: str) -> Any:
+    """A record's key, or None (absent, null, or the record is not a JSON object)."""
+    try:
+        record = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    return record.get(key) if isinstance(record, dict) else None
 
 
 def _value_at(record: Any, path: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
@@ -343,6 +369,55 @@ def _value_at(record: Any, path: tuple[str, ...]) -> tuple[tuple[str, ...], Any]
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Misfit:
+    """A record its table cannot hold (see `Shape.sort`)."""
+
+    key: Any
+    """The record's key, None when it has none (or is not a JSON object)."""
+    field: str
+    """The dotted path of the value at fault ("" when the record is not JSON)."""
+    error: str
+    """One line naming the table, the record, the path and the column."""
+    raw: RawRecord
+
+
+def _unreadable(
+    table: str,
+    raws: Sequence[RawRecord],
+    fields: tuple[Field, ...],
+    members: tuple[MemberPath, ...],
+) -> list[int]:
+    """The positions of the records the reader refuses, found by halving the batch (a few
+    reads per bad record, one read for a batch without any)."""
+
+    def readable(lo: int, hi: int) -> bool:
+        try:
+            _read(table, raws[lo:hi], fields, members, explain=False)
+        except ShapeError:
+            return False
+        return True
+
+    bad: list[int] = []
+
+    def narrow(lo: int, hi: int) -> None:  # raws[lo:hi] is refused
+        if hi - lo == 1:
+            bad.append(lo)
+            return
+        mid = (lo + hi) // 2
+        left, right = readable(lo, mid), readable(mid, hi)
+        if left and right:  # refused only together: no record can be blamed
+            _read(table, raws[lo:hi], fields, members)  # raises the batch's ShapeError
+        if not left:
+            narrow(lo, mid)
+        if not right:
+            narrow(mid, hi)
+
+    if raws and not readable(0, len(raws)):
+        narrow(0, len(raws))
+    return bad
 
 
 @dataclass(frozen=True)
@@ -370,6 +445,14 @@ class Shape:
         """
         members = tuple(link.members for link in self.links)
         entity, lists = _read(self.table, raws, self.fields, members)
+        return self._link(entity, lists, full)
+
+    def _link(
+        self,
+        entity: pl.DataFrame,
+        lists: pl.DataFrame,
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None,
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
         frames = {self.table: entity}
         parents: dict[str, pl.Series] = {}
         ids = entity.get_column(self.key)
@@ -381,6 +464,56 @@ class Shape:
                 frames[link.table] = _empty(link.fields).drop("_raw")
             parents[link.table] = ids
         return frames, parents
+
+    def fitted(
+        self,
+        raws: Sequence[RawRecord],
+        full: Mapping[str, Mapping[Any, Sequence[Any]]] | None = None,
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series], list[Misfit]]:
+        """`frames` of the records the tables can hold, and the `Misfit`s: records with a
+        value of another type than its column's, that are not JSON, or with a null (or
+        absent) value in a column declared non-nullable (the key). One read of the batch
+        when every record fits; `full`'s lists of misfits are left out."""
+        fields, members = self.fields, tuple(link.members for link in self.links)
+        misfits: dict[int, Misfit] = {}
+        try:
+            entity, lists = _read(self.table, raws, fields, members, explain=False)
+            kept = list(range(len(raws)))
+        except ShapeError:
+            plan = _plan(fields, members)
+            for n in _unreadable(self.table, raws, fields, members):
+                found = _diagnose(self.table, raws[n], fields, plan)
+                path, error = found or ("", f"{self.table}: a record cannot be read as declared")
+                misfits[n] = Misfit(key_of(raws[n], self.key), path, error, raws[n])
+            kept = [n for n in range(len(raws)) if n not in misfits]
+            entity, lists = _read(self.table, [raws[n] for n in kept], fields, members)
+        unfit = pl.repeat(False, entity.height, eager=True)
+        for f in fields:
+            if f.nullable:
+                continue
+            nulls = entity.get_column(f.column).is_null()
+            for row in nulls.arg_true().to_list():
+                n = kept[row]
+                key = key_of(raws[n], self.key)
+                path = ".".join(f.path) or f.column
+                who = f"record {key!r}" if key is not None else "a record"
+                why = "it cannot be keyed" if f.column == self.key else "it is required"
+                error = (
+                    f"{self.table}: {who} has no {path} (null or absent), which column"
+                    f" {f.column!r} (not null) cannot hold: {why}"
+                )
+                misfits.setdefault(n, Misfit(key, path, error, raws[n]))
+            unfit = unfit | nulls
+        if unfit.any():
+            entity, lists = entity.filter(~unfit), lists.filter(~unfit) if lists.width else lists
+        if misfits and full:
+            ids = set(entity.get_column(self.key).cast(pl.String).to_list())
+            full = {
+                table: {p: m for p, m in listed.items() if str(p) in ids}
+                for table, listed in full.items()
+            }
+        frames, parents = self._link(entity, lists, full)
+        return frames, parents, [misfits[n] for n in sorted(misfits)]
 
     def read(self, raws: Sequence[RawRecord]) -> pl.DataFrame:
         """The entity frame alone (typed columns and `_raw`)."""

@@ -66,6 +66,11 @@ Write batches::
   and `_event_cursors` tables into it (see `legacy`).
 - Every `write` / `soft_delete_missing` is one transaction including the state; a crash
   leaves the last committed batch.
+- Rejected records (`rejections=Rejections(stream, rejected=[Rejected(id, field, error,
+  raw)], resolved=[ids])`, see `rejected`): source records the caller kept out of a batch
+  because they do not fit, recorded in `_rejected` in the batch's transaction (`first_seen`,
+  `last_seen`), and resolved (`resolved_at`) when the caller names them as written since.
+  `wh.rejected(stream)` lists the unresolved ones.
 
 History (opt-in, entity tables only): `connect(url, history=frozenset({"contacts"}))` or
 `history=ALL` keeps every version: the view `<table>_history`, one row per version with
@@ -91,6 +96,7 @@ from .errors import (
 )
 from .hashing import with_row_hash
 from .history import ALL, HistoryTables
+from .rejected import REJECTED_TABLE, Rejected, Rejections
 from .results import TableCounts, TableTotals, WriteResult
 from .spec import JSON, Column, TableSpec
 from .state import StateUpdate
@@ -132,8 +138,11 @@ def connect(
 __all__ = [
     "ALL",
     "JSON",
+    "REJECTED_TABLE",
     "Column",
     "HistoryTables",
+    "Rejected",
+    "Rejections",
     "SchemaMismatchError",
     "StateUpdate",
     "TableCounts",

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from . import state
+from . import rejected, state
 from .database import Database
 from .diff import DELETED
 from .errors import WarehouseInputError
@@ -75,6 +75,16 @@ class Reads:
                 return {}
             table = self.db.table(state.STATE_TABLE)
             return state.read_state(s, self.db.backend.dialect, table, stream, keys)
+
+    def rejected(self, stream: str | None = None, *, unresolved: bool = True) -> pl.DataFrame:
+        """Rejected records (see `rejected`) of `stream` (every stream when None); only those
+        not resolved yet unless `unresolved=False`. Empty when nothing was ever rejected."""
+        with self.db.session() as s:
+            if not self._exists(s, rejected.REJECTED_TABLE):
+                return pl.DataFrame(schema=rejected.REJECTED_SCHEMA)
+            table = self.db.table(rejected.REJECTED_TABLE)
+            dialect = self.db.backend.dialect
+            return rejected.read_rejected(s, dialect, table, stream, unresolved)
 
     def stored_hashes(self, table: str, ids: pl.Series | Sequence[Any]) -> pl.DataFrame:
         """`id`, `_hash` and `_deleted` (bool) of the stored rows with these ids."""

@@ -2,10 +2,11 @@
 database hold them.
 
 `register` only records specs (no SQL): reads, checks and writes look tables up here.
-`migrate` brings the database up to date: it creates the schema, the state table and
-missing tables, adds the columns a spec gained (never drops one), refuses a stored column
-whose type differs from its spec (`SchemaMismatchError`, before any DDL runs) and moves the
-previous version's state tables into the state store (see `legacy`). It first looks without
+`migrate` brings the database up to date: it creates the schema, the state table, the
+rejected-records table (see `rejected`) and missing tables, adds the columns a spec gained
+(never drops one), refuses a stored column whose type differs from its spec
+(`SchemaMismatchError`, before any DDL runs) and moves the previous version's state tables
+into the state store (see `legacy`). It first looks without
 a lock; when something is missing it takes the schema's migration lock (see
 `Backend.migration`), looks again inside it and changes only what is still missing, so
 migrations starting together in several threads or processes do not collide. A spec this
@@ -32,6 +33,7 @@ from .history import (
     wanted,
 )
 from .legacy import LEGACY_TABLES, move_legacy_state
+from .rejected import REJECTED_TABLE, create_rejected_table
 from .session import Session
 from .spec import TableSpec
 from .sql import create_table, quote, schema_name, stored_type_key
@@ -82,7 +84,8 @@ class Schema:
         return wanted(self.history, spec)
 
     def migrate(self, specs: Iterable[TableSpec] = ()) -> None:
-        """Make the database hold `specs` (and the state table), then register them.
+        """Make the database hold `specs` (and the state and rejected-records tables), then
+        register them.
 
         Raises SchemaMismatchError (naming schema, table and column) when a stored column's
         type differs from its spec; nothing is changed (or registered) then.
@@ -121,13 +124,15 @@ class Schema:
             plan.statements.append(
                 f"CREATE SCHEMA IF NOT EXISTS {schema_name(schema, backend.catalog)}"
             )
-        names = [STATE_TABLE, *LEGACY_TABLES, *(spec.name for spec in specs)]
+        names = [STATE_TABLE, REJECTED_TABLE, *LEGACY_TABLES, *(spec.name for spec in specs)]
         for spec in specs:
             if self.has_history(spec):
                 names += [history_view(spec.name), closed_table(spec.name)]
         found = backend.columns(s, schema, names)
         if STATE_TABLE not in found:
             plan.statements.append(create_state_table(dialect, self.db.table(STATE_TABLE)))
+        if REJECTED_TABLE not in found:
+            plan.statements.append(create_rejected_table(dialect, self.db.table(REJECTED_TABLE)))
         plan.legacy = {name: self.db.table(name) for name in LEGACY_TABLES if name in found}
         for spec in specs:
             existing = found.get(spec.name)

@@ -92,6 +92,7 @@ class Warehouse:
 
     exists = _forward("reads", Reads.exists)
     read_state = _forward("reads", Reads.read_state)
+    rejected = _forward("reads", Reads.rejected)
     stored_hashes = _forward("reads", Reads.stored_hashes)
     live_ids = _forward("reads", Reads.live_ids)
     read_columns = _forward("reads", Reads.read_columns)

@@ -9,12 +9,13 @@ from typing import Any
 
 import polars as pl
 
-from . import history, state
+from . import history, rejected, state
 from .database import Database
 from .diff import diff_children, diff_entities
 from .errors import WarehouseInputError
 from .frames import conform
 from .reads import ROW, key_frame, stored_hashes
+from .rejected import Rejections
 from .results import TableCounts, WriteResult
 from .schema import Schema
 from .session import Session
@@ -45,6 +46,7 @@ class _Batch:
 
     tables: dict[str, _Table]
     state: tuple[str, pl.DataFrame] | None
+    rejections: Rejections | None = None
 
 
 class Writer:
@@ -62,8 +64,10 @@ class Writer:
         parents: Parents | None = None,
         state: StateUpdate | None = None,
         keep: Keep | None = None,
+        rejections: Rejections | None = None,
     ) -> WriteResult:
-        """Write one batch of frames and the stream's state in one transaction.
+        """Write one batch of frames, the stream's state and its rejected records (see
+        `rejected`) in one transaction.
 
         `parents`: per link/child table, the parents whose stored rows the frame replaces (a
         parent without rows in the frame now has none). `keep`: per child table, keys of
@@ -74,7 +78,7 @@ class Writer:
         Every frame is validated first; a bad frame raises WarehouseInputError and nothing is
         written.
         """
-        batch = self._batch(frames, parents, state, keep)
+        batch = self._batch(frames, parents, state, keep, rejections)
         self.db.wait()
         return self._commit(batch)
 
@@ -85,6 +89,7 @@ class Writer:
         parents: Parents | None = None,
         state: StateUpdate | None = None,
         keep: Keep | None = None,
+        rejections: Rejections | None = None,
         on_written: Callable[[WriteResult], None] | None = None,
     ) -> "Future[WriteResult]":
         """`write()` whose transaction runs on the writer thread: the caller can shape its
@@ -98,7 +103,7 @@ class Writer:
         Every other call on the warehouse first waits for the batch in flight; `wait()` does
         only that.
         """
-        batch = self._batch(frames, parents, state, keep)
+        batch = self._batch(frames, parents, state, keep, rejections)
         self.db.wait()
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="warehouse-writer")
@@ -214,6 +219,7 @@ class Writer:
         parents: Parents | None,
         state: StateUpdate | None,
         keep: Keep | None = None,
+        rejections: Rejections | None = None,
     ) -> _Batch:
         parents, keep = parents or {}, keep or {}
         prepared = {
@@ -222,7 +228,12 @@ class Writer:
         for table in (*parents, *keep):
             if table not in frames:
                 raise WarehouseInputError(f"{table}: parents or kept rows given without a frame")
-        return _Batch(prepared, _encoded(state))
+        if rejections is not None:
+            if not isinstance(rejections, Rejections):
+                kind = type(rejections).__name__
+                raise WarehouseInputError(f"rejections must be Rejections, got {kind}")
+            rejections.check()
+        return _Batch(prepared, _encoded(state), rejections or None)
 
     def _prepare(self, table: str, frame: pl.DataFrame, parents: Parents, keep: Keep) -> _Table:
         spec = self.schema.spec(table)
@@ -255,6 +266,10 @@ class Writer:
                 else:
                     counts[name] = self._write_children(s, table, now)
             self._put_state(s, batch.state, now)
+            if batch.rejections:
+                held = self.db.table(rejected.REJECTED_TABLE)
+                dialect = self.db.backend.dialect
+                rejected.put_rejections(s, dialect, held, batch.rejections, now)
         return WriteResult(counts)
 
     def _types(self, spec: TableSpec, columns: Sequence[str]) -> dict[str, str]:

@@ -109,6 +109,7 @@ class Pipeline:
         """
         assets = list(self.defs.assets or [])
         chosen = [a for a in assets if streams is None or a.op.name in _ops(streams)]
+        checks = list(self.defs.asset_checks or [])  # standalone checks (`quarantine`)
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         if full:
             run_config["ops"] = {a.op.name: {"config": {"full": True}} for a in chosen}
@@ -121,9 +122,9 @@ class Pipeline:
         options["selection"] = dg.AssetSelection.assets(*(k for a in chosen for k in a.keys))
         run_tags = dict(tags or {})
         if last is None:
-            return dg.materialize(assets, partition_key=first, tags=run_tags, **options)
+            return dg.materialize([*assets, *checks], partition_key=first, tags=run_tags, **options)
         run_tags.update({RANGE_START: first, RANGE_END: last})
-        return dg.materialize(assets, tags=run_tags, **options)
+        return dg.materialize([*assets, *checks], tags=run_tags, **options)
 
     def daily_swept(self) -> list[str]:
         """The streams the daily job runs in full mode (`assets.full_mode`)."""

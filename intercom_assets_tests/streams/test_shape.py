@@ -214,3 +214,33 @@ def test_an_empty_batch_gives_empty_typed_frames() -> None:
     assert frames["things"].height == 0
     assert frames["things"].schema["seen_at"] == TIMESTAMP
     assert parents["thing_tags"].len() == 0
+
+
+def test_fitted_keeps_every_record_that_fits_and_names_each_misfit() -> None:
+    good = [raw(id=str(n), count=n, tags={"data": [{"id": f"t{n}"}]}) for n in range(200)]
+    raws = list(good)
+    raws[17] = raw(id="17", count="many", tags={"data": [{"id": "t17"}]})
+    raws[101] = raw(id=None, count=1, tags={"data": [{"id": "orphan"}]})
+    raws[150] = b'{"id": "150", "count": '
+    raws[199] = raw(id="199", flag="yes")
+    full = {"thing_tags": {"17": ["x"], "18": ["a", "b"]}}
+    frames, parents, misfits = TOY.fitted(raws, full)
+    expected = [str(n) for n in range(200) if n not in (17, 101, 150, 199)]
+    assert frames["things"].get_column("id").to_list() == expected
+    assert parents["thing_tags"].to_list() == expected
+    tags = frames["thing_tags"]
+    assert set(tags.get_column("thing_id").to_list()) == set(expected)
+    assert sorted(tags.filter(pl.col("thing_id") == "18").get_column("tag_id")) == ["a", "b"]
+    assert "orphan" not in tags.get_column("tag_id").to_list()
+    assert [(m.key, m.field) for m in misfits] == [
+        ("17", "count"),
+        (None, "id"),
+        (None, ""),
+        ("199", "flag"),
+    ]
+    assert "record '17' has count = 'many'" in misfits[0].error and "'count'" in misfits[0].error
+    assert "no id" in misfits[1].error and "cannot be keyed" in misfits[1].error
+    assert "not valid JSON" in misfits[2].error
+    assert [m.raw for m in misfits] == [raws[17], raws[101], raws[150], raws[199]]
+    every, _, none = TOY.fitted(good)
+    assert none == [] and every["things"].height == 200
