@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from intercom_assets.warehouse import Warehouse, connect
+
 POSTGRES_URL_ENV = "INTERCOM_ASSETS_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "INTERCOM_ASSETS_REQUIRE_POSTGRES"
 REQUIRE_OPENAPI_ENV = "INTERCOM_ASSETS_REQUIRE_OPENAPI"
@@ -79,3 +81,15 @@ def postgres_schema(postgres_url: str) -> Iterator[str]:
 def duckdb_path(tmp_path: Path) -> Path:
     """Path of a DuckDB database file that does not exist yet."""
     return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    """A new, empty warehouse on each backend: a DuckDB file, and a fresh PostgreSQL schema."""
+    if request.param == "duckdb":
+        url, schema = str(tmp_path / "w.duckdb"), "intercom"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        schema = request.getfixturevalue("postgres_schema")
+    with connect(url, schema=schema) as wh:
+        yield wh

@@ -3,12 +3,11 @@ backends, and the copy stays exact: closed windows merge into one interval list.
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import pytest
 
-from intercom_assets.warehouse import StateUpdate, Warehouse, connect
+from intercom_assets.warehouse import StateUpdate, Warehouse
 from intercom_assets_tests.oracle import assert_matches_truth
 
 from .conftest import Harness, make_harness
@@ -17,17 +16,11 @@ STREAM = "admin_activity_logs"
 DAYS = 12
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    if request.param == "duckdb":
-        url, schema = str(tmp_path / "w.duckdb"), "intercom"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = request.getfixturevalue("postgres_schema")
-    with connect(url, schema=schema) as wh:
-        h = make_harness(wh, timezone="America/New_York")
-        yield h
-        h.client.close()
+@pytest.fixture
+def harness(any_warehouse: Warehouse) -> Iterator[Harness]:
+    h = make_harness(any_warehouse, timezone="America/New_York")
+    yield h
+    h.client.close()
 
 
 def state_size(warehouse: Warehouse) -> tuple[int, int]:

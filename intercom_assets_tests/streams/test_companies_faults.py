@@ -5,28 +5,15 @@ The sandbox is built from the resources companies need (admins, tags, segments, 
 the bench size's companies without its 100,000 contacts, so the test takes seconds.
 """
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from intercom_assets.api import IntercomClient, RetryPolicy
 from intercom_assets.sandbox import FaultConfig
 from intercom_assets.sandbox.resources import Admins, Companies, Segments, Tags
-from intercom_assets.warehouse import Warehouse, connect
+from intercom_assets.warehouse import Warehouse
 from intercom_assets_tests.oracle import assert_matches_truth
 from intercom_assets_tests.streams.conftest import make_harness
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        url, schema = str(tmp_path / "w.duckdb"), "intercom"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = request.getfixturevalue("postgres_schema")
-    with connect(url, schema=schema) as wh:
-        yield wh
 
 
 @pytest.mark.parametrize(

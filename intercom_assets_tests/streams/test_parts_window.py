@@ -2,9 +2,7 @@
 window `GET /conversations/{id}` (`/tickets/{id}`) returns; only a part missing inside the
 returned window is deleted. Both tables, both backends."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from intercom_assets.checks import evaluate_checks, stream_checks
 from intercom_assets.sandbox import Churn
 from intercom_assets.streams import get_stream
-from intercom_assets.warehouse import Warehouse, connect
+from intercom_assets.warehouse import Warehouse
 from intercom_assets_tests.oracle import assert_matches_truth, differences
 from intercom_assets_tests.streams.conftest import Harness, make_harness
 
@@ -63,16 +61,6 @@ TICKET_PARTS = Parts(
     "ticket_update",
 )
 
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def any_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        url, schema = str(tmp_path / "w.duckdb"), "intercom"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = request.getfixturevalue("postgres_schema")
-    with connect(url, schema=schema) as wh:
-        yield wh
 
 
 @pytest.mark.parametrize("kind", [CONVERSATION_PARTS, TICKET_PARTS], ids=lambda k: k.stream)

@@ -3,9 +3,8 @@ loads, later runs keep loading, and the record loads by itself once Intercom sen
 well-formed (its `_rejected` row is then resolved). One malformed record per case, rewritten
 by a proxy transport in front of the sandbox, on DuckDB and PostgreSQL."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from intercom_assets.sandbox import Sandbox
 from intercom_assets.streams import get_stream
 from intercom_assets.streams.searched import SearchStream
 from intercom_assets.streams.sync import NO_ID, QUARANTINED
-from intercom_assets.warehouse import Warehouse, connect
+from intercom_assets.warehouse import Warehouse
 from intercom_assets_tests.streams.conftest import Harness, make_client, make_harness
 
 
@@ -103,16 +102,6 @@ CASES = {
     ),
 }  # fmt: skip
 
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def any_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        url, schema = str(tmp_path / "w.duckdb"), "intercom"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = request.getfixturevalue("postgres_schema")
-    with connect(url, schema=schema) as wh:
-        yield wh
 
 
 def stored_ids(wh: Warehouse, table: str) -> set[str]:

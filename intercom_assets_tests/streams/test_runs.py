@@ -2,16 +2,12 @@
 
 import math
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from intercom_assets.sandbox import Churn
 from intercom_assets.streams import STREAMS
-from intercom_assets.warehouse import Warehouse, connect
+from intercom_assets.warehouse import Warehouse
 from intercom_assets_tests.oracle import assert_matches_truth, sublist_calls
 from intercom_assets_tests.streams.conftest import Harness, make_harness
 
@@ -41,16 +37,6 @@ QUIET = Churn(
 )
 """A day of changes that all move `updated_at` (no deletes, no silent tag or note changes)."""
 
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def any_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        url, schema = str(tmp_path / "w.duckdb"), "intercom"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = request.getfixturevalue("postgres_schema")
-    with connect(url, schema=schema) as wh:
-        yield wh
 
 
 def written(report: Any, table: str) -> int:
