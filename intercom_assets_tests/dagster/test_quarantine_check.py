@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from intercom_assets.resources import AlertWebhookResource, IntercomResource
+from intercom_assets.schedules import DAILY_JOB
 from intercom_assets.sensors import RUN_FAILURE_SENSOR, build_run_failure_sensor
 from intercom_assets.streams.tickets import STREAM as TICKETS
 from intercom_assets_tests.dagster.conftest import Pipeline, make_pipeline
@@ -156,8 +157,8 @@ def test_a_quarantined_record_fails_its_run_by_name_and_clears_once_mended(
         assert checks["quarantine"].severity == dg.AssetCheckSeverity.WARN
         assert target in (checks["quarantine"].description or "")
         # the daily job's sweep reads it again, well-formed: it loads and the check passes
-        ops = {"intercom__tickets": p.daily_job_ops()["intercom__tickets"]}  # full mode
-        mended = p.materialize(p.day(), streams=["tickets"], ops=ops)
+        daily = p.defs.resolve_job_def(DAILY_JOB).run_tags  # the swept streams in full mode
+        mended = p.materialize(p.day(), streams=["tickets"], tags=daily)
         assert mended.success
         checks = {e.check_name: e for e in mended.get_asset_check_evaluations()}
         assert checks["quarantine"].passed
