@@ -1,9 +1,14 @@
 """Shared fixtures: a real PostgreSQL (when configured) and a real DuckDB file."""
 
+import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +98,44 @@ def any_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wa
         schema = request.getfixturevalue("postgres_schema")
     with connect(url, schema=schema) as wh:
         yield wh
+
+
+@dataclass
+class Receiver:
+    """A Slack-style webhook on loopback: records every JSON body it is sent."""
+
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    fail_next: int = 0
+    """Answer this many of the next posts with 500 (they are not recorded)."""
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if state.fail_next > 0:
+                state.fail_next -= 1
+                self.send_response(500)
+            else:
+                state.received.append(json.loads(body))
+                self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

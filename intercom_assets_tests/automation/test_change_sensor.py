@@ -14,8 +14,9 @@ from intercom_assets.resources import AlertWebhookResource
 from intercom_assets.sandbox import Churn, FaultConfig
 from intercom_assets.sensors import CHANGE_SENSOR, ProbeFailed, build_change_sensor
 from intercom_assets.settings import PartitionSettings
+from intercom_assets_tests.conftest import Receiver
 
-from .conftest import TIMEZONE, Receiver, Served
+from .conftest import TIMEZONE, Served
 
 QUIET = Churn(**{f.name: 0.0 for f in fields(Churn)})
 CONTACT_CHURN = replace(QUIET, contact_update=5.0)

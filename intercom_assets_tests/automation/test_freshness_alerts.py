@@ -24,8 +24,9 @@ from intercom_assets.settings import (
     PartitionSettings,
 )
 from intercom_assets.streams import STREAMS
+from intercom_assets_tests.conftest import Receiver
 
-from .conftest import TIMEZONE, Receiver
+from .conftest import TIMEZONE
 
 KEYS = [asset_key(s.name) for s in STREAMS]
 FRESH = ["admins", "tags", "segments"]

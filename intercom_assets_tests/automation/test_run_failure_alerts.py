@@ -14,8 +14,9 @@ from intercom_assets.sandbox import Sandbox
 from intercom_assets.schedules import DAILY_JOB
 from intercom_assets.sensors import RUN_FAILURE_SENSOR, AlertNotSent, build_run_failure_sensor
 from intercom_assets.settings import SETTINGS, PartitionSettings
+from intercom_assets_tests.conftest import Receiver
 
-from .conftest import TIMEZONE, Receiver
+from .conftest import TIMEZONE
 
 TOKEN = "tok-SECRET-7f3a9c"
 PASSWORD = "pw-SECRET-41b2"

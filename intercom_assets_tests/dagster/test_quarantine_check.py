@@ -17,6 +17,7 @@ from intercom_assets.resources import AlertWebhookResource, IntercomResource
 from intercom_assets.schedules import DAILY_JOB
 from intercom_assets.sensors import RUN_FAILURE_SENSOR, build_run_failure_sensor
 from intercom_assets.streams.tickets import STREAM as TICKETS
+from intercom_assets_tests.conftest import Receiver
 from intercom_assets_tests.dagster.conftest import Pipeline, make_pipeline
 
 HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
@@ -82,38 +83,14 @@ def proxy(upstream: str, corrupting: Corrupting) -> Iterator[str]:
         client.close()
 
 
-@contextmanager
-def webhook() -> Iterator[tuple[str, list[bytes]]]:
-    received: list[bytes] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_a_quarantined_record_fails_its_run_by_name_and_clears_once_mended(
-    pipeline: Pipeline,
+    pipeline: Pipeline, receiver: Receiver
 ) -> None:
     p = pipeline
     target = sorted(c["id"] for c in p.sb.truth()["tickets"])[2]
     corrupting = Corrupting(target, "open", "yes")
     intercom: IntercomResource = p.resources["intercom"]
-    with proxy(intercom.base_url or "", corrupting) as proxied, webhook() as (hook, received):
+    with proxy(intercom.base_url or "", corrupting) as proxied:
         p = make_pipeline(p.url, p.schema, proxied, p.sb, p.instance)
         chosen = ["contacts", "tickets", "ticket_parts"]
         result = p.materialize(p.day(), streams=chosen, raise_on_error=False)
@@ -141,11 +118,12 @@ def test_a_quarantined_record_fails_its_run_by_name_and_clears_once_mended(
             dagster_event=result.get_run_failure_event(),
             dagster_instance=p.instance,
             dagster_run=result.dagster_run,
-            resources={"alert_webhook": AlertWebhookResource(url=hook)},
+            resources={"alert_webhook": AlertWebhookResource(url=receiver.url)},
         ).for_run_failure()
         build_run_failure_sensor(retry_delay_seconds=0)(context)
-        assert len(received) == 1
-        assert target.encode() in received[0] and b"quarantined" in received[0]
+        assert len(receiver.received) == 1
+        posted = orjson.dumps(receiver.received[0]).decode()
+        assert target in posted and "quarantined" in posted
 
         corrupting.active = False  # Intercom sends it well-formed again
         # a window run that does not reach back to it: the run succeeds, the record still
