@@ -3,7 +3,8 @@
 Knows nothing of Dagster or databases. See docs/api-client.md.
 """
 
-from intercom_assets.api.client import USER_AGENT, BearerAuth, IntercomClient, Workspace
+from intercom_assets.api.auth import BearerAuth
+from intercom_assets.api.client import USER_AGENT, IntercomClient, Workspace
 from intercom_assets.api.config import (
     CONNECT_TIMEOUT_SECONDS,
     DEFAULT_API_VERSION,

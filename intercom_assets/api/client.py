@@ -2,7 +2,7 @@
 
 import logging
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -14,6 +14,7 @@ import httpx
 import msgspec
 from typing_extensions import TypeVar
 
+from intercom_assets.api.auth import BearerAuth, Secret
 from intercom_assets.api.config import (
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
@@ -31,7 +32,7 @@ from intercom_assets.api.errors import (
     IntercomTransportError,
     error_for_status,
 )
-from intercom_assets.api.ratelimit import RateLimiter, limiter_for
+from intercom_assets.api.ratelimit import RateLimiter, limiter_for, token_fingerprint
 from intercom_assets.api.routes import route_template
 
 logger = logging.getLogger("intercom_assets.api")
@@ -62,37 +63,6 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BodyNotAnObject(f"expected a JSON object, got {type(data).__name__}")
     return data
-
-
-class Secret:
-    """A string that never shows in a repr or str (read it with `reveal()`)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret(***)"
-
-    __str__ = __repr__
-
-
-class BearerAuth(httpx.Auth):
-    """`Authorization: Bearer <token>` on every request; the token never shows in a repr."""
-
-    def __init__(self, token: Secret) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "BearerAuth(token=***)"
 
 
 @dataclass(frozen=True)
@@ -173,8 +143,6 @@ class IntercomClient:
     @property
     def token_fingerprint(self) -> str:
         """A non-reversible fingerprint of the token (for lock names and cache keys)."""
-        from intercom_assets.api.ratelimit import token_fingerprint
-
         return token_fingerprint(self._token.reveal())
 
     def snapshot(self) -> dict[str, Any]:
