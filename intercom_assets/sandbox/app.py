@@ -1,4 +1,4 @@
-"""The Starlette app (a thin catch-all adapter over the core) and a uvicorn server in a thread."""
+"""The Starlette app (a thin catch-all adapter over the gateway), and uvicorn in a thread."""
 
 import asyncio
 import contextvars
@@ -10,12 +10,12 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from intercom_assets.sandbox.core import SandboxCore
+from intercom_assets.sandbox.gateway import Gateway, Request
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
@@ -32,22 +32,19 @@ class ResettableH11Protocol(H11Protocol):
         super().data_received(data)
 
 
-def build_app(core: SandboxCore) -> Starlette:
-    """A Starlette app that hands every request to `core.handle`."""
+def build_app(gateway: Gateway) -> Starlette:
+    """A Starlette app that hands every request to `gateway.handle`."""
 
-    async def endpoint(request: Request) -> Response:
-        body = await request.body()
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        base_url = f"{request.url.scheme}://{request.url.netloc}"
-        reply = await asyncio.to_thread(
-            core.handle,
-            request.method,
-            request.url.path,
-            request.url.query,
-            headers,
-            body,
-            base_url,
+    async def endpoint(request: StarletteRequest) -> Response:
+        received = Request(
+            method=request.method,
+            path=request.url.path,
+            query_string=request.url.query,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=await request.body(),
+            base_url=f"{request.url.scheme}://{request.url.netloc}",
         )
+        reply = await asyncio.to_thread(gateway.handle, received)
         if reply.delay > 0:
             await asyncio.sleep(reply.delay)
         if reply.reset:
@@ -61,7 +58,7 @@ def build_app(core: SandboxCore) -> Starlette:
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=METHODS)])
 
 
-async def _wait_for_disconnect(request: Request) -> None:
+async def _wait_for_disconnect(request: StarletteRequest) -> None:
     try:
         await asyncio.wait_for(request.receive(), timeout=1.0)
     except Exception:  # the connection is gone either way
@@ -80,7 +77,7 @@ def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
         http=ResettableH11Protocol,
         log_level="warning",
         lifespan="off",
-        date_header=False,  # the core sends the sandbox clock's Date
+        date_header=False,  # the gateway sends the sandbox clock's Date
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -1,19 +1,16 @@
 """Simulated time: what changes in a workspace while the clock moves forward.
 
 `Churn` holds the rates; each resource plans its own changes (`Resource.plan_churn`) through a
-`Churning`, and `apply_churn` runs every planned change in time order.
+`Churning` (`Sandbox.advance`), which runs every planned change in time order.
 """
 
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.store import Record, Store
-
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.resource import Resource
 
 DAY = 86_400
 
@@ -163,21 +160,3 @@ class Churning:
         for at, _, op, target in sorted(self._ops, key=lambda o: (o[0], o[1])):
             op(self, at, target)
         self._ops.clear()
-
-
-def apply_churn(
-    resources: Iterable["Resource"], store: Store, factory: Factory, seconds: int, churn: Churn
-) -> ChangeLog:
-    """Advance the clock by `seconds`, applying the resources' changes across the interval."""
-    resources = list(resources)
-    start, end = store.now, store.now + seconds
-    log = ChangeLog(start, end, {kind: [] for r in resources for kind in r.change_kinds})
-    if seconds <= 0:
-        return log
-    churning = Churning(store, factory, churn, log, seconds)
-    for resource in resources:
-        resource.plan_churn(churning)
-    churning.run()
-    store.now = end
-    store.version += 1
-    return log

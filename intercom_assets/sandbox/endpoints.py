@@ -4,18 +4,16 @@ import bisect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.pagination import decode_cursor, encode_cursor, list_body, per_page
 from intercom_assets.sandbox.search import SearchError, SearchModel, compile_search, search_page
 from intercom_assets.sandbox.store import Store, numeric_id
 from intercom_assets.sandbox.versions import rendering, version_at_least
-
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class Call:
     """The `Intercom-Version` the request asked for."""
 
 
-Handler = Callable[["SandboxCore", Call], bytes]
+Handler = Callable[[SandboxCore, Call], bytes]
 
 
 def dumps(value: Any) -> bytes:
@@ -77,7 +75,7 @@ def list_of(store: Store, kind: str, head: Mapping[str, object], key: str) -> by
 
 
 def cursor_page(
-    core: "SandboxCore",
+    core: SandboxCore,
     call: Call,
     kind: str,
     ids: list[str],
@@ -117,7 +115,7 @@ def cursor_page(
 def search_route(model: SearchModel, kind: str, head: Mapping[str, object], key: str) -> Handler:
     """The handler of `POST /<kind>/search` over the searchable records of a store table."""
 
-    def search(core: "SandboxCore", call: Call) -> bytes:
+    def search(core: SandboxCore, call: Call) -> bytes:
         try:
             body = orjson.loads(call.body or b"{}")
         except orjson.JSONDecodeError:

@@ -9,17 +9,15 @@ is one module with a `Resource` subclass and one line in a list; nothing else ch
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.endpoints import Handler
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.sizes import SizePreset
 from intercom_assets.sandbox.store import Store
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.churn import Churning
-    from intercom_assets.sandbox.endpoints import Handler
-
-RouteSpec = tuple[str, str, "Handler"]
+RouteSpec = tuple[str, str, Handler]
 """(method, path template such as `/widgets/{id}`, handler)."""
 
 
@@ -57,7 +55,7 @@ class Resource:
     def generate(self, g: Generation) -> None:
         """Add the resource's records to a new workspace (resources run in list order)."""
 
-    def plan_churn(self, c: "Churning") -> None:
+    def plan_churn(self, c: Churning) -> None:
         """Plan the changes of one clock advance with `c.plan(rate, population, op)`."""
 
     def truth(self, store: Store) -> dict[str, Any]:

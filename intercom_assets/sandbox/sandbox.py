@@ -10,10 +10,11 @@ import httpx
 from starlette.applications import Starlette
 
 from intercom_assets.sandbox.app import build_app, serve
-from intercom_assets.sandbox.churn import ChangeLog, Churn, apply_churn
+from intercom_assets.sandbox.churn import ChangeLog, Churn, Churning
 from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.faults import FaultConfig
+from intercom_assets.sandbox.gateway import Gateway
 from intercom_assets.sandbox.permissions import check_permissions
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.resources import DEFAULT_RESOURCES
@@ -71,12 +72,16 @@ class Sandbox:
             resource.generate(generation)
         self.core = SandboxCore(
             self.store,
-            routes=[route for resource in self.resources for route in resource.routes],
-            token=token,
-            rate_limit_per_minute=rate_limit_per_minute,
             search_lag_seconds=search_lag_seconds,
             scroll_idle_seconds=scroll_idle_seconds,
             scroll_page_size=scroll_page_size,
+            clock=clock,
+        )
+        self.gateway = Gateway(
+            self.core,
+            routes=[route for resource in self.resources for route in resource.routes],
+            token=token,
+            rate_limit_per_minute=rate_limit_per_minute,
             clock=clock,
             advance=self.advance,
             truth=self.truth,
@@ -88,7 +93,7 @@ class Sandbox:
 
     @property
     def token(self) -> str:
-        return self.core.token
+        return self.gateway.token
 
     @property
     def now(self) -> int:
@@ -103,12 +108,12 @@ class Sandbox:
     def app(self) -> Starlette:
         """The Starlette ASGI app serving this sandbox."""
         if self._app is None:
-            self._app = build_app(self.core)
+            self._app = build_app(self.gateway)
         return self._app
 
     def transport(self) -> httpx.BaseTransport:
         """A synchronous, thread-safe httpx transport serving the API in-process."""
-        return SandboxTransport(self.core)
+        return SandboxTransport(self.gateway)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client on the in-process transport, authenticated with the token."""
@@ -129,10 +134,18 @@ class Sandbox:
         total = int(days * 86_400) + int(seconds)
         if total < 0:
             raise ValueError(f"the clock only moves forward; got days={days}, seconds={seconds}")
+        store = self.store
+        kinds = [kind for resource in self.resources for kind in resource.change_kinds]
         with self.core.lock:
-            return apply_churn(
-                self.resources, self.store, self._factory, total, churn or self.churn
-            )
+            log = ChangeLog(store.now, store.now + total, {kind: [] for kind in kinds})
+            if total > 0:
+                churning = Churning(store, self._factory, churn or self.churn, log, total)
+                for resource in self.resources:
+                    resource.plan_churn(churning)
+                churning.run()
+                store.now = log.end
+                store.version += 1
+            return log
 
     def set_faults(self, config: FaultConfig) -> None:
         """Replace the fault configuration (and reset burst and scroll-fault state)."""
@@ -144,10 +157,10 @@ class Sandbox:
 
     def request_counts(self) -> dict[str, int]:
         """Requests received per route, keyed "METHOD /route/{template}"."""
-        return self.core.request_counts()
+        return self.gateway.counts.snapshot()
 
     def reset_request_counts(self) -> None:
-        self.core.reset_request_counts()
+        self.gateway.counts.reset()
 
     def truth(self) -> dict[str, Any]:
         """The ground truth (shape in the package docstring)."""

@@ -4,22 +4,27 @@ import time
 
 import httpx
 
-from intercom_assets.sandbox.core import SandboxCore
+from intercom_assets.sandbox.gateway import Gateway, Request
 
 
 class SandboxTransport(httpx.BaseTransport):
-    """Hands each request to the sandbox core; no sockets, no event loop."""
+    """Hands each request to the sandbox's gateway; no sockets, no event loop."""
 
-    def __init__(self, core: SandboxCore) -> None:
-        self.core = core
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw}
-        body = request.read()
-        base_url = f"{url.scheme}://{url.netloc.decode('ascii')}"
-        reply = self.core.handle(
-            request.method, url.path, url.query.decode("latin-1"), headers, body, base_url
+        reply = self.gateway.handle(
+            Request(
+                method=request.method,
+                path=url.path,
+                query_string=url.query.decode("latin-1"),
+                headers=headers,
+                body=request.read(),
+                base_url=f"{url.scheme}://{url.netloc.decode('ascii')}",
+            )
         )
         if reply.delay > 0:
             time.sleep(reply.delay)
