@@ -9,7 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from test_conformance import SPEC_EXCEPTIONS, SPEC_FILE, Collector, Reply, Spec
+
+from intercom_assets_tests.sandbox.test_conformance import (
+    SPEC_EXCEPTIONS,
+    SPEC_FILE,
+    Collector,
+    Reply,
+    Spec,
+)
 
 pytestmark = pytest.mark.skipif(SPEC_FILE is None, reason="no official OpenAPI description")
 
