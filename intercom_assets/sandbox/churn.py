@@ -10,9 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from intercom_assets.sandbox.factory import Factory
-from intercom_assets.sandbox.store import Record, Store
-
-DAY = 86_400
+from intercom_assets.sandbox.store import DAY, Record, Store
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 import bisect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,12 +45,19 @@ def require_version(call: Call, minimum: tuple[int, int]) -> None:
         )
 
 
+def one_of(query: Mapping[str, str], name: str, allowed: Sequence[str]) -> str | None:
+    """The parameter `name`, None when absent or empty; 400 when it is none of `allowed`."""
+    value = query.get(name) or None
+    if value is not None and value not in allowed:
+        raise ApiError(
+            400, "parameter_invalid", f"{name} must be one of {', '.join(allowed)}, got {value!r}"
+        )
+    return value
+
+
 def sort_order(query: Mapping[str, str]) -> str:
     """The `order` parameter (`asc` or `desc`, default `desc`); 400 for anything else."""
-    order = query.get("order") or "desc"
-    if order not in ("asc", "desc"):
-        raise ApiError(400, "parameter_invalid", f"order must be asc or desc, got {order!r}")
-    return order
+    return one_of(query, "order", ("asc", "desc")) or "desc"
 
 
 def flag(query: Mapping[str, str], name: str) -> bool:

@@ -39,6 +39,11 @@ class Factory:
                 self._used_hex.add(candidate)
                 return candidate
 
+    def some_tag_ids(self) -> list[str]:
+        """The tags of a new company or conversation: none half the time, else one or two."""
+        tag_ids = self.store.sorted_ids("tags")
+        return self.rng.sample(tag_ids, min(len(tag_ids), self.pick([0, 0, 1, 2])))
+
     def pick_admin_id(self) -> str:
         return self.pick(self.store.sorted_ids("admins")) if self.store.admins else "0"
 

@@ -20,6 +20,9 @@ import orjson
 
 EMBED_LIMIT = 10
 PARTS_LIMIT = 500
+DAY = 86_400
+"""Seconds in a day of the simulated clock (`Store.now`, unix seconds)."""
+YEAR = 365 * DAY
 
 Record = dict[str, Any]
 

@@ -8,20 +8,17 @@ The window bounds are unix seconds given as strings; both are exclusive here
 
 import math
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import Call, dumps
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.pagination import per_page, positive_int
 from intercom_assets.sandbox.resource import Generation, Resource, own_random
-from intercom_assets.sandbox.store import Record, Store, numeric_id
+from intercom_assets.sandbox.store import DAY, Record, Store, numeric_id
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
 HISTORY_DAYS = 30
 DEFAULT_PER_PAGE = 20
 ACTIVITIES = [
@@ -70,7 +67,7 @@ def _unix(call: Call, name: str, required: bool) -> int | None:
         ) from None
 
 
-def list_activity_logs(core: "SandboxCore", call: Call) -> bytes:
+def list_activity_logs(core: SandboxCore, call: Call) -> bytes:
     after = _unix(call, "created_at_after", required=True)
     before = _unix(call, "created_at_before", required=False)
     assert after is not None

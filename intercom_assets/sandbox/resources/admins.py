@@ -8,9 +8,8 @@ from intercom_assets.sandbox.endpoints import Call, dumps, flag, list_of
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import APP_ID, Factory
 from intercom_assets.sandbox.resource import Generation, Resource
-from intercom_assets.sandbox.store import Record, Store, numeric_id
+from intercom_assets.sandbox.store import YEAR, Record, Store, numeric_id
 
-YEAR = 365 * 86_400
 APP_AGE = 6 * YEAR
 """The workspace was created this long before the generated workspace's clock."""
 

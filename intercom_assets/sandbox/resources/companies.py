@@ -2,25 +2,21 @@
 sub-lists; company churn, including tag changes that do not move `updated_at`."""
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from intercom_assets.sandbox import values as v
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import Call, cursor_page, dumps
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import APP_ID, Factory
 from intercom_assets.sandbox.pagination import list_body, per_page, positive_int
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.resources.tags import toggle_tag
-from intercom_assets.sandbox.store import Record, Store
+from intercom_assets.sandbox.store import DAY, YEAR, Record, Store
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
-YEAR = 365 * DAY
 COMPANY_LIST_CAP = 10_000
 DEFAULT_COMPANIES_PER_PAGE = 15
 DEFAULT_SUBLIST_PER_PAGE = 50
@@ -35,7 +31,7 @@ def new_company(f: Factory, created_at: int, updated_at: int) -> Record:
     plan_id, plan_name = f.pick(v.PLANS)
     name = f"{f.pick(v.COMPANY_WORDS)} {f.pick(v.COMPANY_SUFFIXES)}"
     slug = "".join(ch for ch in name.split()[0].lower() if ch.isascii() and ch.isalnum())
-    tag_ids = rng.sample(f.store.sorted_ids("tags"), min(len(f.store.tags), f.pick([0, 0, 1, 2])))
+    tag_ids = f.some_tag_ids()
     company_segments = sorted(
         s for s, seg in f.store.segments.items() if seg["_rule"][0] == "company"
     )
@@ -106,14 +102,14 @@ def change_company_tags(c: Churning, at: int, company_id: str) -> None:
         c.log.add("company_tags_changed", company_id)
 
 
-def company_or_404(core: "SandboxCore", company_id: str) -> Record:
+def company_or_404(core: SandboxCore, company_id: str) -> Record:
     company = core.store.companies.get(company_id)
     if company is None:
         raise ApiError(404, "company_not_found", "Company Not Found")
     return company
 
 
-def scroll_companies(core: "SandboxCore", call: Call) -> bytes:
+def scroll_companies(core: SandboxCore, call: Call) -> bytes:
     store, registry = core.store, core.scrolls
     param = call.query.get("scroll_param")
     scroll = registry.active()
@@ -146,7 +142,7 @@ def scroll_companies(core: "SandboxCore", call: Call) -> bytes:
 
 
 def companies_page(
-    core: "SandboxCore", call: Call, companies: list[Record], order: str = "desc"
+    core: SandboxCore, call: Call, companies: list[Record], order: str = "desc"
 ) -> bytes:
     size = per_page(call.query, DEFAULT_COMPANIES_PER_PAGE)
     page = positive_int(call.query, "page", 1)
@@ -172,12 +168,12 @@ def companies_page(
     )
 
 
-def list_companies_post(core: "SandboxCore", call: Call) -> bytes:
+def list_companies_post(core: SandboxCore, call: Call) -> bytes:
     companies = [c for c in core.store.companies.values() if c["user_count"] > 0]
     return companies_page(core, call, companies, call.query.get("order", "desc"))
 
 
-def get_companies(core: "SandboxCore", call: Call) -> bytes:
+def get_companies(core: SandboxCore, call: Call) -> bytes:
     query, store = call.query, core.store
     if "company_id" in query or "name" in query:
         key = "company_id" if "company_id" in query else "name"
@@ -194,16 +190,16 @@ def get_companies(core: "SandboxCore", call: Call) -> bytes:
     return companies_page(core, call, chosen)
 
 
-def get_company(core: "SandboxCore", call: Call) -> bytes:
+def get_company(core: SandboxCore, call: Call) -> bytes:
     return core.store.json_of("companies", company_or_404(core, call.params["id"]))
 
 
-def company_segments(core: "SandboxCore", call: Call) -> bytes:
+def company_segments(core: SandboxCore, call: Call) -> bytes:
     company = company_or_404(core, call.params["id"])
     return dumps({"type": "list", "data": company["segments"]["segments"]})
 
 
-def company_contacts(core: "SandboxCore", call: Call) -> bytes:
+def company_contacts(core: SandboxCore, call: Call) -> bytes:
     company_id = company_or_404(core, call.params["id"])["id"]
     store = core.store
     ids = [

@@ -7,19 +7,16 @@ Versions before 2.16 answer 400 `intercom_version_invalid`, as for the deleted-c
 feed.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import Call, dumps, require_version
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.store import Record, Store
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
 NOTES_FROM = (2, 16)
 """`GET /companies/{id}/notes` exists from Intercom-Version 2.16 on."""
 NOTES_PER_COMPANY = (0, 0, 1, 1, 2, 3, 5)
@@ -56,7 +53,7 @@ def add_note(c: Churning, at: int, company_id: str) -> None:
     c.log.add("company_notes_added", company_id)
 
 
-def company_notes(core: "SandboxCore", call: Call) -> bytes:
+def company_notes(core: SandboxCore, call: Call) -> bytes:
     require_version(call, NOTES_FROM)
     company = core.store.companies.get(call.params["id"])
     if company is None:

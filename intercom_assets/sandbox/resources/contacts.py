@@ -11,13 +11,14 @@ same items (`cursor` / `next_cursor`, `per_page` 1..150, default 50, `order` des
 import math
 import unicodedata
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 
 from intercom_assets.sandbox import values as v
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import (
     Call,
     cursor_page,
@@ -54,14 +55,9 @@ from intercom_assets.sandbox.search import (
     make_fields,
     path_getter,
 )
-from intercom_assets.sandbox.store import Record, Store, public
+from intercom_assets.sandbox.store import YEAR, Record, Store, public
 from intercom_assets.sandbox.versions import version_at_least
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
-YEAR = 365 * DAY
 DEFAULT_CONTACTS_PER_PAGE = 10
 DEFAULT_SUBLIST_PER_PAGE = 50
 MERGES_REPORTED_FROM = (2, 16)
@@ -372,7 +368,7 @@ SEARCH = SearchModel(
 # -- endpoints ------------------------------------------------------------------------------------
 
 
-def list_contacts(core: "SandboxCore", call: Call) -> bytes:
+def list_contacts(core: SandboxCore, call: Call) -> bytes:
     ids = core.store.sorted_ids("contacts")
     histories = core.store.merge_histories() if with_merge_history(call) else None
     return cursor_page(
@@ -398,7 +394,7 @@ def with_merge_history(call: Call) -> bool:
 
 
 def contact_json(
-    core: "SandboxCore",
+    core: SandboxCore,
     contact: Record,
     version: str,
     histories: Mapping[str, list[Record]] | None,
@@ -411,14 +407,14 @@ def contact_json(
     return body[:-1] + b',"merge_history":' + dumps(histories.get(contact["id"], [])) + b"}"
 
 
-def contact_or_404(core: "SandboxCore", contact_id: str) -> Record:
+def contact_or_404(core: SandboxCore, contact_id: str) -> Record:
     contact = core.store.contacts.get(contact_id)
     if contact is None:
         raise ApiError(404, "not_found", "User Not Found")
     return contact
 
 
-def get_contact(core: "SandboxCore", call: Call) -> bytes:
+def get_contact(core: SandboxCore, call: Call) -> bytes:
     contact_id = call.params["id"]
     target = merge_target(core, contact_id)
     if target is not None and version_at_least(call.version, MERGES_REPORTED_FROM):
@@ -433,7 +429,7 @@ def get_contact(core: "SandboxCore", call: Call) -> bytes:
     return contact_json(core, contact, call.version, histories)
 
 
-def merge_history(core: "SandboxCore", call: Call) -> bytes:
+def merge_history(core: SandboxCore, call: Call) -> bytes:
     """`GET /contacts/{id}/merge_history` (2.16 on): the contacts merged into a user, a page
     at a time (`next_cursor` while `has_more`)."""
     require_version(call, MERGES_REPORTED_FROM)
@@ -467,7 +463,7 @@ def merge_history(core: "SandboxCore", call: Call) -> bytes:
 MAX_MERGE_HOPS = 3
 
 
-def merge_target(core: "SandboxCore", contact_id: str) -> str | None:
+def merge_target(core: SandboxCore, contact_id: str) -> str | None:
     """Where a merged-away contact lives now (following up to 3 merges), else None."""
     merged = core.store.merged_contact_ids
     target = merged.get(contact_id)
@@ -478,13 +474,13 @@ def merge_target(core: "SandboxCore", contact_id: str) -> str | None:
     return target
 
 
-def contact_tags(core: "SandboxCore", call: Call) -> bytes:
+def contact_tags(core: SandboxCore, call: Call) -> bytes:
     contact = contact_or_404(core, call.params["id"])
     tags = core.store.tags
     return dumps({"type": "list", "data": [tags[t] for t in contact["_tag_ids"] if t in tags]})
 
 
-def contact_segments(core: "SandboxCore", call: Call) -> bytes:
+def contact_segments(core: SandboxCore, call: Call) -> bytes:
     contact = contact_or_404(core, call.params["id"])
     segments = core.store.segments
     return dumps({"type": "list", "data": [public(segments[s]) for s in contact["_segment_ids"]]})
@@ -506,7 +502,7 @@ def link_page(call: Call, path: str, total: int) -> tuple[int, int, dict[str, ob
     return (page - 1) * size, size, pages
 
 
-def contact_companies(core: "SandboxCore", call: Call) -> bytes:
+def contact_companies(core: SandboxCore, call: Call) -> bytes:
     contact = contact_or_404(core, call.params["id"])
     store = core.store
     ids = [c for c in contact["_company_ids"] if c in store.companies]
@@ -517,7 +513,7 @@ def contact_companies(core: "SandboxCore", call: Call) -> bytes:
     )
 
 
-def contact_notes(core: "SandboxCore", call: Call) -> bytes:
+def contact_notes(core: SandboxCore, call: Call) -> bytes:
     contact = contact_or_404(core, call.params["id"])
     ids = contact["_note_ids"]
     start, size, pages = link_page(call, f"/contacts/{contact['id']}/notes", len(ids))

@@ -3,13 +3,14 @@ conversation churn: creations, new parts and state changes (which move `updated_
 changes, and deletions."""
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 
 from intercom_assets.sandbox import values as v
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import (
     Call,
     cursor_page,
@@ -38,14 +39,9 @@ from intercom_assets.sandbox.search import (
     make_fields,
     path_getter,
 )
-from intercom_assets.sandbox.store import Record, Store, numeric_id
+from intercom_assets.sandbox.store import DAY, YEAR, Record, Store, numeric_id
 from intercom_assets.sandbox.versions import as_version
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
-YEAR = 365 * DAY
 DEFAULT_CONVERSATIONS_PER_PAGE = 20
 DELETED_FEED_FROM = (2, 16)
 """`GET /conversations/deleted` exists from Intercom-Version 2.16 (and Preview) on."""
@@ -63,7 +59,7 @@ def new_conversation(f: Factory, contact: Record, created_at: int) -> Record:
     conv_id = f.next_number("conversation", 1_000_000)
     admin_id = f.pick_admin_id() if rng.random() < 0.8 else None
     team_id = f.pick(f.store.sorted_ids("teams")) if f.store.teams and rng.random() < 0.5 else None
-    tag_ids = rng.sample(f.store.sorted_ids("tags"), min(len(f.store.tags), f.pick([0, 0, 1, 2])))
+    tag_ids = f.some_tag_ids()
     state = f.pick(["open", "closed", "closed", "snoozed"])
     author = {
         "type": contact["role"],
@@ -364,7 +360,7 @@ SEARCH = SearchModel(
 # -- endpoints ------------------------------------------------------------------------------------
 
 
-def list_conversations(core: "SandboxCore", call: Call) -> bytes:
+def list_conversations(core: SandboxCore, call: Call) -> bytes:
     ids = core.store.sorted_ids("conversations")
     return cursor_page(
         core,
@@ -377,7 +373,7 @@ def list_conversations(core: "SandboxCore", call: Call) -> bytes:
     )
 
 
-def get_conversation(core: "SandboxCore", call: Call) -> bytes:
+def get_conversation(core: SandboxCore, call: Call) -> bytes:
     conversation = core.store.conversations.get(call.params["id"])
     if conversation is None:
         raise ApiError(404, "not_found", "Resource Not Found")
@@ -385,7 +381,7 @@ def get_conversation(core: "SandboxCore", call: Call) -> bytes:
     return dumps(as_version("conversations", body, conversation, call.version))
 
 
-def list_deleted_conversations(core: "SandboxCore", call: Call) -> bytes:
+def list_deleted_conversations(core: SandboxCore, call: Call) -> bytes:
     """`GET /conversations/deleted` (2.16): deleted conversations by `deleted_at`, page numbers,
     `pages.next` a URL (absent on the last page)."""
     require_version(call, DELETED_FEED_FROM)

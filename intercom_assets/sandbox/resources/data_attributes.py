@@ -1,17 +1,13 @@
 """Data attributes of the contact, company and conversation models: `GET /data_attributes`."""
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from intercom_assets.sandbox.endpoints import Call, dumps, flag
-from intercom_assets.sandbox.errors import ApiError
+from intercom_assets.sandbox.core import SandboxCore
+from intercom_assets.sandbox.endpoints import Call, dumps, flag, one_of
 from intercom_assets.sandbox.resource import Generation, Resource
-from intercom_assets.sandbox.store import Record, Store
+from intercom_assets.sandbox.store import DAY, Record, Store
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
 APP_AGE = 6 * 365 * DAY
 MODELS = ("contact", "company", "conversation")
 CONTACT_ATTRIBUTES: list[tuple[str, str, list[str]]] = [
@@ -118,14 +114,8 @@ def data_attributes(rng: random.Random, store: Store, app_created: int) -> list[
     return out
 
 
-def list_data_attributes(core: "SandboxCore", call: Call) -> bytes:
-    model = call.query.get("model")
-    if model is not None and model not in MODELS:
-        raise ApiError(
-            400,
-            "parameter_invalid",
-            f"model must be contact, company or conversation, got {model!r}",
-        )
+def list_data_attributes(core: SandboxCore, call: Call) -> bytes:
+    model = one_of(call.query, "model", MODELS)
     archived = flag(call.query, "include_archived")
     data = [
         a

@@ -2,22 +2,19 @@
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from intercom_assets.sandbox import values as v
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import Call, dumps, flag
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.pagination import per_page
 from intercom_assets.sandbox.resource import Generation, Resource
-from intercom_assets.sandbox.store import Record, Store
+from intercom_assets.sandbox.store import DAY, Record, Store
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
 RETENTION_SECONDS = 90 * DAY
 DEFAULT_EVENTS_PER_PAGE = 15
 
@@ -75,7 +72,7 @@ def add_events(c: Churning, at: int, contact_id: str) -> None:
 IDENTIFIERS = ("user_id", "intercom_user_id", "email")
 
 
-def list_events(core: "SandboxCore", call: Call) -> bytes:
+def list_events(core: SandboxCore, call: Call) -> bytes:
     query, store = call.query, core.store
     if query.get("type") != "user":
         raise ApiError(400, "parameter_invalid", "type must be 'user'")

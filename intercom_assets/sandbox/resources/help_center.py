@@ -8,19 +8,16 @@ description says.
 import math
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import Call, dumps
 from intercom_assets.sandbox.factory import APP_ID
 from intercom_assets.sandbox.pagination import per_page, positive_int
 from intercom_assets.sandbox.resource import Generation, Resource, own_random
-from intercom_assets.sandbox.store import Record, Store, numeric_id
+from intercom_assets.sandbox.store import DAY, Record, Store, numeric_id
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
 ARTICLES_PER_SIZE = {"tiny": 8, "demo": 40, "bench": 400}
 COLLECTIONS = ["Getting started", "Billing", "Integrations", "Account", "Troubleshooting"]
 WORDS = ["set", "up", "your", "account", "invoice", "team", "export", "data", "login", "plan"]
@@ -107,17 +104,17 @@ def numbered_page(call: Call, records: list[Record]) -> bytes:
     return dumps({"type": "list", "data": chunk, "total_count": len(records), "pages": pages})
 
 
-def list_help_centers(core: "SandboxCore", call: Call) -> bytes:
+def list_help_centers(core: SandboxCore, call: Call) -> bytes:
     store = core.store
     table = store.tables["help_centers"]
     return dumps({"type": "list", "data": [table[i] for i in store.sorted_ids("help_centers")]})
 
 
-def list_collections(core: "SandboxCore", call: Call) -> bytes:
+def list_collections(core: SandboxCore, call: Call) -> bytes:
     return numbered_page(call, newest_first(core.store, "help_center_collections"))
 
 
-def list_articles(core: "SandboxCore", call: Call) -> bytes:
+def list_articles(core: SandboxCore, call: Call) -> bytes:
     return numbered_page(call, newest_first(core.store, "articles"))
 
 

@@ -1,18 +1,14 @@
 """Segments: `GET /segments` (with member counts), and segment churn."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intercom_assets.sandbox.churn import Churning
-from intercom_assets.sandbox.endpoints import Call, dumps, flag
-from intercom_assets.sandbox.errors import ApiError
+from intercom_assets.sandbox.core import SandboxCore
+from intercom_assets.sandbox.endpoints import Call, dumps, flag, one_of
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.resource import Generation, Resource
-from intercom_assets.sandbox.store import Record, Store, public
+from intercom_assets.sandbox.store import DAY, Record, Store, public
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
 APP_AGE = 6 * 365 * DAY
 PLANS = ["free", "starter", "pro", "enterprise"]
 SEGMENT_RULES: list[tuple[str, tuple[str, Any], str]] = [
@@ -78,17 +74,11 @@ def is_company_segment(segment: Record) -> bool:
     return bool(segment["_rule"][0] == "company")
 
 
-def list_segments(core: "SandboxCore", call: Call) -> bytes:
+def list_segments(core: SandboxCore, call: Call) -> bytes:
     """`GET /segments`: `type=company` lists company segments, `type=user` contact segments;
     without `type` every segment (the description names no default)."""
     with_count = flag(call.query, "include_count")
-    kind = call.query.get("type")
-    if kind is not None and kind not in SEGMENT_TYPES:
-        raise ApiError(
-            400,
-            "parameter_invalid",
-            f"type must be one of {', '.join(SEGMENT_TYPES)}, got {kind!r}",
-        )
+    kind = one_of(call.query, "type", SEGMENT_TYPES)
     store = core.store
     segments = [
         segment_json(store, segment, with_count)

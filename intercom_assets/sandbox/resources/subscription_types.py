@@ -1,15 +1,13 @@
 """Subscription types: `GET /subscription_types` (a plain list), and their churn."""
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import Call, list_of
 from intercom_assets.sandbox.resource import Generation, Resource, own_random
 from intercom_assets.sandbox.store import Record, Store, numeric_id
-
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
 
 NAMES = ["Newsletter", "Product updates", "Billing notices", "Events", "Tips", "Surveys"]
 STATES = ["live", "draft", "archived"]
@@ -30,7 +28,7 @@ def new_subscription_type(rng: random.Random, number: int) -> Record:
     }
 
 
-def list_subscription_types(core: "SandboxCore", call: Call) -> bytes:
+def list_subscription_types(core: SandboxCore, call: Call) -> bytes:
     return list_of(core.store, "subscription_types", {"type": "list"}, "data")
 
 

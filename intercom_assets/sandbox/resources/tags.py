@@ -1,16 +1,14 @@
 """Tags: `GET /tags`, tag creation, and tag deletion (which untags every record silently)."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intercom_assets.sandbox import values as v
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import Call, list_of
 from intercom_assets.sandbox.factory import Factory
 from intercom_assets.sandbox.resource import Generation, Resource
 from intercom_assets.sandbox.store import Record, Store, numeric_id
-
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
 
 FIRST_TAG_ID = 7_000_001
 
@@ -46,7 +44,7 @@ def toggle_tag(c: Churning, tag_ids: list[str]) -> str | None:
     return tag_id
 
 
-def list_tags(core: "SandboxCore", call: Call) -> bytes:
+def list_tags(core: SandboxCore, call: Call) -> bytes:
     return list_of(core.store, "tags", {"type": "list"}, "data")
 
 

@@ -9,11 +9,12 @@ when unassigned) up to 2.15 and integers (`0` when unassigned) from 2.16 on, as 
 descriptions type them (`versions.py`; the truth keeps the 2.14 shape).
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from intercom_assets.sandbox.churn import Churning
+from intercom_assets.sandbox.core import SandboxCore
 from intercom_assets.sandbox.endpoints import Call, dumps, search_route
 from intercom_assets.sandbox.errors import ApiError
 from intercom_assets.sandbox.factory import Factory
@@ -31,13 +32,9 @@ from intercom_assets.sandbox.search import (
     make_fields,
     path_getter,
 )
-from intercom_assets.sandbox.store import PARTS_LIMIT, Record, Store, public
+from intercom_assets.sandbox.store import DAY, PARTS_LIMIT, Record, Store, public
 from intercom_assets.sandbox.versions import as_version
 
-if TYPE_CHECKING:
-    from intercom_assets.sandbox.core import SandboxCore
-
-DAY = 86_400
 TICKETS_PER_SIZE = {"tiny": 30, "demo": 300, "bench": 5_000}
 LONG_TICKETS_PER_SIZE = {"tiny": 1, "demo": 2, "bench": 5}
 """Tickets with more parts than `GET /tickets/{id}` returns (500), as Intercom caps them."""
@@ -344,7 +341,7 @@ def with_parts(ticket: Record) -> Record:
     }
 
 
-def get_ticket(core: "SandboxCore", call: Call) -> bytes:
+def get_ticket(core: SandboxCore, call: Call) -> bytes:
     ticket = core.store.tables["tickets"].get(call.params["id"])
     if ticket is None:
         raise ApiError(404, "ticket_not_found", "Ticket not found")
@@ -352,7 +349,7 @@ def get_ticket(core: "SandboxCore", call: Call) -> bytes:
 
 
 def list_of(kind: str, shape: Any = public) -> Any:
-    def handler(core: "SandboxCore", _: Call) -> bytes:
+    def handler(core: SandboxCore, _: Call) -> bytes:
         table = core.store.tables[kind]
         return dumps(
             {"type": "list", "data": [shape(table[i]) for i in core.store.sorted_ids(kind)]}
@@ -369,7 +366,7 @@ def detailed_state(store: Store, state: Record) -> Record:
     return public(state) | {"ticket_types": {"type": "list", "data": types}}
 
 
-def list_ticket_states(core: "SandboxCore", call: Call) -> bytes:
+def list_ticket_states(core: SandboxCore, call: Call) -> bytes:
     store = core.store
     states = [store.tables["ticket_states"][i] for i in store.sorted_ids("ticket_states")]
     return dumps({"type": "list", "data": [detailed_state(store, s) for s in states]})
