@@ -146,6 +146,11 @@ class Churning:
         self.store.reordered(kind)
         self.log.add(f"{kind}_created", record["id"])
 
+    def updated(self, kind: str, record_id: str) -> None:
+        """Mark a changed record (`Store.changed`) and log it as `<kind>_updated`."""
+        self.store.changed(kind, record_id)
+        self.log.add(f"{kind}_updated", record_id)
+
     def deleted(self, kind: str, record_id: str, remove: Callable[[str], None]) -> None:
         """Delete a record that still exists with `remove` (the store's method that also
         detaches it from others) and log it as `<kind>_deleted`; a vanished one is skipped."""

@@ -108,8 +108,7 @@ def update_admin(c: Churning, at: int, admin_id: str) -> None:
         return
     admin["away_mode_enabled"] = not admin["away_mode_enabled"]
     admin["job_title"] = c.pick(["Support Engineer", "Team Lead", "CSM", "Head of Support"])
-    c.store.changed("admins", admin_id)
-    c.log.add("admins_updated", admin_id)
+    c.updated("admins", admin_id)
 
 
 def create_admin(c: Churning, at: int, _: object) -> None:
@@ -134,8 +133,7 @@ def update_team(c: Churning, at: int, team_id: str) -> None:
     if team is None:
         return
     team["assignment_limit"] = c.pick([None, 5, 10, 25])
-    c.store.changed("teams", team_id)
-    c.log.add("teams_updated", team_id)
+    c.updated("teams", team_id)
 
 
 def delete_team(c: Churning, at: int, team_id: str) -> None:

@@ -79,8 +79,7 @@ def update_company(c: Churning, at: int, company_id: str) -> None:
     company["custom_attributes"]["account tier"] = c.pick(["gold", "silver", "bronze"])
     company["last_request_at"] = at
     company["updated_at"] = max(company["updated_at"], at)
-    c.store.changed("companies", company_id)
-    c.log.add("companies_updated", company_id)
+    c.updated("companies", company_id)
 
 
 def create_company(c: Churning, at: int, _: object) -> None:

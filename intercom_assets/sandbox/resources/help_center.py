@@ -185,8 +185,7 @@ class HelpCenter(Resource):
         article["title"] = _title(self.rng)
         article["state"] = self.rng.choice(["published", "draft"])
         article["updated_at"] = max(article["updated_at"], at)
-        c.store.changed("articles", article_id)
-        c.log.add("articles_updated", article_id)
+        c.updated("articles", article_id)
 
     def create_article(self, c: Churning, at: int, _: object) -> None:
         store = c.store
@@ -216,8 +215,7 @@ class HelpCenter(Resource):
             return
         collection["description"] = f"{_title(self.rng)}"
         collection["updated_at"] = max(collection["updated_at"], at)
-        c.store.changed("help_center_collections", collection_id)
-        c.log.add("help_center_collections_updated", collection_id)
+        c.updated("help_center_collections", collection_id)
 
     def truth(self, store: Store) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -45,8 +45,7 @@ def update_segment(c: Churning, at: int, segment_id: str) -> None:
     segment["name"] = segment["name"].split(" (")[0] + f" ({c.rng.randrange(100)})"
     segment["updated_at"] = max(segment["updated_at"], at)
     c.store.recompute_company_segments()
-    c.store.changed("segments", segment_id)
-    c.log.add("segments_updated", segment_id)
+    c.updated("segments", segment_id)
 
 
 def create_segment(c: Churning, at: int, _: object) -> None:

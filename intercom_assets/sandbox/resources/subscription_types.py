@@ -63,8 +63,7 @@ class SubscriptionTypes(Resource):
         if record is None:
             return
         record["state"] = self.rng.choice([s for s in STATES if s != record["state"]])
-        c.store.changed("subscription_types", type_id)
-        c.log.add("subscription_types_updated", type_id)
+        c.updated("subscription_types", type_id)
 
     def create(self, c: Churning, at: int, _: object) -> None:
         self.last += 1

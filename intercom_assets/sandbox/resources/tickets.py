@@ -300,8 +300,7 @@ def update_ticket(c: Churning, at: int, ticket_id: str) -> None:
     if ticket is None:
         return
     grow(c.factory, ticket, at)
-    c.store.changed("tickets", ticket_id)
-    c.log.add("tickets_updated", ticket_id)
+    c.updated("tickets", ticket_id)
 
 
 # -- endpoints ------------------------------------------------------------------------------------
