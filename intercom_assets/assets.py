@@ -58,6 +58,7 @@ from intercom_assets.streams import (
 from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.streams.shape import ShapeError
 from intercom_assets.warehouse import (
+    LayoutVersionError,
     SchemaMismatchError,
     TableCounts,
     TableSpec,
@@ -90,6 +91,7 @@ PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (SettingError, "bad configuration"),
     (Refusal, "refused"),
     (SchemaMismatchError, "a stored column does not match its table spec"),
+    (LayoutVersionError, "the warehouse schema was written by another layout"),
     (WarehouseInputError, "a batch does not fit its table"),
     (ParentsNotLoadedError, "its parents are not loaded yet"),
 )

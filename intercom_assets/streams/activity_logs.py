@@ -6,8 +6,7 @@ Entries never change, so rows are only appended. A window that had ended by Inte
 state keeps the closed time as one list of disjoint `[start, end)` intervals (`CLOSED_KEY`;
 adjacent and overlapping windows merge, so day after day it stays one interval), and a later
 run of a window inside it reads nothing (0 calls). A window still open (today's partition)
-is read again on each run. (Earlier versions kept one `closed:<start>:<end>` key per window;
-such keys still count and are folded into the list, and no new one is written.)
+is read again on each run.
 `created_at_after` goes out one second before the window's start,
 `created_at_before` is its end, and the entries are kept to `start <= created_at < end` here,
 so the rows are exactly the window's whether Intercom's bounds are inclusive or not. Rows are
@@ -17,7 +16,7 @@ History, as for the searched streams: until a window open at the start (the firs
 partition's) has been read completely, the stream's state does not record `HISTORY_KEY:
 BEGINNING`, and a run whose window starts later is widened to the beginning (the report
 says `window_widened_from`), so a first load that misses the first partition leaves no
-entries behind. A table holding rows without the record counts as complete.
+entries behind.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,20 +52,13 @@ SHAPE = Shape(
 
 CLOSED_KEY = "closed"
 """State key: the closed time as sorted, disjoint `[start, end]` pairs (unix seconds)."""
-LEGACY_PREFIX = "closed:"
-"""State keys `closed:<start>:<end>`, one per closed window, as earlier versions wrote them."""
 
 Interval = tuple[int, int]
 
 
 def closed_intervals(state: Mapping[str, Any]) -> list[Interval]:
-    """The closed time recorded in a stream state (the list and any per-window keys)."""
-    found = [(int(a), int(b)) for a, b in state.get(CLOSED_KEY) or []]
-    for key, value in state.items():
-        if key.startswith(LEGACY_PREFIX) and value:
-            start, _, end = key.removeprefix(LEGACY_PREFIX).partition(":")
-            found.append((int(start), int(end)))
-    return merge(found)
+    """The closed time recorded in a stream state."""
+    return merge((int(a), int(b)) for a, b in state.get(CLOSED_KEY) or [])
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -101,11 +93,11 @@ class ActivityLogStream:
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.migrate(self.tables)
         run = Run(ctx, self.name)
-        history = stored_history(run, self.name, self.shape.table)
+        history = stored_history(run, self.name)
         window = widen(run, self.name, history, ctx.window)
         start = int(window.start.timestamp()) if window.start is not None else 0
         end = int(window.end.timestamp())
-        closed = closed_intervals(ctx.warehouse.read_state(self.name))
+        closed = closed_intervals(ctx.warehouse.read_state(self.name, [CLOSED_KEY]))
         if covered(closed, start, end):
             run.note("window_already_closed", True)
             return run.finish()

@@ -1,6 +1,5 @@
 """Admins (teammates): `GET /admins?display_avatar=true`, a full snapshot; removed admins are
-soft-deleted. The avatar is an object (`{type, image_url}`); its URL is `avatar_image_url`
-(warehouses that held the older text column `avatar` keep it, no longer written)."""
+soft-deleted. The avatar is an object (`{type, image_url}`); its URL is `avatar_image_url`."""
 
 from intercom_assets.api import IntercomClient, Page, iter_cursor_pages
 

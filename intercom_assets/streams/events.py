@@ -10,8 +10,7 @@ and in full mode. Its events are read from the stored `pages.since` cursor
 of the check under the contact's id in the `events` stream's state, in the same transaction
 as the events. A
 cursor keeps only `/events?<query>`: the client resolves it against its own base URL, so a
-changed base URL (region, proxy, another port) keeps working, and absolute URLs stored by
-earlier versions are rebased the same way when read. Events are never dropped:
+changed base URL (region, proxy, another port) keeps working. Events are never dropped:
 Intercom lists only events younger than 90 days, and the warehouse keeps older ones (it is the
 history). Events of a soft-deleted contact are soft-deleted with it (and revived with it).
 """
@@ -141,11 +140,11 @@ def stored_cursors(run: Run) -> pl.DataFrame:
     marks: list[int | None] = []
     checked: list[int | None] = []
     for contact_id, value in run.warehouse.read_state(run.name).items():
-        cursor = parse_cursor(value)
+        cursor = cast(StoredCursor, value)  # written by `write_events` in this shape
         ids.append(contact_id)
-        since.append(cursor_path(cursor.get("since")))
-        marks.append(cursor.get("mark"))
-        checked.append(cursor.get("checked", 0))
+        since.append(cursor["since"])
+        marks.append(cursor["mark"])
+        checked.append(cursor["checked"])
     return pl.DataFrame(
         {
             "id": pl.Series(ids, dtype=pl.String),
@@ -156,20 +155,14 @@ def stored_cursors(run: Run) -> pl.DataFrame:
     )
 
 
-class StoredCursor(TypedDict, total=False):
-    """A contact's events cursor as `write_events` stores it."""
+class StoredCursor(TypedDict):
+    """A contact's events cursor as `write_events` stores it: where its next walk starts
+    (`/events?...`, see `cursor_path`; None: from its first event), its activity mark and
+    the time of its check."""
 
-    since: str
+    since: str | None
     mark: int
     checked: int
-
-
-def parse_cursor(value: object) -> StoredCursor:
-    """A stored cursor: `{"since": "/events?...", "mark": s, "checked": s}` (a bare URL, as
-    earlier versions stored, is accepted; a cursor without `checked` is due)."""
-    if isinstance(value, dict):
-        return cast(StoredCursor, value)  # written by `write_events` in this shape
-    return {"since": value} if isinstance(value, str) and value else {}
 
 
 def cursor_path(url: object) -> str | None:
@@ -192,7 +185,7 @@ def write_events(run: Run, checked: list[Checked]) -> None:
     frames, _ = run.fit(SHAPE, raws)
     written = frames[SHAPE.table]
     fitting = None if written.height == len(raws) else set(written.get_column("id").to_list())
-    cursors: dict[str, dict[str, object]] = {}
+    cursors: dict[str, StoredCursor] = {}
     for c in checked:
         if fitting is None or all(key_of(raw, "id") in fitting for raw in c.events):
             cursors[c.due.contact_id] = {

@@ -19,9 +19,7 @@ History: the stream's state keeps how far back its stored history reaches (`HIST
 It becomes `BEGINNING` once a window open at the start (the first partition's) or a sweep ran
 completely. Until then a run whose window starts later would leave everything before its
 start unloaded and still succeed, so its window is widened to the beginning (and the report
-says so: `window_widened_from`). A stream whose table already holds rows but whose state has
-no `HISTORY_KEY` was loaded by a version that did not record it: its history counts as
-complete, and that is recorded (`history_recorded`).
+says so: `window_widened_from`).
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -107,10 +105,8 @@ class SearchStream:
         return run.finish()
 
     def history(self, run: Run) -> str:
-        """How far back the stored history reaches (`BEGINNING` or `NOTHING`), recorded on the
-        stream's first run: rows already stored without a record came from a version that did
-        not keep one, and count as a complete history."""
-        return stored_history(run, self.name, self.shape.table)
+        """How far back the stored history reaches (`BEGINNING` or `NOTHING`)."""
+        return stored_history(run, self.name)
 
     def count_differs(self, run: Run) -> bool:
         """Whether Intercom's count of live records differs from the warehouse's (a record
@@ -259,22 +255,11 @@ class SearchStream:
         return None
 
 
-def stored_history(run: Run, name: str, table: str) -> str:
-    """How far back stream `name`'s stored history reaches (`BEGINNING` or `NOTHING`),
-    recorded on its first run: rows already in `table` without a record came from a version
-    that did not keep one, and count as a complete history (noted as `history_recorded`)."""
+def stored_history(run: Run, name: str) -> str:
+    """How far back stream `name`'s stored history reaches: `BEGINNING` once recorded,
+    else `NOTHING`."""
     stored = run.warehouse.read_state(name, [HISTORY_KEY])
-    if HISTORY_KEY in stored:
-        return BEGINNING if stored[HISTORY_KEY] == BEGINNING else NOTHING
-    totals = run.warehouse.totals(table)
-    rows = totals.live + totals.deleted
-    found = BEGINNING if rows else NOTHING
-    run.write({}, state=StateUpdate(name, {HISTORY_KEY: found}))
-    run.note(
-        "history_recorded",
-        f"complete: the table already held {rows} rows" if rows else "nothing loaded yet",
-    )
-    return found
+    return BEGINNING if stored.get(HISTORY_KEY) == BEGINNING else NOTHING
 
 
 def widen(run: Run, name: str, history: str, window: Window) -> Window:

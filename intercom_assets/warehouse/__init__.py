@@ -24,6 +24,9 @@ A `Warehouse` (from `connect`) is a small facade over three parts, each its own 
   `migrate(specs)` creates the schema, the state table and missing tables, adds the
   columns a spec gained and refuses type changes (`SchemaMismatchError`), under a
   per-schema migration lock, so concurrent migrations are safe. Run it once per asset run.
+  It records the layout version in `_layout` and refuses a schema written by another
+  layout (`LayoutVersionError`, see `layout`): such a warehouse is reloaded into a new
+  schema, never converted.
 - `writer` (`wh.writer`): `write` / `submit` (pipelined on one writer thread) / `wait`,
   and `soft_delete_missing`.
 - `reads` (`wh.reads`): `read_state`, `stored_hashes`, `live_ids`, `read_columns`,
@@ -62,8 +65,7 @@ Write batches::
 - State (`state`): per stream, string keys mapped to JSON values, in one table `_state`.
   A `StateUpdate(stream, {key: value, ...})` sets the keys it names (others keep theirs)
   in the transaction of its batch; many keys cost one staged insert. `read_state(stream,
-  keys=None)` returns `{key: value}`. `migrate` moves the previous version's `_sync_state`
-  and `_event_cursors` tables into it (see `legacy`).
+  keys=None)` returns `{key: value}`.
 - Every `write` / `soft_delete_missing` is one transaction including the state; a crash
   leaves the last committed batch.
 - Rejected records (`rejections=Rejections(stream, rejected=[Rejected(id, field, error,
@@ -89,6 +91,7 @@ keeps one connection until `close()`.
 from pathlib import Path
 
 from .errors import (
+    LayoutVersionError,
     SchemaMismatchError,
     WarehouseError,
     WarehouseInputError,
@@ -141,6 +144,7 @@ __all__ = [
     "REJECTED_TABLE",
     "Column",
     "HistoryTables",
+    "LayoutVersionError",
     "Rejected",
     "Rejections",
     "SchemaMismatchError",

@@ -15,3 +15,7 @@ class SchemaMismatchError(WarehouseError):
 
 class WarehouseLockedError(WarehouseError):
     """The database file stayed locked by another process for longer than the retry budget."""
+
+
+class LayoutVersionError(WarehouseError):
+    """The schema was written by another layout of the warehouse's tables (see `layout`)."""

@@ -37,8 +37,6 @@ from .sql import Dialect, quote, quote_all
 
 SUFFIX: Final = "_history"
 CLOSED_SUFFIX: Final = "_history_closed"
-PREVIOUS_INDEX_SUFFIX: Final = "_history_current"
-"""The previous layout's index of current versions (PostgreSQL), dropped when taken over."""
 VALID_FROM: Final = "_valid_from"
 VALID_TO: Final = "_valid_to"
 CHANGE: Final = "_change"

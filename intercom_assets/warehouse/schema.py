@@ -2,11 +2,12 @@
 database hold them.
 
 `register` only records specs (no SQL): reads, checks and writes look tables up here.
-`migrate` brings the database up to date: it creates the schema, the state table, the
-rejected-records table (see `rejected`) and missing tables, adds the columns a spec gained
-(never drops one), refuses a stored column whose type differs from its spec
-(`SchemaMismatchError`, before any DDL runs) and moves the previous version's state tables
-into the state store (see `legacy`). It first looks without
+`migrate` brings the database up to date: it checks the schema's layout version (see
+`layout`: a schema written by another layout is refused with `LayoutVersionError`), creates
+the schema, the layout table, the state table, the rejected-records table (see `rejected`)
+and missing tables, adds the columns a spec gained (never drops one) and refuses a stored
+column whose type differs from its spec (`SchemaMismatchError`); both refusals come before
+any DDL runs. It first looks without
 a lock; when something is missing it takes the schema's migration lock (see
 `Backend.migration`), looks again inside it and changes only what is still missing, so
 migrations starting together in several threads or processes do not collide. A spec this
@@ -14,15 +15,12 @@ warehouse already migrated is not looked at again.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from .database import Database
 from .errors import SchemaMismatchError, WarehouseInputError
 from .history import (
     ALL,
     CHANGE,
-    PREVIOUS_INDEX_SUFFIX,
-    VALID_TO,
     HistoryTables,
     closed_table,
     content_columns,
@@ -32,24 +30,12 @@ from .history import (
     history_view,
     wanted,
 )
-from .legacy import LEGACY_TABLES, move_legacy_state
+from .layout import LAYOUT_TABLE, check_layout, create_layout, stored_versions
 from .rejected import REJECTED_TABLE, create_rejected_table
 from .session import Session
 from .spec import TableSpec
 from .sql import create_table, quote, schema_name, stored_type_key
 from .state import STATE_TABLE, create_state_table
-
-
-@dataclass
-class _Plan:
-    """What a migration still has to do."""
-
-    statements: list[str] = field(default_factory=list)
-    legacy: dict[str, str] = field(default_factory=dict)
-    """Legacy state tables present (name -> quoted name)."""
-
-    def __bool__(self) -> bool:
-        return bool(self.statements or self.legacy)
 
 
 class Schema:
@@ -87,8 +73,9 @@ class Schema:
         """Make the database hold `specs` (and the state and rejected-records tables), then
         register them.
 
-        Raises SchemaMismatchError (naming schema, table and column) when a stored column's
-        type differs from its spec; nothing is changed (or registered) then.
+        Raises LayoutVersionError (naming the schema) when the schema was written by another
+        layout (see `layout`), SchemaMismatchError (naming schema, table and column) when a
+        stored column's type differs from its spec; nothing is changed (or registered) then.
         """
         specs = list(specs)
         for spec in specs:
@@ -105,51 +92,48 @@ class Schema:
         if needed:
             self.db.wait()
             with self.db.backend.migration(self.db.schema) as s:
-                plan = self._plan(s, pending)  # again: another migration may have run
-                for statement in plan.statements:
+                for statement in self._plan(s, pending):  # again: another may have run
                     s.execute(statement)
-                if plan.legacy:
-                    move_legacy_state(
-                        s, self.db.backend.dialect, plan.legacy, self.db.table(STATE_TABLE)
-                    )
         self.register(specs)
         self._migrated.update({spec.name: spec for spec in pending})
         self._state_ready = True
 
-    def _plan(self, s: Session, specs: list[TableSpec]) -> _Plan:
+    def _plan(self, s: Session, specs: list[TableSpec]) -> list[str]:
+        """The statements a migration of `specs` still has to run (LayoutVersionError or
+        SchemaMismatchError when the schema cannot be migrated)."""
         backend, schema = self.db.backend, self.db.schema
         dialect = backend.dialect
-        plan = _Plan()
+        plan = []
         if not backend.schema_exists(s, schema):
-            plan.statements.append(
-                f"CREATE SCHEMA IF NOT EXISTS {schema_name(schema, backend.catalog)}"
-            )
-        names = [STATE_TABLE, REJECTED_TABLE, *LEGACY_TABLES, *(spec.name for spec in specs)]
+            plan.append(f"CREATE SCHEMA IF NOT EXISTS {schema_name(schema, backend.catalog)}")
+        names = [LAYOUT_TABLE, STATE_TABLE, REJECTED_TABLE, *(spec.name for spec in specs)]
         for spec in specs:
             if self.has_history(spec):
                 names += [history_view(spec.name), closed_table(spec.name)]
         found = backend.columns(s, schema, names)
+        layout = self.db.table(LAYOUT_TABLE)
+        versions = stored_versions(s, layout) if LAYOUT_TABLE in found else None
+        if check_layout(schema, versions, found.keys() - {LAYOUT_TABLE}):
+            plan += create_layout(dialect, layout)
         if STATE_TABLE not in found:
-            plan.statements.append(create_state_table(dialect, self.db.table(STATE_TABLE)))
+            plan.append(create_state_table(dialect, self.db.table(STATE_TABLE)))
         if REJECTED_TABLE not in found:
-            plan.statements.append(create_rejected_table(dialect, self.db.table(REJECTED_TABLE)))
-        plan.legacy = {name: self.db.table(name) for name in LEGACY_TABLES if name in found}
+            plan.append(create_rejected_table(dialect, self.db.table(REJECTED_TABLE)))
         for spec in specs:
             existing = found.get(spec.name)
             if not existing:
-                plan.statements.append(create_table(dialect, schema, spec, backend.catalog))
+                plan.append(create_table(dialect, schema, spec, backend.catalog))
             else:
-                plan.statements += self._alter(spec, existing)
+                plan += self._alter(spec, existing)
             if self.has_history(spec):
-                plan.statements += self._history(spec, existing or {}, found)
+                plan += self._history(spec, existing or {}, found)
         return plan
 
     def _history(
         self, spec: TableSpec, existing: dict[str, str], found: dict[str, dict[str, str]]
     ) -> list[str]:
         """What history needs (see `history`): `_change` in the table, the closed-versions
-        table with every content column, and the view over both. A history table of the
-        previous layout (every version in one table) becomes the closed-versions table."""
+        table with every content column, and the view over both."""
         dialect = self.db.backend.dialect
         table = self.db.table(spec.name)
         view_name, closed_name = history_view(spec.name), closed_table(spec.name)
@@ -161,10 +145,6 @@ class Schema:
                 f" {history_column_type(dialect, spec, CHANGE)}"
             )
         stored = found.get(closed_name)
-        old_layout = closed_name not in found and view_name in found
-        if old_layout:
-            statements += self._upgrade(spec, table, view, closed_name, closed)
-            stored = found[view_name]
         if stored is None:
             statements.append(create_closed(dialect, spec, closed))
         else:
@@ -172,7 +152,7 @@ class Schema:
                 if c not in stored:
                     sql_type = history_column_type(dialect, spec, c)
                     statements.append(f"ALTER TABLE {closed} ADD COLUMN {quote(c)} {sql_type}")
-        shown = found.get(view_name) if not old_layout else None
+        shown = found.get(view_name)
         if shown is not None and all(c in shown for c in content_columns(spec)):
             return statements
         if shown is not None:  # the table gained a column: show it too
@@ -181,21 +161,6 @@ class Schema:
         named = quote if dialect.views_bind_in_schema else self.db.table
         statements.append(create_view(dialect, spec, view, named(closed_name), named(spec.name)))
         return statements
-
-    def _upgrade(
-        self, spec: TableSpec, table: str, old: str, closed_name: str, closed: str
-    ) -> list[str]:
-        """Turn a history table of the previous layout (current versions included, open)
-        into the closed-versions table: the open versions' kinds move to the table's
-        `_change`, then they leave (the table's rows are those versions)."""
-        key, change = quote(spec.key), quote(CHANGE)
-        return [
-            f"ALTER TABLE {old} RENAME TO {quote(closed_name)}",
-            f"DROP INDEX IF EXISTS {self.db.table(spec.name + PREVIOUS_INDEX_SUFFIX)}",
-            f"UPDATE {table} AS t SET {change} = h.{change} FROM {closed} AS h"
-            f" WHERE h.{quote(VALID_TO)} IS NULL AND h.{key} = t.{key}",
-            f"DELETE FROM {closed} WHERE {quote(VALID_TO)} IS NULL",
-        ]
 
     def _alter(self, spec: TableSpec, existing: dict[str, str]) -> list[str]:
         """The columns a stored table lacks; SchemaMismatchError for a changed type."""

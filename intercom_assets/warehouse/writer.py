@@ -1,52 +1,28 @@
-"""Writing batches: check and hash frames, diff them against the stored hashes, write only
-what changed, with the stream's state, in one transaction; optionally on a writer thread."""
+"""Writing batches: check and hash frames (see `batch`), diff them against the stored hashes,
+write only what changed (entity tables here, link/child tables in `children`), with the
+stream's state, in one transaction; optionally on a writer thread. Soft deletes and revives."""
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
 from . import history, rejected, state
+from .batch import Batch, Keep, Parents, PreparedTable, encode_state, prepare_batch
+from .children import write_children
 from .database import Database
-from .diff import diff_children, diff_entities
+from .diff import diff_entities
 from .errors import WarehouseInputError
-from .frames import conform
 from .reads import ROW, key_frame, stored_hashes
 from .rejected import Rejections
 from .results import TableCounts, WriteResult
 from .schema import Schema
 from .session import Session
-from .spec import DELETED_AT, HASH, SYNCED_AT, UTC_MICROS, TableSpec, frame_dtype
+from .spec import DELETED_AT, SYNCED_AT, UTC_MICROS, TableSpec, frame_dtype
 from .sql import quote, quote_all, upsert_tail
 from .state import StateUpdate
-
-Parents = Mapping[str, pl.Series | Sequence[Any]]
-Keep = Mapping[str, pl.Series | Sequence[Any]]
-
-
-@dataclass(frozen=True)
-class _Table:
-    """One validated, hashed frame of a batch."""
-
-    spec: TableSpec
-    rows: pl.DataFrame
-    duplicates: int
-    covered: pl.DataFrame | None
-    """Link/child tables: the parents whose rows the frame holds."""
-    kept: pl.DataFrame | None = None
-    """Child tables: keys of stored rows that stay although their parent is covered."""
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """A validated, hashed batch waiting for its transaction."""
-
-    tables: dict[str, _Table]
-    state: tuple[str, pl.DataFrame] | None
-    rejections: Rejections | None = None
 
 
 class Writer:
@@ -78,7 +54,7 @@ class Writer:
         Every frame is validated first; a bad frame raises WarehouseInputError and nothing is
         written.
         """
-        batch = self._batch(frames, parents, state, keep, rejections)
+        batch = prepare_batch(self.schema, frames, parents, state, keep, rejections)
         self.db.wait()
         return self._commit(batch)
 
@@ -103,7 +79,7 @@ class Writer:
         Every other call on the warehouse first waits for the batch in flight; `wait()` does
         only that.
         """
-        batch = self._batch(frames, parents, state, keep, rejections)
+        batch = prepare_batch(self.schema, frames, parents, state, keep, rejections)
         self.db.wait()
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="warehouse-writer")
@@ -143,7 +119,7 @@ class Writer:
             raise WarehouseInputError(
                 f"{table}: no ids seen; pass allow_empty=True to soft-delete every live row"
             )
-        encoded = _encoded(state)
+        encoded = encode_state(state)
         now = _now()
         key = quote(spec.key)
         with self.db.session() as s:
@@ -213,49 +189,7 @@ class Writer:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _batch(
-        self,
-        frames: Mapping[str, pl.DataFrame],
-        parents: Parents | None,
-        state: StateUpdate | None,
-        keep: Keep | None = None,
-        rejections: Rejections | None = None,
-    ) -> _Batch:
-        parents, keep = parents or {}, keep or {}
-        prepared = {
-            table: self._prepare(table, frame, parents, keep) for table, frame in frames.items()
-        }
-        for table in (*parents, *keep):
-            if table not in frames:
-                raise WarehouseInputError(f"{table}: parents or kept rows given without a frame")
-        if rejections is not None:
-            if not isinstance(rejections, Rejections):
-                kind = type(rejections).__name__
-                raise WarehouseInputError(f"rejections must be Rejections, got {kind}")
-            rejections.check()
-        return _Batch(prepared, _encoded(state), rejections or None)
-
-    def _prepare(self, table: str, frame: pl.DataFrame, parents: Parents, keep: Keep) -> _Table:
-        spec = self.schema.spec(table)
-        conformed = conform(spec, frame)
-        covered = kept = None
-        if spec.parent_key is None:
-            if table in parents or table in keep:
-                raise WarehouseInputError(f"{table}: parents apply to link/child tables only")
-        else:
-            given = key_frame(spec, spec.parent_key, parents.get(table, []))
-            in_frame = conformed.frame.select(spec.parent_key)
-            covered = pl.concat([given, in_frame]).unique(maintain_order=True)
-        if table in keep:
-            if len(spec.primary_key) != 1 or spec.parent_key in spec.primary_key:
-                raise WarehouseInputError(f"{table}: kept rows apply to child tables keyed by id")
-            key = spec.primary_key[0]
-            kept = key_frame(spec, key, keep[table]).join(
-                conformed.frame.select(key), on=key, how="anti"
-            )
-        return _Table(spec, conformed.frame, conformed.duplicates, covered, kept)
-
-    def _commit(self, batch: _Batch) -> WriteResult:
+    def _commit(self, batch: Batch) -> WriteResult:
         """The batch's transaction (on the caller's or the writer thread)."""
         now = _now()
         counts: dict[str, TableCounts] = {}
@@ -264,7 +198,7 @@ class Writer:
                 if table.spec.is_entity:
                     counts[name] = self._write_entities(s, table, now)
                 else:
-                    counts[name] = self._write_children(s, table, now)
+                    counts[name] = write_children(s, self.db, table, now)
             self._put_state(s, batch.state, now)
             if batch.rejections:
                 held = self.db.table(rejected.REJECTED_TABLE)
@@ -276,7 +210,7 @@ class Writer:
         dialect = self.db.backend.dialect
         return {c: history.history_column_type(dialect, spec, c) for c in columns}
 
-    def _write_entities(self, s: Session, table: _Table, now: datetime) -> TableCounts:
+    def _write_entities(self, s: Session, table: PreparedTable, now: datetime) -> TableCounts:
         spec, batch = table.spec, table.rows
         stored = stored_hashes(s, self.db, spec, batch.select(spec.key))
         diff = diff_entities(spec, batch, stored)
@@ -343,79 +277,6 @@ class Writer:
                 f" {upsert_tail(spec, columns)}"
             )
 
-    def _write_children(self, s: Session, table: _Table, now: datetime) -> TableCounts:
-        spec, batch, covered = table.spec, table.rows, table.covered
-        parent = spec.parent_key
-        assert parent is not None and covered is not None
-        if covered.height == 0:
-            return TableCounts(duplicates=table.duplicates)
-        target = self.db.table(spec.name)
-        keys = list(dict.fromkeys([*spec.primary_key, parent]))
-        schema = {k: frame_dtype(spec.column(k).dtype) for k in keys} | {HASH: pl.Int64()}
-        parent_type = self.db.backend.dialect.column_type(spec, parent)
-        condition, params = s.key_filter(
-            f"t.{quote(parent)}", covered.get_column(parent), parent_type
-        )
-        stored = s.query(
-            f"SELECT {', '.join(f't.{quote(c)} AS {quote(c)}' for c in schema)}"
-            f" FROM {target} AS t WHERE {condition}",
-            params,
-            schema=schema,
-        )
-        kept = table.kept
-        if kept is not None:  # stored rows that stay: not part of their parent's set
-            kept = stored.join(kept, on=kept.columns, how="semi").select(kept.columns)
-            stored = stored.join(kept, on=kept.columns, how="anti")
-        diff = diff_children(spec, batch, stored)
-        moved = 0
-        if diff.changed_parents.len():
-            # only parents with stored rows have rows to delete (new parents have none)
-            doomed = diff.changed_parents.filter(
-                diff.changed_parents.is_in(stored.get_column(parent).implode())
-            )
-            if doomed.len():
-                condition, params = s.key_filter(f"t.{quote(parent)}", doomed, parent_type)
-                if kept is not None and kept.height:
-                    key = kept.columns[0]
-                    key_type = self.db.backend.dialect.column_type(spec, key)
-                    spared, more = s.key_filter(f"t.{quote(key)}", kept.get_column(key), key_type)
-                    condition, params = f"{condition} AND NOT {spared}", [*params, *more]
-                s.execute(f"DELETE FROM {target} AS t WHERE {condition}", params)
-            if diff.to_insert.height:
-                moved = self._delete_moved(s, spec, diff.to_insert, stored)
-                rows = diff.to_insert.with_columns(
-                    pl.lit(now, dtype=UTC_MICROS).alias(SYNCED_AT)
-                ).select(spec.stored_columns())
-                s.append(target, rows, self._types(spec, rows.columns))
-        return TableCounts(
-            inserted=diff.to_insert.height,
-            deleted=diff.to_delete + moved,
-            unchanged=diff.unchanged,
-            duplicates=table.duplicates,
-            replaced_parents=diff.changed_parents.len(),
-            kept=0 if kept is None else kept.height,
-        )
-
-    def _delete_moved(
-        self, s: Session, spec: TableSpec, rows: pl.DataFrame, covered_rows: pl.DataFrame
-    ) -> int:
-        """A child keyed without its parent (a note, a part) may arrive under another parent
-        than the one that holds it (a note moved to the contact its lead merged into):
-        delete the stored row of each key about to be inserted that no covered parent held
-        (those went with their parent's rows), whoever holds it, so the key is not taken
-        twice. Returns the rows deleted (none for a link table, whose key holds its
-        parent)."""
-        if spec.parent_key in spec.primary_key or len(spec.primary_key) != 1:
-            return 0
-        key = spec.primary_key[0]
-        elsewhere = rows.select(key).join(covered_rows.select(key), on=key, how="anti")
-        if elsewhere.height == 0:
-            return 0
-        key_type = self.db.backend.dialect.column_type(spec, key)
-        condition, params = s.key_filter(f"t.{quote(key)}", elsewhere.get_column(key), key_type)
-        target = self.db.table(spec.name)
-        return max(0, s.execute(f"DELETE FROM {target} AS t WHERE {condition}", params))
-
     def _update(
         self,
         s: Session,
@@ -460,11 +321,3 @@ class Writer:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _encoded(update: StateUpdate | None) -> tuple[str, pl.DataFrame] | None:
-    if update is None:
-        return None
-    if not isinstance(update, StateUpdate):
-        raise WarehouseInputError(f"state must be a StateUpdate, got {type(update).__name__}")
-    return update.stream, update.encoded()

@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pytest
 
 from intercom_assets.schedules import DAILY_JOB
 from intercom_assets.streams import STREAMS
@@ -32,7 +31,6 @@ from intercom_assets_tests.dagster.test_e2e import (
     stream_names,
     window,
 )
-from intercom_assets_tests.streams.test_history import forget_history
 
 WINDOWED = ("contacts", "conversations")
 WIDENING = (*WINDOWED, "tickets", "admin_activity_logs")
@@ -184,22 +182,14 @@ def assert_requests(
     assert events == checked  # every contact the events stream checks has no older pages
 
 
-@pytest.mark.parametrize("recorded", [True, False], ids=["recorded", "previous_version"])
 def test_a_loaded_warehouse_runs_its_intraday_and_daily_runs_as_before(
-    pipeline: Pipeline, recorded: bool
+    pipeline: Pipeline,
 ) -> None:
     """After the history load (from the first partition), the change sensor's intraday run
-    and the daily job read only their day and make the same requests as before. The same
-    holds for a warehouse loaded by the previous version (rows, no history record): its
-    history is recorded as complete on the first run."""
+    and the daily job read only their day and make the same requests as before."""
     p = pipeline
     assert p.materialize(START_DATE, p.day()).success
     assert histories(p) == dict.fromkeys(WINDOWED, BEGINNING)
-    if not recorded:
-        with p.warehouse() as wh:
-            for name in WINDOWED:
-                forget_history(wh, name)
-        assert histories(p) == dict.fromkeys(WINDOWED)
     assert p.tick() == []
 
     day = p.day()
@@ -224,11 +214,6 @@ def test_a_loaded_warehouse_runs_its_intraday_and_daily_runs_as_before(
             assert meta["search_scanned"] == in_day
         else:  # contact search matches whole days; the client keeps the window's seconds
             assert in_day <= meta["search_scanned"] < len(truth[name])
-        if recorded:
-            assert "history_recorded" not in meta, name
-        else:
-            rows = meta["history_recorded"]
-            assert rows.startswith("complete: the table already held"), (name, rows)
     assert histories(p) == dict.fromkeys(WINDOWED, BEGINNING)
 
     p.sb.advance(seconds=TO_MIDNIGHT + AFTER_MIDNIGHT)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from intercom_assets.warehouse import StateUpdate, Warehouse
+from intercom_assets.warehouse import Warehouse
 from intercom_assets_tests.oracle import assert_matches_truth
 
 from .conftest import Harness, make_harness
@@ -58,9 +58,7 @@ def test_the_state_stays_bounded_over_many_daily_runs_and_the_copy_exact(
     assert_matches_truth(harness.warehouse, sb.truth(), streams=[STREAM])
 
 
-def test_windows_closed_out_of_order_merge_and_per_window_keys_still_count(
-    harness: Harness,
-) -> None:
+def test_windows_closed_out_of_order_merge(harness: Harness) -> None:
     sb = harness.sb
     harness.run(STREAM)  # everything before now: closed
     start = harness.now()
@@ -70,19 +68,13 @@ def test_windows_closed_out_of_order_merge_and_per_window_keys_still_count(
     for n in (2, 0):  # the third day, then the first (which joins the time before it)
         assert harness.run_window(STREAM, at[n], at[n + 1]).extra["window_closed"] is True
     assert harness.warehouse.read_state(STREAM)["closed"] == [[0, days[1]], [days[2], days[3]]]
-    # a window closed by an earlier version (its own key) is not read again
-    legacy = f"closed:{days[1]}:{days[2]}"
-    harness.warehouse.write({}, state=StateUpdate(STREAM, {legacy: True}))
-    assert harness.run_window(STREAM, at[1], at[2]).pages == 0
+    # the gap between them: read, and the three join
+    assert harness.run_window(STREAM, at[1], at[2]).extra["window_closed"] is True
+    assert harness.warehouse.read_state(STREAM)["closed"] == [[0, days[3]]]
     assert harness.run_window(STREAM, at[0], at[3]).pages == 0
-    # the next window to close folds everything into one interval
+    # the next window to close extends the one interval
     end = harness.now() - timedelta(hours=1)
     assert harness.run_window(STREAM, at[3], end).extra["window_closed"] is True
     assert harness.warehouse.read_state(STREAM)["closed"] == [[0, int(end.timestamp())]]
-    # every entry up to `end` but the legacy key's day (marked closed here, never read)
-    expected = [
-        e
-        for e in sb.truth()["activity_logs"]
-        if e["created_at"] < end.timestamp() and not days[1] <= e["created_at"] < days[2]
-    ]
+    expected = [e for e in sb.truth()["activity_logs"] if e["created_at"] < end.timestamp()]
     assert harness.warehouse.count_live(STREAM) == len(expected)

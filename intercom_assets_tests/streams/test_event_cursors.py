@@ -1,12 +1,9 @@
 """Event cursors live in the `events` stream's state as `/events?...`, so a changed API base
-URL (region, proxy, port) keeps working, and absolute cursors stored earlier are rebased."""
-
-from urllib.parse import urlsplit
+URL (region, proxy, port) keeps working."""
 
 from intercom_assets.api import IntercomClient, RetryPolicy
 from intercom_assets.sandbox import Churn, Sandbox
 from intercom_assets.streams.events import cursor_path
-from intercom_assets.warehouse import StateUpdate
 from intercom_assets_tests.streams.conftest import Harness
 from intercom_assets_tests.truth import assert_matches_truth
 
@@ -61,30 +58,3 @@ def test_events_keep_working_after_the_base_url_changes(harness: Harness) -> Non
     assert_matches_truth(harness.warehouse, harness.sb.truth(), streams=("events",))
     stored = harness.warehouse.read_state("events")
     assert all(v["since"].startswith("/events?") for v in stored.values())
-
-
-def test_absolute_cursors_stored_earlier_are_rebased(harness: Harness) -> None:
-    harness.run("contacts")
-    harness.run("events")
-    # what earlier versions stored: the API's absolute `pages.since` URL, of the old host
-    old = {
-        contact_id: {**cursor, "since": f"http://old-host.example:9{cursor['since']}"}
-        for contact_id, cursor in harness.warehouse.read_state("events").items()
-    }
-    harness.warehouse.write({}, state=StateUpdate("events", old))
-
-    created = churn_and_reload_contacts(harness)
-    moved = client_at(harness.sb, MOVED)
-    try:
-        report = harness.run("events", client=moved)
-    finally:
-        moved.close()
-    assert report.fetched == created  # resumed from the cursors: no old event again
-    assert_matches_truth(harness.warehouse, harness.sb.truth(), streams=("events",))
-    rewritten = harness.warehouse.read_state("events")
-    checked = {k for k, v in rewritten.items() if not urlsplit(v["since"]).netloc}
-    moved = {k for k, v in rewritten.items() if k not in old or v["mark"] != old[k]["mark"]}
-    # every contact checked in this run got a rebased cursor: the moved ones and those due
-    assert moved <= checked
-    assert len(checked) == report.extra["contacts_to_fetch"]
-    assert len(checked - moved) == report.extra["contacts_due"]

@@ -6,10 +6,8 @@ from datetime import timedelta
 import pytest
 
 from intercom_assets.api import IntercomError
-from intercom_assets.streams.searched import BEGINNING, HISTORY_KEY, NOTHING, WIDENED_KEY
+from intercom_assets.streams.searched import BEGINNING, HISTORY_KEY, WIDENED_KEY
 from intercom_assets.warehouse import Warehouse
-from intercom_assets.warehouse.sql import table_name
-from intercom_assets.warehouse.state import STATE_TABLE
 from intercom_assets_tests.oracle import assert_matches_truth
 from intercom_assets_tests.streams.conftest import Harness, make_client, make_harness
 from intercom_assets_tests.streams.test_resume import FailingSearch
@@ -55,7 +53,6 @@ def test_a_window_from_the_beginning_records_the_history_and_is_not_widened(
     load_upstream(harness)
     report = harness.run("contacts")
     assert WIDENED_KEY not in report.extra
-    assert report.extra["history_recorded"] == "nothing loaded yet"
     assert history(harness, "contacts") == BEGINNING
 
 
@@ -66,22 +63,6 @@ def test_a_sweep_on_an_empty_table_records_a_complete_history(harness: Harness) 
     report = harness.run("contacts", harness.now() - timedelta(days=1))
     assert WIDENED_KEY not in report.extra
     assert_matches_truth(harness.warehouse, harness.sb.truth(), streams=("contacts",))
-
-
-def test_rows_stored_without_a_recorded_history_count_as_complete(harness: Harness) -> None:
-    """A warehouse loaded by a version that kept no history record."""
-    load_upstream(harness)
-    harness.run("contacts")
-    forget_history(harness.warehouse, "contacts")
-    assert history(harness, "contacts") is None
-
-    start = harness.now() - timedelta(days=1)
-    report = harness.run("contacts", start)
-    assert WIDENED_KEY not in report.extra
-    rows = len(harness.sb.truth()["contacts"])
-    assert report.extra["history_recorded"] == f"complete: the table already held {rows} rows"
-    assert history(harness, "contacts") == BEGINNING
-    assert "history_recorded" not in harness.run("contacts", start).extra
 
 
 def test_an_unfinished_first_load_is_not_taken_for_a_complete_history(
@@ -95,7 +76,7 @@ def test_an_unfinished_first_load_is_not_taken_for_a_complete_history(
     with make_client(h.sb, failing) as client, pytest.raises(IntercomError):
         h.run("conversations", client=client)
     assert 0 < h.warehouse.count_live("conversations") < len(h.sb.truth()["conversations"])
-    assert history(h, "conversations") == NOTHING
+    assert history(h, "conversations") is None  # not recorded: nothing complete yet
 
     start = h.now() - timedelta(days=1)
     report = h.run("conversations", start)
@@ -103,10 +84,3 @@ def test_an_unfinished_first_load_is_not_taken_for_a_complete_history(
     assert history(h, "conversations") == BEGINNING
     assert_matches_truth(h.warehouse, h.sb.truth(), streams=("conversations",))
     h.client.close()
-
-
-def forget_history(warehouse: Warehouse, stream: str) -> None:
-    """Remove the stream's history record, as a warehouse of the previous version has none."""
-    state = table_name(warehouse.schema, STATE_TABLE, warehouse.backend.catalog)
-    with warehouse.backend.session() as s:
-        s.execute(f'DELETE FROM {state} WHERE "stream" = %s AND "key" = %s', (stream, HISTORY_KEY))

@@ -23,7 +23,6 @@ from intercom_assets.warehouse import (
     WarehouseInputError,
     connect,
 )
-from intercom_assets.warehouse.sql import table_name
 
 from .conftest import CONTACT_TAGS, CONTACTS, Target, contacts_frame
 from .test_crash import BIG, BIG_DUCKDB, start_writer, wait_for_line, wait_until_blocked_on_lock
@@ -292,101 +291,6 @@ def test_sigkill_mid_batch_leaves_no_half_version(target: Target) -> None:
     for process in (first, writer, rerun):
         assert process.stdout is not None
         process.stdout.close()
-
-
-def write_previous_layout(target: Target) -> pl.DataFrame:
-    """A warehouse of the previous version with history on for contacts: every version in
-    `contacts_history` itself (same DDL), the current ones open (`_valid_to` NULL, unique per
-    key on PostgreSQL). a: inserted then updated; b: inserted; c: inserted then soft-deleted.
-    Returns the contacts table."""
-    earlier = datetime(2024, 1, 1, tzinfo=UTC)
-    with target.connect() as wh:  # history off: the table as it was
-        wh.migrate([CONTACTS])
-        wh.write({"contacts": contacts_frame([contact("a", sessions=2), contact("b")])})
-        wh.write({"contacts": contacts_frame([contact("c")])})
-        wh.soft_delete_missing("contacts", ["a", "b"])
-        stored = wh.table("contacts")
-        backend, dialect = wh.backend, wh.backend.dialect
-        ts, text = dialect.types["timestamp"], dialect.types["string"]
-        history = table_name(target.schema, "contacts_history", backend.catalog)
-        columns = [c.name for c in CONTACTS.columns] + ["_raw", "_hash"]
-        lines = [f'"{c}" {dialect.column_type(CONTACTS, c)}' for c in columns]
-        by_id = {r["id"]: r for r in stored.iter_rows(named=True)}
-        a, c = by_id["a"], by_id["c"]
-        versions = [  # (row, content overrides, valid_from, valid_to, change)
-            (a, {"session_count": 1}, earlier, a["_synced_at"], "inserted"),
-            (a, {}, a["_synced_at"], None, "updated"),
-            (by_id["b"], {}, by_id["b"]["_synced_at"], None, "inserted"),
-            (c, {}, c["_synced_at"], c["_deleted_at"], "inserted"),
-            (c, {}, c["_deleted_at"], None, "deleted"),
-        ]
-        frame = pl.DataFrame(
-            [
-                {
-                    **{k: row[k] for k in columns},
-                    **changes,
-                    "_valid_from": start,
-                    "_valid_to": end,
-                    "_change": kind,
-                }
-                for row, changes, start, end, kind in versions
-            ],
-            schema={
-                **stored.select(columns).schema,
-                "_valid_from": pl.Datetime("us", "UTC"),
-                "_valid_to": pl.Datetime("us", "UTC"),
-                "_change": pl.String,
-            },
-        )
-        with backend.session() as s:
-            s.execute(
-                f"CREATE TABLE {history} ({', '.join(lines)}, _valid_from {ts} NOT NULL,"
-                f" _valid_to {ts}, _change {text} NOT NULL)"
-            )
-            if target.backend == "postgres":
-                s.execute(
-                    f'CREATE UNIQUE INDEX "contacts_history_current" ON {history} (id)'
-                    " WHERE _valid_to IS NULL"
-                )
-            types = {c: dialect.column_type(CONTACTS, c) for c in columns}
-            s.append(history, frame, types | {"_valid_from": ts, "_valid_to": ts, "_change": text})
-    return stored
-
-
-def test_a_history_table_of_the_previous_layout_is_taken_over(target: Target) -> None:
-    stored = write_previous_layout(target)
-    with history_wh(target, frozenset({"contacts"})) as wh:
-        wh.migrate([CONTACTS])
-        assert versions(wh) == {
-            "a": [("inserted", "a@example.com", 1), ("updated", "a@example.com", 2)],
-            "b": [("inserted", "b@example.com", 1)],
-            "c": [("inserted", "c@example.com", 1), ("deleted", "c@example.com", 1)],
-        }
-        assert_chained(wh)
-        assert wh.table("contacts").equals(stored)  # the rows themselves are not rewritten
-        # and it goes on: c revived, a updated, b unchanged
-        wh.write(
-            {"contacts": contacts_frame([contact("a", sessions=3), contact("b"), contact("c")])}
-        )
-        assert versions(wh) == {
-            "a": [
-                ("inserted", "a@example.com", 1),
-                ("updated", "a@example.com", 2),
-                ("updated", "a@example.com", 3),
-            ],
-            "b": [("inserted", "b@example.com", 1)],
-            "c": [
-                ("inserted", "c@example.com", 1),
-                ("deleted", "c@example.com", 1),
-                ("revived", "c@example.com", 1),
-            ],
-        }
-        assert_chained(wh)
-        open_rows = wh.query(
-            f"SELECT COUNT(*) AS n FROM {wh.db.table('contacts_history_closed')}"
-            " WHERE _valid_to IS NULL"
-        )
-        assert open_rows.item() == 0
 
 
 def test_duckdb_history_in_a_file_named_like_its_schema_survives_a_move(tmp_path: Path) -> None:
