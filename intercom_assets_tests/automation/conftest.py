@@ -35,5 +35,3 @@ def served() -> Iterator[Served]:
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as inst:
         yield inst
-
-
