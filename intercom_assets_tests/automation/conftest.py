@@ -35,3 +35,5 @@ def served() -> Iterator[Served]:
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as inst:
         yield inst
+
+
