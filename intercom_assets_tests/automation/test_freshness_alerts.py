@@ -8,13 +8,16 @@ it (`FreshnessDaemon.run_iteration` on a workspace of the code location).
 """
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import psycopg
 import pytest
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.test_utils import freeze_time
@@ -94,6 +97,29 @@ class Deployment:
         received = self.receiver.received
         assert len(received) <= posted + 1, "one post per tick at most"
         return self.ui(), received[-1] if len(received) > posted else None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def instance(request: pytest.FixtureRequest) -> Iterator[dg.DagsterInstance]:
+    """A test instance on SQLite, or on a database of its own on the test PostgreSQL server
+    (the production instance's storage, through psycopg2 as deploy/dagster.yaml says)."""
+    if request.param == "sqlite":
+        with dg.instance_for_test() as inst:
+            yield inst
+        return
+    server: str = request.getfixturevalue("postgres_url")
+    name = f"dagster_fresh_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = urlsplit(server)._replace(scheme="postgresql+psycopg2", path=f"/{name}").geturl()
+    try:
+        with dg.instance_for_test(
+            overrides={"storage": {"postgres": {"postgres_url": url}}}
+        ) as inst:
+            yield inst
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
