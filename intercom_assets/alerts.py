@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 ALERT_STATES = frozenset({"WARN", "FAIL"})
 PASS = "PASS"  # noqa: S105 (a freshness state, not a password)
-PENDING = "PENDING"
-"""Never materialized, still inside the grace period: no alert yet."""
+UNKNOWN = "UNKNOWN"
+"""Dagster's freshness state of an asset never materialized: alerted once it has lasted the
+grace period."""
 
 MAX_BLOCKS = 45
 """Slack takes 50 blocks a message; the rest of a long digest is summarised in one block."""
@@ -37,23 +38,19 @@ _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
 
 @dataclass(frozen=True)
 class Freshness:
-    """One asset's freshness as the alert sensor judges it.
-
-    `data_until` is how far the loaded data reaches: the time of the latest materialization of
-    the asset's newest materialized partition, but no later than that partition's end (a run of
-    yesterday at 00:30 reaches midnight, not 00:30; a backfill of an old day reaches that day's
-    end). None: the asset was never materialized.
-    """
+    """One asset's freshness state as Dagster's FreshnessDaemon recorded it (the state the UI
+    shows), and the latest materialization that state was judged from."""
 
     asset: str
     state: str
-    """PASS, WARN, FAIL, or PENDING (never materialized, inside the grace period)."""
-    partition: str | None = None
+    """Dagster's `FreshnessState`: PASS, WARN, FAIL, or UNKNOWN (never materialized)."""
+    since: datetime
+    """When the FreshnessDaemon recorded this state."""
     materialized_at: datetime | None = None
-    data_until: datetime | None = None
+    partition: str | None = None
+    """The partition of that materialization (None: unpartitioned)."""
     age_hours: float | None = None
-    first_seen: datetime | None = None
-    """When the sensor first saw the asset (counts the grace period of a never-loaded one)."""
+    """Hours from that materialization to the tick."""
 
 
 @dataclass(frozen=True)
@@ -63,37 +60,17 @@ class Thresholds:
     grace_hours: float
 
 
-def judge(
-    asset: str,
-    now: datetime,
-    thresholds: Thresholds,
-    *,
-    partition: str | None,
-    materialized_at: datetime | None,
-    partition_end: datetime | None,
-    first_seen: datetime,
-) -> Freshness:
-    """The asset's state at `now` from its newest partition's latest materialization."""
-    if materialized_at is None:
-        waited = (now - first_seen).total_seconds() / 3600
-        state = "FAIL" if waited >= thresholds.grace_hours else PENDING
-        return Freshness(asset, state, first_seen=first_seen)
-    data_until = materialized_at if partition_end is None else min(materialized_at, partition_end)
-    age = max(0.0, (now - data_until).total_seconds() / 3600)
-    if age >= thresholds.fail_hours:
-        state = "FAIL"
-    elif age >= thresholds.warn_hours:
-        state = "WARN"
-    else:
-        state = PASS
-    return Freshness(asset, state, partition, materialized_at, data_until, age, first_seen)
+def overdue(state: str, since: datetime, now: datetime, grace_hours: float) -> bool:
+    """A never-materialized (UNKNOWN) asset has been so for the grace period."""
+    return state == UNKNOWN and (now - since).total_seconds() >= grace_hours * 3600
 
 
-def is_transition(old: str | None, new: str) -> bool:
-    """Worth an alert: into WARN or FAIL (or WARN→FAIL), or back to PASS from either."""
-    if new in ALERT_STATES:
+def is_transition(old: str | None, new: str, *, overdue: bool = False) -> bool:
+    """Worth an alert: into WARN or FAIL (or between them), into UNKNOWN once `overdue`, or
+    back to PASS from any of these."""
+    if new in ALERT_STATES or (new == UNKNOWN and overdue):
         return new != old
-    return new == PASS and old in ALERT_STATES
+    return new == PASS and (old in ALERT_STATES or old == UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -108,7 +85,7 @@ class FreshnessAlert:
         f = self.freshness
         if f.state == PASS:
             return "recovered"
-        return "never materialized" if f.materialized_at is None else "stale"
+        return "never materialized" if f.state == UNKNOWN else "stale"
 
     def fields(self) -> dict[str, Any]:
         f, t = self.freshness, self.thresholds
@@ -118,20 +95,19 @@ class FreshnessAlert:
             "state": f.state,
             "previous": self.previous,
             "reason": self.reason,
+            "state_since": _iso(f.since),
             "partition": f.partition,
             "last_materialization": _iso(f.materialized_at),
-            "data_until": _iso(f.data_until),
             "age_hours": None if f.age_hours is None else round(f.age_hours, 2),
             "warn_hours": t.warn_hours,
             "fail_hours": t.fail_hours,
-            "first_seen": _iso(f.first_seen) if f.materialized_at is None else None,
-            "grace_hours": t.grace_hours if f.materialized_at is None else None,
+            "grace_hours": t.grace_hours if f.state == UNKNOWN else None,
             "url": self.url,
         }
 
     def headline(self) -> str:
         f = self.freshness
-        was = self.previous if self.previous not in (None, PENDING) else "not evaluated"
+        was = self.previous or "not announced"
         if f.state == PASS:
             return f"{f.asset} recovered: PASS (was {was})"
         return f"{f.asset} is {f.state} ({self.reason}; was {was})"
@@ -139,21 +115,23 @@ class FreshnessAlert:
     def details(self) -> str:
         f, t = self.freshness, self.thresholds
         limits = f"WARN after {t.warn_hours:g} h, FAIL after {t.fail_hours:g} h"
-        if f.materialized_at is None or f.data_until is None or f.age_hours is None:
+        if f.state == UNKNOWN or f.materialized_at is None or f.age_hours is None:
             return (
-                f"never materialized; first seen {_text_time(f.first_seen)}, grace"
+                f"never materialized; {f.state} since {_text_time(f.since)}, grace"
                 f" {t.grace_hours:g} h; {limits}"
             )
+        partition = f" (partition {f.partition})" if f.partition else ""
         return (
-            f"last materialization {_text_time(f.materialized_at)} (partition {f.partition});"
-            f" data up to {_text_time(f.data_until)}, {f.age_hours:.1f} h old; {limits}"
+            f"last materialization {_text_time(f.materialized_at)}{partition},"
+            f" {f.age_hours:.1f} h old; {f.state} since {_text_time(f.since)}; {limits}"
         )
 
 
 def freshness_message(alerts: Sequence[FreshnessAlert]) -> dict[str, Any]:
     """One tick's transitions as one webhook body."""
-    counts = {s: sum(a.freshness.state == s for a in alerts) for s in ("FAIL", "WARN", PASS)}
-    summary = ", ".join(f"{n} {'recovered' if s == PASS else s}" for s, n in counts.items() if n)
+    labels = {"FAIL": "FAIL", "WARN": "WARN", UNKNOWN: "never materialized", PASS: "recovered"}
+    counts = {s: sum(a.freshness.state == s for a in alerts) for s in labels}
+    summary = ", ".join(f"{n} {labels[s]}" for s, n in counts.items() if n)
     title = f"Intercom freshness: {summary}"
     lines = [title]
     blocks: list[dict[str, Any]] = [_header(title)]

@@ -81,11 +81,9 @@ def build_definitions(
             ),
             build_freshness_alert_sensor(
                 [key for a in assets for key in a.keys],
-                partitions,
                 warn_hours=automation.freshness_warn_hours,
                 fail_hours=automation.freshness_fail_hours,
                 grace_hours=automation.never_loaded_grace_hours,
-                unpartitioned=[key for a in assets if a.partitions_def is None for key in a.keys],
             ),
             build_run_failure_sensor(secrets=secrets),
         ],

@@ -288,11 +288,11 @@ DEFAULT_START_DATE = "2024-01-01"
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_CHANGE_INTERVAL_SECONDS = 300
 DEFAULT_FRESHNESS_WARN_HOURS = 26.0
-"""A stream is refreshed at least daily (00:30 run of yesterday, whose data reaches midnight):
-the age peaks at 24.5 h before that run, so 26 h leaves it 1.5 h."""
+"""A stream is materialized at least daily (the 00:30 run of yesterday): about 24 h apart, so
+26 h leaves a late daily run 2 h."""
 DEFAULT_FRESHNESS_FAIL_HOURS = 30.0
 DEFAULT_NEVER_LOADED_GRACE_HOURS = DEFAULT_FRESHNESS_WARN_HOURS
-"""An asset never materialized alerts this long after the alert sensor first saw it."""
+"""An asset never materialized (freshness UNKNOWN) alerts once it has been so this long."""
 DEFAULT_EVENTS_RECHECK_DAYS = 7
 """Well inside Intercom's 90-day event listing; costs about 1/7 of the contacts a day."""
 
@@ -427,8 +427,8 @@ FRESHNESS_WARN_HOURS: Setting[float] = Setting(
     "a number of hours above 0 such as 26 or 0.5",
     _positive_hours,
     "load",
-    "an asset whose newest loaded data is this old is WARN (alerts; the UI's badge counts"
-    " any materialization)",
+    "an asset whose latest materialization is this old is WARN (its freshness policy: the UI"
+    " and the alerts)",
 )
 FRESHNESS_FAIL_HOURS: Setting[float] = Setting(
     "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS",
@@ -444,7 +444,7 @@ NEVER_LOADED_GRACE_HOURS: Setting[float] = Setting(
     "a number of hours above 0 such as 26",
     _positive_hours,
     "load",
-    "an asset never materialized alerts (FAIL) this long after the alert sensor first saw it",
+    "an asset never materialized (freshness UNKNOWN) alerts once it has been so this long",
 )
 
 
