@@ -19,7 +19,7 @@ from .sql import Dialect
 
 LAYOUT_TABLE = "_layout"
 LAYOUT_VERSION = 1
-"""The layout this code writes. 1: the first released layout."""
+"""The layout this code writes (1: the first layout recorded)."""
 
 
 def create_layout(dialect: Dialect, table: str) -> list[str]:

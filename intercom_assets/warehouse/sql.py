@@ -23,8 +23,8 @@ class Dialect:
     """Type names of one database, keyed by `spec.type_key` (plus `raw` for `_raw`), as
     created and as reported by `information_schema.columns.data_type`.
 
-    `also_accepted` lists other reported types a stored column may keep (tables created by an
-    earlier version); `covering_key` makes an entity table's primary key index carry `_hash`
+    `also_accepted` lists other reported types a stored column may keep (a JSON column a user
+    altered to `jsonb`); `covering_key` makes an entity table's primary key index carry `_hash`
     and `_deleted_at`, so reading the stored hashes of a batch is an index-only scan.
     `update_in_place`: changed rows are upserted (`INSERT ... ON CONFLICT DO UPDATE`);
     otherwise they are deleted and inserted again (DuckDB: an update rewrites every column
