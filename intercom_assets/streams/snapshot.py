@@ -15,7 +15,7 @@ import polars as pl
 
 from intercom_assets.api import IntercomClient, Page, iter_cursor_pages, iter_numbered_pages
 
-from .base import Stream, StreamContext, StreamReport
+from .base import Reference, Stream, StreamContext, StreamReport
 from .shape import Shape
 from .sync import Run, concat_ids
 
@@ -79,7 +79,7 @@ def snapshot(
     listing: Listing,
     *,
     deps: tuple[str, ...] = (),
-    references: Mapping[str, Mapping[str, str | tuple[str, ...]]] | None = None,
+    references: Mapping[str, Mapping[str, Reference]] | None = None,
 ) -> SnapshotStream:
     """A snapshot stream named after its entity table (one row of `SNAPSHOTS`)."""
     return SnapshotStream(
