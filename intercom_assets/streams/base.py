@@ -178,13 +178,9 @@ class Stream:
         for table, columns in self.references.items():
             if table not in own:
                 raise ValueError(f"{self.name}: references name {table!r}, not one of its tables")
-            for column in columns:
-                own[table].column(column)  # KeyError for a column it does not declare
-
-    @property
-    def entity(self) -> TableSpec:
-        """Its entity table (named after the stream)."""
-        return self.tables[0]
+            unknown = set(columns) - set(own[table].column_names)
+            if unknown:
+                raise KeyError(f"{self.name}: {table} declares no column {sorted(unknown)}")
 
     def run(self, ctx: StreamContext) -> StreamReport:
         """Fetches what the run covers and makes the tables match it."""
