@@ -32,7 +32,7 @@ from intercom_assets.keys import table_key
 from intercom_assets.resources import AlertWebhookResource, IntercomResource
 from intercom_assets.sensors.webhook import post_alert
 from intercom_assets.settings import DEFAULT_CHANGE_INTERVAL_SECONDS, secret_values
-from intercom_assets.streams import STREAMS, SearchStream, Stream
+from intercom_assets.streams import STREAMS, Stream
 
 CHANGE_SENSOR = "intercom_change_sensor"
 PROBE_ERROR_CHARS = 500
@@ -160,7 +160,7 @@ def build_change_sensor(
     The first tick only records the high-water marks: it cannot tell what changed before it
     looked, and loading history is a backfill's job, not a sensor's.
     """
-    windowed = [s for s in streams if isinstance(s, SearchStream)]
+    windowed = [s for s in streams if s.searched]
     timezone = partitions.timezone or "UTC"
 
     @dg.sensor(
