@@ -42,9 +42,10 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from intercom_assets.api.pages import page_decoder
-from intercom_assets.assets import OUTCOMES, build_assets
+from intercom_assets.assets import build_assets
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.runs import OUTCOMES
 from intercom_assets.settings import PartitionSettings
 from intercom_assets.streams import DEFAULT_BATCH_SIZE, STREAMS, contacts
 from intercom_assets.warehouse import connect

@@ -1,101 +1,44 @@
 """One Dagster asset per warehouse table; one multi-asset (one step) per stream.
 
 `build_assets(partitions)` turns every stream in `STREAMS` into a multi-asset whose specs are
-its tables, `intercom/<table>` (group `intercom`, lineage from the data: `table_deps`), with
-the stream's checks as check specs (`intercom_assets.checks`), evaluated at the end of the
-same step. Each table's materialization carries its own row count and counts. Single-run
-backfills, pool `intercom_api`. Windowed streams are daily-partitioned and a run covers one
-day or a whole range: the body reads `context.partition_time_window`, never a single
-partition key; the first partition also covers everything before it (see
-`intercom_assets.partitions`). The other streams read what Intercom holds now and are
-unpartitioned. `full_mode` decides whether a step runs its stream in full mode (a sweep): run
-config `full: true`, or any run of the daily job for the searched streams.
-
-Failures: every stream asset carries `STREAM_RETRY_POLICY`, so a transient failure (the
-database or Intercom unreachable, 5xx or 429 after the client's own retries, a locked DuckDB
-file) is retried by Dagster with exponential backoff. A permanent one (Intercom refuses the
-token or the plan, a request Intercom calls invalid, bad configuration, a partition range
-outside the partitions or reversed, a stored column of another type, a batch that does not
-fit its table) is raised as `dg.Failure(allow_retries=False)` with a short message: retrying
-cannot help. A transient one a person may have to fix (the database or Intercom unreachable)
-is retried as a `dg.Failure` carrying the short message of `intercom_assets.problems`.
+its tables, `intercom/<table>` (group `intercom`, lineage from the stream's declarations:
+`table_deps`), with the stream's checks as check specs (`intercom_assets.checks`), evaluated
+at the end of the same step. Each table's materialization carries its own row count and
+counts (`intercom_assets.runs`). Single-run backfills, pool `intercom_api`. Windowed streams
+are daily-partitioned and a run covers one day or a whole range: the body reads
+`context.partition_time_window`, never a single partition key; the first partition also
+covers everything before it (see `intercom_assets.partitions`). The other streams read what
+Intercom holds now and are unpartitioned. `full_mode` decides whether a step runs its stream
+in full mode (a sweep): run config `full: true`, or any run of the daily job for the searched
+streams. A failed step is retried or not as `intercom_assets.failures` decides.
 """
 
-import logging
-import time
 import warnings
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
-from intercom_assets.api import (
-    IntercomAuthError,
-    IntercomBadRequest,
-    IntercomPlanError,
-    IntercomScrollExists,
-    IntercomWindowFieldError,
-)
-from intercom_assets.api.errors import request_path
 from intercom_assets.checks import TableCheck, evaluate_checks, stream_checks
-from intercom_assets.keys import GROUP, asset_key, op_name, referenced_table, table_key
+from intercom_assets.failures import (
+    STREAM_RETRY_POLICY,
+    permanent_failure,
+    permission_failure,
+    transient_failure,
+)
+from intercom_assets.keys import GROUP, asset_key, op_name, table_key
 from intercom_assets.partitions import stream_window
-from intercom_assets.problems import Refusal, explain, is_privilege_error
 from intercom_assets.ranges import check_range
 from intercom_assets.resources import IntercomResource, WarehouseResource
-from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
-from intercom_assets.streams import (
-    STREAMS,
-    ParentsNotLoadedError,
-    SearchStream,
-    Stream,
-    StreamContext,
-    StreamReport,
-    Window,
-)
-from intercom_assets.streams.searched import WIDENED_KEY
-from intercom_assets.streams.shape import ShapeError
-from intercom_assets.warehouse import (
-    SchemaMismatchError,
-    TableCounts,
-    TableSpec,
-    WarehouseInputError,
-)
+from intercom_assets.runs import run_stream, table_metadata
+from intercom_assets.streams import STREAMS, Stream, Window, targets
+from intercom_assets.warehouse import TableSpec
 from intercom_assets.warehouse.spec import DELETED_AT, HASH, RAW, SYNCED_AT, type_key
 
 POOL = "intercom_api"
 STREAM_METADATA = "intercom/stream"
 """Definition metadata of every table asset: the stream that writes it."""
-OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "revived")
-
-progress_log = logging.getLogger("intercom_assets.progress")
-"""Start, progress and finish lines per asset (the demo prints them)."""
-
-STREAM_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
-"""Transient failures: retried after about 30 s, 60 s and 120 s (each +-jitter), so a database
-restart or a network blip of a few minutes heals without a person. Writes are idempotent (a
-batch is committed with its progress in one transaction), so a retry redoes at most one batch.
-"""
-
-PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
-    (IntercomAuthError, f"Intercom refused the access token ({TOKEN_ENV})"),
-    (IntercomPlanError, "the workspace's Intercom plan does not include this API"),
-    (IntercomBadRequest, "Intercom rejected a request as invalid"),
-    (IntercomWindowFieldError, "Intercom returned a record that no window can place"),
-    (ShapeError, "Intercom returned a record that does not fit its declared columns"),
-    (SettingError, "bad configuration"),
-    (Refusal, "refused"),
-    (SchemaMismatchError, "a stored column does not match its table spec"),
-    (WarehouseInputError, "a batch does not fit its table"),
-    (ParentsNotLoadedError, "its parents are not loaded yet"),
-)
-"""Errors that a retry cannot heal, with the words that start their failure message."""
-
-
 MODE_TAG = "intercom_assets/mode"
 DAILY_MODE = "daily"
 """`MODE_TAG` of every run of the daily job. The job carries it as a job tag, and Dagster puts
@@ -114,7 +57,7 @@ class StreamRunConfig(dg.Config):
 def swept_daily(stream: Stream) -> bool:
     """Whether the daily job sweeps `stream`: the searched streams, whose window runs cannot
     see deletes, merges or changes that do not move `updated_at`."""
-    return isinstance(stream, SearchStream)
+    return stream.searched
 
 
 def full_mode(stream: Stream, config: StreamRunConfig, run_tags: Mapping[str, str]) -> bool:
@@ -167,9 +110,9 @@ def table_deps(
     """The tables `spec` is loaded after, as asset keys (its lineage).
 
     The stream's entity table follows the entity tables of the streams it depends on. Every
-    other table of the stream follows the stream's entity table and each entity table one of
-    its `<name>_id` columns points to (`contact_tags.tag_id` -> `tags`), among
-    `loaded_before`: the tables of this stream and of the streams loaded before it.
+    other table of the stream follows the stream's entity table and each entity table its
+    declared `references` point to (`contact_tags.tag_id` -> `tags`), among `loaded_before`:
+    the tables of this stream and of the streams loaded before it.
 
     Except: a table of a partitioned stream follows a `partitioned` table of another stream
     only through its entity table (`conversation_contacts` follows `conversations`, which
@@ -186,12 +129,13 @@ def table_deps(
     own = {t.name for t in stream.tables}
     through_entity = set(partitioned) - own if entity.name in partitioned else set()
     deps = [table_key(entity.name)]
-    for column in spec.column_names:
-        target = loaded_before.get(referenced_table(column) or "")
-        if target is None or not target.is_entity or target.name in through_entity:
-            continue
-        if table_key(target.name) not in deps:
-            deps.append(table_key(target.name))
+    for reference in stream.references.get(spec.name, {}).values():
+        for name in targets(reference):
+            target = loaded_before.get(name)
+            if target is None or not target.is_entity or target.name in through_entity:
+                continue
+            if table_key(target.name) not in deps:
+                deps.append(table_key(target.name))
     return deps
 
 
@@ -357,206 +301,6 @@ def _evaluate(
         return evaluate_checks(checks, wh, intercom.client)
 
 
-def permission_failure(
-    exc: BaseException, stream_name: str, kept: Sequence[str]
-) -> dg.Failure | None:
-    """A `dg.Failure` (not retried) naming the stream and the app permission it needs, when
-    Intercom refused one of the stream's requests with 403, or with 401 although the token
-    works for `GET /me` (every run asks `GET /me` before a stream's first request, so a
-    refusal of any other path is one the token is not allowed, not a bad token); else None.
-    """
-    if not isinstance(exc, IntercomAuthError) or exc.status not in (401, 403):
-        return None
-    path = request_path(exc.path)
-    if path == "/me":
-        return None  # the token itself is refused: `permanent_failure` says so
-    although = " although the token works for GET /me" if exc.status == 401 else ""
-    permission = exc.permission
-    grant = (
-        f"give the app the '{permission}' permission"
-        if permission is not None
-        else f"give the app a permission that covers {exc.method} {path}"
-    )
-    streams = f"streams: [{', '.join(kept)}]" if kept else "streams: the others"
-    return dg.Failure(
-        description=(
-            f"the access token may not read {stream_name} (Intercom answered {exc.status}"
-            f" on {exc.method} {path}{although}): {grant}, or leave the stream out"
-            f" ({streams}); not retried: {exc}"
-        ),
-        metadata={"error": type(exc).__name__, "retried": False, "permission": permission},
-        allow_retries=False,
-    )
-
-
-def permanent_failure(exc: BaseException) -> dg.Failure | None:
-    """A `dg.Failure` that is not retried for an error a retry cannot heal, else None.
-
-    `IntercomScrollExists` (another companies scroll is open) is a 400 that passes: it is
-    transient. Everything else not listed in `PERMANENT_ERRORS` is treated as transient.
-    """
-    if isinstance(exc, IntercomScrollExists):
-        return None
-    if is_privilege_error(exc):
-        return dg.Failure(
-            description=f"{explain(exc)}; not retried",
-            metadata={"error": type(exc).__name__, "retried": False},
-            allow_retries=False,
-        )
-    for kind, what in PERMANENT_ERRORS:
-        if isinstance(exc, kind):
-            return dg.Failure(
-                description=f"{what}; not retried: {exc}",
-                metadata={"error": type(exc).__name__, "retried": False},
-                allow_retries=False,
-            )
-    return None
-
-
-def transient_failure(exc: BaseException, *, last_try: bool = False) -> dg.Failure | None:
-    """A `dg.Failure` whose description is the short message for an error a person may have
-    to fix (an unreachable database or Intercom), else None; the traceback stays in the
-    step's log. It is retried unless this was the `last_try` (then the step's failure shows
-    the message rather than "Exceeded max_retries")."""
-    message = explain(exc)
-    if message is None:
-        return None
-    return dg.Failure(
-        description=message,
-        metadata={"error": type(exc).__name__, "retried": not last_try},
-        allow_retries=not last_try,
-    )
-
-
-@dataclass(frozen=True)
-class StreamRun:
-    """What one run of a stream did: its report, the client's counters, seconds, the window,
-    and the rows each table holds afterwards (live rows for an entity table)."""
-
-    report: StreamReport
-    calls: dict[str, Any]
-    seconds: float
-    window: Window
-    rows: dict[str, int]
-
-
-def run_stream(
-    stream: Stream,
-    window: Window,
-    intercom: IntercomResource,
-    warehouse: WarehouseResource,
-    *,
-    full: bool = False,
-    log: logging.Logger | None = None,
-) -> StreamRun:
-    """Run `stream` for `window`.
-
-    The run's calls are the stream's own: the workspace (`GET /me`, asked once per run and
-    shared by every step) is resolved before the counters are read, so it is not charged to
-    whichever step happens to run first.
-    """
-    started = time.monotonic()
-    progress_log.info("%s: started (window %s)", stream.name, describe(window))
-    client = intercom.client()
-    with warehouse.connect() as wh:
-        wh.migrate(stream.tables)  # the run's one migration; the stream's own is a no-op
-        workspace = intercom.workspace()
-        before = client.snapshot()
-        ctx = StreamContext(
-            client=client,
-            warehouse=wh,
-            window=window,
-            workspace=workspace,
-            full=full,
-            max_in_flight=intercom.max_in_flight,
-            events_recheck_days=EVENTS_RECHECK_DAYS.check(str(intercom.events_recheck_days)),
-            allow_empty_listings=intercom.allow_empty_listings,
-            progress=_report_progress,
-        )
-        if log is not None:
-            ctx.log = log
-        report = stream.run(ctx)
-        rows = {spec.name: wh.count_live(spec.name) for spec in stream.tables}
-    calls = counter_delta(before, client.snapshot())
-    seconds = time.monotonic() - started
-    records = distinct_records(stream, report)
-    progress_log.info(
-        "%s: finished: %d records%s, %d written, %d API calls, %.1f s",
-        stream.name,
-        records,
-        f" ({report.fetched} read)" if report.fetched != records else "",
-        written(report),
-        calls["requests"],
-        seconds,
-    )
-    return StreamRun(report, calls, seconds, window, rows)
-
-
-def table_metadata(stream: Stream, spec: TableSpec, run: StreamRun) -> dict[str, Any]:
-    """A table's materialization metadata: its own row count and counts per outcome, the
-    window; the entity table also carries the stream's fetch figures (records, API calls,
-    pages, retries, duration, and the stream's extras).
-
-    A window the stream widened to the beginning (its history was not loaded yet) shows
-    `window_start: beginning` and the requested start as `window_widened_from`.
-    """
-    report, window = run.report, run.window
-    counts = report.tables.get(spec.name, TableCounts())
-    widened = WIDENED_KEY in report.extra
-    metadata: dict[str, Any] = {
-        "dagster/row_count": run.rows.get(spec.name, 0),
-        **{outcome: getattr(counts, outcome) for outcome in OUTCOMES},
-        "window_start": window.start.isoformat() if window.start and not widened else "beginning",
-        "window_end": window.end.isoformat(),
-    }
-    if spec is not stream.tables[0]:
-        return metadata
-    metadata |= {
-        "fetched": report.fetched,
-        "api_calls": run.calls["requests"],
-        "pages": report.pages,
-        "retries": run.calls["retries"],
-        "rate_limit_wait_seconds": round(run.calls["rate_limit_wait_seconds"], 3),
-        "seconds": round(run.seconds, 3),
-        "requests_by_route": dg.MetadataValue.json(run.calls["requests_by_route"]),
-    }
-    for key, value in report.extra.items():
-        simple = isinstance(value, int | float | str | bool)
-        metadata[key] = value if simple else dg.MetadataValue.json(value)
-    return metadata
-
-
-def counter_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """What a client's counters grew by between two snapshots."""
-    delta: dict[str, Any] = {}
-    for key, value in after.items():
-        if isinstance(value, dict):
-            old = before.get(key, {})
-            grown = {k: v - old.get(k, 0) for k, v in value.items()}
-            delta[key] = {k: v for k, v in grown.items() if v}
-        else:
-            delta[key] = value - before.get(key, 0)
-    return delta
-
-
-def distinct_records(stream: Stream, report: StreamReport) -> int:
-    """The distinct records the run read: its entity table's inserted + updated + unchanged
-    + revived rows (a record read twice, e.g. by the window's search and again by the sweep,
-    counts once; `report.fetched` counts every read)."""
-    counts = report.tables.get(stream.tables[0].name, TableCounts())
-    return counts.inserted + counts.updated + counts.unchanged + counts.revived
-
-
-def written(report: StreamReport) -> int:
-    """Rows written: inserted, updated, revived and soft-deleted over every table."""
-    return sum(report.total(o) for o in ("inserted", "updated", "revived", "deleted"))
-
-
-def describe(window: Window) -> str:
-    start = window.start.isoformat() if window.start else "beginning"
-    return f"{start} .. {window.end.isoformat()}"
-
-
 def column_schema(spec: TableSpec) -> dg.TableSchema:
     """The entity table's columns, primary key and meta columns, for the asset page."""
     columns = [
@@ -573,7 +317,3 @@ def column_schema(spec: TableSpec) -> dg.TableSchema:
     meta = {RAW: "json", HASH: "int64", SYNCED_AT: "timestamp", DELETED_AT: "timestamp"}
     columns += [dg.TableColumn(name, meta[name]) for name in spec.meta_columns()]
     return dg.TableSchema(columns=columns)
-
-
-def _report_progress(stream: str, fetched: int) -> None:
-    progress_log.debug("%s: %d records fetched", stream, fetched)

@@ -2,14 +2,14 @@
 of its stream's step (check specs of the stream's multi-asset, results from the same step):
 
 - every table: `primary_key`, unique and non-null (ERROR);
-- every link/child table: `parents`, each row's parent exists in the parent's entity table
-  (ERROR);
+- every link/child table: `parents`, each row's parent exists in the entity table its parent
+  key references (the stream's declared `references`) (ERROR);
 - contacts, companies, conversations: `live_count`, live rows against Intercom's
   `total_count` (companies: those with users, the only ones Intercom counts) (WARN, or
   ERROR when more are missing than the change matrix's bounds explain: `count_severity`);
-- conversation and ticket parts: `part_cap` on `conversation_parts` and `ticket_parts`, the
-  conversations (tickets) with more parts than Intercom returns (the 500 newest): WARN, naming
-  them with the parts stored beyond the returned window and those never loaded.
+- a parts table whose stream declares a `PartCap` (conversation and ticket parts): `part_cap`,
+  the parents (conversations, tickets) with more parts than Intercom returns (the 500 newest):
+  WARN, naming them with the parts stored beyond the returned window and those never loaded.
 
 Every check is blocking: a failure at ERROR severity fails its step after the tables'
 materializations are recorded (the assets downstream are not run on top of a broken table),
@@ -23,15 +23,12 @@ from typing import Any
 import dagster as dg
 
 from intercom_assets.api import IntercomClient
-from intercom_assets.keys import referenced_table, table_key
-from intercom_assets.streams import LiveCount, Stream
+from intercom_assets.keys import table_key
+from intercom_assets.streams import LiveCount, PartCap, Stream, targets
 from intercom_assets.warehouse import TableSpec, Warehouse
 
 PART_CAP = 500
 """Intercom returns at most the 500 newest parts of a conversation or ticket."""
-PART_LOADS = {"conversation_parts": "conversation_part_loads", "ticket_parts": "ticket_part_loads"}
-"""Each parts table and its loads table (per parent: parts returned, Intercom's true count,
-`truncated`, `parts_beyond_window`)."""
 NAMED_PARENTS = 50
 """`part_cap` names at most this many parents in its description (all in its metadata)."""
 MISSING_ERROR_SHARE = 0.01
@@ -72,27 +69,31 @@ class TableCheck:
 def stream_checks(stream: Stream, tables: Mapping[str, TableSpec]) -> list[TableCheck]:
     """Every check of `stream`'s tables; `tables` holds every table of the code location (a
     parent may belong to another stream)."""
+    own = {spec.name: spec for spec in stream.tables}
     checks: list[TableCheck] = []
     for spec in stream.tables:
         checks.append(primary_key_check(spec))
-        parent = parent_table(spec, tables)
+        parent = parent_table(stream, spec, tables)
         if parent is not None:
             checks.append(parent_check(spec, tables[parent]))
-        if spec.name in PART_LOADS:
-            loads = next(t for t in stream.tables if t.name == PART_LOADS[spec.name])
-            checks.append(part_cap_check(spec, loads))
+        for cap in stream.checks:
+            if cap.parts == spec.name:
+                checks.append(part_cap_check(spec, own[cap.loads], cap))
     if stream.live_count is not None:
         checks.append(count_check(stream.tables[0], stream.live_count))
     return checks
 
 
-def parent_table(spec: TableSpec, tables: Mapping[str, TableSpec]) -> str | None:
-    """The entity table a child table's parent key points to (`contact_id` -> `contacts`)."""
+def parent_table(stream: Stream, spec: TableSpec, tables: Mapping[str, TableSpec]) -> str | None:
+    """The entity table a child table's parent key references, as `stream` declares it
+    (`contact_tags.contact_id` -> `contacts`), when it is one of `tables`."""
     if spec.parent_key is None:
         return None
-    name = referenced_table(spec.parent_key)
-    parent = tables.get(name) if name is not None else None
-    return name if parent is not None and parent.is_entity else None
+    reference = stream.references.get(spec.name, {}).get(spec.parent_key)
+    found = [t for t in targets(reference) if t in tables] if reference is not None else []
+    if len(found) != 1 or not tables[found[0]].is_entity:
+        return None
+    return found[0]
 
 
 def _spec(table: TableSpec, name: str, description: str) -> dg.AssetCheckSpec:
@@ -170,11 +171,11 @@ def count_check(spec: TableSpec, count: LiveCount) -> TableCheck:
     return TableCheck(_spec(spec, "live_count", description), (spec,), evaluate)
 
 
-def part_cap_check(parts: TableSpec, loads: TableSpec) -> TableCheck:
+def part_cap_check(parts: TableSpec, loads: TableSpec, cap: PartCap) -> TableCheck:
     """`part_cap` on a parts table: the parents (conversations, tickets) with more parts than
     Intercom returns, by id (WARN). Their older parts are stored as far as a load saw them
     (`parts_beyond_window`); the rest were never returned, so never loaded."""
-    parents = parts.parent_key.removesuffix("_id") + "s" if parts.parent_key else "parents"
+    parents = cap.parents
 
     def evaluate(wh: Warehouse, _: Callable[[], IntercomClient]) -> dg.AssetCheckResult:
         columns = ["id", "parts_returned", "total_count", "parts_beyond_window", "truncated"]

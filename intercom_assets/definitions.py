@@ -15,7 +15,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from intercom_assets.assets import STREAM_RETRY_POLICY, build_assets
+from intercom_assets.assets import build_assets
+from intercom_assets.failures import STREAM_RETRY_POLICY
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.quarantine import build_quarantine_checks
 from intercom_assets.resources import AlertWebhookResource, resolved_secrets, resources_from_env

@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 import click
 import dagster as dg
 
-from intercom_assets.assets import OUTCOMES, progress_log
 from intercom_assets.definitions import build_definitions
 from intercom_assets.demo_ui import DemoSite, UiError, check_port, serve_ui
 from intercom_assets.keys import table_key
 from intercom_assets.problems import Refusal
 from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.runs import OUTCOMES, progress_log
 from intercom_assets.sandbox import Sandbox, start_time
 from intercom_assets.sandbox.sizes import SIZES
 from intercom_assets.settings import DATABASE_URL, HISTORY, PartitionSettings

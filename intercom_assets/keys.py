@@ -24,12 +24,3 @@ def op_name(stream_name: str) -> str:
     """The name of the step that runs a stream (`intercom__contacts`): the key of run config
     `ops` and of the step in the UI."""
     return asset_key(stream_name).to_python_identifier()
-
-
-def referenced_table(column: str) -> str | None:
-    """The entity table a `<name>_id` column points to by name (`tag_id` -> `tags`,
-    `company_id` -> `companies`); None for another column."""
-    if not column.endswith("_id") or column == "_id":
-        return None
-    name = column.removesuffix("_id")
-    return f"{name[:-1]}ies" if name.endswith("y") else f"{name}s"

@@ -63,7 +63,7 @@ from intercom_assets.settings import (
     SettingError,
     secret_values,
 )
-from intercom_assets.streams import STREAMS, SearchStream, Stream
+from intercom_assets.streams import STREAMS, Stream
 
 CHANGE_SENSOR = "intercom_change_sensor"
 FRESHNESS_ALERT_SENSOR = "intercom_freshness_alert_sensor"
@@ -220,7 +220,7 @@ def build_change_sensor(
     The first tick only records the high-water marks: it cannot tell what changed before it
     looked, and loading history is a backfill's job, not a sensor's.
     """
-    windowed = [s for s in streams if isinstance(s, SearchStream)]
+    windowed = [s for s in streams if s.searched]
     timezone = partitions.timezone or "UTC"
 
     @dg.sensor(

@@ -1,12 +1,15 @@
-"""Adding a resource: one stream declaration here, one sandbox module (`widgets.py`), loaded
+"""Adding a resource: one stream declaration here and one sandbox module per resource, loaded
 end to end through the Dagster definitions, on a served sandbox, into a DuckDB file.
 
-This is the recipe docs/architecture.md describes ("Adding a resource"): nothing in
-`intercom_assets` changes for it.
+Three kinds, as docs/architecture.md describes them ("Adding a resource"): a snapshot
+resource (`GADGETS`, sandbox module `gadgets.py`), a windowed resource searched by
+`updated_at` (`WIDGETS`, `widgets.py`) and a child resource listed per parent
+(`WIDGET_NOTES`, `widget_notes.py`). Nothing in `intercom_assets` changes for them.
 """
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -18,9 +21,20 @@ from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import DEFAULT_RESOURCES, Sandbox
 from intercom_assets.settings import PartitionSettings
 from intercom_assets.streams import STREAMS, SearchStream
+from intercom_assets.streams.children import ChildTable, listed_per_parent
 from intercom_assets.streams.shape import INT, TIMESTAMP, Shape, field
+from intercom_assets.streams.snapshot import Listing, snapshot
 from intercom_assets.warehouse import connect
+from intercom_assets_tests.gadgets import Gadgets
+from intercom_assets_tests.widget_notes import WidgetNotes
 from intercom_assets_tests.widgets import DAY, WidgetChurn, Widgets
+
+GADGETS = snapshot(
+    Shape("gadgets", (field("id", nullable=False), field("type"), field("name"), field("color"))),
+    "Toy gadgets, full snapshot",
+    Listing("/gadgets"),
+)
+"""The whole loader side of the toy snapshot resource."""
 
 WIDGETS = SearchStream(
     name="widgets",
@@ -38,30 +52,67 @@ WIDGETS = SearchStream(
     ),
     search=SearchSemantics("/widgets/search", "second"),
 )
-"""The whole loader side of the toy resource."""
+"""The whole loader side of the toy windowed resource."""
+
+WIDGET_NOTES = listed_per_parent(
+    name="widget_notes",
+    description="Notes of every live widget",
+    table=ChildTable.of(
+        "widget_notes",
+        "widget_id",
+        (
+            field("id", nullable=False),
+            field("widget_id", nullable=False),
+            field("type"),
+            field("body"),
+            field("created_at", TIMESTAMP),
+        ),
+    ),
+    parent=WIDGETS.tables[0],
+    path="/widgets/{id}/notes",
+    todo=lambda run: sorted(run.warehouse.live_ids("widgets").to_list()),
+    deps=("widgets",),
+)
+"""The whole loader side of the toy child resource."""
+
+TOYS = [GADGETS, WIDGETS, WIDGET_NOTES]
 
 
-def stored_widgets(url: str) -> list[tuple]:
+def stored(url: str, table: str, columns: str, live: bool = True) -> list[tuple[Any, ...]]:
+    where = " WHERE _deleted_at IS NULL" if live else ""
     with connect(url, schema="intercom") as wh:
-        frame = wh.query(
-            'SELECT id, type, name, size, created_at, updated_at FROM "intercom"."widgets"'
-            " WHERE _deleted_at IS NULL ORDER BY id"
-        )
+        frame = wh.query(f'SELECT {columns} FROM "intercom"."{table}"{where} ORDER BY id')
     return [tuple(row) for row in frame.iter_rows()]
 
 
-def expected_widgets(sb: Sandbox) -> list[tuple]:
-    def ts(seconds: int) -> datetime:
-        return datetime.fromtimestamp(seconds, UTC)
+def ts(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
-    return sorted(
+
+def check_stored(url: str, sb: Sandbox) -> None:
+    """Every toy table holds what the sandbox holds."""
+    truth = sb.truth()
+    assert stored(url, "widgets", "id, type, name, size, created_at, updated_at") == sorted(
         (w["id"], w["type"], w["name"], w["size"], ts(w["created_at"]), ts(w["updated_at"]))
-        for w in sb.truth()["widgets"]
+        for w in truth["widgets"]
+    )
+    assert stored(url, "gadgets", "id, type, name, color") == sorted(
+        (g["id"], g["type"], g["name"], g["color"]) for g in truth["gadgets"]
+    )
+    notes = [n for listed in truth["widget_notes"].values() for n in listed]
+    assert notes, "the sandbox generated no widget notes"
+    assert stored(url, "widget_notes", "id, widget_id, body, created_at", live=False) == sorted(
+        (n["id"], n["widget_id"], n["body"], ts(n["created_at"])) for n in notes
     )
 
 
-def test_a_declared_resource_loads_end_to_end(tmp_path: Path) -> None:
-    sb = Sandbox(size="tiny", seed=5, resources=[*DEFAULT_RESOURCES, Widgets], churn=WidgetChurn())
+def test_declared_resources_load_end_to_end(tmp_path: Path) -> None:
+    sb = Sandbox(
+        size="tiny",
+        seed=5,
+        resources=[*DEFAULT_RESOURCES, Widgets, WidgetNotes, Gadgets],
+        churn=WidgetChurn(),
+    )
     url = f"duckdb:///{tmp_path / 'toy.duckdb'}"
     with sb.serve(port=0) as served, dg.DagsterInstance.ephemeral() as instance:
         resources = {
@@ -69,10 +120,14 @@ def test_a_declared_resource_loads_end_to_end(tmp_path: Path) -> None:
             "warehouse": WarehouseResource(url=url, schema_name="intercom"),
         }
         defs = build_definitions(
-            PartitionSettings("2025-12-31", "UTC"), resources, streams=[*STREAMS, WIDGETS]
+            PartitionSettings("2025-12-31", "UTC"), resources, streams=[*STREAMS, *TOYS]
         )
-        assert asset_key("widgets") in {k for a in defs.assets or [] for k in a.keys}
-        widget_asset = next(a for a in defs.assets or [] if asset_key("widgets") in a.keys)
+        assets = {k: a for a in defs.assets or [] for k in a.keys}
+        widget_asset = assets[asset_key("widgets")]
+        others = [assets[asset_key("gadgets")], assets[asset_key("widget_notes")]]
+        assert asset_key("widgets") in assets[asset_key("widget_notes")].asset_deps[
+            asset_key("widget_notes")
+        ]
         first = dg.materialize(
             [widget_asset],
             resources=resources,
@@ -83,10 +138,12 @@ def test_a_declared_resource_loads_end_to_end(tmp_path: Path) -> None:
             },
         )
         assert first.success
-        assert stored_widgets(url) == expected_widgets(sb)
+        assert dg.materialize(others, resources=resources, instance=instance).success
+        check_stored(url, sb)
 
         changed = sb.advance(days=1)
-        assert changed.counts.get("widgets_updated", 0) > 0
+        for kind in ("widgets_updated", "gadgets_created", "gadgets_deleted", "widget_notes_added"):
+            assert changed.counts.get(kind, 0) > 0, kind
         day = datetime.fromtimestamp(sb.now - DAY // 2, UTC).date().isoformat()
         second = dg.materialize(
             [widget_asset], resources=resources, instance=instance, partition_key=day
@@ -99,4 +156,5 @@ def test_a_declared_resource_loads_end_to_end(tmp_path: Path) -> None:
             .is_between(sb.now - DAY, sb.now)
             .sum()
         )
-    assert stored_widgets(url) == expected_widgets(sb)
+        assert dg.materialize(others, resources=resources, instance=instance).success
+    check_stored(url, sb)

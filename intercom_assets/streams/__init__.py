@@ -1,12 +1,12 @@
 """Every Intercom resource as a stream, in load order (see `base.Stream`).
 
 `STREAMS` lists them so that each stream comes after the streams it depends on;
-`get_stream(name)` finds one. Adding a stream = one module + its tests + one line here.
+`get_stream(name)` finds one. A snapshot resource is one row of `snapshots.SNAPSHOTS`; another
+kind of stream is one module declaring `STREAM` and one line here.
 """
 
 from . import (
     activity_logs,
-    admins,
     companies,
     company_notes,
     contact_notes,
@@ -14,43 +14,48 @@ from . import (
     contacts,
     conversation_parts,
     conversations,
-    data_attributes,
     events,
-    help_center,
-    segments,
-    subscription_types,
-    tags,
-    teams,
     ticket_parts,
-    ticket_states,
     ticket_types,
     tickets,
 )
-from .base import DEFAULT_BATCH_SIZE, LiveCount, Stream, StreamContext, StreamReport, Window
+from .base import (
+    DEFAULT_BATCH_SIZE,
+    LiveCount,
+    PartCap,
+    Stream,
+    StreamContext,
+    StreamReport,
+    Window,
+    targets,
+)
 from .children import ParentsNotLoadedError
 from .searched import SearchStream
+from .snapshots import SNAPSHOTS
 from .sync import EmptyListingError
 
+_SNAPSHOT = {stream.name: stream for stream in SNAPSHOTS}
+
 STREAMS: tuple[Stream, ...] = (
-    tags.STREAM,
-    segments.STREAM,
-    admins.STREAM,
-    teams.STREAM,
-    data_attributes.STREAM,
+    _SNAPSHOT["tags"],
+    _SNAPSHOT["segments"],
+    _SNAPSHOT["admins"],
+    _SNAPSHOT["teams"],
+    _SNAPSHOT["data_attributes"],
     companies.STREAM,
     contacts.STREAM,
     conversations.STREAM,
     conversation_parts.STREAM,
     events.STREAM,
-    ticket_states.STREAM,
+    _SNAPSHOT["ticket_states"],
     ticket_types.STREAM,
     tickets.STREAM,
     ticket_parts.STREAM,
     company_notes.STREAM,
-    subscription_types.STREAM,
-    help_center.HELP_CENTERS_STREAM,
-    help_center.COLLECTIONS_STREAM,
-    help_center.ARTICLES_STREAM,
+    _SNAPSHOT["subscription_types"],
+    _SNAPSHOT["help_centers"],
+    _SNAPSHOT["help_center_collections"],
+    _SNAPSHOT["articles"],
     activity_logs.STREAM,
     contact_notes.STREAM,
     contact_segments.STREAM,
@@ -72,10 +77,12 @@ __all__ = [
     "EmptyListingError",
     "LiveCount",
     "ParentsNotLoadedError",
+    "PartCap",
     "SearchStream",
     "Stream",
     "StreamContext",
     "StreamReport",
     "Window",
     "get_stream",
+    "targets",
 ]

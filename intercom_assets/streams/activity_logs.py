@@ -21,13 +21,13 @@ entries behind. A table holding rows without the record counts as complete.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from intercom_assets.api import iter_cursor_pages
-from intercom_assets.warehouse import StateUpdate, TableSpec
+from intercom_assets.warehouse import StateUpdate
 
-from .base import LiveCount, StreamContext, StreamReport
+from .base import Stream, StreamContext, StreamReport
 from .searched import BEGINNING, HISTORY_KEY, stored_history, widen
 from .shape import JSON, TIMESTAMP, Shape
 from .shape import field as column
@@ -85,18 +85,11 @@ def covered(intervals: Sequence[Interval], start: int, end: int) -> bool:
     return any(a <= start and end <= b for a, b in intervals)
 
 
-@dataclass(frozen=True)
-class ActivityLogStream:
-    name: str = "admin_activity_logs"
-    description: str = "Intercom admin activity logs by created_at window, append only"
-    shape: Shape = SHAPE
-    deps: tuple[str, ...] = ()
-    windowed: bool = True
-    live_count: LiveCount | None = None
-    tables: tuple[TableSpec, ...] = field(init=False)
+@dataclass(frozen=True, kw_only=True)
+class ActivityLogStream(Stream):
+    """Entries read by `created_at` window, appended (see the module doc)."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tables", self.shape.specs())
+    shape: Shape
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.migrate(self.tables)
@@ -142,4 +135,10 @@ class ActivityLogStream:
         return run.finish()
 
 
-STREAM = ActivityLogStream()
+STREAM = ActivityLogStream(
+    name="admin_activity_logs",
+    description="Intercom admin activity logs by created_at window, append only",
+    tables=SHAPE.specs(),
+    shape=SHAPE,
+    windowed=True,
+)

@@ -7,10 +7,10 @@ writes SQL and knows nothing of Dagster. The Dagster layer builds one asset per 
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from intercom_assets.api import IntercomClient, Workspace
 from intercom_assets.warehouse import TableCounts, TableSpec, Warehouse, WriteResult
@@ -117,45 +117,81 @@ class LiveCount:
         return int((values > 0).sum())
 
 
-class Stream(Protocol):
-    """One Intercom resource, synced into its tables.
+Reference = str | tuple[str, ...]
+"""The entity table a column points to, or the tables it may point to (a ticket's linked
+object is a conversation or a ticket)."""
 
-    Its members are read-only (properties here), so frozen dataclasses implement it.
+
+def targets(reference: Reference) -> tuple[str, ...]:
+    """The tables a reference may point to."""
+    return (reference,) if isinstance(reference, str) else reference
+
+
+@dataclass(frozen=True)
+class PartCap:
+    """A check a parts stream declares: Intercom returns at most the newest 500 parts of a
+    parent; `loads` records per parent whether its answer was `truncated`."""
+
+    parts: str
+    """The parts table (the check is attached to it)."""
+    loads: str
+    """Its loads table: one row per parent, with `truncated` and the counts."""
+    parents: str
+    """What a parent is, plural (`conversations`): names the check's figures."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stream:
+    """One Intercom resource, synced into its tables: what it declares, and `run`.
+
+    The declarations are all the Dagster layer reads: its assets (one per table), their
+    lineage (`deps`, `references`), partitions (`windowed`), checks (`references`,
+    `live_count`, `checks`) and which runs sweep it (`searched`). The kinds of stream
+    (`SnapshotStream`, `SearchStream`, `ChildStream`, ...) add how a run fetches and writes.
     """
 
-    @property
-    def name(self) -> str:
-        """Short snake_case name; the asset key is `intercom/<name>`."""
-        ...
+    name: str
+    """Short snake_case name; the asset key of its entity table is `intercom/<name>`."""
+    description: str
+    """One line for the asset's description."""
+    tables: tuple[TableSpec, ...] = ()
+    """The tables it writes; the first is its entity table."""
+    deps: tuple[str, ...] = ()
+    """Streams that must be loaded first (load order)."""
+    references: Mapping[str, Mapping[str, Reference]] = field(default_factory=dict)
+    """Per table, the entity table each referencing column points to:
+    `{"contact_tags": {"contact_id": "contacts", "tag_id": "tags"}}`. A table's lineage
+    follows them, and the reference of its parent key is its `parents` check."""
+    windowed: bool = False
+    """A run fetches only the records of its time window: the stream's assets are
+    partitioned by day."""
+    searched: bool = False
+    """Read through Intercom's search by `updated_at`: the change sensor probes it
+    (`newest_change`) and the daily run sweeps it (full mode)."""
+    live_count: LiveCount | None = None
+    """How to compare the stored live rows with Intercom's count, where Intercom has one."""
+    checks: tuple[PartCap, ...] = ()
+    """Checks of its own, besides every table's primary key, parents and live count."""
 
-    @property
-    def description(self) -> str:
-        """One line for the asset's description."""
-        ...
-
-    @property
-    def tables(self) -> tuple[TableSpec, ...]:
-        """The tables it writes; the first is its entity table."""
-        ...
-
-    @property
-    def deps(self) -> tuple[str, ...]:
-        """Streams that must be loaded first (load order)."""
-        ...
-
-    @property
-    def windowed(self) -> bool:
-        """True when a run fetches only records changed in its window (search by updated_at)."""
-        ...
-
-    @property
-    def live_count(self) -> LiveCount | None:
-        """How to compare the stored live rows with Intercom's count, where Intercom has one."""
-        ...
+    def __post_init__(self) -> None:
+        own = {spec.name: spec for spec in self.tables}
+        for table, columns in self.references.items():
+            if table not in own:
+                raise ValueError(f"{self.name}: references name {table!r}, not one of its tables")
+            unknown = set(columns) - set(own[table].column_names)
+            if unknown:
+                raise KeyError(f"{self.name}: {table} declares no column {sorted(unknown)}")
 
     def run(self, ctx: StreamContext) -> StreamReport:
         """Fetches what the run covers and makes the tables match it."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} does not say how it runs")
+
+    def newest_change(
+        self, client: IntercomClient, since: int | None, timezone: str | None
+    ) -> int | None:
+        """The newest `updated_at` among records changed since `since` (one call); only a
+        `searched` stream can tell."""
+        raise NotImplementedError(f"{self.name} is not searched: it has no change probe")
 
 
 def _sum(a: TableCounts | None, b: TableCounts) -> TableCounts:

@@ -20,7 +20,7 @@ import polars as pl
 from intercom_assets.api import IntercomClient, IntercomNotFound, fan_out, iter_cursor_pages
 from intercom_assets.warehouse import TableSpec
 
-from .base import LiveCount, StreamContext, StreamReport
+from .base import Stream, StreamContext, StreamReport
 from .shape import Field, Shape, encode
 from .sync import Run
 
@@ -34,17 +34,13 @@ class ParentsNotLoadedError(RuntimeError):
     message names the stream to load first; retrying without it cannot help."""
 
 
-@dataclass(frozen=True)
-class ChildStream(Generic[Parent, Fetched]):
+@dataclass(frozen=True, kw_only=True)
+class ChildStream(Stream, Generic[Parent, Fetched]):
     """A resource fetched per parent, for the parents `todo` names."""
 
-    name: str
-    description: str
     parents: str
     """What a parent is, plural (`conversations`): names the report's `<parents>_to_fetch`
     and `<parents>_gone` figures."""
-    tables: tuple[TableSpec, ...]
-    """The tables it writes (the first is its main table)."""
     reads: tuple[TableSpec, ...]
     """Tables of other streams it reads to decide what to fetch (registered, not written)."""
     todo: Callable[[Run], Sequence[Parent]]
@@ -59,9 +55,6 @@ class ChildStream(Generic[Parent, Fetched]):
     """API pages a fetched parent took."""
     finish: Callable[[Run], None] | None = None
     """Runs after the last batch is written (e.g. a cascade from the parents' table)."""
-    deps: tuple[str, ...] = ()
-    windowed: bool = False
-    live_count: LiveCount | None = None
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.register(self.reads)  # read only
@@ -200,3 +193,47 @@ def listed_parts(record: dict[str, Any], key: str) -> tuple[list[dict[str, Any]]
     parts = parts if isinstance(parts, list) else []
     total = listed.get("total_count") if isinstance(listed, dict) else None
     return parts, total if isinstance(total, int) else len(parts)
+
+
+Listed = tuple[str, list[dict[str, Any]], int]
+"""(parent id, the records listed for it, pages read)."""
+
+
+def listed_per_parent(
+    *,
+    name: str,
+    description: str,
+    table: ChildTable,
+    parent: TableSpec,
+    path: str,
+    todo: Callable[[Run], Sequence[str]],
+    per_page: int | None = None,
+    deps: tuple[str, ...] = (),
+) -> ChildStream[str, Listed]:
+    """A child table listed per parent at `path` (`/companies/{id}/notes`) for the parents
+    `todo` names, each parent's records replacing its stored set; its parent key references
+    the `parent` entity table (another stream's, read to find the parents)."""
+
+    def fetch(client: IntercomClient, parent_id: str) -> Listed | None:
+        listed = list_or_gone(client, path.format(id=parent_id), per_page=per_page)
+        return None if listed is None else (parent_id, *listed)
+
+    def write(run: Run, fetched: list[Listed]) -> None:
+        run.report.fetched += sum(len(listed) for _, listed, _ in fetched)
+        frames, owners = table.frames([(parent_id, listed) for parent_id, listed, _ in fetched])
+        run.write(frames, parents=owners)
+
+    return ChildStream[str, Listed](
+        name=name,
+        description=description,
+        parents=parent.name,
+        tables=(table.spec,),
+        reads=(parent,),
+        todo=todo,
+        fetch=fetch,
+        write=write,
+        rows=lambda fetched: 1 + len(fetched[1]),
+        pages=lambda fetched: fetched[2],
+        deps=deps,
+        references={table.spec.name: {table.spec.parent_key or "": parent.name}},
+    )

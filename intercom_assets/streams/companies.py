@@ -5,11 +5,9 @@ start a new pass; batches are written as they come, then companies missing from 
 complete walk are soft-deleted (`DELETE /companies/{id}` archives a company).
 """
 
-from dataclasses import dataclass
-
 from intercom_assets.api import CompanyScroll
 
-from .base import LiveCount, StreamContext, StreamReport
+from .base import LiveCount, Stream, StreamContext, StreamReport
 from .shape import FLOAT, INT, JSON, TIMESTAMP, Link, Shape, field, ids_at
 from .sync import Run, concat_ids
 
@@ -50,14 +48,8 @@ LIVE_COUNT = LiveCount(
 )
 
 
-@dataclass(frozen=True)
-class CompaniesStream:
-    name: str = "companies"
-    description: str = "Intercom companies with tags and segments, full scroll"
-    tables = SHAPE.specs()
-    deps: tuple[str, ...] = ("tags", "segments", "admins", "teams", "data_attributes")
-    windowed: bool = False
-    live_count: LiveCount | None = LIVE_COUNT
+class CompaniesStream(Stream):
+    """Every company through the scroll, every run (see the module doc)."""
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.migrate(self.tables)
@@ -70,4 +62,14 @@ class CompaniesStream:
         return run.finish()
 
 
-STREAM = CompaniesStream()
+STREAM = CompaniesStream(
+    name="companies",
+    description="Intercom companies with tags and segments, full scroll",
+    tables=SHAPE.specs(),
+    deps=("tags", "segments", "admins", "teams", "data_attributes"),
+    references={
+        "company_tags": {"company_id": "companies", "tag_id": "tags"},
+        "company_segments": {"company_id": "companies", "segment_id": "segments"},
+    },
+    live_count=LIVE_COUNT,
+)

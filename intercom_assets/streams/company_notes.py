@@ -7,11 +7,7 @@ as a set (`company_notes`, a child table of `companies`). On versions before 2.1
 does not exist: the run asks nothing and notes `api_version`.
 """
 
-from typing import Any
-
-from intercom_assets.api import IntercomClient
-
-from .children import ChildStream, ChildTable, list_or_gone
+from .children import ChildTable, listed_per_parent
 from .companies import SHAPE as COMPANIES
 from .shape import TIMESTAMP, field
 from .sync import Run
@@ -32,9 +28,6 @@ NOTE_TABLE = ChildTable.of("company_notes", "company_id", NOTE_FIELDS)
 """A child table of `companies`: each company's notes are replaced as a set."""
 NOTES = NOTE_TABLE.spec
 
-Fetched = tuple[str, list[dict[str, Any]], int]
-"""(company id, its notes, pages read)."""
-
 
 def live_companies(run: Run) -> list[str]:
     """Every live company, on 2.16 and later; none before (the endpoint does not exist)."""
@@ -44,32 +37,15 @@ def live_companies(run: Run) -> list[str]:
     return sorted(run.warehouse.live_ids("companies").to_list())
 
 
-def get_notes(client: IntercomClient, company_id: str) -> Fetched | None:
-    """Every note of a company; None when the company is gone (404)."""
-    listed = list_or_gone(client, f"/companies/{company_id}/notes", per_page=None)
-    return None if listed is None else (company_id, *listed)
-
-
-def write_notes(run: Run, fetched: list[Fetched]) -> None:
-    """Replace the notes of these companies, in one transaction."""
-    run.report.fetched += sum(len(listed) for _, listed, _ in fetched)
-    frames, parents = NOTE_TABLE.frames([(company_id, listed) for company_id, listed, _ in fetched])
-    run.write(frames, parents=parents)
-
-
-STREAM = ChildStream[str, Fetched](
+STREAM = listed_per_parent(
     name="company_notes",
     description=(
         "Notes on every live company: API version 2.16 on; on 2.14 the table stays empty"
         " (Intercom lists company notes from 2.16: set INTERCOM_API_VERSION=2.16)"
     ),
-    parents="companies",
-    tables=(NOTES,),
-    reads=COMPANIES.specs()[:1],
+    table=NOTE_TABLE,
+    parent=COMPANIES.specs()[0],
+    path="/companies/{id}/notes",
     todo=live_companies,
-    fetch=get_notes,
-    write=write_notes,
-    rows=lambda fetched: 1 + len(fetched[1]),
-    pages=lambda fetched: fetched[2],
     deps=("companies",),
 )

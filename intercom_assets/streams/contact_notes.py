@@ -90,4 +90,5 @@ STREAM = ChildStream[str, Fetched](
     rows=lambda fetched: 1 + len(fetched[1]),
     pages=lambda fetched: fetched[2],
     deps=("contacts",),
+    references={"contact_notes": {"contact_id": "contacts"}},
 )

@@ -10,15 +10,13 @@ segments of ceil(members / 150); on the bench workspace that is several times fe
 `GET /contacts/{id}/segments` for each contact changed in a day (`bench/contact_segments.py`).
 """
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from intercom_assets.api import IntercomClient, fan_out, iter_cursor_pages, iter_search_pages
-from intercom_assets.warehouse import TableSpec
 
-from .base import LiveCount, StreamContext, StreamReport
+from .base import Stream, StreamContext, StreamReport
 from .contacts import SHAPE as CONTACTS
 from .shape import Link, ids_at
 from .sync import Run
@@ -53,17 +51,8 @@ def members(client: IntercomClient, segment_id: str) -> Members:
     return ids, pages
 
 
-@dataclass(frozen=True)
-class ContactSegmentsStream:
-    name: str = "contact_segments"
-    description: str = "Contact segment membership, rebuilt by one search per segment"
-    deps: tuple[str, ...] = ("contacts", "segments")
-    windowed: bool = False
-    live_count: LiveCount | None = None
-    tables: tuple[TableSpec, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tables", (LINK.spec(),))
+class ContactSegmentsStream(Stream):
+    """Every contact segment's members, every run (see the module doc)."""
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.register(CONTACTS.specs()[:1])  # read only
@@ -92,4 +81,10 @@ class ContactSegmentsStream:
         return run.finish()
 
 
-STREAM = ContactSegmentsStream()
+STREAM = ContactSegmentsStream(
+    name="contact_segments",
+    description="Contact segment membership, rebuilt by one search per segment",
+    tables=(LINK.spec(),),
+    deps=("contacts", "segments"),
+    references={"contact_segments": {"contact_id": "contacts", "segment_id": "segments"}},
+)

@@ -358,6 +358,11 @@ STREAM = SearchStream(
     live_count=LIVE_COUNT,
     deps=("companies",),
     extra_tables=MERGES.specs(),
+    references={
+        "contact_tags": {"contact_id": "contacts", "tag_id": "tags"},
+        "contact_companies": {"contact_id": "contacts", "company_id": "companies"},
+        "contact_merges": {"target_id": "contacts"},
+    },
     complete=full_memberships,
     sweep=sweep,
     sweep_when_counts_differ=True,

@@ -11,6 +11,7 @@ committed. Not window-bound: it follows the `conversations` table.
 
 from typing import Any
 
+from .base import PartCap
 from .children import ChildStream, ChildTable, get_or_gone, listed_parts, moved_since_loaded
 from .conversations import SHAPE as CONVERSATIONS
 from .parts import CappedParts, load_fields
@@ -79,4 +80,6 @@ STREAM = ChildStream[str, dict[str, Any]](
     write=WRITE.write,
     rows=lambda conversation: 1 + len(listed_parts(conversation, "conversation_parts")[0]),
     deps=("conversations",),
+    references={"conversation_parts": {"conversation_id": "conversations"}},
+    checks=(PartCap("conversation_parts", "conversation_part_loads", "conversations"),),
 )

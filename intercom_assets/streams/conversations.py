@@ -108,5 +108,9 @@ STREAM = SearchStream(
     live_count=LiveCount("conversations", "/conversations"),
     deps=("contacts",),
     extra_tables=DELETED_SHAPE.specs(),
+    references={
+        "conversation_tags": {"conversation_id": "conversations", "tag_id": "tags"},
+        "conversation_contacts": {"conversation_id": "conversations", "contact_id": "contacts"},
+    },
     deletions=soft_delete_from_feed,
 )

@@ -25,7 +25,7 @@ complete, and that is recorded (`history_recorded`).
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ from intercom_assets.api.search import read_stamps
 from intercom_assets.warehouse import StateUpdate, TableSpec
 from intercom_assets.warehouse.spec import frame_dtype
 
-from .base import LiveCount, StreamContext, StreamReport, Window
+from .base import Stream, StreamContext, StreamReport, Window
 from .shape import RawRecord, Shape
 from .sync import Run, concat_ids, record_ref
 
@@ -62,16 +62,12 @@ Complete = Callable[[Run, Sequence[RawRecord]], Mapping[str, Mapping[Any, Sequen
 """Fetches what a batch's records embed only in part: `{link table: {id: every member}}`."""
 
 
-@dataclass(frozen=True)
-class SearchStream:
+@dataclass(frozen=True, kw_only=True)
+class SearchStream(Stream):
     """A resource searched by time window; see the module docstring."""
 
-    name: str
-    description: str
     shape: Shape
     search: SearchSemantics
-    live_count: LiveCount | None = None
-    deps: tuple[str, ...] = ()
     extra_tables: tuple[TableSpec, ...] = ()
     """Tables the stream writes besides its shape's (contact merges, ...)."""
     complete: Complete | None = None
@@ -85,10 +81,12 @@ class SearchStream:
     """Runs last in every run: soft-deletes what a deletion feed lists, where the API version
     has one (conversations on 2.16), so deletes arrive before the next sweep."""
     windowed: bool = True
-    tables: tuple[TableSpec, ...] = field(init=False)
+    searched: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tables", (*self.shape.specs(), *self.extra_tables))
+        if not self.tables:
+            object.__setattr__(self, "tables", (*self.shape.specs(), *self.extra_tables))
+        super().__post_init__()
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.migrate(self.tables)

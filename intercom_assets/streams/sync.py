@@ -1,8 +1,7 @@
 """Mechanics every stream shares: batching pages, writing batches, snapshots, counting.
 
 Stream modules stay declarative: they say where records come from and how they are shaped;
-`Run` writes each batch in one transaction and adds its counts to the report, and
-`SnapshotStream` is a whole stream for small resources listed in full on every run.
+`Run` writes each batch in one transaction and adds its counts to the report.
 
 Batches go to `Warehouse.submit`: while one batch's transaction runs on the warehouse's
 writer thread, the stream fetches and shapes the next. A stream ends with `run.finish()`,
@@ -11,8 +10,7 @@ which waits for the last batch (and raises its error) before the report is read.
 
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -29,7 +27,7 @@ from intercom_assets.warehouse import (
 )
 from intercom_assets.warehouse.spec import frame_dtype
 
-from .base import LiveCount, StreamContext, StreamReport
+from .base import StreamContext, StreamReport
 from .shape import RawRecord, Shape, key_of
 
 T = TypeVar("T")
@@ -328,35 +326,6 @@ class Run:
     def tally(self, key: str, count: int) -> None:
         """Add `count` to one stream-specific figure of the report (`extra`)."""
         self.report.extra[key] = self.report.extra.get(key, 0) + count
-
-
-@dataclass(frozen=True)
-class SnapshotStream:
-    """A small resource listed in full on every run: diff it, soft-delete what vanished.
-
-    The window is ignored: a range run takes one snapshot.
-    """
-
-    name: str
-    description: str
-    shape: Shape
-    fetch: Callable[[IntercomClient], Iterable[Page]]
-    deps: tuple[str, ...] = ()
-    windowed: bool = False
-    live_count: LiveCount | None = None
-    tables: tuple[TableSpec, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tables", self.shape.specs())
-
-    def run(self, ctx: StreamContext) -> Any:
-        ctx.warehouse.migrate(self.tables)
-        run = Run(ctx, self.name)
-        seen: list[pl.Series] = []
-        for batch in run.raw_batches(self.fetch(ctx.client)):
-            seen.append(run.write_records(self.shape, batch))
-        run.soft_delete_missing(self.shape.table, concat_ids(seen, self.tables[0]))
-        return run.finish()
 
 
 def record_ref(key: Any, raw: RawRecord) -> str:

@@ -9,6 +9,7 @@ the `tickets` table.
 
 from typing import Any
 
+from .base import PartCap
 from .children import ChildStream, ChildTable, get_or_gone, listed_parts, moved_since_loaded
 from .parts import CappedParts, load_fields
 from .shape import BOOL, JSON, TIMESTAMP, Shape, field
@@ -58,4 +59,6 @@ STREAM = ChildStream[str, dict[str, Any]](
     write=WRITE.write,
     rows=lambda ticket: 1 + len(listed_parts(ticket, "ticket_parts")[0]),
     deps=("tickets",),
+    references={"ticket_parts": {"ticket_id": "tickets"}},
+    checks=(PartCap("ticket_parts", "ticket_part_loads", "tickets"),),
 )

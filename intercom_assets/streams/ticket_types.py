@@ -6,7 +6,6 @@ soft-deleted; each listed type's attributes (`ticket_type_attributes`, a child t
 replaced as a set; `ticket_type_states` links types to states.
 """
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -15,7 +14,7 @@ import polars as pl
 from intercom_assets.api import IntercomClient, Page, iter_cursor_pages
 from intercom_assets.warehouse import TableSpec
 
-from .base import LiveCount, StreamContext, StreamReport
+from .base import Stream, StreamContext, StreamReport
 from .shape import BOOL, INT, JSON, TIMESTAMP, Link, RawRecord, Shape, ids_at
 from .shape import field as column
 from .sync import Run, concat_ids
@@ -96,14 +95,8 @@ def attributes_of(raws: list[RawRecord]) -> tuple[list[str], list[RawRecord]]:
     return ids, attributes
 
 
-@dataclass(frozen=True)
-class TicketTypesStream:
-    name: str = "ticket_types"
-    description: str = "Intercom ticket types with attributes and states, full snapshot"
-    deps: tuple[str, ...] = ("ticket_states",)
-    windowed: bool = False
-    live_count: LiveCount | None = None
-    tables: tuple[TableSpec, ...] = field(default=(*SHAPE.specs(), ATTRIBUTES))
+class TicketTypesStream(Stream):
+    """Ticket types with their attributes, listed in full every run (see the module doc)."""
 
     def run(self, ctx: StreamContext) -> StreamReport:
         ctx.warehouse.migrate(self.tables)
@@ -120,4 +113,16 @@ class TicketTypesStream:
         return run.finish()
 
 
-STREAM = TicketTypesStream()
+STREAM = TicketTypesStream(
+    name="ticket_types",
+    description="Intercom ticket types with attributes and states, full snapshot",
+    tables=(*SHAPE.specs(), ATTRIBUTES),
+    deps=("ticket_states",),
+    references={
+        "ticket_type_states": {
+            "ticket_type_id": "ticket_types",
+            "ticket_state_id": "ticket_states",
+        },
+        "ticket_type_attributes": {"ticket_type_id": "ticket_types"},
+    },
+)

@@ -53,4 +53,11 @@ STREAM = SearchStream(
     shape=SHAPE,
     search=TICKET_SEARCH,
     deps=("contacts",),
+    references={
+        "ticket_contacts": {"ticket_id": "tickets", "contact_id": "contacts"},
+        "ticket_linked_objects": {
+            "ticket_id": "tickets",
+            "linked_object_id": ("conversations", "tickets"),
+        },
+    },
 )

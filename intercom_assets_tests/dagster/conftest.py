@@ -12,10 +12,11 @@ import dagster as dg
 import pytest
 
 from intercom_assets.api import DEFAULT_API_VERSION
-from intercom_assets.assets import OUTCOMES, swept_daily
+from intercom_assets.assets import swept_daily
 from intercom_assets.definitions import build_definitions
 from intercom_assets.keys import asset_key, op_name
 from intercom_assets.resources import AlertWebhookResource, IntercomResource, WarehouseResource
+from intercom_assets.runs import OUTCOMES
 from intercom_assets.sandbox import DEFAULT_START, Churn, Sandbox
 from intercom_assets.schedules import DAILY_JOB, DAILY_SCHEDULE
 from intercom_assets.sensors import CHANGE_SENSOR

@@ -16,7 +16,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from intercom_assets.assets import build_assets, progress_log
+from intercom_assets.assets import build_assets
 from intercom_assets.demo import (
     DEMO_SCHEMA,
     DEMO_TAG,
@@ -30,6 +30,7 @@ from intercom_assets.demo import (
 from intercom_assets.demo_ui import LOCATION, write_workspace
 from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import IntercomResource, WarehouseResource
+from intercom_assets.runs import progress_log
 from intercom_assets.sandbox import Sandbox
 from intercom_assets.settings import HISTORY_ENV, PartitionSettings
 from intercom_assets.streams import STREAMS, get_stream

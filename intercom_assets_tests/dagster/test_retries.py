@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 from intercom_assets.api import IntercomAuthError, IntercomScrollExists, IntercomServerError
-from intercom_assets.assets import STREAM_RETRY_POLICY, permanent_failure
 from intercom_assets.definitions import build_definitions
+from intercom_assets.failures import STREAM_RETRY_POLICY, permanent_failure
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import FaultConfig, Sandbox
 from intercom_assets.settings import PartitionSettings, SettingError

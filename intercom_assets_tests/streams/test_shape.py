@@ -9,16 +9,7 @@ import pytest
 
 from intercom_assets.api import IntercomClient, iter_cursor_pages
 from intercom_assets.sandbox import Sandbox
-from intercom_assets.streams import (
-    admins,
-    companies,
-    contacts,
-    conversations,
-    data_attributes,
-    segments,
-    tags,
-    teams,
-)
+from intercom_assets.streams import companies, contacts, conversations, snapshots
 from intercom_assets.streams.shape import (
     BOOL,
     INT,
@@ -46,11 +37,11 @@ SOURCES = {
     "contacts": (contacts.SHAPE, "/contacts", "data"),
     "companies": (companies.SHAPE, "/companies", "data"),
     "conversations": (conversations.SHAPE, "/conversations", "conversations"),
-    "admins": (admins.SHAPE, "/admins", "admins"),
-    "teams": (teams.SHAPE, "/teams", "teams"),
-    "tags": (tags.SHAPE, "/tags", "data"),
-    "segments": (segments.SHAPE, "/segments", "segments"),
-    "data_attributes": (data_attributes.SHAPE, "/data_attributes", "data"),
+    "admins": (snapshots.ADMINS, "/admins", "admins"),
+    "teams": (snapshots.TEAMS, "/teams", "teams"),
+    "tags": (snapshots.TAGS, "/tags", "data"),
+    "segments": (snapshots.SEGMENTS, "/segments", "segments"),
+    "data_attributes": (snapshots.DATA_ATTRIBUTES, "/data_attributes", "data"),
 }
 
 
@@ -91,7 +82,7 @@ def test_data_attribute_keys_are_model_and_full_name(client: IntercomClient) -> 
     pages = iter_cursor_pages(client, "/data_attributes", per_page=None, items_key="data")
     raws = [raw for page in pages for raw in page.raw_items]
     records = [orjson.loads(r) for r in raws]
-    frames, _ = data_attributes.SHAPE.frames(raws)
+    frames, _ = snapshots.DATA_ATTRIBUTES.frames(raws)
     expected = [f"{r['model']}:{r.get('full_name') or r['name']}" for r in records]
     assert frames["data_attributes"].get_column("id").to_list() == expected
 

@@ -11,7 +11,7 @@ import polars as pl
 import psycopg
 import pytest
 
-from intercom_assets.assets import permanent_failure
+from intercom_assets.failures import permanent_failure
 from intercom_assets.warehouse import Column, TableSpec, connect
 
 from .conftest import CONTACT_TAGS, CONTACTS, contacts_frame, tags_frame
