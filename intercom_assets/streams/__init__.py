@@ -56,6 +56,8 @@ STREAMS: tuple[Stream, ...] = (
     _SNAPSHOT["help_centers"],
     _SNAPSHOT["help_center_collections"],
     _SNAPSHOT["articles"],
+    _SNAPSHOT["newsfeeds"],
+    _SNAPSHOT["news_items"],
     activity_logs.STREAM,
     contact_notes.STREAM,
     contact_segments.STREAM,

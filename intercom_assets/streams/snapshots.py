@@ -14,7 +14,19 @@ with the shape of its tables above it.
 
 import polars as pl
 
-from .shape import BOOL, INT, JSON, STRING, TIMESTAMP, Link, Shape, derived, field, values_at
+from .shape import (
+    BOOL,
+    INT,
+    JSON,
+    STRING,
+    TIMESTAMP,
+    Link,
+    Shape,
+    derived,
+    field,
+    ids_at,
+    values_at,
+)
 from .snapshot import Listing, SnapshotStream, snapshot
 
 HELP_CENTER_PAGE = 150
@@ -187,6 +199,45 @@ ARTICLES = Shape(
     ),
 )
 
+NEWSFEEDS = Shape(
+    "newsfeeds",
+    (
+        field("id", nullable=False),
+        field("type"),
+        field("name"),
+        field("created_at", TIMESTAMP),
+        field("updated_at", TIMESTAMP),
+    ),
+)
+
+NEWS_ITEMS = Shape(
+    "news_items",
+    (
+        field("id", nullable=False),
+        field("type"),
+        field("workspace_id"),
+        field("title"),
+        field("body"),
+        field("sender_id"),
+        field("state"),
+        field("newsfeed_assignments", JSON),
+        field("labels", JSON),
+        field("cover_image_url"),
+        field("reactions", JSON),
+        field("deliver_silently", BOOL),
+        field("created_at", TIMESTAMP),
+        field("updated_at", TIMESTAMP),
+    ),
+    links=(
+        Link(
+            "news_item_newsfeeds",
+            "news_item_id",
+            "newsfeed_id",
+            ids_at("newsfeed_assignments", "newsfeed_id"),
+        ),
+    ),
+)
+
 
 SNAPSHOTS: tuple[SnapshotStream, ...] = (
     snapshot(TAGS, "Intercom tags, full snapshot", Listing("/tags")),
@@ -235,6 +286,15 @@ SNAPSHOTS: tuple[SnapshotStream, ...] = (
         "Intercom help center articles, full snapshot",
         Listing("/articles", paging="numbered", per_page=HELP_CENTER_PAGE),
         deps=("help_center_collections",),
+    ),
+    snapshot(NEWSFEEDS, "Intercom newsfeeds, full snapshot", Listing("/news/newsfeeds")),
+    snapshot(
+        NEWS_ITEMS,
+        "Intercom news items and the newsfeeds they are published in, full snapshot",
+        Listing("/news/news_items"),
+        references={
+            "news_item_newsfeeds": {"news_item_id": "news_items", "newsfeed_id": "newsfeeds"}
+        },
     ),
 )
 """Every snapshot resource (`STREAMS` puts them in load order)."""

@@ -68,6 +68,8 @@ SNAPSHOT_STREAMS = (
     "help_centers",
     "help_center_collections",
     "articles",
+    "newsfeeds",
+    "news_items",
 )
 WINDOW_KINDS = {
     "contacts": ("contacts_created", "contacts_updated", "events_created"),
@@ -498,6 +500,8 @@ def minimum_calls(
         # Unpaginated lists, and numbered pages of up to 150.
         "subscription_types": ("subscription_types", 1),
         "help_centers": ("help_centers", 1),
+        "newsfeeds": ("newsfeeds", 1),
+        "news_items": ("news_items", 1),
         "help_center_collections": (
             "help_center_collections",
             pages(len(truth["help_center_collections"]), PAGE),

@@ -1286,6 +1286,60 @@ CONTACT_SEGMENTS = Table(
     parent=("contact_id", "contacts"),
 )
 
+NEWSFEEDS = Table(
+    "newsfeeds",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "name": text("name"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("newsfeeds"),
+    raw=the_record,
+    deleted_ids=_deleted(),
+)
+
+NEWS_ITEMS = Table(
+    "news_items",
+    {
+        "id": text("id"),
+        "type": text("type"),
+        "workspace_id": text("workspace_id"),
+        "title": text("title"),
+        "body": text("body"),
+        "sender_id": id_text("sender_id"),
+        "state": text("state"),
+        "newsfeed_assignments": json("newsfeed_assignments"),
+        "labels": json("labels"),
+        "cover_image_url": text("cover_image_url"),
+        "reactions": json("reactions"),
+        "deliver_silently": boolean("deliver_silently"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    records("news_items"),
+    raw=the_record,
+    deleted_ids=_deleted("deleted_news_item_ids"),
+)
+
+
+def _news_item_newsfeeds(truth: Mapping[str, Any]) -> Iterator[tuple[Any, Any]]:
+    for item in truth["news_items"]:
+        for assignment in item["newsfeed_assignments"]:
+            yield item["id"], assignment["newsfeed_id"]
+
+
+NEWS_ITEM_NEWSFEEDS = Table(
+    "news_item_newsfeeds",
+    {"news_item_id": text("news_item_id"), "newsfeed_id": id_text("newsfeed_id")},
+    link("news_item_id", "newsfeed_id", _news_item_newsfeeds),
+    key=("news_item_id", "newsfeed_id"),
+    entity=False,
+    live_only=False,
+    parent=("news_item_id", "news_items"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -1327,6 +1381,9 @@ TABLES: dict[str, Table] = {
         CONTACT_NOTES,
         CONTACT_NOTE_LOADS,
         CONTACT_SEGMENTS,
+        NEWSFEEDS,
+        NEWS_ITEMS,
+        NEWS_ITEM_NEWSFEEDS,
     )
 }
 
@@ -1355,6 +1412,8 @@ STREAM_TABLES: dict[str, tuple[str, ...]] = {
     "help_centers": ("help_centers",),
     "help_center_collections": ("help_center_collections",),
     "articles": ("articles",),
+    "newsfeeds": ("newsfeeds",),
+    "news_items": ("news_items", "news_item_newsfeeds"),
     "admin_activity_logs": ("admin_activity_logs",),
     "contact_notes": ("contact_notes", "contact_note_loads"),
     "contact_segments": ("contact_segments",),

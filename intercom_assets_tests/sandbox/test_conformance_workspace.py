@@ -1,5 +1,5 @@
-"""The sandbox's subscription types, help center, activity logs, contact notes and segments
-lists answer like Intercom 2.14: bodies match the official OpenAPI description.
+"""The sandbox's subscription types, help center, news, activity logs, contact notes and
+segments lists answer like Intercom 2.14: bodies match the official OpenAPI description.
 
 Uses the description, its exceptions and the collector of `test_conformance.py`.
 """
@@ -41,6 +41,8 @@ def collect(client: httpx.Client) -> dict[str, list[Reply]]:
     c = Collector(client)
     c.call("subscription_types", "/subscription_types", "GET", "/subscription_types")
     c.call("help_centers", "/help_center/help_centers", "GET", "/help_center/help_centers")
+    c.call("newsfeeds", "/news/newsfeeds", "GET", "/news/newsfeeds")
+    c.call("news_items", "/news/news_items", "GET", "/news/news_items")
     for page in (1, 2):
         params = {"per_page": 3, "page": page}
         c.call("collections", "/help_center/collections", "GET", "/help_center/collections",
@@ -70,7 +72,8 @@ def collect(client: httpx.Client) -> dict[str, list[Reply]]:
 
 
 ENDPOINTS = [
-    "subscription_types", "help_centers", "collections", "articles", "activity_logs",
+    "subscription_types", "help_centers", "newsfeeds", "news_items", "collections", "articles",
+    "activity_logs",
     "segments_by_type", "admins_with_avatars", "contact_notes_paged", "contacts_by_segment",
 ]  # fmt: skip
 

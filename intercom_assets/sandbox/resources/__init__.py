@@ -10,6 +10,7 @@ from intercom_assets.sandbox.resources.conversations import Conversations
 from intercom_assets.sandbox.resources.data_attributes import DataAttributes
 from intercom_assets.sandbox.resources.events import Events
 from intercom_assets.sandbox.resources.help_center import HelpCenter
+from intercom_assets.sandbox.resources.news import News
 from intercom_assets.sandbox.resources.segments import Segments
 from intercom_assets.sandbox.resources.subscription_types import SubscriptionTypes
 from intercom_assets.sandbox.resources.tags import Tags
@@ -29,6 +30,7 @@ DEFAULT_RESOURCES: tuple[type[Resource], ...] = (
     SubscriptionTypes,
     HelpCenter,
     ActivityLogs,
+    News,
 )
 """A resource comes after those its generator reads (contacts pick companies and tags)."""
 
