@@ -45,10 +45,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if uses_postgres(item) and item.get_closest_marker("postgres") is None:
             item.add_marker(pytest.mark.postgres)
 
-    def order(item: pytest.Item) -> tuple[bool, int]:  # 3: after the shared modules
+    def order(item: pytest.Item) -> tuple[bool, int]:
         module = item.nodeid.partition("::")[0]
-        shared = SHARED_FIXTURE_MODULES.index(module) if module in SHARED_FIXTURE_MODULES else 3
-        return item.get_closest_marker("slow") is None, shared
+        rank = [*SHARED_FIXTURE_MODULES, module].index(module)  # the others after them
+        return item.get_closest_marker("slow") is None, rank
 
     items.sort(key=order)
 
