@@ -36,14 +36,56 @@ def uses_postgres(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that needs PostgreSQL carries the `postgres` marker, so `-m postgres` and
-    `-m "not postgres"` select exactly them. The `slow` scenarios run first (otherwise in
-    their order), so that on several workers (`-n 2 --maxschedchunk 1`: one test at a time
-    to each) the short tests fill in around them instead of one long scenario running alone
-    at the end."""
+    `-m "not postgres"` select exactly them. The `slow` scenarios run first, those of
+    `SHARED_FIXTURE_MODULES` (the longest chains: the browser test's five tests on one demo)
+    before the others (otherwise in their order), so that on several workers (`-n 2`: one unit
+    of `worker_group` at a time to each) the short tests fill in around them instead of one
+    long scenario running alone at the end."""
     for item in items:
         if uses_postgres(item) and item.get_closest_marker("postgres") is None:
             item.add_marker(pytest.mark.postgres)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+    def order(item: pytest.Item) -> tuple[bool, int]:
+        module = item.nodeid.partition("::")[0]
+        rank = [*SHARED_FIXTURE_MODULES, module].index(module)  # the others after them
+        return item.get_closest_marker("slow") is None, rank
+
+    items.sort(key=order)
+
+
+SHARED_FIXTURE_MODULES = (
+    "intercom_assets_tests/ui/test_demo_ui.py",  # one `intercom-assets demo --ui`
+    "intercom_assets_tests/oracle/test_oracle.py",  # a loaded warehouse per backend
+    "intercom_assets_tests/dagster/test_demo.py",  # a demo run per backend
+)
+"""Modules whose tests share an expensive module-scoped fixture."""
+BACKENDS = ("duckdb", "postgres")
+
+
+def worker_group(nodeid: str) -> str:
+    """The unit of tests handed to one worker under `-n`: in a `SHARED_FIXTURE_MODULES`
+    module, all its tests on one backend (parameter id `duckdb` or `postgres`) or all its
+    others, so that the shared fixture is built once and not once on each worker that is
+    handed one of them (and again when a worker comes back to them after another module);
+    elsewhere each test on its own."""
+    module, _, test = nodeid.partition("::")
+    if module not in SHARED_FIXTURE_MODULES:
+        return nodeid
+    params = test.partition("[")[2].rstrip("]").split("-")
+    return "::".join([module, *(b for b in BACKENDS if b in params)])
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """The README's `-n 2`: one unit (`worker_group`) at a time to each worker, in this
+    conftest's order (slow scenarios first); `--maxschedchunk` has no effect on it."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    config.option.loadscopereorder = False
+    return GroupScheduling(config, log)
 
 
 def require(switch: str, reason: str) -> None:

@@ -196,11 +196,14 @@ def make_pipeline(
     instance: dg.DagsterInstance,
     api_version: str = DEFAULT_API_VERSION,
     history: str | None = None,
+    events_recheck_days: int | None = None,
 ) -> Pipeline:
-    """`history`: the warehouse's `INTERCOM_ASSETS_HISTORY` (None: no history tables)."""
+    """`history`: the warehouse's `INTERCOM_ASSETS_HISTORY` (None: no history tables);
+    `events_recheck_days`: the resource's (None: its default)."""
+    recheck = {} if events_recheck_days is None else {"events_recheck_days": events_recheck_days}
     resources = {
         "intercom": IntercomResource(
-            access_token=sb.token, base_url=served, api_version=api_version
+            access_token=sb.token, base_url=served, api_version=api_version, **recheck
         ),
         "warehouse": WarehouseResource(url=url, schema_name=schema, history=history),
     }

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from intercom_assets.definitions import build_definitions
-from intercom_assets.demo import DEMO_SCHEMA
+from intercom_assets.demo import DEMO_SCHEMA, instance_home
 from intercom_assets.demo_ui import LOCATION, free_port
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.settings import CHANGE_INTERVAL_ENV, PartitionSettings
@@ -42,6 +42,19 @@ SENSOR_RUN_SECONDS = 240.0
 """A tick, then a run in its own process: slow on a busy machine."""
 SENSOR_INTERVAL_SECONDS = 5
 """The change sensor's interval in the test (the demo's own is 30 s)."""
+
+DAEMON_SITE = Path(__file__).resolve().parent / "daemon_site"
+"""On the demo's `PYTHONPATH`: shortens the backfill daemon's interval (see its module)."""
+INSTANCE_CONFIG = """telemetry:
+  enabled: false
+run_queue:
+  dequeue_interval_seconds: 1
+auto_materialize:
+  minimum_interval_seconds: 30
+"""
+"""The demo's instance (`dagster.yaml` in its `instance_home`, kept by the demo when it exists):
+queued runs start within a second (Dagster's default: 5 s), the asset daemon keeps Dagster's
+default interval."""
 
 WEBSERVER_HASH_SEED = "1"
 """The demo's processes hash strings with this seed: the order in which the webserver walks
@@ -82,6 +95,8 @@ def _read_lines(stream: Any, into: "queue.Queue[str | None]") -> None:
 def demo_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoUi]:
     """`intercom-assets demo --ui --size tiny` on a free port, once the UI is up."""
     home = tmp_path_factory.mktemp("demo-ui") / "home"
+    instance_home(home, None).mkdir(parents=True)
+    (instance_home(home, None) / "dagster.yaml").write_text(INSTANCE_CONFIG)
     port = free_port()
     command = [str(Path(sys.executable).with_name("intercom-assets")), "demo", "--ui"]
     command += ["--size", "tiny", "--home", str(home), "--port", str(port)]
@@ -89,6 +104,7 @@ def demo_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoUi]:
         **os.environ,
         CHANGE_INTERVAL_ENV: str(SENSOR_INTERVAL_SECONDS),
         "PYTHONHASHSEED": WEBSERVER_HASH_SEED,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(DAEMON_SITE), os.getenv("PYTHONPATH")])),
     }
     process = subprocess.Popen(
         command,
@@ -492,7 +508,8 @@ def test_materialize_all_loads_one_day_a_range_and_every_partition_from_the_dial
                     "PartitionBackfill" in r.request.post_data
                     or "PipelineExecution" in r.request.post_data
                 )
-            )
+            ),
+            timeout=120_000,  # the launch's answer: slow on a busy machine
         ) as launched:
             dialog.get_by_role("button", name=button).click()
         runs = _launched(demo_ui, launched.value)
