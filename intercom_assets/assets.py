@@ -45,7 +45,7 @@ from intercom_assets.partitions import stream_window
 from intercom_assets.problems import Refusal, explain, is_privilege_error
 from intercom_assets.ranges import check_range
 from intercom_assets.resources import IntercomResource, WarehouseResource
-from intercom_assets.settings import EVENTS_RECHECK_DAYS, TOKEN_ENV, SettingError
+from intercom_assets.settings import ACCESS_TOKEN, SettingError
 from intercom_assets.streams import (
     STREAMS,
     ParentsNotLoadedError,
@@ -82,7 +82,7 @@ batch is committed with its progress in one transaction), so a retry redoes at m
 """
 
 PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
-    (IntercomAuthError, f"Intercom refused the access token ({TOKEN_ENV})"),
+    (IntercomAuthError, f"Intercom refused the access token ({ACCESS_TOKEN.variable})"),
     (IntercomPlanError, "the workspace's Intercom plan does not include this API"),
     (IntercomBadRequest, "Intercom rejected a request as invalid"),
     (IntercomWindowFieldError, "Intercom returned a record that no window can place"),
@@ -469,7 +469,7 @@ def run_stream(
             workspace=workspace,
             full=full,
             max_in_flight=intercom.max_in_flight,
-            events_recheck_days=EVENTS_RECHECK_DAYS.check(str(intercom.events_recheck_days)),
+            events_recheck_days=intercom.events_recheck_days,
             allow_empty_listings=intercom.allow_empty_listings,
             progress=_report_progress,
         )

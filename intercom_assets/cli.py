@@ -4,9 +4,15 @@ An error a person can fix (configuration, a refused token, an unreachable databa
 refused partition range, see `intercom_assets.problems`) is printed in one to three lines,
 and any other error in one line; the traceback only with `--debug` (before or after the
 subcommand).
+
+The command creates and executes its runs in its own process, where Dagster reads its
+switches for range runs (`RANGE_RUN_ENVIRONMENT`) from the environment: `launch`, the
+installed entry point, starts the command with the switches that are not set already
+(the process is replaced, nothing writes this process's environment).
 """
 
 import os
+import sys
 from typing import Any
 
 import click
@@ -15,8 +21,8 @@ from intercom_assets.definitions import range_run_environment
 from intercom_assets.demo import demo
 from intercom_assets.load import load
 from intercom_assets.problems import explain, redact
+from intercom_assets.resources import resolved_secrets
 from intercom_assets.sandbox.cli import sandbox
-from intercom_assets.settings import secret_values
 
 DEBUG = "intercom_assets.debug"
 """`click.Context.meta` key (shared by a command and its subcommands): show tracebacks."""
@@ -52,7 +58,7 @@ class Command(click.Group):
             if message is None:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 message = f"{type(exc).__name__}: {first}\n(run again with --debug to see where)"
-                message = redact(message, secret_values())
+                message = redact(message, resolved_secrets())
             click.echo(f"Error: {message}", err=True)
             ctx.exit(1)
 
@@ -62,10 +68,6 @@ class Command(click.Group):
 @debug_option
 def main() -> None:
     """Keep a SQL copy of an Intercom workspace up to date."""
-    # This process creates and executes the runs of `load` and `demo` (and starts the demo
-    # UI's webserver and daemon): Dagster's switches for range runs go in its environment
-    # unless set already (the definitions never set them).
-    os.environ.update(range_run_environment())
 
 
 main.add_command(demo)
@@ -75,5 +77,15 @@ for _command in (demo, load):
     debug_option(_command)
 
 
-if __name__ == "__main__":
+def launch() -> None:
+    """The `intercom-assets` command, in a process whose environment has Dagster's switches
+    for range runs (a value already set wins)."""
+    missing = range_run_environment()
+    if missing:
+        command = [sys.executable, "-m", "intercom_assets.cli", *sys.argv[1:]]
+        os.execve(sys.executable, command, {**os.environ, **missing})  # noqa: S606
     main()
+
+
+if __name__ == "__main__":
+    launch()

@@ -2,11 +2,10 @@
 
 Nothing is read when this module imports. Dagster calls `defs` (a `@dg.definitions`
 function) when it loads the code location (`dagster dev`, `dagster-daemon`,
-`dagster asset materialize -m intercom_assets.definitions`, `workspace.yaml`); that call reads
-the environment once: the settings that shape the definitions (partitions, sensor interval,
-freshness windows, the never-loaded grace period), and which resource fields are fed by a
-variable (`dg.EnvVar`, resolved when a run or tick starts) or take their default. See
-`intercom_assets.settings`.
+`dagster asset materialize -m intercom_assets.definitions`, `workspace.yaml`); that call loads
+the defs folder, whose `defs.yaml` renders the component's attributes from the environment,
+and wires each resource field to its variable (`dg.EnvVar`, resolved when a run or tick
+starts). See `intercom_assets.settings`.
 """
 
 import os
@@ -26,12 +25,7 @@ from intercom_assets.sensors import (
     build_run_failure_sensor,
     freshness_policy,
 )
-from intercom_assets.settings import (
-    AutomationSettings,
-    PartitionSettings,
-    SettingError,
-    secret_values,
-)
+from intercom_assets.settings import AutomationSettings, PartitionSettings, SettingError
 from intercom_assets.streams import STREAMS, Stream
 
 
@@ -63,9 +57,8 @@ def build_definitions(
     every = {"alert_webhook": AlertWebhookResource(), **resources}
 
     def secrets() -> list[str]:
-        # the values these resources resolve to (a literal, or any variable), and the secret
-        # settings' own variables
-        return [*resolved_secrets(every), *secret_values()]
+        # the values these resources resolve to at the tick (a literal, or any variable)
+        return resolved_secrets(every)
 
     return dg.Definitions(
         assets=assets,
@@ -140,7 +133,7 @@ def defs() -> dg.Definitions:
         # setting says everything in its one line, which names the variable.
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, SettingError):
-            cause = cause.__cause__
+            cause = cause.__cause__ or cause.__context__
         if cause is None:
             raise
         raise cause from None

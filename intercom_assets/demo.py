@@ -92,8 +92,11 @@ def run_demo(
         if database
         else f"duckdb:///{home / 'intercom.duckdb'}"
     )
-    HISTORY.value()  # a wrong value fails here, naming the variable
-    history = HISTORY.raw()
+    # the history the environment sets (checked here, naming the variable), as in `load`
+    warehouse = WarehouseResource(
+        url=url, schema_name=schema, history=dg.EnvVar(HISTORY.variable).get_value() or None
+    )
+    history = warehouse.history
     replaced = reset_schema(url, schema)
     dagster_home = instance_home(home, url if database else None)
     zone = ZoneInfo(timezone)
@@ -117,7 +120,7 @@ def run_demo(
         intercom = IntercomResource(access_token=sb.token, base_url=served)
         resources = {
             "intercom": intercom,
-            "warehouse": WarehouseResource(url=url, schema_name=schema, history=history),
+            "warehouse": warehouse,
         }
         # every asset and check of the code location, in one run, as a UI backfill runs them
         job = build_definitions(

@@ -52,16 +52,15 @@ from intercom_assets.alerts import (
 )
 from intercom_assets.api import IntercomError, RetryPolicy
 from intercom_assets.keys import table_key
-from intercom_assets.resources import AlertWebhookResource, IntercomResource
+from intercom_assets.resources import AlertWebhookResource, IntercomResource, resolved_secrets
 from intercom_assets.settings import (
     DEFAULT_CHANGE_INTERVAL_SECONDS,
     DEFAULT_FRESHNESS_FAIL_HOURS,
     DEFAULT_FRESHNESS_WARN_HOURS,
     DEFAULT_NEVER_LOADED_GRACE_HOURS,
-    FRESHNESS_FAIL_ENV,
-    FRESHNESS_WARN_ENV,
+    FRESHNESS_FAIL_HOURS,
+    FRESHNESS_WARN_HOURS,
     SettingError,
-    secret_values,
 )
 from intercom_assets.streams import STREAMS, SearchStream, Stream
 
@@ -95,7 +94,8 @@ def freshness_policy(
     if not 0 < warn_hours < fail_hours:
         raise SettingError(
             f"freshness windows need 0 < warn < fail hours, got warn={warn_hours:g}"
-            f" fail={fail_hours:g} ({FRESHNESS_WARN_ENV}, {FRESHNESS_FAIL_ENV})"
+            f" fail={fail_hours:g}"
+            f" ({FRESHNESS_WARN_HOURS.variable}, {FRESHNESS_FAIL_HOURS.variable})"
         )
     return dg.FreshnessPolicy.time_window(
         fail_window=timedelta(hours=fail_hours), warn_window=timedelta(hours=warn_hours)
@@ -205,7 +205,7 @@ def build_change_sensor(
     *,
     interval_seconds: int = DEFAULT_CHANGE_INTERVAL_SECONDS,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
-    secrets: Callable[[], Sequence[str]] = secret_values,
+    secrets: Callable[[], Sequence[str]] = resolved_secrets,
     probe_retry: RetryPolicy = PROBE_RETRY,
     retry_delay_seconds: float = 1.0,
 ) -> dg.SensorDefinition:
@@ -536,15 +536,15 @@ def describe_failure(
 
 def build_run_failure_sensor(
     *,
-    secrets: Callable[[], Sequence[str]] = secret_values,
+    secrets: Callable[[], Sequence[str]] = resolved_secrets,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     retry_delay_seconds: float = 1.0,
 ) -> dg.SensorDefinition:
     """The sensor that posts every failed run of this code location (the daily job, the
     change sensor's runs, backfills, runs launched by hand) to the `alert_webhook`.
 
-    `secrets` gives the values to keep out of the post (by default the secret settings as
-    set in the environment at the tick; the code location passes the values its resources
+    `secrets` gives the values to keep out of the post (by default those of the resources the
+    environment configures, at the tick; the code location passes the values its resources
     resolve to, `resources.resolved_secrets`); the webhook URL is always added.
     """
 
