@@ -151,7 +151,7 @@ class IntercomAssetsComponent(dg.Component, dg.Resolvable, dg.Model):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         chosen = set(self.streams or ())
-        defs = build_definitions(
+        return build_definitions(
             PartitionSettings(self.start_date, self.timezone),
             self.build_resources(),
             automation=AutomationSettings(
@@ -161,8 +161,8 @@ class IntercomAssetsComponent(dg.Component, dg.Resolvable, dg.Model):
                 self.never_loaded_grace_hours,
             ),
             streams=[s for s in STREAMS if s.name in chosen] if chosen else STREAMS,
+            translate=self.get_asset_spec,
         )
-        return defs.map_asset_specs(func=self.get_asset_spec)
 
 
 def check_streams(names: set[str]) -> list[str]:

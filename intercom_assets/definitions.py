@@ -9,7 +9,7 @@ starts). See `intercom_assets.settings`.
 """
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -36,11 +36,13 @@ def build_definitions(
     automation: AutomationSettings | None = None,
     retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
     streams: Sequence[Stream] = STREAMS,
+    translate: Callable[[dg.AssetSpec], dg.AssetSpec] = lambda spec: spec,
 ) -> dg.Definitions:
     """The definitions of these streams (all of Intercom's by default) for these settings.
 
     `resources` default to `resources_from_env()`; given ones without `alert_webhook` get a
-    webhook without URL (alerts are logged only). Reads and writes no environment variable of
+    webhook without URL (alerts are logged only). `translate` changes each table's asset spec
+    (the component's translation). Reads and writes no environment variable of
     Dagster's: the switches for range runs belong in the environment of the processes that
     create and execute runs (`RANGE_RUN_ENVIRONMENT`).
     """
@@ -48,7 +50,7 @@ def build_definitions(
     partitions = daily_partitions(settings)
     policy = freshness_policy(automation.freshness_warn_hours, automation.freshness_fail_hours)
     assets = dg.map_asset_specs(
-        lambda spec: spec.replace_attributes(freshness_policy=policy),
+        lambda spec: translate(spec.replace_attributes(freshness_policy=policy)),
         build_assets(partitions, streams, retry_policy=retry_policy),
     )
     jobs = build_jobs(streams)

@@ -206,15 +206,18 @@ def resources_from_env() -> dict[str, Configured]:
 
 
 def resolved(resource: R) -> R:
-    """`resource` as a run resolves it (each `EnvVar` read now and checked); an unset
-    variable is a `SettingError` naming it."""
+    """`resource` as a run resolves it: each `EnvVar` read now (and checked as the resource is
+    built again); an unset variable is a `SettingError` naming it."""
+    values = {}
     for name in type(resource).model_fields:
         value = getattr(resource, name)
         setting = setting_of(type(resource), name)
-        if isinstance(value, dg.EnvVar) and not (value.get_value() or "").strip() and setting:
-            raise SettingError(f"{value.env_var_name} must be set to {setting.expected}")
-    initialized: R = resource.process_config_and_initialize()
-    return initialized
+        if isinstance(value, dg.EnvVar):
+            value = value.get_value()
+            if not (value or "").strip() and setting:
+                raise SettingError(f"{setting.variable} must be set to {setting.expected}")
+        values[name] = value
+    return type(resource)(**values)
 
 
 def resolved_secrets(resources: Mapping[str, object] | None = None) -> list[str]:

@@ -11,6 +11,7 @@ builds the resource again from the resolved value when a run or tick starts. A w
 form it expects, never the value of a secret.
 """
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,7 +129,12 @@ def _http_url(text: str) -> str:
 def _api_version(text: str) -> str:
     if not API_VERSION.fullmatch(text):
         raise ValueError(text)
-    return "Preview" if text == "Unstable" else text  # Intercom's name for Preview until 2026-04
+    if text == "Unstable":  # Intercom's name for Preview until 2026-04
+        logging.getLogger(__name__).warning(
+            "INTERCOM_API_VERSION=Unstable is Intercom's former name of Preview:"
+            " sending Preview (set Preview to silence this note)"
+        )
+    return "Preview" if text == "Unstable" else text
 
 
 def database_url(text: str) -> str:

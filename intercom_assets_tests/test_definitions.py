@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from intercom_assets.cli import main
+from intercom_assets.component import configuration_table
 from intercom_assets.definitions import (
     RANGE_RUN_ENVIRONMENT,
     build_definitions,
     defs,
     range_run_environment,
 )
-from intercom_assets.component import configuration_table
 from intercom_assets.resources import (
     AlertWebhookResource,
     IntercomResource,
@@ -86,7 +86,7 @@ def test_the_command_runs_with_the_range_run_switches_in_its_own_process(
         " os.environ.get('DAGSTER_EVENT_BATCH_SIZE'), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    code = "import sys; sys.argv[1:] = ['--version']; from intercom_assets.cli import launch; launch()"
+    code = "import sys; sys.argv[1:] = ['--version']; import intercom_assets.cli as c; c.launch()"
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
@@ -194,7 +194,7 @@ def test_a_run_resolves_env_vars_when_it_starts(clean_env: pytest.MonkeyPatch) -
         ("INTERCOM_API_VERSION", "latest", "INTERCOM_API_VERSION must be an Intercom API"),
         ("INTERCOM_ASSETS_SCHEMA", "my-schema", "INTERCOM_ASSETS_SCHEMA must be an SQL"),
         ("INTERCOM_ASSETS_START_DATE", "2026-02-30", "INTERCOM_ASSETS_START_DATE }}) must be a"),
-        ("INTERCOM_ASSETS_TIMEZONE", "Mars/Olympus", "INTERCOM_ASSETS_TIMEZONE }}) must be an IANA"),
+        ("INTERCOM_ASSETS_TIMEZONE", "Mars/Olympus", "TIMEZONE }}) must be an IANA"),
         ("INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS", "5m", "whole number of seconds"),
         ("INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS", "-1", "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS }})"),
         ("INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "40", "warn=40 fail=30"),

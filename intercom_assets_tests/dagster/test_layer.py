@@ -4,14 +4,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pytest
 
 from intercom_assets.assets import POOL, STREAM_METADATA, asset_key, build_assets
 from intercom_assets.keys import table_key
 from intercom_assets.partitions import daily_partitions, stream_window
 from intercom_assets.settings import (
-    START_DATE,
-    TIMEZONE,
     PartitionSettings,
 )
 from intercom_assets.streams import STREAMS
@@ -90,18 +87,3 @@ def test_the_first_partition_covers_everything_before_it() -> None:
     window = stream_window(partitions, later.start, later.end)
     assert window.start == later.start
     assert window.end - window.start == timedelta(days=1)
-
-
-def test_settings_from_env_and_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(START_DATE.variable, raising=False)
-    monkeypatch.setenv(TIMEZONE.variable, "Australia/Sydney")
-    settings = PartitionSettings.from_env()
-    assert settings.timezone == "Australia/Sydney"
-    assert settings.start_date == PartitionSettings().start_date
-    monkeypatch.setenv(START_DATE.variable, "01/03/2026")
-    with pytest.raises(ValueError, match=START_DATE.variable):
-        PartitionSettings.from_env()
-    monkeypatch.setenv(START_DATE.variable, "2026-03-01")
-    monkeypatch.setenv(TIMEZONE.variable, "Mars/Olympus")
-    with pytest.raises(ValueError, match=TIMEZONE.variable):
-        PartitionSettings.from_env()
