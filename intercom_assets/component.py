@@ -27,26 +27,11 @@ import dagster as dg
 from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
 from pydantic import ValidationInfo, field_validator
 
+from intercom_assets import settings as s
 from intercom_assets.assets import STREAM_METADATA
 from intercom_assets.definitions import build_definitions
 from intercom_assets.resources import RESOURCES, resources_from_env
-from intercom_assets.settings import (
-    CHANGE_SENSOR_INTERVAL,
-    DEFAULT_CHANGE_INTERVAL_SECONDS,
-    DEFAULT_FRESHNESS_FAIL_HOURS,
-    DEFAULT_FRESHNESS_WARN_HOURS,
-    DEFAULT_NEVER_LOADED_GRACE_HOURS,
-    FRESHNESS_FAIL_HOURS,
-    FRESHNESS_WARN_HOURS,
-    NEVER_LOADED_GRACE_HOURS,
-    START_DATE,
-    TIMEZONE,
-    AutomationSettings,
-    PartitionSettings,
-    SettingError,
-    checked,
-    setting_of,
-)
+from intercom_assets.settings import AutomationSettings, PartitionSettings, SettingError, checked
 from intercom_assets.streams import STREAMS, get_stream
 
 
@@ -75,7 +60,7 @@ def _moved(context: dg.ResolutionContext, value: Any) -> None:
     key, field = MOVED.get(attribute) or next(
         (key, attribute) for key, kind in RESOURCES.items() if attribute in kind.model_fields
     )
-    setting = setting_of(RESOURCES[key], field)
+    setting = s.setting_of(RESOURCES[key], field)
     raise SettingError(
         f"{attribute} is no attribute of the component any more: set"
         f" {setting.variable if setting else field} (the `{key}` resource's `{field}`;"
@@ -98,19 +83,19 @@ class IntercomAssetsComponent(dg.Component, dg.Resolvable, dg.Model):
 
     streams: Annotated[list[str] | None, _checked(list[str])] = None
     """The streams to load (all by default), e.g. [tags, admins, contacts]."""
-    start_date: Annotated[str, _checked(str)] = START_DATE.field("2024-01-01")
-    timezone: Annotated[str, _checked(str)] = TIMEZONE.field("UTC")
-    change_sensor_interval_seconds: Annotated[int, _checked(int)] = CHANGE_SENSOR_INTERVAL.field(
-        DEFAULT_CHANGE_INTERVAL_SECONDS
+    start_date: Annotated[str, _checked(str)] = s.START_DATE.field("2024-01-01")
+    timezone: Annotated[str, _checked(str)] = s.TIMEZONE.field("UTC")
+    change_sensor_interval_seconds: Annotated[int, _checked(int)] = (
+        s.CHANGE_SENSOR_INTERVAL.field(s.DEFAULT_CHANGE_INTERVAL_SECONDS)
     )
-    freshness_warn_hours: Annotated[float, _checked(float)] = FRESHNESS_WARN_HOURS.field(
-        DEFAULT_FRESHNESS_WARN_HOURS
+    freshness_warn_hours: Annotated[float, _checked(float)] = (
+        s.FRESHNESS_WARN_HOURS.field(s.DEFAULT_FRESHNESS_WARN_HOURS)
     )
-    freshness_fail_hours: Annotated[float, _checked(float)] = FRESHNESS_FAIL_HOURS.field(
-        DEFAULT_FRESHNESS_FAIL_HOURS
+    freshness_fail_hours: Annotated[float, _checked(float)] = (
+        s.FRESHNESS_FAIL_HOURS.field(s.DEFAULT_FRESHNESS_FAIL_HOURS)
     )
-    never_loaded_grace_hours: Annotated[float, _checked(float)] = NEVER_LOADED_GRACE_HOURS.field(
-        DEFAULT_NEVER_LOADED_GRACE_HOURS
+    never_loaded_grace_hours: Annotated[float, _checked(float)] = (
+        s.NEVER_LOADED_GRACE_HOURS.field(s.DEFAULT_NEVER_LOADED_GRACE_HOURS)
     )
     translation: (
         Annotated[
@@ -160,7 +145,7 @@ class IntercomAssetsComponent(dg.Component, dg.Resolvable, dg.Model):
                 self.freshness_fail_hours,
                 self.never_loaded_grace_hours,
             ),
-            streams=[s for s in STREAMS if s.name in chosen] if chosen else STREAMS,
+            streams=[st for st in STREAMS if st.name in chosen] if chosen else STREAMS,
             translate=self.get_asset_spec,
         )
 
@@ -176,19 +161,3 @@ def check_streams(names: set[str]) -> list[str]:
             raise SettingError(f"streams: {exc.args[0]}") from None
     return sorted(names)
 
-
-def configuration_table() -> str:
-    """The configuration table in Markdown (README's copy is checked against it): each
-    field fed by a variable, of the resources ("run") and of the component ("load")."""
-    lines = ["| variable | default | read | meaning |", "| --- | --- | --- | --- |"]
-    models: list[tuple[type[Any], str]] = [(k, "run") for k in RESOURCES.values()]
-    for model, read in [*models, (IntercomAssetsComponent, "load")]:
-        for name, info in model.model_fields.items():
-            setting = setting_of(model, name)
-            if setting is None:
-                continue
-            value = info.default
-            shown = f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
-            shown = "required" if info.is_required() else "" if value is None else shown
-            lines.append(f"| `{setting.variable}` | {shown} | {read} | {setting.meaning} |")
-    return "\n".join(lines)

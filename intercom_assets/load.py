@@ -53,13 +53,14 @@ def preflight(start: str, end: str, *, echo: Echo = print) -> dg.Definitions:
     warning line."""
     loaded = defs()  # the component's attributes and every resource field are checked here
     check_range(daily_partitions_of(loaded), start, end)
-    intercom: IntercomResource = resolved(loaded.resources["intercom"])
+    resources = loaded.resources or {}
+    intercom: IntercomResource = resolved(resources["intercom"])
     with intercom.new_client(retry=PREFLIGHT_RETRY) as client:
         echo(f"connecting to Intercom at {client.base_url} ...")
         mismatch = intercom.region_warning(client.me(), client)  # GET /me: the token and the host
     if mismatch:
         echo(f"warning: {mismatch}")
-    warehouse: WarehouseResource = resolved(loaded.resources["warehouse"])
+    warehouse: WarehouseResource = resolved(resources["warehouse"])
     with warehouse.connect() as wh:
         wh.query("SELECT 1")
     return loaded

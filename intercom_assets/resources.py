@@ -1,11 +1,9 @@
 """Dagster resources: the Intercom API, the SQL warehouse and the alert webhook.
 
-Each field that a setting feeds is declared here once, typed, with its default, its variable
-and its check (`intercom_assets.settings`): building a resource checks every value, and a
-wrong one is a one-line `SettingError` naming the variable. Resources never read the
-environment themselves: `resources_from_env` wires each field to its variable with
-`dg.EnvVar`, so the UI shows the variable behind every field (the token only by name) and
-Dagster resolves it when a run or a sensor tick starts.
+Each field a setting feeds is declared here once, typed, with its default (`intercom_assets.
+settings`); building a resource checks it. `resources_from_env` wires each field to its
+variable with `dg.EnvVar`: the UI shows the variable, Dagster resolves it when a run or tick
+starts (building the resource again, so the value is checked as read).
 """
 
 from collections.abc import Mapping
@@ -15,24 +13,10 @@ import dagster as dg
 import httpx
 from pydantic import PrivateAttr, ValidationInfo, field_validator
 
+from intercom_assets import settings as s
 from intercom_assets.api import DEFAULT_API_VERSION, IntercomClient, Workspace
 from intercom_assets.api.config import region_of_url
-from intercom_assets.settings import (
-    ACCESS_TOKEN,
-    ALERT_WEBHOOK_URL,
-    ALLOW_EMPTY_LISTINGS,
-    API_VERSION_SETTING,
-    BASE_URL,
-    DATABASE_URL,
-    EVENTS_RECHECK_DAYS,
-    HISTORY,
-    REGION,
-    SCHEMA,
-    UI_BASE_URL,
-    SettingError,
-    checked,
-    setting_of,
-)
+from intercom_assets.settings import SettingError, checked, setting_of
 from intercom_assets.warehouse import ALL, Warehouse, connect
 
 WEBHOOK_TIMEOUT_SECONDS = 10.0
@@ -60,16 +44,16 @@ class IntercomResource(Configured):
     """Creates `IntercomClient`s for one workspace. `base_url` (e.g. a sandbox) wins over
     `region`."""
 
-    access_token: str = ACCESS_TOKEN.field(...)
-    region: str = REGION.field("US")
-    base_url: str | None = BASE_URL.field(None)
-    api_version: str = API_VERSION_SETTING.field(DEFAULT_API_VERSION)
+    access_token: str = s.ACCESS_TOKEN.field(...)
+    region: str = s.REGION.field("US")
+    base_url: str | None = s.BASE_URL.field(None)
+    api_version: str = s.API_VERSION_SETTING.field(DEFAULT_API_VERSION)
     max_in_flight: int = 8
     """Concurrent requests for per-record fan-out (conversation parts, events)."""
     timeout_seconds: float = 30.0
-    events_recheck_days: int = EVENTS_RECHECK_DAYS.field(7)
+    events_recheck_days: int = s.EVENTS_RECHECK_DAYS.field(7)
     """7: well inside Intercom's 90-day event listing; about 1/7 of the contacts a day."""
-    allow_empty_listings: bool = ALLOW_EMPTY_LISTINGS.field(False)
+    allow_empty_listings: bool = s.ALLOW_EMPTY_LISTINGS.field(False)
 
     _client: IntercomClient | None = PrivateAttr(default=None)
     _workspace: Workspace | None = PrivateAttr(default=None)
@@ -126,27 +110,22 @@ class IntercomResource(Configured):
 class WarehouseResource(Configured):
     """The database the tables are written to: PostgreSQL or a DuckDB file."""
 
-    url: str = DATABASE_URL.field("duckdb:///intercom.duckdb")
-    schema_name: str = SCHEMA.field("intercom")
-    history: str | None = HISTORY.field(None)
-
-    @property
-    def resolved_url(self) -> str:
-        """The URL (an `EnvVar` only before Dagster resolved it, e.g. outside a run)."""
-        return self.url.get_value() or "" if isinstance(self.url, dg.EnvVar) else self.url
+    url: str = s.DATABASE_URL.field("duckdb:///intercom.duckdb")
+    schema_name: str = s.SCHEMA.field("intercom")
+    history: str | None = s.HISTORY.field(None)
 
     def connect(self) -> Warehouse:
         """An open warehouse (close it, or use it as a context manager)."""
         history = self.history or ""
-        tables = ALL if history == ALL else frozenset(filter(None, history.split(",")))
-        return connect(self.url, schema=self.schema_name, history=tables)
+        tables = frozenset(filter(None, history.split(",")))
+        return connect(self.url, schema=self.schema_name, history=ALL if history == ALL else tables)
 
 
 class AlertWebhookResource(Configured):
     """A Slack-compatible webhook that alerts are posted to; no URL: log only."""
 
-    url: str | None = ALERT_WEBHOOK_URL.field(None)
-    ui_base_url: str | None = UI_BASE_URL.field(None)
+    url: str | None = s.ALERT_WEBHOOK_URL.field(None)
+    ui_base_url: str | None = s.UI_BASE_URL.field(None)
     timeout_seconds: float = WEBHOOK_TIMEOUT_SECONDS
 
     @property

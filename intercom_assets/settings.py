@@ -1,14 +1,10 @@
-"""What every setting shares: its variable, the form it expects, its check and its meaning.
+"""Every setting's variable, expected form, check and meaning.
 
-A setting is declared once, as a typed field of the resource that uses it
-(`intercom_assets.resources`) or, for the few that shape the definitions, of the component
-(`intercom_assets.component`): `region: str = REGION.field("US")` gives the field its default,
-its variable and its description, and the model's one validator (`checked`) runs the
-setting's check whenever the model is built. A value given as `dg.EnvVar(name)` is checked as
-the variable holds it now (when set) and stays the `EnvVar`, so the UI shows the name; Dagster
-builds the resource again from the resolved value when a run or tick starts. A wrong value is
-`SettingError`: one line naming the variable (or the attribute or option that gave it) and the
-form it expects, never the value of a secret.
+Each is one typed field of the resource that uses it (`intercom_assets.resources`) or of the
+component (`intercom_assets.component`: what shapes the definitions), declared as
+`region: str = REGION.field("US")`; `checked` runs its check whenever the model is built.
+A wrong value is `SettingError`: one line naming the variable (or the attribute or option
+that gave it) and the expected form, never the value of a secret.
 """
 
 import logging
@@ -80,16 +76,15 @@ def setting_of(model: type[Any], field: str) -> Setting | None:
 
 
 def checked(model: type[Any], field: str, value: Any, name: str | None = None) -> Any:
-    """A field's value as its setting's check returns it; an `EnvVar` is checked as its
-    variable holds it now (when set) and stays the `EnvVar`; None (unset) stays None."""
+    """A field's value as its setting's check returns it (None stays None). An `EnvVar` is
+    checked as its variable holds it now, if set; the model keeps the `EnvVar` (Dagster puts
+    it back once the model is built, and resolves it when a run or tick starts)."""
     setting = setting_of(model, field)
     if setting is None or value is None:
         return value
     if isinstance(value, dg.EnvVar):
-        text = value.get_value()
-        if text is not None and text.strip():
-            setting.check(text, name=value.env_var_name)
-        return value
+        text = (value.get_value() or "").strip()
+        return setting.check(text, name=value.env_var_name) if text else value
     return setting.check(value, name=name)
 
 
@@ -200,121 +195,62 @@ def _positive_hours(text: str) -> float:
     return number
 
 
-# --- the settings --------------------------------------------------------------------------
+# --- the settings (each a field of a resource or of the component) ------------------------
 
-ACCESS_TOKEN = Setting(
-    "INTERCOM_ACCESS_TOKEN",
-    "an Intercom access token (no spaces)",
-    _token,
-    "access token (the UI shows only the name)",
-    secret=True,
-)
-REGION = Setting(
-    "INTERCOM_REGION",
-    "one of US, EU or AU",
-    _region,
-    "`US`, `EU` or `AU`: picks Intercom's host",
-)
-BASE_URL = Setting(
-    "INTERCOM_BASE_URL",
-    "an http(s) URL such as https://api.intercom.io",
-    _http_url,
-    "explicit API base URL, wins over the region (e.g. a sandbox)",
-)
+ACCESS_TOKEN = Setting("INTERCOM_ACCESS_TOKEN", "an Intercom access token (no spaces)", _token,
+                       "access token (the UI shows only the name)", secret=True)
+REGION = Setting("INTERCOM_REGION", "one of US, EU or AU", _region,
+                 "`US`, `EU` or `AU`: picks Intercom's host")
+BASE_URL = Setting("INTERCOM_BASE_URL", "an http(s) URL such as https://api.intercom.io",
+                   _http_url, "explicit API base URL, wins over the region (e.g. a sandbox)")
 API_VERSION_SETTING = Setting(
-    "INTERCOM_API_VERSION",
-    "an Intercom API version such as 2.14, 2.15, 2.16 or Preview",
-    _api_version,
-    "sent as `Intercom-Version` (`Unstable` is read as `Preview`); `2.15` adds"
+    "INTERCOM_API_VERSION", "an Intercom API version such as 2.14, 2.15, 2.16 or Preview",
+    _api_version, "sent as `Intercom-Version` (`Unstable` is read as `Preview`); `2.15` adds"
     " `conversations.company_id`; `2.16` the deleted-conversations feed (deletes arrive with"
     " the next conversations run), company notes, contact merge history (merges with their"
     " time, `contact_merges.merged_at`; docs/change-matrix.md) and a few columns; which to"
-    " choose: docs/operations.md",
-)
+    " choose: docs/operations.md")
 DATABASE_URL = Setting(
-    "INTERCOM_ASSETS_DATABASE_URL",
-    "postgresql://user@host:port/db or duckdb:///path/file.duckdb",
-    database_url,
-    "`postgresql://user@host:port/db` or `duckdb:///path` (relative to the working"
-    " directory; `duckdb:////abs/path` is absolute): the warehouse",
-    secret=True,
-)
-SCHEMA = Setting(
-    "INTERCOM_ASSETS_SCHEMA",
-    "an SQL identifier such as intercom (letters, digits, _)",
-    _identifier,
-    "schema of the tables",
-)
+    "INTERCOM_ASSETS_DATABASE_URL", "postgresql://user@host:port/db or duckdb:///path/file.duckdb",
+    database_url, "`postgresql://user@host:port/db` or `duckdb:///path` (relative to the"
+    " working directory; `duckdb:////abs/path` is absolute): the warehouse", secret=True)
+SCHEMA = Setting("INTERCOM_ASSETS_SCHEMA", "an SQL identifier such as intercom (letters, digits,"
+                 " _)", _identifier, "schema of the tables")
 HISTORY = Setting(
-    "INTERCOM_ASSETS_HISTORY",
-    "all or comma-separated entity tables such as contacts,companies,conversations",
-    _history,
-    "tables that keep every version in `<table>_history` (`all`: every entity table);"
-    " unset: none (docs/warehouse.md, History)",
-)
+    "INTERCOM_ASSETS_HISTORY", "all or comma-separated entity tables such as"
+    " contacts,companies,conversations", _history, "tables that keep every version in"
+    " `<table>_history` (`all`: every entity table); unset: none (docs/warehouse.md, History)")
 ALERT_WEBHOOK_URL = Setting(
-    "INTERCOM_ASSETS_ALERT_WEBHOOK_URL",
-    "an http(s) URL such as https://hooks.slack.com/services/...",
-    _http_url,
-    "Slack-compatible webhook for freshness and run-failure alerts (resolved each tick);"
-    " unset: log only",
-    secret=True,
-)
+    "INTERCOM_ASSETS_ALERT_WEBHOOK_URL", "an http(s) URL such as https://hooks.slack.com/services/...",
+    _http_url, "Slack-compatible webhook for freshness and run-failure alerts (resolved each"
+    " tick); unset: log only", secret=True)
 UI_BASE_URL = Setting(
-    "INTERCOM_ASSETS_UI_BASE_URL",
-    "an http(s) URL such as http://localhost:3000",
-    _http_url,
-    "the Dagster UI's address, for links to assets and runs in alerts; unset: no links",
-)
+    "INTERCOM_ASSETS_UI_BASE_URL", "an http(s) URL such as http://localhost:3000", _http_url,
+    "the Dagster UI's address, for links to assets and runs in alerts; unset: no links")
 EVENTS_RECHECK_DAYS = Setting(
-    "INTERCOM_ASSETS_EVENTS_RECHECK_DAYS",
-    "a whole number of days >= 1",
-    _positive_int,
-    "every contact's events are re-read at least this often (events that move no timestamp)",
-)
+    "INTERCOM_ASSETS_EVENTS_RECHECK_DAYS", "a whole number of days >= 1", _positive_int,
+    "every contact's events are re-read at least this often (events that move no timestamp)")
 ALLOW_EMPTY_LISTINGS = Setting(
-    "INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS",
-    "true or false",
-    _boolean,
-    "let an empty complete listing soft-delete a whole table (refused otherwise)",
-)
-START_DATE = Setting(
-    "INTERCOM_ASSETS_START_DATE",
-    "a date like 2024-01-01",
-    _date,
-    "first partition (`YYYY-MM-DD`); it also covers everything before it",
-)
-TIMEZONE = Setting(
-    "INTERCOM_ASSETS_TIMEZONE",
-    "an IANA time zone such as Europe/Berlin",
-    _zone,
-    "partition days' time zone: set the workspace's",
-)
+    "INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS", "true or false", _boolean,
+    "let an empty complete listing soft-delete a whole table (refused otherwise)")
+START_DATE = Setting("INTERCOM_ASSETS_START_DATE", "a date like 2024-01-01", _date,
+                     "first partition (`YYYY-MM-DD`); it also covers everything before it")
+TIMEZONE = Setting("INTERCOM_ASSETS_TIMEZONE", "an IANA time zone such as Europe/Berlin", _zone,
+                   "partition days' time zone: set the workspace's")
 CHANGE_SENSOR_INTERVAL = Setting(
-    "INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS",
-    "a whole number of seconds >= 1",
-    _positive_int,
-    "minimum seconds between change-sensor ticks",
-)
+    "INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS", "a whole number of seconds >= 1",
+    _positive_int, "minimum seconds between change-sensor ticks")
 FRESHNESS_WARN_HOURS = Setting(
-    "INTERCOM_ASSETS_FRESHNESS_WARN_HOURS",
-    "a number of hours above 0 such as 26 or 0.5",
-    _positive_hours,
-    "an asset whose newest loaded data is this old is WARN (alerts; the UI's badge counts"
-    " any materialization)",
-)
+    "INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "a number of hours above 0 such as 26 or 0.5",
+    _positive_hours, "an asset whose newest loaded data is this old is WARN (alerts; the UI's"
+    " badge counts any materialization)")
 FRESHNESS_FAIL_HOURS = Setting(
-    "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS",
-    "a number of hours above 0 such as 30 (more than the WARN hours)",
-    _positive_hours,
-    "... and FAIL after this long (must be more than WARN)",
-)
+    "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS", "a number of hours above 0 such as 30 (more than the"
+    " WARN hours)", _positive_hours, "... and FAIL after this long (must be more than WARN)")
 NEVER_LOADED_GRACE_HOURS = Setting(
-    "INTERCOM_ASSETS_NEVER_LOADED_GRACE_HOURS",
-    "a number of hours above 0 such as 26",
-    _positive_hours,
-    "an asset never materialized alerts (FAIL) this long after the alert sensor first saw it",
-)
+    "INTERCOM_ASSETS_NEVER_LOADED_GRACE_HOURS", "a number of hours above 0 such as 26",
+    _positive_hours, "an asset never materialized alerts (FAIL) this long after the alert"
+    " sensor first saw it")
 
 SETTINGS: tuple[Setting, ...] = tuple(BY_VARIABLE.values())
 """Every variable the project reads."""

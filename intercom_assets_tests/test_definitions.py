@@ -6,13 +6,14 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 from click.testing import CliRunner
 
 from intercom_assets.cli import main
-from intercom_assets.component import configuration_table
+from intercom_assets.component import IntercomAssetsComponent
 from intercom_assets.definitions import (
     RANGE_RUN_ENVIRONMENT,
     build_definitions,
@@ -20,13 +21,14 @@ from intercom_assets.definitions import (
     range_run_environment,
 )
 from intercom_assets.resources import (
+    RESOURCES,
     AlertWebhookResource,
     IntercomResource,
     WarehouseResource,
     resources_from_env,
 )
 from intercom_assets.sensors import CHANGE_SENSOR
-from intercom_assets.settings import SETTINGS, PartitionSettings, SettingError
+from intercom_assets.settings import SETTINGS, PartitionSettings, SettingError, setting_of
 
 VARIABLES = [s.variable for s in SETTINGS]
 
@@ -170,8 +172,10 @@ def test_a_run_resolves_env_vars_when_it_starts(clean_env: pytest.MonkeyPatch) -
     """Values come from the variables at run time, typed and checked by the resource."""
     clean_env.setenv("INTERCOM_REGION", "au")
     clean_env.setenv("INTERCOM_ASSETS_SCHEMA", "analytics")
+    clean_env.setenv("INTERCOM_ASSETS_EVENTS_RECHECK_DAYS", "3")
+    clean_env.setenv("INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS", "true")
     resources = resources_from_env()
-    seen: dict[str, str] = {}
+    seen: dict[str, object] = {}
     assert shown_in_ui(resources["warehouse"])["schema_name"] == {"env": "INTERCOM_ASSETS_SCHEMA"}
 
     @dg.asset
@@ -179,11 +183,16 @@ def test_a_run_resolves_env_vars_when_it_starts(clean_env: pytest.MonkeyPatch) -
         client = intercom.new_client()
         seen["base_url"] = str(client.base_url)
         seen["schema"] = warehouse.schema_name
+        seen["typed"] = (intercom.events_recheck_days, intercom.allow_empty_listings)
         client.close()
 
     clean_env.setenv("INTERCOM_ACCESS_TOKEN", "tok")
     assert dg.materialize([probe], resources=resources).success
-    assert seen == {"base_url": "https://api.au.intercom.io", "schema": "analytics"}
+    assert seen == {
+        "base_url": "https://api.au.intercom.io",
+        "schema": "analytics",
+        "typed": (3, True),
+    }
 
 
 @pytest.mark.parametrize(
@@ -260,6 +269,23 @@ def test_blank_variables_count_as_unset(clean_env: pytest.MonkeyPatch) -> None:
     assert next(iter(tags.specs)).freshness_policy == dg.FreshnessPolicy.time_window(
         fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
     )
+
+
+def configuration_table() -> str:
+    """The configuration table in Markdown, from the fields that declare the settings: each
+    field fed by a variable, of the resources ("run") and of the component ("load")."""
+    lines = ["| variable | default | read | meaning |", "| --- | --- | --- | --- |"]
+    models: list[tuple[type[Any], str]] = [(k, "run") for k in RESOURCES.values()]
+    for model, read in [*models, (IntercomAssetsComponent, "load")]:
+        for name, info in model.model_fields.items():
+            setting = setting_of(model, name)
+            if setting is None:
+                continue
+            value = info.default
+            shown = f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
+            shown = "required" if info.is_required() else "" if value is None else shown
+            lines.append(f"| `{setting.variable}` | {shown} | {read} | {setting.meaning} |")
+    return "\n".join(lines)
 
 
 def test_readme_lists_every_setting() -> None:
