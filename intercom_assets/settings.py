@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 from pydantic import Field
@@ -57,7 +57,7 @@ class Setting:
             return self.parse(text)
         except Reason as reason:
             raise SettingError(f"{name} must be {self.expected}{got} ({reason})") from None
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, KeyError):
             raise SettingError(f"{name} must be {self.expected}{got}") from None
 
     def field(self, default: Any) -> Any:
@@ -88,37 +88,33 @@ def checked(model: type[Any], field: str, value: Any, name: str | None = None) -
     return setting.check(value, name=name)
 
 
-# --- parsers (each raises ValueError for a wrong form) ------------------------------------
+# --- parsers (each raises ValueError, TypeError or KeyError for a wrong form) --------------
+
+
+def _valid(ok: Callable[[str], object], value: Callable[[str], Any] = str) -> Callable[[str], Any]:
+    """A parser: `value(text)` if `ok(text)` is true, else a ValueError."""
+
+    def parse(text: str) -> Any:
+        if not ok(text):
+            raise ValueError(text)
+        return value(text)
+
+    return parse
+
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 API_VERSION = re.compile(r"\d+\.\d+|Preview|Unstable")
-
-
-def _date(text: str) -> str:
-    if len(text) != 10:
-        raise ValueError(text)
-    return date.fromisoformat(text).isoformat()
-
-
-def _zone(text: str) -> str:
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(text) from exc
-    return text
-
-
-def _region(text: str) -> str:
-    if text.upper() not in ("US", "EU", "AU"):
-        raise ValueError(text)
-    return text.upper()
-
-
-def _http_url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("not an http(s) URL")
-    return text
+_date = _valid(lambda t: len(t) == 10 and date.fromisoformat(t))
+_zone = _valid(ZoneInfo)  # an unknown zone raises (ZoneInfoNotFoundError is a KeyError)
+_region = _valid(lambda t: t.upper() in ("US", "EU", "AU"), str.upper)
+_http_url = _valid(lambda t: urlsplit(t).scheme in ("http", "https") and urlsplit(t).hostname)
+_identifier = _valid(IDENTIFIER.fullmatch)
+_token = _valid(lambda t: t and not any(c.isspace() for c in t))
+_positive_int = _valid(lambda t: int(t) >= 1, int)
+_boolean = _valid(
+    lambda t: t.lower() in ("true", "false", "1", "0"), lambda t: t.lower() in ("true", "1")
+)
+_positive_hours = _valid(lambda t: 0 < float(t) < float("inf"), float)
 
 
 def _api_version(text: str) -> str:
@@ -150,30 +146,6 @@ def database_url(text: str) -> str:
     raise Reason(f"unknown scheme {scheme[:20]!r}: use postgresql:// or duckdb:///")
 
 
-def _identifier(text: str) -> str:
-    if not IDENTIFIER.fullmatch(text):
-        raise ValueError(text)
-    return text
-
-
-def _token(text: str) -> str:
-    if not text or any(c.isspace() for c in text):
-        raise ValueError("blank or contains whitespace")
-    return text
-
-
-def _positive_int(text: str) -> int:
-    if int(text) < 1:
-        raise ValueError(text)
-    return int(text)
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() not in ("true", "false", "1", "0"):  # as Dagster reads a bool variable
-        raise ValueError(text)
-    return text.lower() in ("true", "1")
-
-
 def _history(text: str) -> str:
     """`all`, or comma-separated entity tables of the streams (`contacts,companies`), as the
     warehouse's `history_tables` reads it."""
@@ -186,13 +158,6 @@ def _history(text: str) -> str:
     if not set(names) <= entity_tables:
         raise ValueError(text)
     return ",".join(names)
-
-
-def _positive_hours(text: str) -> float:
-    number = float(text)
-    if not 0 < number < float("inf"):
-        raise ValueError(text)
-    return number
 
 
 # --- the settings (each a field of a resource or of the component) ------------------------
