@@ -5,19 +5,14 @@ refused partition range, see `intercom_assets.problems`) is printed in one to th
 and any other error in one line; the traceback only with `--debug` (before or after the
 subcommand).
 
-The command creates and executes its runs in its own process, where Dagster reads its
-switches for range runs (`RANGE_RUN_ENVIRONMENT`) from the environment: `launch`, the
-installed entry point, starts the command with the switches that are not set already
-(the process is replaced, nothing writes this process's environment).
+The installed `intercom-assets` starts this command with Dagster's switches for range runs
+(`intercom_assets.switches.launch`).
 """
 
-import os
-import sys
 from typing import Any
 
 import click
 
-from intercom_assets.definitions import range_run_environment
 from intercom_assets.demo import demo
 from intercom_assets.load import load
 from intercom_assets.problems import explain, redact
@@ -77,15 +72,5 @@ for _command in (demo, load):
     debug_option(_command)
 
 
-def launch() -> None:
-    """The `intercom-assets` command, in a process whose environment has Dagster's switches
-    for range runs (a value already set wins)."""
-    missing = range_run_environment()
-    if missing:
-        command = [sys.executable, "-m", "intercom_assets.cli", *sys.argv[1:]]
-        os.execve(sys.executable, command, {**os.environ, **missing})  # noqa: S606
-    main()
-
-
 if __name__ == "__main__":
-    launch()
+    main()

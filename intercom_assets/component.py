@@ -1,23 +1,11 @@
-"""`IntercomAssetsComponent`: the whole integration as a Dagster component, set up in a
-`defs.yaml`.
+"""`IntercomAssetsComponent`: the whole integration as a Dagster component in a `defs.yaml`
+(README, "Use it from your own Dagster project").
 
-A `dg` project adds it with `dg scaffold defs intercom_assets.component.IntercomAssetsComponent
-<path>` and sets what shapes the definitions in the `defs.yaml` written there:
-
-    type: intercom_assets.component.IntercomAssetsComponent
-    attributes:
-      streams: [tags, admins, teams, contacts, conversations]
-      start_date: "2025-01-01"
-      timezone: "{{ env.INTERCOM_ASSETS_TIMEZONE }}"
-      translation:
-        group_name: crm
-
-Attributes are rendered by Dagster (`{{ env.NAME }}`: a variable's value now; unset or blank:
-the attribute's default) and checked where they are written. Everything a run reads (the
-token, the region, the warehouse, the webhook, ...) is a resource field
-(`intercom_assets.resources`), wired to its variable by `resources_from_env`; a subclass that
-wants other values overrides `build_resources`. `translation` (or a subclass's
-`get_asset_spec`) changes the asset specs, as the dlt and Sling components' translators do.
+Its attributes are what shapes the definitions, rendered by Dagster (`{{ env.NAME }}`; unset
+or blank: the default) and checked where written. What a run reads is a resource field
+(`intercom_assets.resources`); a subclass overrides `build_resources` for other values.
+`translation` (or a subclass's `get_asset_spec`) changes the asset specs, as the dlt and
+Sling components' translators do.
 """
 
 from collections.abc import Mapping
@@ -45,7 +33,13 @@ def _attribute(context: dg.ResolutionContext, value: Any) -> Any:
     name = str(context.path[-1])
     if name == "streams":
         names = rendered.split(",") if isinstance(rendered, str) else rendered
-        return check_streams({str(n).strip() for n in names if str(n).strip()})
+        names = sorted({str(n).strip() for n in names if str(n).strip()})
+        for stream in names or [""]:
+            try:
+                get_stream(stream)
+            except KeyError as exc:
+                raise SettingError(f"streams: {exc.args[0]}") from None
+        return names
     shown = name if rendered == value else f"{name} ({value})"  # a template names its variable
     return checked(IntercomAssetsComponent, name, rendered, name=shown)
 
@@ -148,16 +142,4 @@ class IntercomAssetsComponent(dg.Component, dg.Resolvable, dg.Model):
             streams=[st for st in STREAMS if st.name in chosen] if chosen else STREAMS,
             translate=self.get_asset_spec,
         )
-
-
-def check_streams(names: set[str]) -> list[str]:
-    """`names` if they are one or more known streams, else a `SettingError`."""
-    if not names:
-        raise SettingError("streams must name at least one stream")
-    for name in sorted(names):
-        try:
-            get_stream(name)
-        except KeyError as exc:
-            raise SettingError(f"streams: {exc.args[0]}") from None
-    return sorted(names)
 

@@ -8,7 +8,6 @@ and wires each resource field to its variable (`dg.EnvVar`, resolved when a run 
 starts). See `intercom_assets.settings`.
 """
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from intercom_assets.sensors import (
 )
 from intercom_assets.settings import AutomationSettings, PartitionSettings, SettingError
 from intercom_assets.streams import STREAMS, Stream
+from intercom_assets.switches import RANGE_RUN_ENVIRONMENT as RANGE_RUN_ENVIRONMENT
+from intercom_assets.switches import range_run_environment as range_run_environment
 
 
 def build_definitions(
@@ -87,40 +88,6 @@ def build_definitions(
         resources=every,
         executor=dg.in_process_executor,
     )
-
-
-ONE_PLANNED_EVENT_PER_ASSET = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
-"""Dagster's switch (read where a run is created) that records a range run's planned
-materializations as one event per asset instead of one per asset and partition: a
-731-partition range plans 37 events instead of about 27,000. Its cost: a range run that fails
-leaves its partitions "missing" rather than "failed" (docs/operations.md, Range runs)."""
-
-EVENT_BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE"
-"""Dagster's switch (read where steps execute) that writes a range run's materializations,
-one per partition and partitioned table, in batches of this many: on PostgreSQL storage one
-INSERT per batch instead of one transaction per event (about 8,000 for 731 partitions: 138 s
-of a run that takes 23 s batched, bench/results/orchestration.json). SQLite storage writes a
-batch event by event, so it gains nothing there and loses nothing."""
-
-EVENT_BATCH_DEFAULT = "1000"
-
-RANGE_RUN_ENVIRONMENT: Mapping[str, str] = {
-    ONE_PLANNED_EVENT_PER_ASSET: "1",
-    EVENT_BATCH_SIZE: EVENT_BATCH_DEFAULT,
-}
-"""Dagster's two switches for range runs, as the project's own processes set them: the
-`intercom-assets` command (in its own process) and the demo UI's webserver and daemon (whose
-run workers inherit them). Building the definitions never sets them, so a host project that
-loads this code location keeps Dagster's behaviour for its other assets; a production
-deployment sets them in the environment of its webserver, daemon and run workers
-(docs/operations.md, Range runs)."""
-
-
-def range_run_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The switches of `RANGE_RUN_ENVIRONMENT` that `environ` (default: this process's
-    environment) does not set yet: a value already set wins."""
-    current = os.environ if environ is None else environ
-    return {name: value for name, value in RANGE_RUN_ENVIRONMENT.items() if name not in current}
 
 
 @dg.definitions

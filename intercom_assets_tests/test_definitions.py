@@ -88,7 +88,8 @@ def test_the_command_runs_with_the_range_run_switches_in_its_own_process(
         " os.environ.get('DAGSTER_EVENT_BATCH_SIZE'), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    code = "import sys; sys.argv[1:] = ['--version']; import intercom_assets.cli as c; c.launch()"
+    code = "import sys; sys.argv[1:] = ['--version']; from intercom_assets import switches"
+    code += "; switches.launch()"
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
