@@ -77,8 +77,8 @@ class IntercomAssetsComponent(dg.Component, dg.Resolvable, dg.Model):
 
     streams: Annotated[list[str] | None, _checked(list[str])] = None
     """The streams to load (all by default), e.g. [tags, admins, contacts]."""
-    start_date: Annotated[str, _checked(str)] = s.START_DATE.field("2024-01-01")
-    timezone: Annotated[str, _checked(str)] = s.TIMEZONE.field("UTC")
+    start_date: Annotated[str, _checked(str)] = s.START_DATE.field(PartitionSettings.start_date)
+    timezone: Annotated[str, _checked(str)] = s.TIMEZONE.field(PartitionSettings.timezone)
     change_sensor_interval_seconds: Annotated[int, _checked(int)] = (
         s.CHANGE_SENSOR_INTERVAL.field(s.DEFAULT_CHANGE_INTERVAL_SECONDS)
     )
