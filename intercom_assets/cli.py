@@ -4,19 +4,20 @@ An error a person can fix (configuration, a refused token, an unreachable databa
 refused partition range, see `intercom_assets.problems`) is printed in one to three lines,
 and any other error in one line; the traceback only with `--debug` (before or after the
 subcommand).
+
+The installed `intercom-assets` starts this command with Dagster's switches for range runs
+(`intercom_assets.switches.launch`).
 """
 
-import os
 from typing import Any
 
 import click
 
-from intercom_assets.definitions import range_run_environment
 from intercom_assets.demo import demo
 from intercom_assets.load import load
 from intercom_assets.problems import explain, redact
+from intercom_assets.resources import resolved_secrets
 from intercom_assets.sandbox.cli import sandbox
-from intercom_assets.settings import secret_values
 
 DEBUG = "intercom_assets.debug"
 """`click.Context.meta` key (shared by a command and its subcommands): show tracebacks."""
@@ -52,7 +53,7 @@ class Command(click.Group):
             if message is None:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 message = f"{type(exc).__name__}: {first}\n(run again with --debug to see where)"
-                message = redact(message, secret_values())
+                message = redact(message, resolved_secrets())
             click.echo(f"Error: {message}", err=True)
             ctx.exit(1)
 
@@ -62,10 +63,6 @@ class Command(click.Group):
 @debug_option
 def main() -> None:
     """Keep a SQL copy of an Intercom workspace up to date."""
-    # This process creates and executes the runs of `load` and `demo` (and starts the demo
-    # UI's webserver and daemon): Dagster's switches for range runs go in its environment
-    # unless set already (the definitions never set them).
-    os.environ.update(range_run_environment())
 
 
 main.add_command(demo)

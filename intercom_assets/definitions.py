@@ -2,15 +2,13 @@
 
 Nothing is read when this module imports. Dagster calls `defs` (a `@dg.definitions`
 function) when it loads the code location (`dagster dev`, `dagster-daemon`,
-`dagster asset materialize -m intercom_assets.definitions`, `workspace.yaml`); that call reads
-the environment once: the settings that shape the definitions (partitions, sensor interval,
-freshness windows, the never-loaded grace period), and which resource fields are fed by a
-variable (`dg.EnvVar`, resolved when a run or tick starts) or take their default. See
-`intercom_assets.settings`.
+`dagster asset materialize -m intercom_assets.definitions`, `workspace.yaml`); that call loads
+the defs folder, whose `defs.yaml` renders the component's attributes from the environment,
+and wires each resource field to its variable (`dg.EnvVar`, resolved when a run or tick
+starts). See `intercom_assets.settings`.
 """
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -27,13 +25,10 @@ from intercom_assets.sensors import (
     build_run_failure_sensor,
     freshness_policy,
 )
-from intercom_assets.settings import (
-    AutomationSettings,
-    PartitionSettings,
-    SettingError,
-    secret_values,
-)
+from intercom_assets.settings import AutomationSettings, PartitionSettings, SettingError
 from intercom_assets.streams import STREAMS, Stream
+from intercom_assets.switches import RANGE_RUN_ENVIRONMENT as RANGE_RUN_ENVIRONMENT
+from intercom_assets.switches import range_run_environment as range_run_environment
 
 
 def build_definitions(
@@ -43,11 +38,13 @@ def build_definitions(
     automation: AutomationSettings | None = None,
     retry_policy: dg.RetryPolicy = STREAM_RETRY_POLICY,
     streams: Sequence[Stream] = STREAMS,
+    translate: Callable[[dg.AssetSpec], dg.AssetSpec] = lambda spec: spec,
 ) -> dg.Definitions:
     """The definitions of these streams (all of Intercom's by default) for these settings.
 
     `resources` default to `resources_from_env()`; given ones without `alert_webhook` get a
-    webhook without URL (alerts are logged only). Reads and writes no environment variable of
+    webhook without URL (alerts are logged only). `translate` changes each table's asset spec
+    (the component's translation). Reads and writes no environment variable of
     Dagster's: the switches for range runs belong in the environment of the processes that
     create and execute runs (`RANGE_RUN_ENVIRONMENT`).
     """
@@ -55,7 +52,7 @@ def build_definitions(
     partitions = daily_partitions(settings)
     policy = freshness_policy(automation.freshness_warn_hours, automation.freshness_fail_hours)
     assets = dg.map_asset_specs(
-        lambda spec: spec.replace_attributes(freshness_policy=policy),
+        lambda spec: translate(spec.replace_attributes(freshness_policy=policy)),
         build_assets(partitions, streams, retry_policy=retry_policy),
     )
     jobs = build_jobs(streams)
@@ -64,9 +61,8 @@ def build_definitions(
     every = {"alert_webhook": AlertWebhookResource(), **resources}
 
     def secrets() -> list[str]:
-        # the values these resources resolve to (a literal, or any variable), and the secret
-        # settings' own variables
-        return [*resolved_secrets(every), *secret_values()]
+        # the values these resources resolve to at the tick (a literal, or any variable)
+        return resolved_secrets(every)
 
     return dg.Definitions(
         assets=assets,
@@ -93,40 +89,6 @@ def build_definitions(
     )
 
 
-ONE_PLANNED_EVENT_PER_ASSET = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
-"""Dagster's switch (read where a run is created) that records a range run's planned
-materializations as one event per asset instead of one per asset and partition: a
-731-partition range plans 37 events instead of about 27,000. Its cost: a range run that fails
-leaves its partitions "missing" rather than "failed" (docs/operations.md, Range runs)."""
-
-EVENT_BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE"
-"""Dagster's switch (read where steps execute) that writes a range run's materializations,
-one per partition and partitioned table, in batches of this many: on PostgreSQL storage one
-INSERT per batch instead of one transaction per event (about 8,000 for 731 partitions: 138 s
-of a run that takes 23 s batched, bench/results/orchestration.json). SQLite storage writes a
-batch event by event, so it gains nothing there and loses nothing."""
-
-EVENT_BATCH_DEFAULT = "1000"
-
-RANGE_RUN_ENVIRONMENT: Mapping[str, str] = {
-    ONE_PLANNED_EVENT_PER_ASSET: "1",
-    EVENT_BATCH_SIZE: EVENT_BATCH_DEFAULT,
-}
-"""Dagster's two switches for range runs, as the project's own processes set them: the
-`intercom-assets` command (in its own process) and the demo UI's webserver and daemon (whose
-run workers inherit them). Building the definitions never sets them, so a host project that
-loads this code location keeps Dagster's behaviour for its other assets; a production
-deployment sets them in the environment of its webserver, daemon and run workers
-(docs/operations.md, Range runs)."""
-
-
-def range_run_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The switches of `RANGE_RUN_ENVIRONMENT` that `environ` (default: this process's
-    environment) does not set yet: a value already set wins."""
-    current = os.environ if environ is None else environ
-    return {name: value for name, value in RANGE_RUN_ENVIRONMENT.items() if name not in current}
-
-
 @dg.definitions
 def defs() -> dg.Definitions:
     """The code location: the project's defs folder (`intercom_assets/defs/`), whose
@@ -139,7 +101,7 @@ def defs() -> dg.Definitions:
         # setting says everything in its one line, which names the variable.
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, SettingError):
-            cause = cause.__cause__
+            cause = cause.__cause__ or cause.__context__
         if cause is None:
             raise
         raise cause from None

@@ -87,13 +87,11 @@ def run_demo(
     """
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-    url = (
-        DATABASE_URL.check(database, "--database")
-        if database
-        else f"duckdb:///{home / 'intercom.duckdb'}"
-    )
-    HISTORY.value()  # a wrong value fails here, naming the variable
-    history = HISTORY.raw()
+    url = DATABASE_URL.check(database, "--database") if database else None
+    url = url or f"duckdb:///{home / 'intercom.duckdb'}"
+    history = dg.EnvVar(HISTORY.variable).get_value() or None  # as in `load`
+    warehouse = WarehouseResource(url=url, schema_name=schema, history=history)  # checks it
+    history = warehouse.history
     replaced = reset_schema(url, schema)
     dagster_home = instance_home(home, url if database else None)
     zone = ZoneInfo(timezone)
@@ -115,24 +113,16 @@ def run_demo(
         if history:
             echo(f"history: {history} ({HISTORY.variable}): <table>_history keeps every version")
         intercom = IntercomResource(access_token=sb.token, base_url=served)
-        resources = {
-            "intercom": intercom,
-            "warehouse": WarehouseResource(url=url, schema_name=schema, history=history),
-        }
+        resources = {"intercom": intercom, "warehouse": warehouse}
         # every asset and check of the code location, in one run, as a UI backfill runs them
-        job = build_definitions(
-            PartitionSettings(first, timezone), resources
-        ).resolve_implicit_global_asset_job_def()
+        defs = build_definitions(PartitionSettings(first, timezone), resources)
+        job = defs.resolve_implicit_global_asset_job_def()
         yesterday = (now - timedelta(days=1)).strftime("%Y-%m-%d")
         today = now.strftime("%Y-%m-%d")
+        later = f"one day later: partitions {yesterday}...{today} in one run"
         steps = [
             ("history", f"history: partitions {first}...{yesterday} in one run", first, yesterday),
-            (
-                "next_day",
-                f"one day later: partitions {yesterday}...{today} in one run",
-                yesterday,
-                today,
-            ),
+            ("next_day", later, yesterday, today),
         ]
         for number, (name, title, start, end) in enumerate(steps):
             if number:

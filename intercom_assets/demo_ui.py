@@ -32,14 +32,14 @@ import httpx
 from intercom_assets.definitions import range_run_environment
 from intercom_assets.interrupts import interrupt_on_signals
 from intercom_assets.settings import (
-    BASE_URL_ENV,
-    CHANGE_INTERVAL_ENV,
-    DATABASE_URL_ENV,
-    SCHEMA_ENV,
-    START_DATE_ENV,
-    TIMEZONE_ENV,
-    TOKEN_ENV,
-    UI_BASE_URL_ENV,
+    ACCESS_TOKEN,
+    BASE_URL,
+    CHANGE_SENSOR_INTERVAL,
+    DATABASE_URL,
+    SCHEMA,
+    START_DATE,
+    TIMEZONE,
+    UI_BASE_URL,
 )
 
 LOCATION = "intercom_assets"
@@ -77,14 +77,16 @@ def location_environment(site: DemoSite, ui_url: str) -> dict[str, str]:
     `UI_SENSOR_INTERVAL_SECONDS` unless its variable is set."""
     return {
         "DAGSTER_HOME": str(site.home),
-        TOKEN_ENV: site.token,
-        BASE_URL_ENV: site.sandbox_url,
-        DATABASE_URL_ENV: site.database_url,
-        SCHEMA_ENV: site.schema,
-        START_DATE_ENV: site.start_date,
-        TIMEZONE_ENV: site.timezone,
-        CHANGE_INTERVAL_ENV: os.environ.get(CHANGE_INTERVAL_ENV, str(UI_SENSOR_INTERVAL_SECONDS)),
-        UI_BASE_URL_ENV: ui_url,
+        ACCESS_TOKEN.variable: site.token,
+        BASE_URL.variable: site.sandbox_url,
+        DATABASE_URL.variable: site.database_url,
+        SCHEMA.variable: site.schema,
+        START_DATE.variable: site.start_date,
+        TIMEZONE.variable: site.timezone,
+        CHANGE_SENSOR_INTERVAL.variable: os.environ.get(
+            CHANGE_SENSOR_INTERVAL.variable, str(UI_SENSOR_INTERVAL_SECONDS)
+        ),
+        UI_BASE_URL.variable: ui_url,
         # range runs launched from the UI plan one event per asset and their run workers
         # write materializations in batches (docs/operations.md, Range runs)
         **range_run_environment(),
@@ -260,7 +262,7 @@ def dagster_ui(
 def instructions(site: DemoSite, ui_url: str) -> str:
     """What the UI shows, and how to give the change sensor work."""
     advance = f"curl -X POST {site.sandbox_url}/_sandbox/advance -d"
-    interval = location_environment(site, ui_url)[CHANGE_INTERVAL_ENV]
+    interval = location_environment(site, ui_url)[CHANGE_SENSOR_INTERVAL.variable]
     return "\n".join(
         [
             f"\nDagster UI: {ui_url}",

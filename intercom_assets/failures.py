@@ -23,7 +23,7 @@ from intercom_assets.api import (
 )
 from intercom_assets.api.errors import request_path
 from intercom_assets.problems import Refusal, explain, is_privilege_error
-from intercom_assets.settings import TOKEN_ENV, SettingError
+from intercom_assets.settings import ACCESS_TOKEN, SettingError
 from intercom_assets.streams import ParentsNotLoadedError
 from intercom_assets.streams.shape import ShapeError
 from intercom_assets.warehouse import (
@@ -41,7 +41,7 @@ batch is committed with its progress in one transaction), so a retry redoes at m
 """
 
 PERMANENT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
-    (IntercomAuthError, f"Intercom refused the access token ({TOKEN_ENV})"),
+    (IntercomAuthError, f"Intercom refused the access token ({ACCESS_TOKEN.variable})"),
     (IntercomPlanError, "the workspace's Intercom plan does not include this API"),
     (IntercomBadRequest, "Intercom rejected a request as invalid"),
     (IntercomWindowFieldError, "Intercom returned a record that no window can place"),

@@ -17,25 +17,16 @@ import click
 import dagster as dg
 
 from intercom_assets.api import RetryPolicy
-from intercom_assets.definitions import build_definitions
+from intercom_assets.definitions import defs
 from intercom_assets.demo import progress_to
-from intercom_assets.partitions import daily_partitions
-from intercom_assets.problems import redact
+from intercom_assets.problems import Refusal, redact
 from intercom_assets.ranges import check_range
-from intercom_assets.resources import IntercomResource, resources_from_env
-from intercom_assets.settings import (
-    ACCESS_TOKEN,
-    API_VERSION_SETTING,
-    BASE_URL,
-    DATABASE_URL,
-    REGION,
-    SCHEMA,
-    SETTINGS,
-    AutomationSettings,
-    PartitionSettings,
-    secret_values,
+from intercom_assets.resources import (
+    IntercomResource,
+    WarehouseResource,
+    resolved,
+    resolved_secrets,
 )
-from intercom_assets.warehouse import connect
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -60,27 +51,28 @@ def preflight(start: str, end: str, *, echo: Echo = print) -> dg.Definitions:
     warehouse are checked (each failure one to three lines, see `problems`); says which
     Intercom host it waits for; a workspace hosted in another region than the one called is a
     warning line."""
-    for setting in SETTINGS:
-        setting.value()  # a wrong value raises SettingError naming the variable
-    partition_settings = PartitionSettings.from_env()
-    check_range(daily_partitions(partition_settings), start, end)
-    token = ACCESS_TOKEN.get()
-    intercom = IntercomResource(
-        access_token=token,
-        region=REGION.get(),
-        base_url=BASE_URL.value(),
-        api_version=API_VERSION_SETTING.get(),
-    )
+    loaded = defs()  # the component's attributes and every resource field are checked here
+    check_range(daily_partitions_of(loaded), start, end)
+    resources = loaded.resources or {}
+    intercom: IntercomResource = resolved(resources["intercom"])
     with intercom.new_client(retry=PREFLIGHT_RETRY) as client:
         echo(f"connecting to Intercom at {client.base_url} ...")
         mismatch = intercom.region_warning(client.me(), client)  # GET /me: the token and the host
     if mismatch:
         echo(f"warning: {mismatch}")
-    with connect(DATABASE_URL.get(), schema=SCHEMA.get()) as wh:
+    warehouse: WarehouseResource = resolved(resources["warehouse"])
+    with warehouse.connect() as wh:
         wh.query("SELECT 1")
-    return build_definitions(
-        partition_settings, resources_from_env(), automation=AutomationSettings.from_env()
-    )
+    return loaded
+
+
+def daily_partitions_of(loaded: dg.Definitions) -> dg.DailyPartitionsDefinition:
+    """The daily partitions of the definitions' windowed assets."""
+    for asset in loaded.assets or ():
+        partitions = asset.partitions_def if isinstance(asset, dg.AssetsDefinition) else None
+        if isinstance(partitions, dg.DailyPartitionsDefinition):
+            return partitions
+    raise Refusal("no stream of the code location is partitioned: there is no range to load")
 
 
 def run_range(start: str, end: str, *, echo: Echo = print) -> dg.ExecuteInProcessResult:
@@ -120,7 +112,7 @@ def failures(result: dg.ExecuteInProcessResult) -> str:
     if not lines:
         lines = ["the run failed before any step ran"]
     shown = lines[:3] + ([f"... and {len(lines) - 3} more steps"] if len(lines) > 3 else [])
-    return redact(f"run {result.run_id} failed:\n" + "\n".join(shown), secret_values())
+    return redact(f"run {result.run_id} failed:\n" + "\n".join(shown), resolved_secrets())
 
 
 @click.command("load")

@@ -7,8 +7,8 @@ message, or returns None for anything else (a bug or an outage: there the traceb
 helps). The CLI prints the message instead of a traceback (`--debug` shows it); a Dagster
 step raises it as its failure's description while the traceback stays in the run's logs.
 
-A message never holds a secret: the values of the secret settings that are set, and any
-password in a database URL the caller names, are cut out.
+A message never holds a secret: the secret values of the resources the environment configures
+(`resources.resolved_secrets`), those the caller names and any password among them are cut out.
 """
 
 import re
@@ -16,13 +16,13 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from intercom_assets.api import IntercomAuthError, IntercomPlanError, IntercomTransportError
+from intercom_assets.resources import resolved_secrets
 from intercom_assets.settings import (
-    BASE_URL_ENV,
-    DATABASE_URL_ENV,
-    REGION_ENV,
-    TOKEN_ENV,
+    ACCESS_TOKEN,
+    BASE_URL,
+    DATABASE_URL,
+    REGION,
     SettingError,
-    secret_values,
 )
 from intercom_assets.streams import ParentsNotLoadedError
 from intercom_assets.warehouse import WarehouseLockedError
@@ -41,12 +41,12 @@ def explain(exc: BaseException, *, secrets: Iterable[str] = ()) -> str | None:
     """One to three lines for an error a person can fix, or None.
 
     The error's causes are searched too (a Dagster failure wraps the original error).
-    `secrets` are cut out of the message besides the secret settings' values.
+    `secrets` are cut out of the message besides those of the environment's resources.
     """
     for error in _chain(exc):
         message = _explain_one(error)
         if message is not None:
-            return redact(message, [*secrets, *secret_values()])
+            return redact(message, [*secrets, *resolved_secrets()])
     return None
 
 
@@ -56,27 +56,27 @@ def _explain_one(exc: BaseException) -> str | None:
     if isinstance(exc, IntercomAuthError):
         return (
             f"Intercom refused the access token: {_first_lines(str(exc), 1)}\n"
-            f"set {TOKEN_ENV} to a valid access token of the workspace"
-            f" (and {REGION_ENV} or {BASE_URL_ENV} to its API host)"
+            f"set {ACCESS_TOKEN.variable} to a valid access token of the workspace"
+            f" (and {REGION.variable} or {BASE_URL.variable} to its API host)"
         )
     if isinstance(exc, IntercomPlanError):
         return f"the workspace's Intercom plan does not include this API: {_first_lines(str(exc))}"
     if isinstance(exc, IntercomTransportError):
         return (
             f"cannot reach Intercom: {_first_lines(str(exc), 1)}\n"
-            f"check {REGION_ENV} or {BASE_URL_ENV} and the network"
+            f"check {REGION.variable} or {BASE_URL.variable} and the network"
         )
     if isinstance(exc, WarehouseLockedError):
         return (
             f"{_first_lines(str(exc), 1)}\n"
             "another process holds the DuckDB file: wait for it, or use PostgreSQL"
-            f" ({DATABASE_URL_ENV}=postgresql://...)"
+            f" ({DATABASE_URL.variable}=postgresql://...)"
         )
     unresolved = _unresolved_database_host(exc)
     if unresolved is not None:
         return (
             f"cannot resolve database host {unresolved!r}: check the database URL"
-            f" ({DATABASE_URL_ENV}, or the demo's --database)"
+            f" ({DATABASE_URL.variable}, or the demo's --database)"
         )
     if is_privilege_error(exc):
         return (
@@ -88,7 +88,7 @@ def _explain_one(exc: BaseException) -> str | None:
         reason = _first_lines(str(exc), 1).removeprefix("connection failed: ")
         return (
             f"cannot connect to PostgreSQL: {reason.replace('FATAL:  ', '')}\n"
-            f"check the database URL ({DATABASE_URL_ENV}, or the demo's --database)"
+            f"check the database URL ({DATABASE_URL.variable}, or the demo's --database)"
             " and that the server is running"
         )
     return None

@@ -12,7 +12,7 @@ from datetime import date
 import dagster as dg
 
 from intercom_assets.problems import Refusal
-from intercom_assets.settings import START_DATE_ENV
+from intercom_assets.settings import START_DATE
 
 
 class PartitionRangeError(Refusal):
@@ -26,7 +26,7 @@ def valid_range(partitions: dg.DailyPartitionsDefinition) -> tuple[str, str]:
     if first is None or last is None:  # a start date in the future: no partition yet
         start = partitions.start.strftime("%Y-%m-%d")
         raise PartitionRangeError(
-            f"there are no partitions yet: {START_DATE_ENV}={start} is after today"
+            f"there are no partitions yet: {START_DATE.variable}={start} is after today"
         )
     return first, last
 
@@ -34,7 +34,7 @@ def valid_range(partitions: dg.DailyPartitionsDefinition) -> tuple[str, str]:
 def check_range(partitions: dg.DailyPartitionsDefinition, start: str, end: str) -> None:
     """Raise `PartitionRangeError` unless `start...end` are partition keys in order."""
     first, last = valid_range(partitions)
-    valid = f"the partitions are {first}...{last} ({START_DATE_ENV}={first} sets the first)"
+    valid = f"the partitions are {first}...{last} ({START_DATE.variable}={first} sets the first)"
     for name, key in (("start", start), ("end", end)):
         if not _is_date(key):
             raise PartitionRangeError(f"the range's {name} {key!r} is not a date like {first}")
@@ -45,7 +45,7 @@ def check_range(partitions: dg.DailyPartitionsDefinition, start: str, end: str) 
     if start < first:
         raise PartitionRangeError(
             f"the partition range {start}...{end} starts before the first partition\n"
-            f"{valid}; set {START_DATE_ENV} earlier to load older days"
+            f"{valid}; set {START_DATE.variable} earlier to load older days"
         )
     if end > last:
         raise PartitionRangeError(

@@ -1,41 +1,23 @@
 """Dagster resources: the Intercom API, the SQL warehouse and the alert webhook.
 
-Resources never read the environment themselves. The code location wires each field to its
-variable with `dg.EnvVar` (see `resources_from_env` and `intercom_assets.settings`), so the UI
-shows the variable behind every field and Dagster resolves its value when a run or a sensor
-tick starts; the token is only ever shown by name. Field defaults are the settings' defaults.
-Each resource checks its values when it is used and raises `SettingError` (one line naming
-the variable and the expected form) for a wrong one.
+Each field a setting feeds is declared here once, typed, with its default (`intercom_assets.
+settings`); building a resource checks it. `resources_from_env` wires each field to its
+variable with `dg.EnvVar`: the UI shows the variable, Dagster resolves it when a run or tick
+starts (building the resource again, so the value is checked as read).
 """
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import dagster as dg
 import httpx
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, ValidationInfo, field_validator
 
+from intercom_assets import settings as s
 from intercom_assets.api import DEFAULT_API_VERSION, IntercomClient, Workspace
 from intercom_assets.api.config import region_of_url
-from intercom_assets.settings import (
-    ACCESS_TOKEN,
-    ALERT_WEBHOOK_URL,
-    ALLOW_EMPTY_LISTINGS,
-    API_VERSION_SETTING,
-    BASE_URL,
-    DATABASE_URL,
-    DEFAULT_DATABASE_URL,
-    DEFAULT_EVENTS_RECHECK_DAYS,
-    DEFAULT_REGION,
-    DEFAULT_SCHEMA,
-    EVENTS_RECHECK_DAYS,
-    HISTORY,
-    REGION,
-    SCHEMA,
-    UI_BASE_URL,
-    Environ,
-)
-from intercom_assets.warehouse import Warehouse, connect
+from intercom_assets.settings import SettingError, checked, setting_of
+from intercom_assets.warehouse import ALL, Warehouse, connect
 
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 
@@ -48,26 +30,30 @@ else:
     ConfigurableResource = dg.ConfigurableResource
 
 
-class IntercomResource(ConfigurableResource):
+class Configured(ConfigurableResource):
+    """A resource whose fields fed by a setting are checked by it when the resource is built
+    (at load for a set `EnvVar`, again with the resolved value when a run or tick starts)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _check(cls, value: Any, info: ValidationInfo) -> Any:
+        return checked(cls, str(info.field_name), value)
+
+
+class IntercomResource(Configured):
     """Creates `IntercomClient`s for one workspace. `base_url` (e.g. a sandbox) wins over
     `region`."""
 
-    access_token: str
-    region: str = DEFAULT_REGION
-    """`US`, `EU` or `AU` (`INTERCOM_REGION`)."""
-    base_url: str | None = None
-    """An explicit API base URL (`INTERCOM_BASE_URL`)."""
-    api_version: str = DEFAULT_API_VERSION
-    """Sent as `Intercom-Version` (`INTERCOM_API_VERSION`)."""
+    access_token: str = s.ACCESS_TOKEN.field(...)
+    region: str = s.REGION.field("US")
+    base_url: str | None = s.BASE_URL.field(None)
+    api_version: str = s.API_VERSION_SETTING.field(DEFAULT_API_VERSION)
     max_in_flight: int = 8
     """Concurrent requests for per-record fan-out (conversation parts, events)."""
     timeout_seconds: float = 30.0
-    events_recheck_days: int = DEFAULT_EVENTS_RECHECK_DAYS
-    """Every contact's events are re-read at least this often
-    (`INTERCOM_ASSETS_EVENTS_RECHECK_DAYS`)."""
-    allow_empty_listings: bool = False
-    """Let an empty complete listing soft-delete a whole table
-    (`INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS`)."""
+    events_recheck_days: int = s.EVENTS_RECHECK_DAYS.field(7)
+    """7: well inside Intercom's 90-day event listing; about 1/7 of the contacts a day."""
+    allow_empty_listings: bool = s.ALLOW_EMPTY_LISTINGS.field(False)
 
     _client: IntercomClient | None = PrivateAttr(default=None)
     _workspace: Workspace | None = PrivateAttr(default=None)
@@ -81,10 +67,10 @@ class IntercomResource(ConfigurableResource):
     def new_client(self, **kwargs: Any) -> IntercomClient:
         """A new client with its own pool and counters (close it when done)."""
         return IntercomClient(
-            ACCESS_TOKEN.check(self.access_token),
-            region=REGION.check(self.region),
-            base_url=BASE_URL.check(self.base_url) if self.base_url else None,
-            api_version=API_VERSION_SETTING.check(self.api_version),
+            self.access_token,
+            region=self.region,
+            base_url=self.base_url,
+            api_version=self.api_version,
             timeout=self.timeout_seconds,
             **kwargs,
         )
@@ -121,38 +107,25 @@ class IntercomResource(ConfigurableResource):
             self._client = None
 
 
-class WarehouseResource(ConfigurableResource):
+class WarehouseResource(Configured):
     """The database the tables are written to: PostgreSQL or a DuckDB file."""
 
-    url: str = DEFAULT_DATABASE_URL
-    """`postgresql://...` or `duckdb:///path/file.duckdb` (`INTERCOM_ASSETS_DATABASE_URL`)."""
-    schema_name: str = DEFAULT_SCHEMA
-    """The schema of the tables (`INTERCOM_ASSETS_SCHEMA`)."""
-    history: str | None = None
-    """Tables that keep a history table: `all` or `contacts,companies` (`INTERCOM_ASSETS_HISTORY`);
-    None: none."""
-
-    @property
-    def resolved_url(self) -> str:
-        return DATABASE_URL.check(self.url)
-
-    @property
-    def resolved_schema(self) -> str:
-        return SCHEMA.check(self.schema_name)
+    url: str = s.DATABASE_URL.field("duckdb:///intercom.duckdb")
+    schema_name: str = s.SCHEMA.field("intercom")
+    history: str | None = s.HISTORY.field(None)
 
     def connect(self) -> Warehouse:
         """An open warehouse (close it, or use it as a context manager)."""
-        history = HISTORY.check(self.history) if self.history else frozenset()
-        return connect(self.resolved_url, schema=self.resolved_schema, history=history)
+        history = self.history or ""
+        tables = frozenset(filter(None, history.split(",")))
+        return connect(self.url, schema=self.schema_name, history=ALL if history == ALL else tables)
 
 
-class AlertWebhookResource(ConfigurableResource):
+class AlertWebhookResource(Configured):
     """A Slack-compatible webhook that alerts are posted to; no URL: log only."""
 
-    url: str | None = None
-    """`INTERCOM_ASSETS_ALERT_WEBHOOK_URL`; a secret (never logged)."""
-    ui_base_url: str | None = None
-    """`INTERCOM_ASSETS_UI_BASE_URL`: the Dagster UI, for links in alerts; None: no links."""
+    url: str | None = s.ALERT_WEBHOOK_URL.field(None)
+    ui_base_url: str | None = s.UI_BASE_URL.field(None)
     timeout_seconds: float = WEBHOOK_TIMEOUT_SECONDS
 
     @property
@@ -163,7 +136,7 @@ class AlertWebhookResource(ConfigurableResource):
         """The UI's page at `path` (e.g. `assets/intercom/tags`), or None without a base URL."""
         if not self.ui_base_url:
             return None
-        return f"{UI_BASE_URL.check(self.ui_base_url).rstrip('/')}/{path.lstrip('/')}"
+        return f"{self.ui_base_url.rstrip('/')}/{path.lstrip('/')}"
 
     def post(self, body: Mapping[str, Any]) -> str | None:
         """Posts `body` as JSON; returns an error text (without the URL) or None.
@@ -172,61 +145,74 @@ class AlertWebhookResource(ConfigurableResource):
         """
         if not self.url:
             return None
-        url = ALERT_WEBHOOK_URL.check(self.url)
         try:
-            response = httpx.post(url, json=body, timeout=self.timeout_seconds)
+            response = httpx.post(self.url, json=body, timeout=self.timeout_seconds)
             response.raise_for_status()
         except httpx.HTTPStatusError as exc:
             return f"HTTPStatusError: the webhook answered HTTP {exc.response.status_code}"
         except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {str(exc).replace(url, '<webhook>')}"
+            return f"{type(exc).__name__}: {str(exc).replace(self.url, '<webhook>')}"
         return None
 
 
-def resolved_secrets(resources: Mapping[str, object]) -> list[str]:
-    """The secret values these resources hold, as a run or tick resolves them now: the
-    Intercom token, the warehouse URL (its password is hidden with it, see
-    `alerts.secrets_of`) and the webhook URL, whether a field holds a literal or a
-    `dg.EnvVar` of any name (read from this process's environment). Unset values are left out.
-    """
-    fields = (
-        (IntercomResource, "access_token"),
-        (WarehouseResource, "url"),
-        (AlertWebhookResource, "url"),
-    )
-    found: list[str] = []
-    for resource in resources.values():
-        for kind, name in fields:
-            if isinstance(resource, kind):
-                value = getattr(resource, name)
-                resolved = value.get_value() if isinstance(value, dg.EnvVar) else value
-                if isinstance(resolved, str) and resolved:
-                    found.append(resolved)
-    return found
+RESOURCES: Mapping[str, type[Configured]] = {
+    "intercom": IntercomResource,
+    "warehouse": WarehouseResource,
+    "alert_webhook": AlertWebhookResource,
+}
+"""The code location's resource keys and kinds."""
+
+R = TypeVar("R", bound=Configured)
 
 
-def resources_from_env(environ: Environ | None = None) -> dict[str, ConfigurableResource]:
-    """The code location's resources, each field wired to its variable.
+def from_env(kind: type[R]) -> R:
+    """A `kind` whose fields are wired to their variables: `dg.EnvVar(name)` for a set
+    variable (checked now, resolved by Dagster when a run or tick starts) and for a required
+    field (the token: without it, runs fail saying so); the default for an unset one."""
+    wired = {}
+    for name, info in kind.model_fields.items():
+        setting = setting_of(kind, name)
+        if setting is not None:
+            variable = dg.EnvVar(setting.variable)
+            if (variable.get_value() or "").strip() or info.is_required():
+                wired[name] = variable
+    return kind(**wired)
 
-    A set variable becomes `dg.EnvVar(name)` (its value is checked now, and resolved by
-    Dagster when a run or tick starts); an unset optional one passes its default. The token
-    is always an `EnvVar`: without it, runs and change-sensor ticks fail saying so.
-    """
-    return {
-        "intercom": IntercomResource(
-            access_token=ACCESS_TOKEN.reference(environ),
-            region=REGION.field(environ),
-            base_url=BASE_URL.field(environ),
-            api_version=API_VERSION_SETTING.field(environ),
-            events_recheck_days=EVENTS_RECHECK_DAYS.field(environ),
-            allow_empty_listings=ALLOW_EMPTY_LISTINGS.field(environ),
-        ),
-        "warehouse": WarehouseResource(
-            url=DATABASE_URL.field(environ),
-            schema_name=SCHEMA.field(environ),
-            history=HISTORY.field(environ),
-        ),
-        "alert_webhook": AlertWebhookResource(
-            url=ALERT_WEBHOOK_URL.field(environ), ui_base_url=UI_BASE_URL.field(environ)
-        ),
-    }
+
+def resources_from_env() -> dict[str, Configured]:
+    """The code location's resources, each field wired to its variable (`from_env`)."""
+    return {key: from_env(kind) for key, kind in RESOURCES.items()}
+
+
+def resolved(resource: R) -> R:
+    """`resource` as a run resolves it: each `EnvVar` read now (and checked as the resource is
+    built again); an unset variable is a `SettingError` naming it."""
+    values = {}
+    for name in type(resource).model_fields:
+        value = getattr(resource, name)
+        setting = setting_of(type(resource), name)
+        if isinstance(value, dg.EnvVar):
+            value = value.get_value()
+            if not (value or "").strip() and setting:
+                raise SettingError(f"{setting.variable} must be set to {setting.expected}")
+        values[name] = value
+    return type(resource)(**values)
+
+
+def resolved_secrets(resources: Mapping[str, object] | None = None) -> list[str]:
+    """The secret values these resources hold, as a run or tick resolves them now (the
+    token, the warehouse URL, whose password `alerts.secrets_of` hides with it, and the
+    webhook URL), a field holding a literal or a `dg.EnvVar` of any name; None: those of
+    `resources_from_env()`, read without building them. Unset values are left out."""
+    values: list[Any] = []
+    for kind in RESOURCES.values():
+        for name in kind.model_fields:
+            setting = setting_of(kind, name)
+            if setting is None or not setting.secret:
+                continue
+            if resources is None:
+                values.append(dg.EnvVar(setting.variable))
+            else:
+                values += [getattr(r, name) for r in resources.values() if isinstance(r, kind)]
+    resolved = (v.get_value() if isinstance(v, dg.EnvVar) else v for v in values)
+    return [v for v in resolved if isinstance(v, str) and v]

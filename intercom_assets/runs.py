@@ -9,7 +9,6 @@ from typing import Any
 import dagster as dg
 
 from intercom_assets.resources import IntercomResource, WarehouseResource
-from intercom_assets.settings import EVENTS_RECHECK_DAYS
 from intercom_assets.streams import Stream, StreamContext, StreamReport, Window
 from intercom_assets.streams.searched import WIDENED_KEY
 from intercom_assets.warehouse import TableCounts, TableSpec
@@ -61,7 +60,7 @@ def run_stream(
             workspace=workspace,
             full=full,
             max_in_flight=intercom.max_in_flight,
-            events_recheck_days=EVENTS_RECHECK_DAYS.check(str(intercom.events_recheck_days)),
+            events_recheck_days=intercom.events_recheck_days,
             allow_empty_listings=intercom.allow_empty_listings,
             progress=_report_progress,
         )

@@ -6,15 +6,18 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from intercom_assets.component import IntercomAssetsComponent
+from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.sandbox import Sandbox
 from intercom_assets.schedules import DAILY_SCHEDULE
 from intercom_assets.sensors import CHANGE_SENSOR
-from intercom_assets.settings import SETTINGS, SettingError
+from intercom_assets.settings import SETTINGS
 from intercom_assets.warehouse import connect
 from intercom_assets_tests.oracle.compare import assert_matches_truth
 
@@ -110,57 +113,52 @@ def shown_in_ui(resource: object) -> dict[str, object]:
     return json.loads(schema.default_value_as_json_str)
 
 
-def test_defs_yaml_configures_everything_and_secrets_stay_variable_names(
+def test_defs_yaml_shapes_the_definitions_and_resources_read_their_variables(
     clean_env: pytest.MonkeyPatch, importable: Path
 ) -> None:
-    clean_env.setenv("THEIR_TOKEN", "tok-s3cret")
-    clean_env.setenv("THEIR_WAREHOUSE", "postgresql://loader:pw@db:5432/analytics")
+    clean_env.setenv("INTERCOM_ACCESS_TOKEN", "tok-s3cret")
+    clean_env.setenv("INTERCOM_ASSETS_DATABASE_URL", "postgresql://loader:pw@db:5432/analytics")
+    clean_env.setenv("INTERCOM_ASSETS_SCHEMA", "crm")
+    clean_env.setenv("THEIR_INTERVAL", "60")
     project = dg_project(
         importable,
         """
-        access_token: "{{ env.THEIR_TOKEN }}"
-        region: eu
-        database_url: "{{ env('THEIR_WAREHOUSE') }}"
-        schema_name: crm
         start_date: "2025-03-01"
         timezone: Europe/Berlin
         streams: [tags, admins, teams]
-        history: [contacts, companies]
-        events_recheck_days: 3
-        allow_empty_listings: true
-        change_sensor_interval_seconds: 60
+        change_sensor_interval_seconds: "{{ env.THEIR_INTERVAL }}"
         freshness_warn_hours: 2
         freshness_fail_hours: 3.5
+        translation:
+          group_name: crm
+          tags:
+            stream: "{{ stream }}"
         """,
     )
     defs = dg.load_from_defs_folder(path_within_project=project)
     dg.Definitions.validate_loadable(defs)
 
-    # Only the chosen streams' assets, each under the `intercom` key prefix, with the
-    # partitions the attributes ask for.
+    # Only the chosen streams' assets, each under the `intercom` key prefix, in the group
+    # the translation names, tagged with their stream.
     streams = {key.path[1] for key in defs.resolve_all_asset_keys()}
     assert {"tags", "admins", "teams"} <= streams
     assert not {"contacts", "conversations", "events", "companies"} & streams
     assert all(key.path[0] == "intercom" for key in defs.resolve_all_asset_keys())
     tags = defs.resolve_assets_def(dg.AssetKey(["intercom", "tags"]))
     assert tags.partitions_def is None  # a snapshot reads no window: unpartitioned
+    spec = next(iter(tags.specs))
+    assert (spec.group_name, spec.tags.get("stream")) == ("crm", "tags")
+    assert spec.freshness_policy == dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=3.5), warn_window=timedelta(hours=2)
+    )
     assert defs.resolve_sensor_def(CHANGE_SENSOR).minimum_interval_seconds == 60
     assert defs.resolve_schedule_def(DAILY_SCHEDULE) is not None
 
-    # Literals are values; references are the variable's name (never its value) in the UI.
+    # The resources read the project's variables; the UI shows their names, never a value.
     intercom, warehouse = defs.resources["intercom"], defs.resources["warehouse"]
-    assert shown_in_ui(intercom) == {
-        "access_token": {"env": "THEIR_TOKEN"},
-        "region": "EU",
-        "api_version": "2.14",
-        "events_recheck_days": 3,
-        "allow_empty_listings": True,
-    }
-    assert shown_in_ui(warehouse) == {
-        "url": {"env": "THEIR_WAREHOUSE"},
-        "schema_name": "crm",
-        "history": "contacts,companies",
-    }
+    assert shown_in_ui(intercom)["access_token"] == {"env": "INTERCOM_ACCESS_TOKEN"}
+    assert shown_in_ui(warehouse)["url"] == {"env": "INTERCOM_ASSETS_DATABASE_URL"}
+    assert shown_in_ui(warehouse)["schema_name"] == {"env": "INTERCOM_ASSETS_SCHEMA"}
     everything = json.dumps([shown_in_ui(r) for r in defs.resources.values()])
     assert "s3cret" not in everything and "pw@" not in everything
 
@@ -168,23 +166,22 @@ def test_defs_yaml_configures_everything_and_secrets_stay_variable_names(
 def test_a_run_of_the_components_definitions_loads_the_warehouse(
     clean_env: pytest.MonkeyPatch, importable: Path
 ) -> None:
-    """The token is a reference, read when the run starts: set after the load, it works."""
+    """The token is an `EnvVar`, read when the run starts: set after the load, it works."""
     sb = Sandbox(size="tiny", seed=3)
     database = importable / "their.duckdb"
     with sb.serve(port=0) as served:
         project = dg_project(
             importable,
-            f"""
-            access_token: "{{{{ env.THEIR_TOKEN }}}}"
-            base_url: {served}
-            database_url: duckdb:///{database}
-            schema_name: crm
+            """
             start_date: "2026-01-01"
             streams: [tags, admins]
             """,
         )
+        clean_env.setenv("INTERCOM_BASE_URL", served)
+        clean_env.setenv("INTERCOM_ASSETS_DATABASE_URL", f"duckdb:///{database}")
+        clean_env.setenv("INTERCOM_ASSETS_SCHEMA", "crm")
         defs = dg.load_from_defs_folder(path_within_project=project)
-        clean_env.setenv("THEIR_TOKEN", sb.token)
+        clean_env.setenv("INTERCOM_ACCESS_TOKEN", sb.token)
         chosen = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
         with dg.DagsterInstance.ephemeral() as instance:
             # snapshots only: unpartitioned, so the run names no partition
@@ -200,8 +197,8 @@ def test_a_run_of_the_components_definitions_loads_the_warehouse(
 @pytest.mark.parametrize(
     ("attribute", "value", "message"),
     [
-        ("region", "Mars", "region must be one of US, EU or AU, got 'Mars'"),
-        ("database_url", "sqlite:///x.db", "database_url must be postgresql://user@host"),
+        ("timezone", "Mars/Olympus", "timezone must be an IANA time zone"),
+        ("freshness_warn_hours", "soon", "freshness_warn_hours must be a number of hours"),
         ("start_date", "'01/03/2026'", "start_date must be a date like 2024-01-01"),
         ("streams", "[tags, chats]", "streams: unknown stream 'chats'; known streams: tags"),
     ],
@@ -217,26 +214,59 @@ def test_a_wrong_attribute_fails_the_load_naming_it(
     assert "defs.yaml:3" in told  # where it is written
 
 
-def test_a_wrong_referenced_variable_fails_the_load_naming_the_variable(
+def test_a_wrong_rendered_variable_fails_the_load_naming_the_variable(
     clean_env: pytest.MonkeyPatch, importable: Path
 ) -> None:
-    clean_env.setenv("THEIR_WAREHOUSE", "mysql://loader:hunter2@db/analytics")
-    project = dg_project(importable, 'database_url: "{{ env.THEIR_WAREHOUSE }}"')
+    clean_env.setenv("THEIR_START", "March 1st")
+    project = dg_project(importable, 'start_date: "{{ env.THEIR_START }}"')
     with pytest.raises(Exception) as caught:  # Dagster wraps the SettingError
         dg.load_from_defs_folder(path_within_project=project)
-    cause: BaseException | None = caught.value
-    while cause is not None and not isinstance(cause, SettingError):
-        cause = cause.__cause__
-    assert str(cause).startswith("THEIR_WAREHOUSE must be postgresql://")
-    assert "hunter2" not in str(cause)
+    assert "start_date ({{ env.THEIR_START }}) must be a date like 2024-01-01" in with_causes(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("attribute", "variable"),
+    [
+        ("access_token", "INTERCOM_ACCESS_TOKEN"),
+        ("region", "INTERCOM_REGION"),
+        ("database_url", "INTERCOM_ASSETS_DATABASE_URL"),
+        ("schema_name", "INTERCOM_ASSETS_SCHEMA"),
+        ("alert_webhook_url", "INTERCOM_ASSETS_ALERT_WEBHOOK_URL"),
+        ("events_recheck_days", "INTERCOM_ASSETS_EVENTS_RECHECK_DAYS"),
+    ],
+)
+def test_a_former_attribute_says_which_variable_sets_it_now(
+    clean_env: pytest.MonkeyPatch, importable: Path, attribute: str, variable: str
+) -> None:
+    project = dg_project(importable, f'{attribute}: "x"')
+    with pytest.raises(Exception) as caught:
+        dg.load_from_defs_folder(path_within_project=project)
+    told = with_causes(caught.value)
+    assert f"{attribute} is no attribute of the component any more: set {variable} (" in told
+    assert "defs.yaml:3" in told
+
+
+def test_a_subclass_builds_its_own_resources(clean_env: pytest.MonkeyPatch) -> None:
+    """A host project that keeps the token under another name gives its own resources."""
+
+    class TheirComponent(IntercomAssetsComponent):
+        def build_resources(self) -> dict[str, object]:
+            return {
+                "intercom": IntercomResource(access_token=dg.EnvVar("THEIR_TOKEN")),
+                "warehouse": WarehouseResource(schema_name="crm"),
+            }
+
+    defs = TheirComponent(streams=["tags"]).build_defs(None)  # type: ignore[arg-type]
+    assert shown_in_ui(defs.resources["intercom"])["access_token"] == {"env": "THEIR_TOKEN"}
 
 
 def test_dg_check_and_list_defs_load_a_project_using_the_component(tmp_path: Path) -> None:
     project = dg_project(
         tmp_path,
         """
-        access_token: "{{ env.THEIR_TOKEN }}"
-        region: AU
+        timezone: Australia/Sydney
         streams: [tags, segments, contacts]
         """,
     )
@@ -255,7 +285,8 @@ def test_dg_check_and_list_defs_load_a_project_using_the_component(tmp_path: Pat
     assert found["asset_checks"], "the streams' checks are defined too"
 
     (tmp_path / "broken").mkdir()
-    broken = dg_project(tmp_path / "broken", "region: Mars")
+    broken = dg_project(tmp_path / "broken", "timezone: Mars/Olympus")
     failed = run_dg(broken, "check", "defs")
     assert failed.returncode != 0
-    assert "region must be one of US, EU or AU, got 'Mars'" in failed.stdout + failed.stderr
+    told = failed.stdout + failed.stderr
+    assert "timezone must be an IANA time zone such as Europe/Berlin, got 'Mars/Olympus'" in told

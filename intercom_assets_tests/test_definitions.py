@@ -6,12 +6,14 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 from click.testing import CliRunner
 
 from intercom_assets.cli import main
+from intercom_assets.component import IntercomAssetsComponent
 from intercom_assets.definitions import (
     RANGE_RUN_ENVIRONMENT,
     build_definitions,
@@ -19,21 +21,14 @@ from intercom_assets.definitions import (
     range_run_environment,
 )
 from intercom_assets.resources import (
+    RESOURCES,
     AlertWebhookResource,
     IntercomResource,
     WarehouseResource,
     resources_from_env,
 )
 from intercom_assets.sensors import CHANGE_SENSOR
-from intercom_assets.settings import (
-    HISTORY,
-    SETTINGS,
-    AutomationSettings,
-    PartitionSettings,
-    SettingError,
-    configuration_table,
-)
-from intercom_assets.warehouse import ALL
+from intercom_assets.settings import SETTINGS, PartitionSettings, SettingError, setting_of
 
 VARIABLES = [s.variable for s in SETTINGS]
 
@@ -78,18 +73,33 @@ def test_building_the_definitions_leaves_the_process_environment_alone(
     assert dict(os.environ) == before
 
 
-def test_the_command_sets_the_range_run_switches_in_its_own_process(
-    no_range_switches: pytest.MonkeyPatch,
+def test_the_command_runs_with_the_range_run_switches_in_its_own_process(
+    no_range_switches: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`intercom-assets` creates and executes its runs itself: its process has the switches
-    (a value already set wins)."""
+    (a value already set wins), and nothing writes the environment of the process that
+    started it."""
     no_range_switches.setenv("DAGSTER_EVENT_BATCH_SIZE", "50")
     assert range_run_environment() == {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
+    # every Python process started here reports the switches it sees
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        "print('switches', os.environ.get('DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS'),"
+        " os.environ.get('DAGSTER_EVENT_BATCH_SIZE'), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    code = "import sys; sys.argv[1:] = ['--version']; from intercom_assets import switches"
+    code += "; switches.launch()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "version" in done.stdout
+    seen = [line for line in done.stderr.splitlines() if line.startswith("switches")]
+    assert seen == ["switches None 50", "switches 1 50"]  # the launcher, then the command
     done = CliRunner().invoke(main, ["load", "--help"])
     assert done.exit_code == 0, done.output
-    assert os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "1"
-    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "50"
-    assert range_run_environment() == {}
+    assert "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS" not in os.environ
 
 
 def test_importing_reads_nothing_and_loading_names_a_bad_variable() -> None:
@@ -113,8 +123,8 @@ def test_importing_reads_nothing_and_loading_names_a_bad_variable() -> None:
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert last == (
-        "intercom_assets.settings.SettingError: INTERCOM_ASSETS_START_DATE must be a date like"
-        " 2024-01-01, got '01/03/2026'"
+        "intercom_assets.settings.SettingError: start_date ({{ env.INTERCOM_ASSETS_START_DATE }})"
+        " must be a date like 2024-01-01, got '01/03/2026'"
     )
 
 
@@ -131,15 +141,13 @@ def test_set_variables_are_env_vars_in_the_ui_and_unset_ones_their_defaults(
     assert shown_in_ui(intercom) == {
         "access_token": {"env": "INTERCOM_ACCESS_TOKEN"},
         "region": {"env": "INTERCOM_REGION"},
-        "api_version": "2.14",
-        "events_recheck_days": 7,
-        "allow_empty_listings": False,
     }
-    assert shown_in_ui(warehouse) == {
-        "url": {"env": "INTERCOM_ASSETS_DATABASE_URL"},
-        "schema_name": "intercom",
-        "history": None,
-    }
+    assert shown_in_ui(warehouse)["url"] == {"env": "INTERCOM_ASSETS_DATABASE_URL"}
+    # unset ones keep the field's default, which the UI shows as the field's default
+    fields = intercom.get_resource_definition().config_schema.config_type.fields
+    assert fields["api_version"].default_value == "2.14"
+    assert (intercom.events_recheck_days, intercom.allow_empty_listings) == (7, False)
+    assert (warehouse.schema_name, warehouse.history) == ("intercom", None)
     assert shown_in_ui(webhook)["url"] == {"env": "INTERCOM_ASSETS_ALERT_WEBHOOK_URL"}
     everything = json.dumps([shown_in_ui(r) for r in resources.values()])
     assert "s3cret" not in everything and "pw@" not in everything and "hooks." not in everything
@@ -165,19 +173,27 @@ def test_a_run_resolves_env_vars_when_it_starts(clean_env: pytest.MonkeyPatch) -
     """Values come from the variables at run time, typed and checked by the resource."""
     clean_env.setenv("INTERCOM_REGION", "au")
     clean_env.setenv("INTERCOM_ASSETS_SCHEMA", "analytics")
+    clean_env.setenv("INTERCOM_ASSETS_EVENTS_RECHECK_DAYS", "3")
+    clean_env.setenv("INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS", "true")
     resources = resources_from_env()
-    seen: dict[str, str] = {}
+    seen: dict[str, object] = {}
+    assert shown_in_ui(resources["warehouse"])["schema_name"] == {"env": "INTERCOM_ASSETS_SCHEMA"}
 
     @dg.asset
     def probe(intercom: IntercomResource, warehouse: WarehouseResource) -> None:
         client = intercom.new_client()
         seen["base_url"] = str(client.base_url)
-        seen["schema"] = warehouse.resolved_schema
+        seen["schema"] = warehouse.schema_name
+        seen["typed"] = (intercom.events_recheck_days, intercom.allow_empty_listings)
         client.close()
 
     clean_env.setenv("INTERCOM_ACCESS_TOKEN", "tok")
     assert dg.materialize([probe], resources=resources).success
-    assert seen == {"base_url": "https://api.au.intercom.io", "schema": "analytics"}
+    assert seen == {
+        "base_url": "https://api.au.intercom.io",
+        "schema": "analytics",
+        "typed": (3, True),
+    }
 
 
 @pytest.mark.parametrize(
@@ -187,11 +203,11 @@ def test_a_run_resolves_env_vars_when_it_starts(clean_env: pytest.MonkeyPatch) -
         ("INTERCOM_BASE_URL", "localhost:8000", "INTERCOM_BASE_URL must be an http(s) URL"),
         ("INTERCOM_API_VERSION", "latest", "INTERCOM_API_VERSION must be an Intercom API"),
         ("INTERCOM_ASSETS_SCHEMA", "my-schema", "INTERCOM_ASSETS_SCHEMA must be an SQL"),
-        ("INTERCOM_ASSETS_START_DATE", "2026-02-30", "INTERCOM_ASSETS_START_DATE must be a date"),
-        ("INTERCOM_ASSETS_TIMEZONE", "Mars/Olympus", "INTERCOM_ASSETS_TIMEZONE must be an IANA"),
+        ("INTERCOM_ASSETS_START_DATE", "2026-02-30", "INTERCOM_ASSETS_START_DATE }}) must be a"),
+        ("INTERCOM_ASSETS_TIMEZONE", "Mars/Olympus", "TIMEZONE }}) must be an IANA"),
         ("INTERCOM_ASSETS_CHANGE_SENSOR_INTERVAL_SECONDS", "5m", "whole number of seconds"),
-        ("INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS", "-1", "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS must"),
-        ("INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "40", "must be more than INTERCOM_ASSETS_FRESH"),
+        ("INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS", "-1", "INTERCOM_ASSETS_FRESHNESS_FAIL_HOURS }})"),
+        ("INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "40", "warn=40 fail=30"),
         ("INTERCOM_ASSETS_HISTORY", "contact", "INTERCOM_ASSETS_HISTORY must be all or comma-"),
         ("INTERCOM_ASSETS_HISTORY", "contact_tags", "got 'contact_tags'"),
     ],
@@ -222,11 +238,14 @@ def test_a_wrong_secret_is_named_but_never_shown(
     assert "hunter2" not in str(caught.value)
 
 
-def test_resources_check_values_given_in_code_when_used() -> None:
+def test_resources_check_values_given_in_code_when_built() -> None:
     with pytest.raises(SettingError, match="INTERCOM_REGION must be one of US, EU or AU"):
-        IntercomResource(access_token="t", region="moon").new_client()
+        IntercomResource(access_token="t", region="moon")
     with pytest.raises(SettingError, match="INTERCOM_ASSETS_DATABASE_URL must be"):
-        WarehouseResource(url="sqlite:///x.db").connect()
+        WarehouseResource(url="sqlite:///x.db")
+    with pytest.raises(SettingError, match="INTERCOM_ASSETS_ALLOW_EMPTY_LISTINGS must be true"):
+        IntercomResource(access_token="t", allow_empty_listings="yes")  # type: ignore[arg-type]
+    assert IntercomResource(access_token="t", region="eu", api_version="Unstable").region == "EU"
     assert AlertWebhookResource().post({"text": "nothing to post to"}) is None
 
 
@@ -234,8 +253,8 @@ def test_history_names_entity_tables_or_all(clean_env: pytest.MonkeyPatch, tmp_p
     clean_env.setenv("INTERCOM_ASSETS_HISTORY", "contacts, companies")
     warehouse = resources_from_env()["warehouse"]
     assert shown_in_ui(warehouse)["history"] == {"env": "INTERCOM_ASSETS_HISTORY"}
-    assert HISTORY.get() == frozenset({"contacts", "companies"})
-    assert HISTORY.check("ALL") == ALL
+    assert WarehouseResource(history="contacts, companies").history == "companies,contacts"
+    assert WarehouseResource(history="ALL").history == "all"
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     with WarehouseResource(url=url, history="conversations").connect() as wh:
         assert wh.tables.history == frozenset({"conversations"})
@@ -247,7 +266,27 @@ def test_blank_variables_count_as_unset(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("INTERCOM_BASE_URL", "  ")
     clean_env.setenv("INTERCOM_ASSETS_FRESHNESS_WARN_HOURS", "")
     assert "base_url" not in shown_in_ui(resources_from_env()["intercom"])
-    assert AutomationSettings.from_env() == AutomationSettings()
+    tags = defs().resolve_assets_def(dg.AssetKey(["intercom", "tags"]))
+    assert next(iter(tags.specs)).freshness_policy == dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
+    )
+
+
+def configuration_table() -> str:
+    """The configuration table in Markdown, from the fields that declare the settings: each
+    field fed by a variable, of the resources ("run") and of the component ("load")."""
+    lines = ["| variable | default | read | meaning |", "| --- | --- | --- | --- |"]
+    models: list[tuple[type[Any], str]] = [(k, "run") for k in RESOURCES.values()]
+    for model, read in [*models, (IntercomAssetsComponent, "load")]:
+        for name, info in model.model_fields.items():
+            setting = setting_of(model, name)
+            if setting is None:
+                continue
+            value = info.default
+            shown = f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
+            shown = "required" if info.is_required() else "" if value is None else shown
+            lines.append(f"| `{setting.variable}` | {shown} | {read} | {setting.meaning} |")
+    return "\n".join(lines)
 
 
 def test_readme_lists_every_setting() -> None:

@@ -29,9 +29,9 @@ from intercom_assets.alerts import (
 )
 from intercom_assets.api import IntercomError, RetryPolicy
 from intercom_assets.keys import table_key
-from intercom_assets.resources import AlertWebhookResource, IntercomResource
+from intercom_assets.resources import AlertWebhookResource, IntercomResource, resolved_secrets
 from intercom_assets.sensors.webhook import post_alert
-from intercom_assets.settings import DEFAULT_CHANGE_INTERVAL_SECONDS, secret_values
+from intercom_assets.settings import DEFAULT_CHANGE_INTERVAL_SECONDS
 from intercom_assets.streams import STREAMS, Stream
 
 CHANGE_SENSOR = "intercom_change_sensor"
@@ -145,7 +145,7 @@ def build_change_sensor(
     *,
     interval_seconds: int = DEFAULT_CHANGE_INTERVAL_SECONDS,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
-    secrets: Callable[[], Sequence[str]] = secret_values,
+    secrets: Callable[[], Sequence[str]] = resolved_secrets,
     probe_retry: RetryPolicy = PROBE_RETRY,
     retry_delay_seconds: float = 1.0,
 ) -> dg.SensorDefinition:

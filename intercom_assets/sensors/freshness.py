@@ -33,8 +33,8 @@ from intercom_assets.settings import (
     DEFAULT_FRESHNESS_FAIL_HOURS,
     DEFAULT_FRESHNESS_WARN_HOURS,
     DEFAULT_NEVER_LOADED_GRACE_HOURS,
-    FRESHNESS_FAIL_ENV,
-    FRESHNESS_WARN_ENV,
+    FRESHNESS_FAIL_HOURS,
+    FRESHNESS_WARN_HOURS,
     SettingError,
 )
 
@@ -55,7 +55,8 @@ def freshness_policy(
     if not 0 < warn_hours < fail_hours:
         raise SettingError(
             f"freshness windows need 0 < warn < fail hours, got warn={warn_hours:g}"
-            f" fail={fail_hours:g} ({FRESHNESS_WARN_ENV}, {FRESHNESS_FAIL_ENV})"
+            f" fail={fail_hours:g}"
+            f" ({FRESHNESS_WARN_HOURS.variable}, {FRESHNESS_FAIL_HOURS.variable})"
         )
     return dg.FreshnessPolicy.time_window(
         fail_window=timedelta(hours=fail_hours), warn_window=timedelta(hours=warn_hours)

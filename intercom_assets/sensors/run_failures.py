@@ -20,9 +20,8 @@ from intercom_assets.alerts import (
     run_failure_message,
     secrets_of,
 )
-from intercom_assets.resources import AlertWebhookResource
+from intercom_assets.resources import AlertWebhookResource, resolved_secrets
 from intercom_assets.sensors.webhook import post_alert
-from intercom_assets.settings import secret_values
 
 RUN_FAILURE_SENSOR = "intercom_run_failure_sensor"
 
@@ -103,7 +102,7 @@ def describe_failure(
 
 def build_run_failure_sensor(
     *,
-    secrets: Callable[[], Sequence[str]] = secret_values,
+    secrets: Callable[[], Sequence[str]] = resolved_secrets,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     retry_delay_seconds: float = 1.0,
 ) -> dg.SensorDefinition:

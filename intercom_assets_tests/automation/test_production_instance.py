@@ -32,7 +32,7 @@ import psycopg
 import pytest
 
 from intercom_assets.sensors import CHANGE_SENSOR
-from intercom_assets.settings import CHANGE_INTERVAL_ENV
+from intercom_assets.settings import CHANGE_SENSOR_INTERVAL
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -152,7 +152,7 @@ def test_sensor_run_on_the_postgres_instance_loads_the_changes(
         "INTERCOM_ASSETS_TIMEZONE": zone,
         "INTERCOM_ASSETS_DATABASE_URL": postgres_url,
         "INTERCOM_ASSETS_SCHEMA": postgres_schema,
-        CHANGE_INTERVAL_ENV: "5",
+        CHANGE_SENSOR_INTERVAL.variable: "5",
     }
     log = open(tmp_path / "dagster.log", "w")  # noqa: SIM115 - closed at the end
     for command in (

@@ -163,23 +163,26 @@ def test_the_code_location_runs_both_alert_sensors_by_default() -> None:
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_secrets_given_to_the_component_under_other_names_or_as_literals_are_redacted(
+def test_secrets_of_a_components_own_resources_under_other_names_or_literals_are_redacted(
     instance: dg.DagsterInstance, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The README's `database_url: "{{ env.WAREHOUSE_URL }}"`, a literal token and a webhook
-    URL under another variable: none of the settings' own variables is set, and the alert
-    still hides every one of them as the code location resolves them."""
+    """A component whose resources read the warehouse URL and the webhook from other
+    variables and hold a literal token: none of the settings' own variables is set, and the
+    alert still hides every one of them as the code location resolves them."""
     for setting in SETTINGS:
         monkeypatch.delenv(setting.variable, raising=False)
     monkeypatch.setenv("WAREHOUSE_URL", DB_URL)
     monkeypatch.setenv("THEIR_HOOK", receiver.url)
-    component = IntercomAssetsComponent(
-        access_token=TOKEN,
-        database_url="{{ env.WAREHOUSE_URL }}",
-        alert_webhook_url="{{ env.THEIR_HOOK }}",
-        start_date="2026-11-01",
-        timezone=TIMEZONE,
-    )
+
+    class TheirComponent(IntercomAssetsComponent):
+        def build_resources(self) -> dict[str, object]:
+            return {
+                "intercom": IntercomResource(access_token=TOKEN),
+                "warehouse": WarehouseResource(url=dg.EnvVar("WAREHOUSE_URL")),
+                "alert_webhook": AlertWebhookResource(url=dg.EnvVar("THEIR_HOOK")),
+            }
+
+    component = TheirComponent(start_date="2026-11-01", timezone=TIMEZONE)
     defs = component.build_defs(None)  # type: ignore[arg-type]  # the context is not read
 
     @dg.op

@@ -32,7 +32,7 @@ from intercom_assets.partitions import daily_partitions
 from intercom_assets.resources import IntercomResource, WarehouseResource
 from intercom_assets.runs import progress_log
 from intercom_assets.sandbox import Sandbox
-from intercom_assets.settings import HISTORY_ENV, PartitionSettings
+from intercom_assets.settings import HISTORY, PartitionSettings
 from intercom_assets.streams import STREAMS, get_stream
 from intercom_assets.warehouse import connect
 from intercom_assets_tests.dagster.conftest import E2E_CHURN, SANDBOX_START, START_DATE
@@ -217,7 +217,7 @@ def demo(request: pytest.FixtureRequest, demos_home: Path) -> Iterator[Demo]:
         schema = f"t_{uuid.uuid4().hex[:12]}"
     printed: list[str] = []
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(HISTORY_ENV, "all")
+        env.setenv(HISTORY.variable, "all")
         run_demo(demos_home, database, size="tiny", schema=schema, echo=printed.append)
     url = database or f"duckdb:///{demos_home.resolve() / 'intercom.duckdb'}"
     yield Demo(url, schema, instance_home(demos_home.resolve(), database), "\n".join(printed))
@@ -241,7 +241,7 @@ def test_the_demo_keeps_history_as_the_setting_says(demo: Demo) -> None:
             " WHERE _valid_to IS NOT NULL"
         ).item()
     assert replaced > 0  # the next day's updates kept the versions they replaced
-    assert f"history: all ({HISTORY_ENV})" in demo.printed
+    assert f"history: all ({HISTORY.variable})" in demo.printed
 
 
 def summary_tables(printed: str) -> list[list[list[str]]]:

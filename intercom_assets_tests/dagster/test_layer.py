@@ -4,12 +4,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pytest
 
 from intercom_assets.assets import POOL, STREAM_METADATA, asset_key, build_assets
 from intercom_assets.keys import table_key
 from intercom_assets.partitions import daily_partitions, stream_window
-from intercom_assets.settings import START_DATE_ENV, TIMEZONE_ENV, PartitionSettings
+from intercom_assets.settings import (
+    PartitionSettings,
+)
 from intercom_assets.streams import STREAMS
 
 SETTINGS = PartitionSettings("2026-03-01", "Europe/Berlin")
@@ -86,18 +87,3 @@ def test_the_first_partition_covers_everything_before_it() -> None:
     window = stream_window(partitions, later.start, later.end)
     assert window.start == later.start
     assert window.end - window.start == timedelta(days=1)
-
-
-def test_settings_from_env_and_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(START_DATE_ENV, raising=False)
-    monkeypatch.setenv(TIMEZONE_ENV, "Australia/Sydney")
-    settings = PartitionSettings.from_env()
-    assert settings.timezone == "Australia/Sydney"
-    assert settings.start_date == PartitionSettings().start_date
-    monkeypatch.setenv(START_DATE_ENV, "01/03/2026")
-    with pytest.raises(ValueError, match=START_DATE_ENV):
-        PartitionSettings.from_env()
-    monkeypatch.setenv(START_DATE_ENV, "2026-03-01")
-    monkeypatch.setenv(TIMEZONE_ENV, "Mars/Olympus")
-    with pytest.raises(ValueError, match=TIMEZONE_ENV):
-        PartitionSettings.from_env()

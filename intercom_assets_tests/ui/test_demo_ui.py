@@ -30,7 +30,7 @@ from intercom_assets.definitions import build_definitions
 from intercom_assets.demo import DEMO_SCHEMA, instance_home
 from intercom_assets.demo_ui import LOCATION, free_port
 from intercom_assets.resources import IntercomResource, WarehouseResource
-from intercom_assets.settings import CHANGE_INTERVAL_ENV, PartitionSettings
+from intercom_assets.settings import CHANGE_SENSOR_INTERVAL, PartitionSettings
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER_ENV = "INTERCOM_ASSETS_REQUIRE_BROWSER"
@@ -102,7 +102,7 @@ def demo_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoUi]:
     command += ["--size", "tiny", "--home", str(home), "--port", str(port)]
     env = {
         **os.environ,
-        CHANGE_INTERVAL_ENV: str(SENSOR_INTERVAL_SECONDS),
+        CHANGE_SENSOR_INTERVAL.variable: str(SENSOR_INTERVAL_SECONDS),
         "PYTHONHASHSEED": WEBSERVER_HASH_SEED,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(DAEMON_SITE), os.getenv("PYTHONPATH")])),
     }

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from intercom_assets.settings import DATABASE_URL, DEFAULT_DATABASE_URL, SettingError
+from intercom_assets.resources import WarehouseResource
+from intercom_assets.settings import SettingError
 from intercom_assets.warehouse import connect, duckdb_path
 from intercom_assets_tests.streams.conftest import make_harness
 
@@ -17,8 +18,9 @@ def test_the_default_url_is_a_file_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert duckdb_path(DEFAULT_DATABASE_URL) == Path("intercom.duckdb")
-    with connect(DEFAULT_DATABASE_URL, schema="intercom") as wh:
+    default = WarehouseResource().url
+    assert duckdb_path(default) == Path("intercom.duckdb")
+    with connect(default, schema="intercom") as wh:
         wh.query("SELECT 1")
     assert (tmp_path / "intercom.duckdb").exists()
     assert duckdb_path(f"duckdb:///{tmp_path / 'a.duckdb'}") == tmp_path / "a.duckdb"
@@ -40,7 +42,7 @@ def test_the_default_url_is_a_file_in_the_working_directory(
 )
 def test_database_urls_are_checked_when_read(url: str, reason: str) -> None:
     with pytest.raises(SettingError) as wrong:
-        DATABASE_URL.get({"INTERCOM_ASSETS_DATABASE_URL": url})
+        WarehouseResource(url=url)
     message = str(wrong.value)
     assert message.startswith("INTERCOM_ASSETS_DATABASE_URL must be postgresql://")
     assert reason in message and "\n" not in message
@@ -52,7 +54,7 @@ def test_database_urls_are_checked_when_read(url: str, reason: str) -> None:
     ["postgresql://u@h:5432/db", "postgres:///db", "duckdb:///intercom.duckdb", "duckdb:////a/b"],
 )
 def test_good_database_urls_pass(url: str) -> None:
-    assert DATABASE_URL.get({"INTERCOM_ASSETS_DATABASE_URL": url}) == url
+    assert WarehouseResource(url=url).url == url
 
 
 def test_after_a_run_and_close_the_file_alone_holds_the_rows(tmp_path: Path) -> None:
