@@ -79,6 +79,8 @@ TERM_ROUTES = {
     "help_centers": "GET /help_center/help_centers",
     "help_center_collections": "GET /help_center/collections",
     "articles": "GET /articles",
+    "newsfeeds": "GET /news/newsfeeds",
+    "news_items": "GET /news/news_items",
     "admin activity logs": "GET /admins/activity_logs",
     "contact notes": "GET /contacts/{id}/notes",
 }
@@ -94,7 +96,7 @@ def changed_calls(
     /contacts/{id}` (2.16) per vanished contact, and the requests of the streams added after
     the figures above were measured (`oracle.calls.minimum_calls`' terms: tickets and their
     parts, ticket types and states, contact segments and notes, subscription types, the help
-    center, admin activity logs)."""
+    center, news, admin activity logs)."""
     last = dict.fromkeys(stream_names(), before)
     listed = notes_counts(before, before["contacts"])
     terms = minimum_calls(last, truth, window(day), streams, notes_listed=listed)
