@@ -10,8 +10,9 @@ put in a class by `Ledger.classify`, from the sandbox's change logs and earlier 
 fails the run. The classes and their bounds are the table in `test_exactness.py`'s
 docstring (docs/change-matrix.md).
 
-`minimum_calls` is the fewest API requests each run needs, one term a line, from the truth
-and Intercom's limits (`oracle.calls`); the scenario compares each day's requests with it.
+`oracle.calls.minimum_calls` is the fewest API requests each run needs, one term a line, from
+the truth and Intercom's limits (the ledger gives it each stream's previous truth); the scenario
+compares each day's requests with it, plus `recheck_minimum` (the events re-check) per day.
 """
 
 import itertools
@@ -35,12 +36,10 @@ from intercom_assets_tests.dagster.conftest import (
 )
 from intercom_assets_tests.oracle import Difference, differences, format_differences
 from intercom_assets_tests.oracle.calls import (
-    EVENTS_PAGE,
-    FEED_PAGE,
-    SCROLL_PAGE,
-    SEARCH_MAX_PAGE,
-    pages,
-    sublist_calls,
+    contacts_listed,
+    mark,
+    minimum_calls,
+    notes_counts,
 )
 from intercom_assets_tests.oracle.columns import STREAM_TABLES, TABLES, expected_rows
 from intercom_assets_tests.oracle.compare import same_value, stored_value
@@ -124,9 +123,6 @@ SILENT_KINDS = (
 TABLE_STREAM = {table: stream for stream, tables in STREAM_TABLES.items() for table in tables}
 CONTACT_KINDS = (*WINDOW_KINDS["contacts"], *SWEEP_KINDS["contacts"])
 SEGMENT_KINDS = ("segments_created", "segments_updated", "segments_deleted")
-PAGE = 150
-"""`GET /help_center/collections`, `/articles`, `/admins/activity_logs`,
-`/contacts/{id}/notes`: up to 150 a page."""
 
 
 def local_day(at: int, offset_days: int = 0) -> str:
@@ -138,11 +134,6 @@ def window(day: str) -> tuple[int, int]:
     """Partition `day` as unix seconds `[start, end)` in the workspace zone."""
     start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=ZoneInfo(TIMEZONE))
     return int(start.timestamp()), int((start + timedelta(days=1)).timestamp())
-
-
-def mark(contact: Mapping[str, Any]) -> int:
-    """A contact's activity mark: when its `updated_at` or `last_seen_at` last moved."""
-    return max(contact["updated_at"], contact["last_seen_at"] or 0)
 
 
 def by_id(records: Iterable[Mapping[str, Any]], key: Callable[[Any], str] | None = None) -> dict:
@@ -380,159 +371,6 @@ class Day:
         return self.calls / self.least
 
 
-def minimum_calls(
-    ledger: Ledger,
-    truth: Mapping[str, Any],
-    partition: str,
-    streams: list[str],
-    full: list[str],
-) -> dict[str, int]:
-    """The fewest requests a run of `streams` over `partition` needs, one term a line
-    (`full`: the streams it runs in full mode). `ledger` still holds each stream's previous
-    run. The events re-check is a per-day term (`recheck_minimum`).
-
-    Not counted, so they must fit in the budget's 10%: `GET /me` once a run, the contact
-    count probe once a window run, and the sensor's probes (ticks are not runs).
-    """
-    start, end = window(partition)
-    in_window = [c for c in truth["contacts"] if start <= c["updated_at"] < end]
-    sweep_contacts = "contacts" in full
-    listed = truth["contacts"] if sweep_contacts else in_window
-    gone = removed(ledger.last_truth["contacts"]["contacts"], truth["contacts"])
-    swept = sweep_contacts or bool(gone)  # intraday: a sweep when the counts differ
-    v216 = on_216(ledger.api_version)
-    users = {c["id"] for c in truth["contacts"] if c["role"] == "user"}
-    told = {s for s, m in truth["contact_merges"].items() if v216 and m["target_id"] in users}
-    conversations = truth["conversations"]
-    in_window_conversations = [c for c in conversations if start <= c["updated_at"] < end]
-    sweep_conversations = "conversations" in full
-    seen_conversations = conversations if sweep_conversations else in_window_conversations
-    loaded_at = {
-        c["id"]: c["updated_at"] for c in ledger.last_truth["conversation_parts"]["conversations"]
-    }
-    tickets = truth["tickets"]
-    in_window_tickets = [t for t in tickets if start <= t["updated_at"] < end]
-    sweep_tickets = "tickets" in full
-    seen_tickets = tickets if sweep_tickets else in_window_tickets
-    tickets_loaded_at = {
-        t["id"]: t["updated_at"] for t in ledger.last_truth["ticket_parts"]["tickets"]
-    }
-    newly_deleted = set(truth["deleted_conversation_ids"]) - set(
-        ledger.last_truth["conversations"]["deleted_conversation_ids"]
-    )
-    events_since = ledger.last_run["events"]
-    seen_events = {
-        e["id"] for listed in ledger.last_truth["events"]["events"].values() for e in listed
-    }
-    moved = [c for c in listed if mark(c) > events_since]
-    notes = truth["contact_notes"]
-    notes_moved = [
-        len(notes.get(c["id"], []))
-        for c in contacts_listed(ledger, truth, partition, full)
-        if len(notes.get(c["id"], [])) != ledger.notes_listed.get(c["id"], 0)
-    ]
-    contact_segments = {s["id"] for s in truth["segments"]} - set(truth["company_segment_ids"])
-    members = Counter(s for ids in truth["contact_segments"].values() for s in ids)
-    activity_start, activity_end = window(partition)
-    activity = [
-        e for e in truth["activity_logs"] if activity_start <= e["created_at"] < activity_end
-    ]
-    terms = {
-        # One unpaginated list each; data attributes once per model (3).
-        "tags": ("tags", 1),
-        "segments": ("segments", 1),
-        "admins": ("admins", 1),
-        "teams": ("teams", 1),
-        "data_attributes": ("data_attributes", 3),
-        # Every scroll page, and the empty page that says it is over.
-        "companies": ("companies", pages(len(truth["companies"]), SCROLL_PAGE) + 1),
-        # Window run: the window's contacts, 150 a page, and the full tag / company lists of
-        # those embedding only the first 10.
-        "contact search": ("contacts", 0 if sweep_contacts else pages(len(in_window), 150)),
-        "contact sub-lists": ("contacts", 0 if sweep_contacts else sublist_calls(in_window)),
-        # Sweep (full mode, or contacts vanished): every contact, 150 a page, the full lists of
-        # the heavy ones, and one GET (2.16) per vanished contact (merged or not); on 2.16
-        # not those merged into a live user, whose listed merge history tells the merge.
-        "contact sweep": ("contacts", swept * pages(len(truth["contacts"]), SEARCH_MAX_PAGE)),
-        "contact sweep sub-lists": ("contacts", swept * sublist_calls(truth["contacts"])),
-        "vanished contacts": ("contacts", len(gone - told)),
-        # Window run: the window's conversations; full mode: all of them (150 a page).
-        "conversation search": (
-            "conversations",
-            0 if sweep_conversations else pages(len(in_window_conversations), SEARCH_MAX_PAGE),
-        ),
-        "conversation sweep": (
-            "conversations",
-            sweep_conversations * pages(len(conversations), SEARCH_MAX_PAGE),
-        ),
-        # One GET per conversation the run lists whose `updated_at` moved since its parts
-        # were loaded.
-        "conversation parts": (
-            "conversation_parts",
-            sum(1 for c in seen_conversations if loaded_at.get(c["id"]) != c["updated_at"]),
-        ),
-        # One walk per contact the run lists whose activity moved since `events` last ran:
-        # the pages of its events not listed then (one page to learn there are none).
-        # Tickets: small unpaginated lists, a window (or a sweep) like conversations, one GET
-        # per ticket the run lists whose `updated_at` moved since its parts were loaded.
-        "ticket states": ("ticket_states", 1),
-        "ticket types": ("ticket_types", 1),
-        "ticket search": (
-            "tickets",
-            0 if sweep_tickets else pages(len(in_window_tickets), SEARCH_MAX_PAGE),
-        ),
-        "ticket sweep": ("tickets", sweep_tickets * pages(len(tickets), SEARCH_MAX_PAGE)),
-        "ticket parts": (
-            "ticket_parts",
-            sum(1 for t in seen_tickets if tickets_loaded_at.get(t["id"]) != t["updated_at"]),
-        ),
-        # 2.16: the deleted-conversations feed, newest first (one page to learn nothing is
-        # new), in every conversations run; every live company's notes (one list each).
-        "deleted-conversations feed": (
-            "conversations",
-            v216 * pages(len(newly_deleted), FEED_PAGE),
-        ),
-        "company notes": ("company_notes", v216 * len(truth["companies"])),
-        "events of moved contacts": (
-            "events",
-            sum(pages(len(new_events(truth, c["id"], seen_events)), EVENTS_PAGE) for c in moved),
-        ),
-        # Unpaginated lists, and numbered pages of up to 150.
-        "subscription_types": ("subscription_types", 1),
-        "help_centers": ("help_centers", 1),
-        "newsfeeds": ("newsfeeds", 1),
-        "news_items": ("news_items", 1),
-        "help_center_collections": (
-            "help_center_collections",
-            pages(len(truth["help_center_collections"]), PAGE),
-        ),
-        "articles": ("articles", pages(len(truth["articles"]), PAGE)),
-        # The partition's entries (a partition read after it ended is never read again: the
-        # daily run reads yesterday once).
-        "admin activity logs": ("admin_activity_logs", pages(len(activity), PAGE)),
-        # One listing per contact the run lists whose note count moved since it was listed.
-        "contact notes": ("contact_notes", sum(pages(n, PAGE) for n in notes_moved)),
-        # The contact segments, then one search per segment (150 a page).
-        "contact segments": (
-            "contact_segments",
-            1 + sum(pages(members[s], SEARCH_MAX_PAGE) for s in contact_segments),
-        ),
-    }
-    return {term: n for term, (stream, n) in terms.items() if stream in streams and n}
-
-
-def contacts_listed(
-    ledger: Ledger, truth: Mapping[str, Any], partition: str, full: list[str]
-) -> list[dict[str, Any]]:
-    """The contacts a run of `contacts` writes: all of them when it sweeps (full mode, or
-    contacts vanished since its last run), else the window's."""
-    start, end = window(partition)
-    gone = removed(ledger.last_truth["contacts"]["contacts"], truth["contacts"])
-    if "contacts" in full or gone:
-        return list(truth["contacts"])
-    return [c for c in truth["contacts"] if start <= c["updated_at"] < end]
-
-
 def recheck_minimum(truth: Mapping[str, Any], recheck_days: int, first_check: int) -> int:
     """The events re-check's share of the day that ends at `truth["now"]` (one call each).
 
@@ -553,14 +391,6 @@ def recheck_minimum(truth: Mapping[str, Any], recheck_days: int, first_check: in
         if first_check < mark(c) and now - (interval + 1) * DAY < mark(c) <= now - interval * DAY
     )
     return math.ceil(quiet / interval) + due_again
-
-
-def new_events(truth: Mapping[str, Any], contact_id: str, seen: set[str]) -> list[dict[str, Any]]:
-    return [e for e in truth["events"].get(contact_id, []) if e["id"] not in seen]
-
-
-def removed(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> set[str]:
-    return {r["id"] for r in before} - {r["id"] for r in after}
 
 
 @dataclass
@@ -664,8 +494,16 @@ class Scenario:
         """One run (`streams` None: the daily run) at the clock of `truth`, and its check."""
         p = self.p
         chosen = streams if streams is not None else list(STREAM_TABLES)
-        least = minimum_calls(self.ledger, truth, partition, chosen, full)
-        listed = contacts_listed(self.ledger, truth, partition, full)
+        ledger = self.ledger
+        least = minimum_calls(
+            ledger.last_truth,
+            truth,
+            window(partition),
+            chosen,
+            full=full,
+            notes_listed=ledger.notes_listed,
+        )
+        listed = contacts_listed(ledger.last_truth, truth, window(partition), full)
         p.sb.reset_request_counts()
         began = time.perf_counter()
         if streams is None:
@@ -733,12 +571,6 @@ def differences_now(
         return diffs
     classify = ledger.classifier(truth)
     return [d for d in diffs if d.table != "admin_activity_logs" or classify(d) != "open day"]
-
-
-def notes_counts(truth: Mapping[str, Any], contacts: Iterable[Mapping[str, Any]]) -> dict:
-    """Each contact's note count in `truth`."""
-    notes = truth["contact_notes"]
-    return {c["id"]: len(notes.get(c["id"], [])) for c in contacts}
 
 
 # --- history on for contacts: every state the truth had at the runs is one version --------------

@@ -6,12 +6,9 @@ streams it selects, and at 00:30 on D+1 the daily schedule loads partition D aga
 stream. After every run the warehouse equals the sandbox's truth for the streams it loaded.
 """
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -20,18 +17,17 @@ from intercom_assets.sandbox import Churn
 from intercom_assets.streams import STREAMS
 from intercom_assets_tests.dagster.conftest import (
     START_DATE,
-    TIMEZONE,
     Pipeline,
     rows_written,
     stream_metadata,
 )
+from intercom_assets_tests.dagster.exactness import window
 from intercom_assets_tests.oracle import assert_matches_truth, ts
 from intercom_assets_tests.oracle.calls import (
-    EVENTS_PAGE,
-    SCROLL_PAGE,
-    SEARCH_MAX_PAGE,
-    pages,
-    sublist_calls,
+    contacts_listed,
+    minimum_calls,
+    notes_counts,
+    removed,
 )
 from intercom_assets_tests.oracle.stored import read_table
 
@@ -83,9 +79,9 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
     midnight belongs to partition D+1 (the next intraday run loads it), so the truth at 00:30
     is the truth of day D.
 
-    Budget: per day, both runs together make at most 1.1 times `minimum_calls`, the calls the
-    day's own changes require. With the default rates `tiny` changes about one contact a
-    day: a day's minimum of 17 calls, to which the per-run fixed costs (`GET /me` and the
+    Budget: per day, both runs together make at most 1.1 times `oracle.calls.minimum_calls`,
+    the calls the day's own changes require. With the default rates `tiny` changes about one
+    contact a day: a day's minimum of 17 calls, to which the per-run fixed costs (`GET /me` and the
     vanished-contact probe, once per run each: 4 a day) add 24%. So the scenario runs
     `tiny` with a busy day's churn (half of its contacts and conversations change daily, a
     contact is deleted, archived or merged about daily): a day's minimum of about 100 calls,
@@ -104,6 +100,7 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
     assert_truth(p, truth)
     assert p.tick() == []  # the sensor's first tick records its marks
     last = dict.fromkeys(stream_names(), truth)  # each stream's truth when it last ran
+    notes = notes_counts(truth, truth["contacts"])  # note counts when contacts last listed
     merged_before = set(truth["merged_contact_ids"])
 
     vanished = 0
@@ -120,14 +117,14 @@ def test_history_then_five_days_in_the_daily_rhythm_match_truth_within_the_call_
             "contact_segments",
         }
         assert searched <= set(streams) <= searched | {"tickets", "ticket_parts"}
-        intraday = run_step(p, "intraday", day, streams, last)
+        intraday = run_step(p, "intraday", day, streams, last, notes)
         vanished += len(removed(last["contacts"]["contacts"], intraday.truth["contacts"]))
         last |= dict.fromkeys(streams, intraday.truth)
 
         p.sb.advance(seconds=TO_MIDNIGHT)
         p.sb.advance(seconds=AFTER_MIDNIGHT, churn=QUIET)
         assert p.daily_partition() == day
-        daily = run_step(p, "after midnight", day, stream_names(), last)
+        daily = run_step(p, "after midnight", day, stream_names(), last, notes)
         vanished += len(removed(last["contacts"]["contacts"], daily.truth["contacts"]))
         last = dict.fromkeys(stream_names(), daily.truth)
 
@@ -177,11 +174,17 @@ def stream_names() -> list[str]:
 
 
 def run_step(
-    p: Pipeline, name: str, day: str, streams: list[str], last: dict[str, dict[str, Any]]
+    p: Pipeline,
+    name: str,
+    day: str,
+    streams: list[str],
+    last: dict[str, dict[str, Any]],
+    notes: dict[str, int],
 ) -> Step:
     """Materialize partition `day` for `streams` and check it against the truth.
 
-    `last` holds each stream's truth when it last ran: the warehouse state it started from.
+    `last` holds each stream's truth when it last ran: the warehouse state it started from;
+    `notes` each contact's note count when `contacts` last listed it (updated here).
     """
     p.sb.reset_request_counts()
     result = p.materialize(day, streams=streams)
@@ -189,7 +192,10 @@ def run_step(
     calls = p.sb.request_counts()
     truth = p.sb.truth()
     assert_truth(p, truth, streams)
-    step = Step(name, day, streams, result, truth, calls, minimum_calls(last, truth, day, streams))
+    least = minimum_calls(last, truth, window(day), streams, notes_listed=notes)
+    if "contacts" in streams:
+        notes.update(notes_counts(truth, contacts_listed(last, truth, window(day), ())))
+    step = Step(name, day, streams, result, truth, calls, least)
     assert_rows_written_equal_rows_changed(step, last)
     return step
 
@@ -211,120 +217,6 @@ def assert_rows_written_equal_rows_changed(step: Step, last: dict[str, dict[str,
         written = sum(counts.get(k, 0) for k in ("inserted", "updated", "revived", "deleted"))
         changed = changed_records(last[table][table], step.truth[table])
         assert written == changed, (step.name, table, counts)
-
-
-def window(day: str) -> tuple[int, int]:
-    """Partition `day` as unix seconds `[start, end)` in the workspace zone."""
-    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=ZoneInfo(TIMEZONE))
-    return int(start.timestamp()), int((start + timedelta(days=1)).timestamp())
-
-
-def minimum_calls(
-    last: dict[str, dict[str, Any]], truth: dict[str, Any], day: str, streams: list[str]
-) -> dict[str, int]:
-    """The fewest requests a run of `streams` over partition `day` needs, one term a line.
-
-    Written from Intercom's API limits (`oracle.calls`) and the truth alone: `last[stream]`
-    is the truth when the stream last ran (what the warehouse then held for it), `truth` the
-    truth now. A term is only counted for the streams the run loads.
-
-    Not counted, so they must fit in the budget's 10%: `GET /me` and the vanished-contact
-    probe (one each per run), extra search pages over the day before the window (contact
-    search matches whole days), and the sensor's probes (ticks are not runs).
-    """
-    start, end = window(day)
-    contacts = [c for c in truth["contacts"] if start <= c["updated_at"] < end]
-    conversations = [c for c in truth["conversations"] if start <= c["updated_at"] < end]
-    gone = removed(last["contacts"]["contacts"], truth["contacts"])
-    sweep = int(bool(gone))
-    loaded_at = {c["id"]: c["updated_at"] for c in last["conversation_parts"]["conversations"]}
-    since = last["events"]["now"]
-    seen = {e["id"] for listed in last["events"]["events"].values() for e in listed}
-    active = [c for c in contacts if max(c["updated_at"], c["last_seen_at"] or 0) > since]
-    tickets = [t for t in truth["tickets"] if start <= t["updated_at"] < end]
-    tickets_loaded_at = {t["id"]: t["updated_at"] for t in last["ticket_parts"]["tickets"]}
-    listed = truth["contacts"] if sweep else contacts
-    notes, notes_before = truth["contact_notes"], last["contact_notes"]["contact_notes"]
-    notes_moved = [
-        len(notes.get(c["id"], []))
-        for c in listed
-        if len(notes.get(c["id"], [])) != len(notes_before.get(c["id"], []))
-    ]
-    contact_segments = {s["id"] for s in truth["segments"]} - set(truth["company_segment_ids"])
-    members = Counter(s for ids in truth["contact_segments"].values() for s in ids)
-    activity = [e for e in truth["activity_logs"] if start <= e["created_at"] < end]
-    terms = {
-        # The live_count checks run in their stream's step: one count request each.
-        "contacts count check": ("contacts", 1),
-        "conversations count check": ("conversations", 1),
-        "companies count check": ("companies", 1),
-        # One unpaginated list each; data attributes once per model (3).
-        "tags": ("tags", 1),
-        "segments": ("segments", 1),
-        "admins": ("admins", 1),
-        "teams": ("teams", 1),
-        "data_attributes": ("data_attributes", 3),
-        # Every scroll page, and the empty page that says it is over.
-        "companies": ("companies", pages(len(truth["companies"]), SCROLL_PAGE) + 1),
-        # The window's contacts, 150 a page (the window is read again in full: a record the
-        # search index showed late must still land in its day).
-        "contact search": ("contacts", pages(len(contacts), SEARCH_MAX_PAGE)),
-        # Full tag / company lists of the window's contacts embedding only the first 10.
-        "contact sub-lists": ("contacts", sublist_calls(contacts)),
-        # Intercom lists no deletions: when contacts vanished, the whole listing with the
-        # full lists of its heavy contacts, and one GET (2.16) per vanished id (merge or not).
-        "contact sweep": ("contacts", sweep * pages(len(truth["contacts"]), SEARCH_MAX_PAGE)),
-        "contact sweep sub-lists": ("contacts", sweep * sublist_calls(truth["contacts"])),
-        "vanished contacts": ("contacts", len(gone)),
-        "conversation search": ("conversations", pages(len(conversations), SEARCH_MAX_PAGE)),
-        # One GET per conversation whose `updated_at` moved since its parts were loaded.
-        "conversation parts": (
-            "conversation_parts",
-            sum(1 for c in conversations if loaded_at.get(c["id"]) != c["updated_at"]),
-        ),
-        # Tickets as conversations; their types and states one unpaginated list each.
-        "ticket states": ("ticket_states", 1),
-        "ticket types": ("ticket_types", 1),
-        "ticket search": ("tickets", pages(len(tickets), SEARCH_MAX_PAGE)),
-        "ticket parts": (
-            "ticket_parts",
-            sum(1 for t in tickets if tickets_loaded_at.get(t["id"]) != t["updated_at"]),
-        ),
-        # One walk per contact whose activity moved since the events last ran: the pages
-        # of its events not listed then (one page to learn there are none).
-        "events": (
-            "events",
-            sum(pages(len(new_events(truth, c["id"], seen)), EVENTS_PAGE) for c in active),
-        ),
-        # Unpaginated lists, and numbered pages of up to 150.
-        "subscription_types": ("subscription_types", 1),
-        "help_centers": ("help_centers", 1),
-        "newsfeeds": ("newsfeeds", 1),
-        "news_items": ("news_items", 1),
-        "help_center_collections": (
-            "help_center_collections",
-            pages(len(truth["help_center_collections"]), SEARCH_MAX_PAGE),
-        ),
-        "articles": ("articles", pages(len(truth["articles"]), SEARCH_MAX_PAGE)),
-        # The partition's admin activity log entries, 150 a page.
-        "admin activity logs": ("admin_activity_logs", pages(len(activity), SEARCH_MAX_PAGE)),
-        # One listing per listed contact whose note count moved since it was last loaded.
-        "contact notes": ("contact_notes", sum(pages(n, SEARCH_MAX_PAGE) for n in notes_moved)),
-        # The contact segments, then one search per segment (150 a page).
-        "contact segments": (
-            "contact_segments",
-            1 + sum(pages(members[s], SEARCH_MAX_PAGE) for s in contact_segments),
-        ),
-    }
-    return {term: n for term, (stream, n) in terms.items() if stream in streams and n}
-
-
-def new_events(truth: dict[str, Any], contact_id: str, seen: set[str]) -> list[dict[str, Any]]:
-    return [e for e in truth["events"].get(contact_id, []) if e["id"] not in seen]
-
-
-def removed(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> set[str]:
-    return {r["id"] for r in before} - {r["id"] for r in after}
 
 
 def changed_records(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:

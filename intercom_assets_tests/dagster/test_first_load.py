@@ -22,15 +22,15 @@ from intercom_assets_tests.dagster.conftest import (
     rows_written,
     stream_metadata,
 )
+from intercom_assets_tests.dagster.exactness import window
 from intercom_assets_tests.dagster.test_e2e import (
     AFTER_MIDNIGHT,
     INTRADAY,
     TO_MIDNIGHT,
     assert_truth,
-    minimum_calls,
     stream_names,
-    window,
 )
+from intercom_assets_tests.oracle.calls import minimum_calls, notes_counts
 
 WINDOWED = ("contacts", "conversations")
 WIDENING = (*WINDOWED, "tickets", "admin_activity_logs")
@@ -79,6 +79,8 @@ TERM_ROUTES = {
     "help_centers": "GET /help_center/help_centers",
     "help_center_collections": "GET /help_center/collections",
     "articles": "GET /articles",
+    "newsfeeds": "GET /news/newsfeeds",
+    "news_items": "GET /news/news_items",
     "admin activity logs": "GET /admins/activity_logs",
     "contact notes": "GET /contacts/{id}/notes",
 }
@@ -92,10 +94,12 @@ def changed_calls(
     previous run (its truth `before`), from the truth alone: one `GET /conversations/{id}`
     per conversation whose `updated_at` moved since its parts were loaded, one `GET
     /contacts/{id}` (2.16) per vanished contact, and the requests of the streams added after
-    the figures above were measured (`test_e2e.minimum_calls`' terms: tickets and their
+    the figures above were measured (`oracle.calls.minimum_calls`' terms: tickets and their
     parts, ticket types and states, contact segments and notes, subscription types, the help
-    center, admin activity logs)."""
-    terms = minimum_calls(dict.fromkeys(stream_names(), before), truth, day, streams)
+    center, news, admin activity logs)."""
+    last = dict.fromkeys(stream_names(), before)
+    listed = notes_counts(before, before["contacts"])
+    terms = minimum_calls(last, truth, window(day), streams, notes_listed=listed)
     calls: Counter[str] = Counter()
     for term, route in TERM_ROUTES.items():
         calls[route] += terms.get(term, 0)
