@@ -9,7 +9,7 @@ does not exist: the run asks nothing and notes `api_version`.
 
 from .children import ChildTable, listed_per_parent
 from .companies import SHAPE as COMPANIES
-from .shape import TIMESTAMP, field
+from .shape import AUTHOR, TIMESTAMP, field
 from .sync import Run
 from .versions import V2_16, at_least
 
@@ -18,10 +18,7 @@ NOTE_FIELDS = (
     field("company_id", nullable=False),
     field("type"),
     field("created_at", TIMESTAMP),
-    field("author_type", path="author.type"),
-    field("author_id", path="author.id"),
-    field("author_name", path="author.name"),
-    field("author_email", path="author.email"),
+    *AUTHOR,
     field("body"),
 )
 NOTE_TABLE = ChildTable.of("company_notes", "company_id", NOTE_FIELDS)

@@ -18,7 +18,7 @@ from intercom_assets.api import IntercomClient
 
 from .children import ChildStream, ChildTable, list_or_gone
 from .contacts import SHAPE as CONTACTS
-from .shape import INT, TIMESTAMP, Shape, encode, field
+from .shape import AUTHOR, INT, TIMESTAMP, Shape, encode, field
 from .sync import Run
 
 PER_PAGE = 150
@@ -29,10 +29,7 @@ NOTE_FIELDS = (
     field("type"),
     field("created_at", TIMESTAMP),
     field("body"),
-    field("author_type", path="author.type"),
-    field("author_id", path="author.id"),
-    field("author_name", path="author.name"),
-    field("author_email", path="author.email"),
+    *AUTHOR,
 )
 NOTE_TABLE = ChildTable.of("contact_notes", "contact_id", NOTE_FIELDS)
 """A child table of `contacts`: each contact's notes are replaced as a set."""

@@ -15,7 +15,7 @@ from .base import PartCap
 from .children import ChildStream, ChildTable, get_or_gone, listed_parts, moved_since_loaded
 from .conversations import SHAPE as CONVERSATIONS
 from .parts import CappedParts, load_fields
-from .shape import BOOL, INT, JSON, TIMESTAMP, Shape, field
+from .shape import AUTHOR, BOOL, INT, JSON, TIMESTAMP, Shape, field, flattened
 
 PART_FIELDS = (
     field("id", nullable=False),
@@ -26,12 +26,8 @@ PART_FIELDS = (
     field("created_at", TIMESTAMP),
     field("updated_at", TIMESTAMP),
     field("notified_at", TIMESTAMP),
-    field("assigned_to_type", path="assigned_to.type"),
-    field("assigned_to_id", path="assigned_to.id"),
-    field("author_type", path="author.type"),
-    field("author_id", path="author.id"),
-    field("author_name", path="author.name"),
-    field("author_email", path="author.email"),
+    *flattened("assigned_to", "type", "id"),
+    *AUTHOR,
     field("attachments", JSON),
     field("external_id"),
     field("redacted", BOOL),

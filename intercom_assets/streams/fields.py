@@ -58,6 +58,16 @@ def field(
     return Field(column, dtype, tuple((path or column).split(".")), nullable)
 
 
+def flattened(obj: str, *keys: str) -> tuple[Field, ...]:
+    """One text field per key of an embedded object, `<obj>_<key>` from `<obj>.<key>`
+    (`flattened("author", "type", "id")`: `author_type`, `author_id`)."""
+    return tuple(field(f"{obj}_{key}", path=f"{obj}.{key}") for key in keys)
+
+
+AUTHOR = flattened("author", "type", "id", "name", "email")
+"""A note's or part's author: `author_type`, `author_id`, `author_name`, `author_email`."""
+
+
 def derived(
     column: str, dtype: ColumnType, derive: Callable[[], pl.Expr], *, nullable: bool = True
 ) -> Field:

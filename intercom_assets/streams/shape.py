@@ -28,6 +28,7 @@ import polars as pl
 from intercom_assets.warehouse import JSON, TableSpec
 
 from .fields import (
+    AUTHOR,
     BOOL,
     FLOAT,
     INT,
@@ -40,6 +41,7 @@ from .fields import (
     derived,
     encode,
     field,
+    flattened,
     ids_at,
     table_spec,
     values_at,
@@ -47,6 +49,7 @@ from .fields import (
 from .reader import Misfit, diagnose, empty_frame, key_of, read, read_plan, unreadable
 
 __all__ = [  # the streams' vocabulary: every stream module imports it from here
+    "AUTHOR",
     "BOOL",
     "FLOAT",
     "INT",
@@ -63,6 +66,7 @@ __all__ = [  # the streams' vocabulary: every stream module imports it from here
     "derived",
     "encode",
     "field",
+    "flattened",
     "ids_at",
     "key_of",
     "values_at",
