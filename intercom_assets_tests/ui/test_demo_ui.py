@@ -354,7 +354,9 @@ def test_browser_shows_assets_partitions_checks_and_automation(
     keys = sorted(definitions.resolve_all_asset_keys(), key=lambda k: k.to_user_string())
     graph = definitions.resolve_asset_graph()
 
-    # the asset graph lists every asset
+    # the asset graph lists every asset (on a screen large enough for the whole graph at a
+    # zoom that still shows the names)
+    page.set_viewport_size({"width": 2560, "height": 1600})
     visit("/asset-groups", "Global asset lineage")
     names = {key.path[-1] for key in keys}
     for name in names:
@@ -362,6 +364,7 @@ def test_browser_shows_assets_partitions_checks_and_automation(
     shown = set(page.inner_text("body").splitlines())
     assert names <= shown, names - shown
     shot("1-asset-graph")
+    page.set_viewport_size({"width": 1600, "height": 1000})
 
     # a partitioned asset's partitions show as materialized, none missing
     partitioned, unpartitioned = _partitioned(definitions)
